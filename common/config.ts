@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * Every setting Vigil reads from the environment, parsed once at start-up into typed options.
+ * Nothing else in the code base reads process.env: pass the Config (or a slice of it) down.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+
+const schema = z.object({
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  NEO4J_URI: z.string().default('bolt://127.0.0.1:7687'),
+  NEO4J_USER: z.string().default('neo4j'),
+  /** Empty means the server runs without auth (the local dev server does). */
+  NEO4J_PASSWORD: z.string().default(''),
+  NEO4J_DATABASE: z.string().default('neo4j'),
+  NEO4J_HTTP_PORT: port.default(7474),
+  NEO4J_PAGECACHE: z.string().default('512m'),
+  NEO4J_HEAP: z.string().default('1g'),
+  VIGIL_DATA_DIR: z.string().default('.vigil'),
+  VIGIL_QUEUE_PREFIX: z.string().default('vigil'),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(4000),
+  /** Port for /health and /metrics of a long-running worker service. */
+  METRICS_PORT: port.default(9464),
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Rows per Neo4j write transaction. */
+  INGEST_BATCH_SIZE: z.coerce.number().int().min(100).max(100_000).default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SUBTENSOR_URL: z.string().default(''),
+  SUBTENSOR_SPEC: z.string().default(path.resolve(import.meta.dirname, '../../shared/chain/subtensor-raonet.json')),
+  ETH_RPC_URL: z.string().default(''),
+  ETH_WS_URL: z.string().default(''),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  redisUrl: string;
+  queuePrefix: string;
+  neo4j: { uri: string; user: string; password: string; database: string; httpPort: number; pagecache: string; heap: string };
+  dataDir: string;
+  api: { host: string; port: number };
+  metricsPort: number;
+  ingest: { concurrency: number; batchSize: number };
+  logLevel: Env['LOG_LEVEL'];
+  subtensor: { url: string; specPath: string };
+  ethereum: { rpcUrl: string; wsUrl: string };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError('invalid configuration in the environment', { details: problems.join('\n') });
+  }
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.VIGIL_QUEUE_PREFIX,
+    neo4j: {
+      uri: e.NEO4J_URI,
+      user: e.NEO4J_USER,
+      password: e.NEO4J_PASSWORD,
+      database: e.NEO4J_DATABASE,
+      httpPort: e.NEO4J_HTTP_PORT,
+      pagecache: e.NEO4J_PAGECACHE,
+      heap: e.NEO4J_HEAP,
+    },
+    dataDir: path.resolve(e.VIGIL_DATA_DIR),
+    api: { host: e.API_HOST, port: e.API_PORT },
+    metricsPort: e.METRICS_PORT,
+    ingest: { concurrency: e.INGEST_CONCURRENCY, batchSize: e.INGEST_BATCH_SIZE },
+    logLevel: e.LOG_LEVEL,
+    subtensor: { url: e.SUBTENSOR_URL, specPath: path.resolve(e.SUBTENSOR_SPEC) },
+    ethereum: { rpcUrl: e.ETH_RPC_URL, wsUrl: e.ETH_WS_URL },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * A shutdown registry: services register their cleanup; `kill()` runs every step in reverse order,
+ * each one even if an earlier one throws, and is safe to call twice.
+ */
+export interface Shutdown {
+  add(name: string, fn: () => Promise<unknown> | unknown): void;
+  kill(): Promise<void>;
+  readonly signal: AbortSignal;
+}
+
+export function createShutdown(log: (msg: string, err?: unknown) => void = () => {}): Shutdown {
+  const steps: { name: string; fn: () => Promise<unknown> | unknown }[] = [];
+  const controller = new AbortController();
+  let done: Promise<void> | undefined;
+  return {
+    signal: controller.signal,
+    add(name, fn) {
+      steps.push({ name, fn });
+    },
+    kill() {
+      done ??= (async () => {
+        controller.abort();
+        for (const step of steps.reverse()) {
+          try {
+            await step.fn();
+          } catch (err) {
+            log(`shutdown step ${step.name} failed`, err);
+          }
+        }
+      })();
+      return done;
+    },
+  };
+}
+
+/** SIGINT/SIGTERM → orderly shutdown, then exit. */
+export function exitOnSignals(shutdown: Shutdown): void {
+  const onSignal = () => {
+    shutdown.kill().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}

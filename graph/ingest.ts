@@ -1,0 +1,189 @@
+import type { Graph } from './driver.ts';
+import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
+import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
+
+/**
+ * Writes validated ingestion jobs into Neo4j with batched `UNWIND … MERGE` transactions.
+ * Every statement is idempotent: a job written twice, or retried after a crash between two of
+ * its batches, leaves the graph as one write would.
+ */
+
+const MERGE_WALLETS = `
+UNWIND $rows AS row
+MERGE (w:Wallet {chain: $chain, address: row.address})
+ON CREATE SET w.firstSeenBlock = row.first, w.lastSeenBlock = row.last, w.isHotkey = row.isHotkey
+ON MATCH SET
+  w.firstSeenBlock = CASE WHEN row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock)
+                          THEN row.first ELSE w.firstSeenBlock END,
+  w.lastSeenBlock  = CASE WHEN row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock)
+                          THEN row.last ELSE w.lastSeenBlock END,
+  w.isHotkey = coalesce(w.isHotkey, false) OR row.isHotkey
+WITH w, row WHERE row.isContract
+SET w:Contract`;
+
+/** One statement per relationship type: types cannot be parameters, so they come from the fixed list. */
+const MERGE_EDGES: Record<RelationshipType, string> = Object.fromEntries(
+  RELATIONSHIP_TYPES.map((type) => [
+    type,
+    `
+UNWIND $rows AS e
+MATCH (a:Wallet {chain: $chain, address: e.from})
+MATCH (b:Wallet {chain: $chain, address: e.to})
+MERGE (a)-[r:${type} {id: e.id}]->(b)
+ON CREATE SET r += e.props, r.miners = [$miner], r.validators = [$validator],
+              r.firstAcceptedAt = $acceptedAt, r.lastAcceptedAt = $acceptedAt
+ON MATCH SET r.miners = CASE WHEN $miner IN r.miners THEN r.miners ELSE r.miners + $miner END,
+             r.validators = CASE WHEN $validator IN r.validators THEN r.validators ELSE r.validators + $validator END,
+             r.lastAcceptedAt = CASE WHEN $acceptedAt > r.lastAcceptedAt THEN $acceptedAt ELSE r.lastAcceptedAt END`,
+  ]),
+) as Record<RelationshipType, string>;
+
+const MERGE_SUBMISSION = `
+MERGE (s:Submission {id: $id})
+ON CREATE SET s.chain = $chain, s.miner = $miner, s.validator = $validator, s.acceptedAt = $acceptedAt,
+              s.nodeCount = $nodeCount, s.edgeCount = $edgeCount, s.windowFrom = $windowFrom, s.windowTo = $windowTo
+WITH s
+MATCH (t:Wallet {chain: $chain, address: $target})
+MERGE (s)-[:TARGETS]->(t)`;
+
+export interface WriteProgress {
+  (done: { nodes: number; edges: number; batches: number }): void;
+}
+
+export interface WriteStats {
+  nodes: number;
+  edges: number;
+  batches: number;
+}
+
+export async function writeSubgraph(
+  graph: Graph,
+  job: SubgraphJob,
+  opts: { batchSize: number; onBatch?: WriteProgress },
+): Promise<WriteStats> {
+  const { chain } = job;
+  const stats: WriteStats = { nodes: 0, edges: 0, batches: 0 };
+  const seen = blockRangePerAddress(job.edges);
+  const walletRows = job.nodes.map((n) => ({
+    address: n.address,
+    first: seen.get(n.address)?.first ?? null,
+    last: seen.get(n.address)?.last ?? null,
+    isHotkey: n.type === 'hotkey',
+    isContract: n.type === 'contract',
+  }));
+  for (const rows of chunks(walletRows, opts.batchSize)) {
+    await graph.write((tx) => tx.run(MERGE_WALLETS, { chain, rows }));
+    stats.nodes += rows.length;
+    stats.batches++;
+    opts.onBatch?.(stats);
+  }
+
+  const common = { chain, miner: job.miner.hotkey, validator: job.validator.hotkey, acceptedAt: job.acceptedAt };
+  for (const [type, edges] of groupByType(job.edges)) {
+    const rows = edges.map((e) => ({ id: relationshipId(chain, e), from: e.from, to: e.to, props: edgeProps(e) }));
+    for (const batch of chunks(rows, opts.batchSize)) {
+      await graph.write((tx) => tx.run(MERGE_EDGES[type], { ...common, rows: batch }));
+      stats.edges += batch.length;
+      stats.batches++;
+      opts.onBatch?.(stats);
+    }
+  }
+
+  // Written last: its presence says the whole submission landed.
+  await graph.write((tx) =>
+    tx.run(MERGE_SUBMISSION, {
+      ...common,
+      id: job.submissionId,
+      target: job.target,
+      nodeCount: job.nodes.length,
+      edgeCount: job.edges.length,
+      windowFrom: job.window?.from ?? null,
+      windowTo: job.window?.to ?? null,
+    }),
+  );
+  return stats;
+}
+
+const MERGE_FINDING = `
+MERGE (c:Wallet {chain: 'ethereum', address: $contract})
+SET c:Contract
+MERGE (i:Invariant {id: $invariant.id})
+ON CREATE SET i.kind = $invariant.kind, i.description = $invariant.description, i.contract = $contract
+MERGE (i)-[:WATCHES]->(c)
+MERGE (sender:Wallet {chain: 'ethereum', address: $tx.from})
+MERGE (t:Transaction {chain: 'ethereum', hash: $tx.hash})
+ON CREATE SET t.from = $tx.from, t.to = $tx.to, t.nonce = $tx.nonce, t.chainId = $chainId, t.blockNumber = $tx.blockNumber
+MERGE (sender)-[:SENT]->(t)
+MERGE (a:Alert {id: $alertId})
+ON CREATE SET a.chain = 'ethereum', a.chainId = $chainId, a.severity = $severity, a.txHash = $tx.hash,
+              a.contract = $contract, a.invariantId = $invariant.id, a.invariantKind = $invariant.kind,
+              a.description = $invariant.description, a.before = $observed.before, a.after = $observed.after,
+              a.votesViolated = $consensus.violated, a.votesTotal = $consensus.total, a.miners = $consensus.miners,
+              a.validator = $validator, a.raisedAt = datetime($raisedAt), a.sender = $tx.from
+MERGE (a)-[:VIOLATES]->(i)
+MERGE (a)-[:IN_TX]->(t)
+MERGE (a)-[:INVOLVES]->(sender)
+MERGE (a)-[:RAISED_ON]->(c)`;
+
+/** The identity of an alert: one per (chain, transaction, invariant). */
+export function alertId(f: Pick<FindingJob, 'chainId' | 'tx' | 'invariant'>): string {
+  return `ethereum:${f.chainId}:${f.tx.hash}:${f.invariant.id}`;
+}
+
+export async function writeFinding(graph: Graph, f: FindingJob): Promise<{ alertId: string }> {
+  const id = alertId(f);
+  await graph.write((tx) =>
+    tx.run(MERGE_FINDING, {
+      contract: f.invariant.contract,
+      invariant: f.invariant,
+      tx: f.tx,
+      chainId: f.chainId,
+      alertId: id,
+      severity: f.severity,
+      observed: f.observed,
+      consensus: f.consensus,
+      validator: f.validator.hotkey,
+      raisedAt: f.raisedAt,
+    }),
+  );
+  return { alertId: id };
+}
+
+/** Evidence as relationship properties: no nulls (Neo4j drops them anyway), amounts kept exact. */
+function edgeProps(e: GraphEdge): Record<string, string | number> {
+  const props: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(e.evidence)) if (v !== undefined && v !== null) props[k] = v;
+  // A float copy of the amount for range filters and sorting; the string stays the exact value.
+  if (e.evidence.amount !== undefined) props.amountValue = Number(e.evidence.amount);
+  return props;
+}
+
+function blockRangePerAddress(edges: GraphEdge[]): Map<string, { first: number; last: number }> {
+  const seen = new Map<string, { first: number; last: number }>();
+  for (const e of edges) {
+    for (const a of [e.from, e.to]) {
+      const b = e.evidence.blockNumber;
+      const cur = seen.get(a);
+      if (!cur) seen.set(a, { first: b, last: b });
+      else {
+        if (b < cur.first) cur.first = b;
+        if (b > cur.last) cur.last = b;
+      }
+    }
+  }
+  return seen;
+}
+
+function groupByType(edges: GraphEdge[]): Map<RelationshipType, GraphEdge[]> {
+  const groups = new Map<RelationshipType, GraphEdge[]>();
+  for (const e of edges) {
+    const list = groups.get(e.type);
+    if (list) list.push(e);
+    else groups.set(e.type, [e]);
+  }
+  return groups;
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}

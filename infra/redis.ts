@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
+
+/** True when a Redis server answers PING at `url` within `timeoutMs`. */
+export async function isRedisReachable(url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface RedisServerOptions {
+  url: string;
+  /** Directory for the append-only file and the log; jobs survive a Redis restart. */
+  dataDir: string;
+  log: (msg: string) => void;
+  /** Where redis-server is; defaults to the one on PATH (Debian's package). */
+  binary?: string;
+}
+
+/**
+ * Makes sure Redis answers at `url`: reuses a running server, otherwise starts Debian's
+ * redis-server on loopback, daemonized, with AOF on so queued jobs survive a restart.
+ */
+export async function ensureRedis(opts: RedisServerOptions): Promise<{ url: string; started: boolean }> {
+  if (await isRedisReachable(opts.url)) return { url: opts.url, started: false };
+  const { hostname, port } = new URL(opts.url);
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname)) {
+    throw new ServiceUnavailableError(`Redis at ${redactUrl(opts.url)} does not answer`, {
+      details: 'It is not a local address, so Vigil will not start one: check REDIS_URL and that the server is up.',
+    });
+  }
+  await mkdir(opts.dataDir, { recursive: true });
+  const args = [
+    '--daemonize', 'yes',
+    '--bind', '127.0.0.1',
+    '--port', port || '6379',
+    '--dir', path.resolve(opts.dataDir),
+    '--appendonly', 'yes',
+    '--save', '',
+    '--logfile', path.resolve(opts.dataDir, 'redis.log'),
+    '--pidfile', path.resolve(opts.dataDir, 'redis.pid'),
+  ]; // biome-ignore format: pairs read better
+  opts.log(`starting redis-server on 127.0.0.1:${port || 6379} (data in ${opts.dataDir})`);
+  await runToExit(opts.binary ?? 'redis-server', args);
+  for (let i = 0; i < 50; i++) {
+    if (await isRedisReachable(opts.url, 500)) return { url: opts.url, started: true };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new ServiceUnavailableError(`started redis-server but nothing answers at ${redactUrl(opts.url)}`, {
+    details: `See ${path.resolve(opts.dataDir, 'redis.log')}`,
+  });
+}
+
+function runToExit(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') {
+        reject(
+          new VigilError('redis-server is not installed', {
+            details: 'Install it with: apt-get install -y redis-server (or point REDIS_URL at a running Redis)',
+          }),
+        );
+      } else reject(err);
+    });
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new VigilError(`redis-server exited with code ${code}`, { details: stderr.trim() }));
+    });
+  });
+}
+
+/** Hides a password in a redis://user:pass@host URL before it reaches a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

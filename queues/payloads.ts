@@ -1,0 +1,191 @@
+import { decodeAddress } from '@polkadot/util-crypto';
+import { isAddress } from 'ethers';
+import { z } from 'zod';
+import { InvalidPayloadError } from '../common/errors.ts';
+import { CHAINS, type Chain, NODE_TYPES, RELATIONSHIP_TYPES, normalizeAddress } from '../graph/model.ts';
+
+/**
+ * Payloads of the ingestion queue. Every job is validated here before anything is written;
+ * a failure lists each problem with the path of the field it concerns.
+ */
+
+const decimal = z.string().regex(/^\d+$/, 'must be a non-negative integer in a decimal string');
+const blockNumber = z.number().int().nonnegative();
+const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex hash');
+const isoTime = z.string().datetime({ offset: true });
+
+const evidenceSchema = z
+  .object({
+    blockNumber,
+    blockHash: hash.optional(),
+    eventIndex: z.number().int().nonnegative().optional(),
+    extrinsicIndex: z.number().int().nonnegative().nullable().optional(),
+    subIndex: z.number().int().nonnegative().optional(),
+    txHash: hash.optional(),
+    logIndex: z.number().int().nonnegative().optional(),
+    amount: decimal.optional(),
+    alphaAmount: decimal.optional(),
+    netuid: z.number().int().nonnegative().optional(),
+    sourceNetuid: z.number().int().nonnegative().optional(),
+    destinationNetuid: z.number().int().nonnegative().optional(),
+    coldkey: z.string().optional(),
+    hotkey: z.string().optional(),
+    proportion: decimal.optional(),
+    timestamp: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+const edgeSchema = z
+  .object({
+    type: z.enum(RELATIONSHIP_TYPES),
+    from: z.string().min(1),
+    to: z.string().min(1),
+    evidence: evidenceSchema,
+  })
+  .strict();
+
+const nodeSchema = z.object({ address: z.string().min(1), type: z.enum(NODE_TYPES) }).strict();
+
+const neuron = z.object({ hotkey: z.string().min(1), uid: z.number().int().nonnegative().optional() }).strict();
+
+export const subgraphJobSchema = z
+  .object({
+    kind: z.literal('subgraph'),
+    chain: z.enum(CHAINS),
+    /** Unique per accepted answer, e.g. `<round>:<miner hotkey>`; the job id derives from it. */
+    submissionId: z.string().min(1).max(200),
+    target: z.string().min(1),
+    window: z.object({ from: blockNumber, to: blockNumber }).strict().optional(),
+    miner: neuron,
+    validator: neuron,
+    acceptedAt: isoTime,
+    nodes: z.array(nodeSchema).min(1),
+    edges: z.array(edgeSchema),
+  })
+  .strict();
+
+export const findingJobSchema = z
+  .object({
+    kind: z.literal('finding'),
+    chain: z.literal('ethereum'),
+    chainId: z.number().int().positive(),
+    severity: z.enum(['low', 'medium', 'high', 'critical']),
+    invariant: z
+      .object({
+        id: z.string().min(1),
+        contract: z.string(),
+        kind: z.string().min(1),
+        description: z.string().default(''),
+      })
+      .strict(),
+    tx: z
+      .object({
+        hash,
+        from: z.string(),
+        to: z.string().nullable(),
+        nonce: z.number().int().nonnegative(),
+        blockNumber: blockNumber.nullable().default(null),
+      })
+      .strict(),
+    observed: z.object({ before: z.string().nullable(), after: z.string().nullable() }).strict(),
+    consensus: z
+      .object({
+        violated: z.number().int().nonnegative(),
+        total: z.number().int().positive(),
+        miners: z.array(z.string()),
+      })
+      .strict(),
+    validator: neuron,
+    raisedAt: isoTime,
+  })
+  .strict();
+
+export type SubgraphJob = z.infer<typeof subgraphJobSchema>;
+export type FindingJob = z.infer<typeof findingJobSchema>;
+export type IngestJob = SubgraphJob | FindingJob;
+
+export function isValidAddress(chain: Chain, address: string): boolean {
+  if (chain === 'ethereum') return isAddress(address);
+  try {
+    decodeAddress(address);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses and checks a job: shape, addresses, and that every edge joins nodes of the payload
+ * and carries the evidence its identity needs. Returns a normalised copy (lower-cased 0x addresses).
+ * Throws InvalidPayloadError listing every problem found.
+ */
+export function parseIngestJob(data: unknown): IngestJob {
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  if (kind === 'finding') return parseFinding(data);
+  if (kind !== 'subgraph') {
+    throw new InvalidPayloadError([`kind: expected "subgraph" or "finding", got ${JSON.stringify(kind)}`]);
+  }
+  const parsed = subgraphJobSchema.safeParse(data);
+  if (!parsed.success) throw new InvalidPayloadError(formatIssues(parsed.error));
+  const job = parsed.data;
+  const problems: string[] = [];
+  const addr = (where: string, a: string) => {
+    if (!isValidAddress(job.chain, a)) problems.push(`${where}: "${a}" is not a valid ${job.chain} address`);
+    return normalizeAddress(job.chain, a);
+  };
+  const target = addr('target', job.target);
+  const known = new Set<string>();
+  const nodes = job.nodes.map((n, i) => {
+    const address = addr(`nodes.${i}.address`, n.address);
+    if (known.has(address)) problems.push(`nodes.${i}.address: duplicate node ${n.address}`);
+    known.add(address);
+    return { ...n, address };
+  });
+  if (!known.has(target)) problems.push(`target: ${job.target} is not among the nodes`);
+  const edges = job.edges.map((e, i) => {
+    const from = addr(`edges.${i}.from`, e.from);
+    const to = addr(`edges.${i}.to`, e.to);
+    if (!known.has(from)) problems.push(`edges.${i}.from: ${e.from} is not among the nodes`);
+    if (!known.has(to)) problems.push(`edges.${i}.to: ${e.to} is not among the nodes`);
+    const ev = e.evidence;
+    if (job.chain === 'bittensor' && e.type !== 'OWNS_HOTKEY' && ev.eventIndex === undefined) {
+      problems.push(`edges.${i}.evidence.eventIndex: required for a ${e.type} edge on bittensor`);
+    }
+    if (job.chain === 'ethereum' && ev.txHash === undefined) {
+      problems.push(`edges.${i}.evidence.txHash: required on ethereum`);
+    }
+    if (AMOUNT_REQUIRED.has(e.type) && ev.amount === undefined) {
+      problems.push(`edges.${i}.evidence.amount: required for a ${e.type} edge`);
+    }
+    return { ...e, from, to };
+  });
+  if (problems.length > 0) throw new InvalidPayloadError(problems);
+  return { ...job, target, nodes, edges };
+}
+
+const AMOUNT_REQUIRED = new Set(['TRANSFER', 'STAKE_ADD', 'STAKE_REMOVE', 'STAKE_TRANSFER']);
+
+function parseFinding(data: unknown): FindingJob {
+  const parsed = findingJobSchema.safeParse(data);
+  if (!parsed.success) throw new InvalidPayloadError(formatIssues(parsed.error));
+  const f = parsed.data;
+  const problems: string[] = [];
+  for (const [where, a] of [
+    ['invariant.contract', f.invariant.contract],
+    ['tx.from', f.tx.from],
+    ['tx.to', f.tx.to],
+  ] as const) {
+    if (a !== null && !isAddress(a)) problems.push(`${where}: "${a}" is not a valid ethereum address`);
+  }
+  if (f.consensus.violated > f.consensus.total) problems.push('consensus.violated: larger than consensus.total');
+  if (problems.length > 0) throw new InvalidPayloadError(problems);
+  return {
+    ...f,
+    invariant: { ...f.invariant, contract: f.invariant.contract.toLowerCase() },
+    tx: { ...f.tx, hash: f.tx.hash.toLowerCase(), from: f.tx.from.toLowerCase(), to: f.tx.to?.toLowerCase() ?? null },
+  };
+}
+
+function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+}

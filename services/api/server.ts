@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { createYoga } from 'graphql-yoga';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../common/logger.ts';
+import { createServiceHttpHandler } from '../../common/serviceHttp.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { type ApiContext, resolvers } from './resolvers.ts';
+
+export const SDL_PATH = path.resolve(import.meta.dirname, '../../schema/vigil.graphql');
+
+export function createApiSchema() {
+  return makeExecutableSchema<ApiContext>({ typeDefs: readFileSync(SDL_PATH, 'utf8'), resolvers });
+}
+
+export interface ApiDeps {
+  graph: Graph;
+  log: Logger;
+  version: string;
+}
+
+/** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
+export function createApi(deps: ApiDeps) {
+  return createYoga<Record<string, unknown>, ApiContext>({
+    schema: createApiSchema(),
+    context: () => ({ graph: deps.graph, version: deps.version }),
+    graphiql: { title: 'Vigil' },
+    logging: {
+      debug: (...a) => deps.log.debug(a.map(String).join(' ')),
+      info: (...a) => deps.log.info(a.map(String).join(' ')),
+      warn: (...a) => deps.log.warn(a.map(String).join(' ')),
+      error: (...a) => deps.log.error(a.map(String).join(' ')),
+    },
+  });
+}
+
+/** Serves GraphQL at /graphql plus /health and /metrics on one port. */
+export async function startApiServer(
+  deps: ApiDeps & { host: string; port: number; registry: Registry },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const yoga = createApi(deps);
+  const ops = createServiceHttpHandler({
+    registry: deps.registry,
+    health: async () => ({ neo4j: await deps.graph.verify().then(() => true, () => false) }),
+  });
+  const server = http.createServer(async (req, res) => {
+    if (await ops(req, res)) return;
+    yoga(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.host, resolve);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : deps.port;
+  return {
+    url: `http://${deps.host}:${port}/graphql`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,102 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { InvalidPayloadError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
+import { INGEST_QUEUE, ingestBackoff } from '../../queues/ingestion.ts';
+import { type IngestJob, parseIngestJob } from '../../queues/payloads.ts';
+
+export interface IngestWorkerDeps {
+  connection: Redis;
+  prefix: string;
+  graph: Graph;
+  log: Logger;
+  registry: Registry;
+  concurrency: number;
+  batchSize: number;
+}
+
+export interface IngestResult {
+  kind: IngestJob['kind'];
+  nodes: number;
+  edges: number;
+  batches: number;
+  alertId?: string;
+}
+
+/**
+ * Consumes the ingestion queue. A payload that fails validation fails at once with the reason
+ * (UnrecoverableError, nothing written); a Neo4j fault is thrown as is, so BullMQ retries the
+ * job with a capped backoff. Writes are idempotent, so a retried or re-delivered job lands once.
+ */
+export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, IngestResult> {
+  const jobs = new Counter({
+    name: 'vigil_ingest_jobs_total',
+    help: 'Ingestion jobs by kind and outcome',
+    labelNames: ['kind', 'outcome'],
+    registers: [deps.registry],
+  });
+  const rows = new Counter({
+    name: 'vigil_ingest_rows_total',
+    help: 'Nodes and relationships written',
+    labelNames: ['what'],
+    registers: [deps.registry],
+  });
+  const duration = new Histogram({
+    name: 'vigil_ingest_job_seconds',
+    help: 'Time to write one ingestion job',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    registers: [deps.registry],
+  });
+
+  const process = async (job: Job<IngestJob, IngestResult>): Promise<IngestResult> => {
+    let payload: IngestJob;
+    try {
+      payload = parseIngestJob(job.data);
+    } catch (err) {
+      if (err instanceof InvalidPayloadError) {
+        jobs.inc({ kind: String(job.name), outcome: 'invalid' });
+        deps.log.warn({ jobId: job.id, issues: err.issues }, 'rejected invalid ingestion payload');
+        throw new UnrecoverableError(err.message);
+      }
+      throw err;
+    }
+    const end = duration.startTimer();
+    if (payload.kind === 'finding') {
+      const { alertId } = await writeFinding(deps.graph, payload);
+      end();
+      jobs.inc({ kind: 'finding', outcome: 'ok' });
+      return { kind: 'finding', nodes: 0, edges: 0, batches: 1, alertId };
+    }
+    const stats = await writeSubgraph(deps.graph, payload, { batchSize: deps.batchSize });
+    end();
+    jobs.inc({ kind: 'subgraph', outcome: 'ok' });
+    rows.inc({ what: 'nodes' }, stats.nodes);
+    rows.inc({ what: 'edges' }, stats.edges);
+    return { kind: 'subgraph', ...stats };
+  };
+
+  const worker = new Worker<IngestJob, IngestResult>(INGEST_QUEUE, process, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: deps.concurrency,
+    settings: { backoffStrategy: (attemptsMade: number) => ingestBackoff(attemptsMade) },
+    // A dead worker's job is handed to another after this long without a lock renewal.
+    lockDuration: 60_000,
+    stalledInterval: 30_000,
+    maxStalledCount: 10,
+  });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!(err instanceof UnrecoverableError)) jobs.inc({ kind: job.name, outcome: final ? 'failed' : 'retry' });
+    deps.log[final ? 'error' : 'warn'](
+      { jobId: job.id, attempt: job.attemptsMade, err: err.message },
+      final ? 'ingestion job failed for good (kept in the failed set)' : 'ingestion job failed, will retry',
+    );
+  });
+  worker.on('error', (err) => deps.log.error({ err: err.message }, 'ingest worker error'));
+  return worker;
+}
