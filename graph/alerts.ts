@@ -1,3 +1,4 @@
+import neo4j from 'neo4j-driver';
 import type { Graph } from './driver.ts';
 import type { Chain } from './model.ts';
 
@@ -39,7 +40,7 @@ export async function getWalletAlerts(
           OR (a.raisedAt = datetime($afterTime) AND a.id < $afterId)
        WITH a ORDER BY a.raisedAt DESC, a.id DESC LIMIT $limit
        RETURN ${ALERT_FIELDS}`,
-      { chain, address, afterTime, afterId, limit: opts.first + 1 },
+      { chain, address, afterTime, afterId, limit: neo4j.int(opts.first + 1) },
     ),
   );
   const rows = res.records.map((r) => r.get('alert') as AlertRecord);

@@ -1,3 +1,4 @@
+import neo4j from 'neo4j-driver';
 import type { Graph } from './driver.ts';
 import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
 import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
@@ -66,8 +67,8 @@ export async function writeSubgraph(
   const seen = blockRangePerAddress(job.edges);
   const walletRows = job.nodes.map((n) => ({
     address: n.address,
-    first: seen.get(n.address)?.first ?? null,
-    last: seen.get(n.address)?.last ?? null,
+    first: intOrNull(seen.get(n.address)?.first),
+    last: intOrNull(seen.get(n.address)?.last),
     isHotkey: n.type === 'hotkey',
     isContract: n.type === 'contract',
   }));
@@ -95,10 +96,10 @@ export async function writeSubgraph(
       ...common,
       id: job.submissionId,
       target: job.target,
-      nodeCount: job.nodes.length,
-      edgeCount: job.edges.length,
-      windowFrom: job.window?.from ?? null,
-      windowTo: job.window?.to ?? null,
+      nodeCount: neo4j.int(job.nodes.length),
+      edgeCount: neo4j.int(job.edges.length),
+      windowFrom: intOrNull(job.window?.from),
+      windowTo: intOrNull(job.window?.to),
     }),
   );
   return stats;
@@ -136,12 +137,12 @@ export async function writeFinding(graph: Graph, f: FindingJob): Promise<{ alert
     tx.run(MERGE_FINDING, {
       contract: f.invariant.contract,
       invariant: f.invariant,
-      tx: f.tx,
-      chainId: f.chainId,
+      tx: { ...f.tx, nonce: neo4j.int(f.tx.nonce), blockNumber: intOrNull(f.tx.blockNumber) },
+      chainId: neo4j.int(f.chainId),
       alertId: id,
       severity: f.severity,
       observed: f.observed,
-      consensus: f.consensus,
+      consensus: { ...f.consensus, violated: neo4j.int(f.consensus.violated), total: neo4j.int(f.consensus.total) },
       validator: f.validator.hotkey,
       raisedAt: f.raisedAt,
     }),
@@ -149,14 +150,22 @@ export async function writeFinding(graph: Graph, f: FindingJob): Promise<{ alert
   return { alertId: id };
 }
 
-/** Evidence as relationship properties: no nulls (Neo4j drops them anyway), amounts kept exact. */
-function edgeProps(e: GraphEdge): Record<string, string | number> {
-  const props: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(e.evidence)) if (v !== undefined && v !== null) props[k] = v;
+/**
+ * Evidence as relationship properties: no nulls (Neo4j drops them anyway), amounts kept exact,
+ * whole numbers sent as Neo4j integers (the driver sends JS numbers as floats).
+ */
+function edgeProps(e: GraphEdge): Record<string, unknown> {
+  const props: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e.evidence)) {
+    if (v === undefined || v === null) continue;
+    props[k] = typeof v === 'number' ? neo4j.int(v) : v;
+  }
   // A float copy of the amount for range filters and sorting; the string stays the exact value.
   if (e.evidence.amount !== undefined) props.amountValue = Number(e.evidence.amount);
   return props;
 }
+
+const intOrNull = (v: number | null | undefined) => (v === null || v === undefined ? null : neo4j.int(v));
 
 function blockRangePerAddress(edges: GraphEdge[]): Map<string, { first: number; last: number }> {
   const seen = new Map<string, { first: number; last: number }>();

@@ -1,3 +1,4 @@
+import neo4j from 'neo4j-driver';
 import type { Graph } from './driver.ts';
 import type { Chain, RelationshipType } from './model.ts';
 
@@ -57,7 +58,7 @@ export async function getNeighbors(
   opts: { direction: Direction; types: RelationshipType[] | null; first: number; after: string | null },
 ): Promise<NeighborPage> {
   const pattern = PATTERNS[opts.direction];
-  const params = { chain, address, types: opts.types, after: opts.after, limit: opts.first + 1 };
+  const params = { chain, address, types: opts.types, after: opts.after, limit: neo4j.int(opts.first + 1) };
   const [page, count] = await graph.read(async (tx) => {
     const rows = await tx.run(
       `MATCH (w:Wallet {chain: $chain, address: $address})

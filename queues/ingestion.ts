@@ -34,14 +34,30 @@ export function ingestJobId(job: IngestJob): string {
   return job.kind === 'subgraph' ? `subgraph:${job.submissionId}` : `finding:${alertId(job)}`;
 }
 
-export async function enqueueIngest(queue: IngestQueue, job: SubgraphJob | FindingJob): Promise<string> {
+/**
+ * Adds a job, failing within `timeoutMs` if Redis does not take it. Safe to call again after a
+ * failure: the job id is the payload's identity, so a late first add and a retry queue it once.
+ */
+export async function enqueueIngest(
+  queue: IngestQueue,
+  job: SubgraphJob | FindingJob,
+  { timeoutMs = 5000 } = {},
+): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const added = await queue.add(job.kind, job, { jobId: ingestJobId(job).replaceAll(':', '_') });
+    const added = await Promise.race([
+      queue.add(job.kind, job, { jobId: ingestJobId(job).replaceAll(':', '_') }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
     return added.id!;
   } catch (err) {
     throw new ServiceUnavailableError('could not enqueue the ingestion job: Redis did not accept it', {
       details: (err as Error).message,
       cause: err,
     });
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,2 +1,47 @@
-// Filled in once the Neo4j launcher lands: starts Redis and a test Neo4j for the whole run.
-export default async function setup() {}
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { type Neo4jProcess, isBoltReachable, startNeo4jServer } from '../infra/neo4j.ts';
+import { ensureRedis } from '../infra/redis.ts';
+import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
+
+/**
+ * Real services for the whole test run: Redis (reused if one answers) and a Neo4j of its own on
+ * test ports, so tests never write into the developer's graph. Tests isolate by unique addresses,
+ * ids and queue prefixes, so they can share both.
+ */
+export const TEST_REDIS_URL = 'redis://127.0.0.1:6379';
+export const TEST_NEO4J_BOLT_PORT = 7688;
+export const TEST_NEO4J_HTTP_PORT = 7475;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+    neo4jUri: string;
+  }
+}
+
+let neo4j: Neo4jProcess | undefined;
+
+export default async function setup(project: TestProject) {
+  const log = (m: string) => console.log(`[test services] ${m}`);
+  const dataDir = path.join(PROJECT_DIR, '.vigil', 'test');
+  await ensureRedis({ url: TEST_REDIS_URL, dataDir: path.join(dataDir, 'redis'), log });
+  const neo4jUri = `bolt://127.0.0.1:${TEST_NEO4J_BOLT_PORT}`;
+  if (!(await isBoltReachable(neo4jUri))) {
+    neo4j = await startNeo4jServer({
+      homeDir: path.join(dataDir, 'neo4j'),
+      boltPort: TEST_NEO4J_BOLT_PORT,
+      httpPort: TEST_NEO4J_HTTP_PORT,
+      pagecache: '256m',
+      heap: '1g',
+      launcherDir: LAUNCHER_DIR,
+      detached: false,
+      log,
+    });
+  }
+  project.provide('redisUrl', TEST_REDIS_URL);
+  project.provide('neo4jUri', neo4jUri);
+  return async () => {
+    await neo4j?.stop();
+  };
+}

@@ -1,4 +1,5 @@
-import { GraphQLError } from 'graphql';
+// Yoga's own constructor: a GraphQLError from another copy of graphql (ESM vs CJS) would be masked.
+import { createGraphQLError } from 'graphql-yoga';
 import type { AlertRecord } from '../../graph/alerts.ts';
 import { getWalletAlerts } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
@@ -19,7 +20,7 @@ const fromChain = (c: Chain) => c.toUpperCase();
 
 function pageSize(first: number): number {
   if (first < 1 || first > MAX_PAGE_SIZE) {
-    throw new GraphQLError(`first must be between 1 and ${MAX_PAGE_SIZE}, got ${first}`, {
+    throw createGraphQLError(`first must be between 1 and ${MAX_PAGE_SIZE}, got ${first}`, {
       extensions: { code: 'PAGE_SIZE_LIMIT', max: MAX_PAGE_SIZE },
     });
   }

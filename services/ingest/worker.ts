@@ -16,6 +16,10 @@ export interface IngestWorkerDeps {
   registry: Registry;
   concurrency: number;
   batchSize: number;
+  /** A dead worker's job goes back to the queue after this long without a lock renewal. */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died. */
+  stalledIntervalMs?: number;
 }
 
 export interface IngestResult {
@@ -64,14 +68,27 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
       throw err;
     }
     const end = duration.startTimer();
+    try {
+      return await write(payload);
+    } catch (err) {
+      // Same identity, other wallets: the evidence contradicts a stored fact. Retrying cannot help.
+      if ((err as { code?: string }).code === 'Neo.ClientError.Schema.ConstraintValidationFailed') {
+        jobs.inc({ kind: payload.kind, outcome: 'conflict' });
+        throw new UnrecoverableError(`conflicting evidence: ${(err as Error).message}`);
+      }
+      throw err;
+    } finally {
+      end();
+    }
+  };
+
+  const write = async (payload: IngestJob): Promise<IngestResult> => {
     if (payload.kind === 'finding') {
       const { alertId } = await writeFinding(deps.graph, payload);
-      end();
       jobs.inc({ kind: 'finding', outcome: 'ok' });
       return { kind: 'finding', nodes: 0, edges: 0, batches: 1, alertId };
     }
     const stats = await writeSubgraph(deps.graph, payload, { batchSize: deps.batchSize });
-    end();
     jobs.inc({ kind: 'subgraph', outcome: 'ok' });
     rows.inc({ what: 'nodes' }, stats.nodes);
     rows.inc({ what: 'edges' }, stats.edges);
@@ -83,9 +100,8 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
     prefix: deps.prefix,
     concurrency: deps.concurrency,
     settings: { backoffStrategy: (attemptsMade: number) => ingestBackoff(attemptsMade) },
-    // A dead worker's job is handed to another after this long without a lock renewal.
-    lockDuration: 60_000,
-    stalledInterval: 30_000,
+    lockDuration: deps.lockDurationMs ?? 60_000,
+    stalledInterval: deps.stalledIntervalMs ?? 30_000,
     maxStalledCount: 10,
   });
   worker.on('failed', (job, err) => {

@@ -1,0 +1,53 @@
+import { applyMigrations } from '../../graph/migrations.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { startServiceHttp } from '../../common/serviceHttp.ts';
+import { startApiServer } from '../../services/api/server.ts';
+import { createIngestWorker } from '../../services/ingest/worker.ts';
+import { VERSION } from '../version.ts';
+import { type Runtime, openGraph } from '../runtime.ts';
+
+/** `vigil api`: the GraphQL API for investigators. */
+export async function apiCommand(rt: Runtime): Promise<void> {
+  const graph = openGraph(rt);
+  await graph.verify();
+  const server = await startApiServer({
+    graph,
+    log: rt.log,
+    version: VERSION,
+    host: rt.config.api.host,
+    port: rt.config.api.port,
+    registry: rt.registry,
+  });
+  rt.shutdown.add('api server', () => server.close());
+  rt.log.info({ url: server.url }, 'GraphQL API listening (GraphiQL in a browser at this URL)');
+}
+
+/** `vigil ingest-worker`: merges accepted subgraphs and findings into Neo4j. */
+export async function ingestWorkerCommand(rt: Runtime): Promise<void> {
+  const graph = openGraph(rt);
+  await graph.verify();
+  await applyMigrations(graph, (m) => rt.log.info(m));
+  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  const worker = createIngestWorker({
+    connection,
+    prefix: rt.config.queuePrefix,
+    graph,
+    log: rt.log,
+    registry: rt.registry,
+    concurrency: rt.config.ingest.concurrency,
+    batchSize: rt.config.ingest.batchSize,
+  });
+  rt.shutdown.add('redis', () => connection.quit());
+  rt.shutdown.add('ingest worker', () => worker.close());
+  const http = await startServiceHttp({
+    host: '127.0.0.1',
+    port: rt.config.metricsPort,
+    registry: rt.registry,
+    health: async () => ({
+      redis: (await connection.ping().catch(() => '')) === 'PONG',
+      neo4j: await graph.verify().then(() => true, () => false),
+    }),
+  });
+  rt.shutdown.add('health server', () => http.close());
+  rt.log.info({ health: `${http.url}/health`, metrics: `${http.url}/metrics` }, 'ingest worker running');
+}

@@ -1,0 +1,52 @@
+import { VigilError } from '../common/errors.ts';
+import { infraCommand } from './commands/infra.ts';
+import { ingestAdminCommand } from './commands/ingestAdmin.ts';
+import { apiCommand, ingestWorkerCommand } from './commands/services.ts';
+import { type Runtime, createRuntime } from './runtime.ts';
+
+interface Command {
+  summary: string;
+  /** Long-running services keep the process alive until SIGINT/SIGTERM. */
+  longRunning: boolean;
+  run(rt: Runtime, args: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  infra: { summary: 'infra up|down — start or reuse Redis and Neo4j, apply the schema', longRunning: false, run: infraCommand },
+  api: { summary: 'the GraphQL API (GraphiQL at /graphql), /health, /metrics', longRunning: true, run: apiCommand },
+  'ingest-worker': { summary: 'merge accepted subgraphs and findings into Neo4j', longRunning: true, run: ingestWorkerCommand },
+  ingest: { summary: 'ingest stats|retry-failed — inspect the ingestion queue', longRunning: false, run: ingestAdminCommand },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
+  return `usage: vigil <command> [args]\n\n${rows.join('\n')}\n\nConfiguration comes from the environment: see README.md.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help') {
+    console.log(usage());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`vigil: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  let rt: Runtime | undefined;
+  try {
+    rt = createRuntime(name);
+    await command.run(rt, args);
+    if (!command.longRunning) await rt.shutdown.kill();
+    return 0;
+  } catch (err) {
+    await rt?.shutdown.kill();
+    if (err instanceof VigilError) {
+      console.error(`vigil ${name}: ${err.shortMessage}${err.details ? `\n${err.details}` : ''}`);
+      return 1;
+    }
+    console.error(`vigil ${name}: ${(err as Error).stack ?? err}`);
+    return 1;
+  }
+}

@@ -1,0 +1,30 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { type Config, loadConfig } from '../common/config.ts';
+import { type Logger, createLogger } from '../common/logger.ts';
+import { type Shutdown, createShutdown, exitOnSignals } from '../common/shutdown.ts';
+import { type Graph, createGraph } from '../graph/driver.ts';
+
+/** What every command gets: options parsed once, a logger, a shutdown registry, a metrics registry. */
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  shutdown: Shutdown;
+  registry: Registry;
+}
+
+export function createRuntime(service: string, env: NodeJS.ProcessEnv = process.env): Runtime {
+  const config = loadConfig(env);
+  const log = createLogger({ level: config.logLevel, name: service });
+  const shutdown = createShutdown((msg, err) => log.error({ err }, msg));
+  exitOnSignals(shutdown);
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return { config, log, shutdown, registry };
+}
+
+export function openGraph(rt: Runtime): Graph {
+  const graph = createGraph(rt.config.neo4j);
+  rt.shutdown.add('neo4j driver', () => graph.close());
+  return graph;
+}

@@ -1,0 +1,364 @@
+import { QueueEvents, type Job } from 'bullmq';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServiceUnavailableError } from '../../common/errors.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { createIngestQueue, enqueueIngest, type IngestQueue } from '../../queues/ingestion.ts';
+import type { SubgraphJob } from '../../queues/payloads.ts';
+import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
+import { openTestGraph, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
+import { createApi } from '../api/server.ts';
+import { createIngestWorker } from './worker.ts';
+
+let graph: Graph;
+beforeAll(async () => {
+  graph = await openTestGraph();
+});
+afterAll(() => graph.close());
+
+/** A queue, its events and a worker on a prefix of their own; `graphFor` lets a test inject faults. */
+async function harness(opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number } = {}) {
+  const prefix = uniquePrefix();
+  const producer = createRedisConnection(redisUrl(), 'producer');
+  const workerConn = createRedisConnection(redisUrl(), 'worker');
+  const eventsConn = createRedisConnection(redisUrl(), 'worker');
+  const queue = createIngestQueue(producer, prefix);
+  const events = new QueueEvents('ingest', { connection: eventsConn, prefix });
+  await events.waitUntilReady();
+  const start = () =>
+    createIngestWorker({
+      connection: workerConn.duplicate(),
+      prefix,
+      graph: opts.graphFor ? opts.graphFor(graph) : graph,
+      log: silentLogger(),
+      registry: new Registry(),
+      concurrency: 1,
+      batchSize: 2,
+      lockDurationMs: opts.lockDurationMs,
+      stalledIntervalMs: opts.lockDurationMs,
+    });
+  const worker = start();
+  return {
+    queue,
+    events,
+    worker,
+    start,
+    async close() {
+      await worker.close();
+      await events.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+      workerConn.disconnect();
+      eventsConn.disconnect();
+    },
+  };
+}
+
+async function finished(queue: IngestQueue, events: QueueEvents, id: string) {
+  const job = (await queue.getJob(id))!;
+  return job.waitUntilFinished(events, 60_000);
+}
+
+async function countFor(addresses: string[]) {
+  const res = await graph.read((tx) =>
+    tx.run(
+      `MATCH (w:Wallet {chain: 'bittensor'}) WHERE w.address IN $addresses
+       OPTIONAL MATCH (w)-[r]->(:Wallet)
+       RETURN count(DISTINCT w) AS nodes, count(DISTINCT r) AS rels`,
+      { addresses },
+    ),
+  );
+  return { nodes: res.records[0]!.get('nodes') as number, rels: res.records[0]!.get('rels') as number };
+}
+
+const QUERY = `query ($address: String!) {
+  wallet(chain: BITTENSOR, address: $address) {
+    chain address isHotkey firstSeenBlock lastSeenBlock
+    neighbors(direction: BOTH, first: 10) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges {
+        node { address isHotkey }
+        relationship {
+          id type direction from to amount alphaAmount blockNumber blockHash eventIndex extrinsicIndex netuid proportion
+          provenance { miners validators firstAcceptedAt }
+        }
+      }
+    }
+  }
+}`;
+
+async function gql(query: string, variables: Record<string, unknown>) {
+  const yoga = createApi({ graph, log: silentLogger(), version: 'test' });
+  const res = await yoga.fetch('http://vigil.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
+}
+
+describe('ingestion queue → Neo4j → GraphQL', () => {
+  it('returns an ingested subgraph field by field', async () => {
+    const h = await harness();
+    try {
+      const job = sampleSubgraph();
+      const id = await enqueueIngest(h.queue, job);
+      const result = await finished(h.queue, h.events, id);
+      expect(result).toMatchObject({ kind: 'subgraph', nodes: 6, edges: 5 });
+
+      const { data, errors } = await gql(QUERY, { address: job.target });
+      expect(errors).toBeUndefined();
+      const w = data.wallet;
+      const transfer = job.edges[0]!;
+      const stake = job.edges[1]!;
+      expect(w).toMatchObject({
+        chain: 'BITTENSOR',
+        address: job.target,
+        isHotkey: false,
+        firstSeenBlock: transfer.evidence.blockNumber,
+        lastSeenBlock: stake.evidence.blockNumber,
+      });
+      expect(w.neighbors.totalCount).toBe(2);
+      expect(w.neighbors.pageInfo.hasNextPage).toBe(false);
+      const byType = Object.fromEntries(w.neighbors.edges.map((e: any) => [e.relationship.type, e]));
+      expect(byType.TRANSFER).toEqual({
+        node: { address: transfer.to, isHotkey: false },
+        relationship: {
+          id: `bittensor:TRANSFER:${transfer.evidence.blockNumber}:3:0`,
+          type: 'TRANSFER',
+          direction: 'OUT',
+          from: job.target,
+          to: transfer.to,
+          amount: '1500000000',
+          alphaAmount: null,
+          blockNumber: transfer.evidence.blockNumber,
+          blockHash: transfer.evidence.blockHash,
+          eventIndex: 3,
+          extrinsicIndex: 2,
+          netuid: null,
+          proportion: null,
+          provenance: { miners: [job.miner.hotkey], validators: [job.validator.hotkey], firstAcceptedAt: job.acceptedAt },
+        },
+      });
+      expect(byType.STAKE_ADD.node).toEqual({ address: stake.to, isHotkey: true });
+      expect(byType.STAKE_ADD.relationship).toMatchObject({ amount: '700', alphaAmount: '650', netuid: 1, direction: 'OUT' });
+
+      // The hotkey sees its owner, its staker, its unstake and its child, with directions from its side.
+      const hot = await gql(QUERY, { address: stake.to });
+      const types = hot.data.wallet.neighbors.edges.map((e: any) => `${e.relationship.type}:${e.relationship.direction}`);
+      expect(types.sort()).toEqual(['OWNS_HOTKEY:IN', 'PARENT_OF:OUT', 'STAKE_ADD:IN', 'STAKE_REMOVE:OUT']);
+      const child = hot.data.wallet.neighbors.edges.find((e: any) => e.relationship.type === 'PARENT_OF');
+      expect(child.relationship.proportion).toBe('9223372036854775807');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('pages neighbors with cursors and caps the page size with a coded error', async () => {
+    const h = await harness();
+    try {
+      const job = sampleSubgraph();
+      const hub = job.target;
+      const block = job.edges[0]!.evidence.blockNumber;
+      for (let i = 0; i < 5; i++) {
+        const other = newSs58();
+        job.nodes.push({ address: other, type: 'wallet' });
+        job.edges.push({ type: 'TRANSFER', from: other, to: hub, evidence: { blockNumber: block, eventIndex: 100 + i, amount: `${i + 1}` } });
+      }
+      await finished(h.queue, h.events, await enqueueIngest(h.queue, job));
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const q = `query ($a: String!, $after: String) { wallet(chain: BITTENSOR, address: $a) {
+          neighbors(direction: IN, types: [TRANSFER], first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { relationship { id } } } } }`;
+        const { data } = await gql(q, { a: hub, after });
+        const conn = data.wallet.neighbors;
+        expect(conn.totalCount).toBe(5);
+        seen.push(...conn.edges.map((e: any) => e.relationship.id));
+        if (!conn.pageInfo.hasNextPage) break;
+        after = conn.pageInfo.endCursor;
+      }
+      expect(seen).toHaveLength(5);
+      expect(new Set(seen).size).toBe(5);
+
+      const tooBig = await gql(`query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { neighbors(first: 1000) { totalCount } } }`, { a: hub });
+      expect(tooBig.errors?.[0]?.message).toBe('first must be between 1 and 100, got 1000');
+      expect(tooBig.errors?.[0]?.extensions?.code).toBe('PAGE_SIZE_LIMIT');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('writes a job enqueued twice, or ingested twice, exactly once', async () => {
+    const h = await harness();
+    try {
+      const job = sampleSubgraph();
+      const id1 = await enqueueIngest(h.queue, job);
+      const id2 = await enqueueIngest(h.queue, job);
+      expect(id2).toBe(id1);
+      await finished(h.queue, h.events, id1);
+      // A second copy under another submission id (another validator round) changes no fact.
+      const again = { ...job, submissionId: `${job.submissionId}:again` };
+      await finished(h.queue, h.events, await enqueueIngest(h.queue, again));
+      expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('retries a job that failed mid-write and lands it once', async () => {
+    let writes = 0;
+    // Fault injection around the real graph: the third write transaction of the first attempt fails.
+    const h = await harness({
+      graphFor: (g) => ({
+        ...g,
+        write: async (work, o) => {
+          writes++;
+          if (writes === 3) throw Object.assign(new Error('injected: connection reset'), { code: 'ServiceUnavailable' });
+          return g.write(work, o);
+        },
+      }),
+    });
+    try {
+      const job = sampleSubgraph();
+      const id = await enqueueIngest(h.queue, job);
+      await finished(h.queue, h.events, id);
+      const done = (await h.queue.getJob(id)) as Job;
+      expect(done.attemptsMade).toBe(2);
+      expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('hands the job of a worker that died mid-job to another worker, with nothing lost or doubled', async () => {
+    let hang = true;
+    const h = await harness({
+      lockDurationMs: 1500,
+      graphFor: (g) => ({
+        ...g,
+        // The first worker stops for good after its first write: it "dies" holding the job.
+        write: async (work, o) => {
+          const r = await g.write(work, o);
+          if (hang) await new Promise(() => {});
+          return r;
+        },
+      }),
+    });
+    try {
+      const job = sampleSubgraph();
+      const id = await enqueueIngest(h.queue, job);
+      await waitFor('the first worker to start', async () => (await h.queue.getJob(id))?.processedOn);
+      await h.worker.close(true);
+      hang = false;
+      const second = h.start();
+      try {
+        await finished(h.queue, h.events, id);
+        expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('fails invalid payloads at once with the reason, writing nothing', async () => {
+    const h = await harness();
+    try {
+      const bad = sampleSubgraph();
+      bad.edges[0]!.evidence.amount = '-5';
+      delete (bad.edges[1] as { evidence?: unknown }).evidence;
+      // Enqueued raw, as a misbehaving producer would: the worker is the last line of defence.
+      const job = await h.queue.add('subgraph', bad);
+      await expect(job.waitUntilFinished(h.events, 30_000)).rejects.toThrow(
+        'invalid payload: edges.0.evidence.amount: must be a non-negative integer in a decimal string',
+      );
+      const failed = (await h.queue.getJob(job.id!))!;
+      expect(failed.attemptsMade).toBe(1);
+      expect(failed.failedReason).toContain('edges.1.evidence: Required');
+      expect(await countFor(bad.nodes.map((n) => n.address))).toEqual({ nodes: 0, rels: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('fails at once a job whose evidence identity is already a fact between other wallets', async () => {
+    const h = await harness();
+    try {
+      const first = sampleSubgraph();
+      await finished(h.queue, h.events, await enqueueIngest(h.queue, first));
+      const forged = sampleSubgraph();
+      forged.edges[0]!.evidence = { ...first.edges[0]!.evidence }; // same block and event, other wallets
+      const id = await enqueueIngest(h.queue, forged);
+      await expect(finished(h.queue, h.events, id)).rejects.toThrow(/^conflicting evidence: .*bittensor:TRANSFER:/);
+      expect(((await h.queue.getJob(id)) as Job).attemptsMade).toBe(1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('stores a finding as an alert linked to contract, invariant, transaction and sender', async () => {
+    const h = await harness();
+    try {
+      const f = sampleFinding();
+      const id = await enqueueIngest(h.queue, f);
+      const result = (await finished(h.queue, h.events, id)) as { alertId: string };
+      expect(result.alertId).toBe(`ethereum:31337:${f.tx.hash}:${f.invariant.id}`);
+      const q = `query ($a: String!) { wallet(chain: ETHEREUM, address: $a) { isContract alerts { edges { node {
+        id severity txHash contract sender invariantId before after votesViolated votesTotal miners } } } } }`;
+      const { data } = await gql(q, { a: f.tx.from });
+      expect(data.wallet.alerts.edges.map((e: any) => e.node)).toEqual([
+        {
+          id: result.alertId,
+          severity: 'CRITICAL',
+          txHash: f.tx.hash,
+          contract: f.invariant.contract,
+          sender: f.tx.from,
+          invariantId: f.invariant.id,
+          before: '0x01',
+          after: '0x02',
+          votesViolated: 3,
+          votesTotal: 3,
+          miners: ['m1', 'm2', 'm3'],
+        },
+      ]);
+      const c = await gql(q, { a: f.invariant.contract });
+      expect(c.data.wallet.isContract).toBe(true);
+      expect(c.data.wallet.alerts.edges).toHaveLength(1);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('unreachable services', () => {
+  it('enqueueing with Redis down fails fast with a clear error', async () => {
+    const conn = createRedisConnection('redis://127.0.0.1:1', 'producer');
+    const queue = createIngestQueue(conn, uniquePrefix());
+    try {
+      const err = await enqueueIngest(queue, sampleSubgraph()).catch((e) => e);
+      expect(err).toBeInstanceOf(ServiceUnavailableError);
+      expect(err.shortMessage).toBe('could not enqueue the ingestion job: Redis did not accept it');
+    } finally {
+      await queue.close().catch(() => {});
+      conn.disconnect();
+    }
+  });
+
+  it('a Neo4j that does not answer is named in the error', async () => {
+    const g = await import('../../graph/driver.ts').then((m) =>
+      m.createGraph({ uri: 'bolt://127.0.0.1:1', user: 'neo4j', password: '', database: 'neo4j' }),
+    );
+    try {
+      const err = await g.verify().catch((e) => e);
+      expect(err).toBeInstanceOf(ServiceUnavailableError);
+      expect(err.shortMessage).toBe('Neo4j at bolt://127.0.0.1:1 does not answer');
+    } finally {
+      await g.close();
+    }
+  });
+});

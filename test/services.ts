@@ -1,0 +1,29 @@
+import { inject } from 'vitest';
+import { type Graph, createGraph } from '../graph/driver.ts';
+import { applyMigrations } from '../graph/migrations.ts';
+import { createLogger } from '../common/logger.ts';
+
+/** Handles on the real services started by test/globalSetup.ts. */
+export const redisUrl = (): string => inject('redisUrl');
+export const neo4jUri = (): string => inject('neo4jUri');
+
+export async function openTestGraph(uri = neo4jUri()): Promise<Graph> {
+  const graph = createGraph({ uri, user: 'neo4j', password: '', database: 'neo4j', maxTransactionRetryTimeMs: 5000 });
+  await applyMigrations(graph);
+  return graph;
+}
+
+/** A queue prefix of its own per test, so jobs of parallel tests never meet. */
+export const uniquePrefix = (): string => `vigiltest-${crypto.randomUUID().slice(0, 8)}`;
+
+export const silentLogger = () => createLogger({ level: 'silent', name: 'test' });
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
