@@ -136,17 +136,26 @@ export function parseIngestJob(data: unknown): IngestJob {
   const target = addr('target', job.target);
   const known = new Set<string>();
   const nodes = job.nodes.map((n, i) => {
-    const address = addr(`nodes.${i}.address`, n.address);
-    if (known.has(address)) problems.push(`nodes.${i}.address: duplicate node ${n.address}`);
-    known.add(address);
+    const address = normalizeAddress(job.chain, n.address);
+    if (!isValidAddress(job.chain, n.address)) {
+      problems.push(`nodes.${i}.address: "${n.address}" is not a valid ${job.chain} address`);
+    } else if (known.has(address)) {
+      problems.push(`nodes.${i}.address: duplicate node ${n.address}`);
+    } else known.add(address);
     return { ...n, address };
   });
   if (!known.has(target)) problems.push(`target: ${job.target} is not among the nodes`);
+  // Endpoints that are known nodes were validated above: only strangers need the (costly) check.
+  const endpoint = (where: string, a: string) => {
+    const normalized = normalizeAddress(job.chain, a);
+    if (known.has(normalized)) return normalized;
+    if (isValidAddress(job.chain, a)) problems.push(`${where}: ${a} is not among the nodes`);
+    else problems.push(`${where}: "${a}" is not a valid ${job.chain} address`);
+    return normalized;
+  };
   const edges = job.edges.map((e, i) => {
-    const from = addr(`edges.${i}.from`, e.from);
-    const to = addr(`edges.${i}.to`, e.to);
-    if (!known.has(from)) problems.push(`edges.${i}.from: ${e.from} is not among the nodes`);
-    if (!known.has(to)) problems.push(`edges.${i}.to: ${e.to} is not among the nodes`);
+    const from = endpoint(`edges.${i}.from`, e.from);
+    const to = endpoint(`edges.${i}.to`, e.to);
     const ev = e.evidence;
     if (job.chain === 'bittensor' && e.type !== 'OWNS_HOTKEY' && ev.eventIndex === undefined) {
       problems.push(`edges.${i}.evidence.eventIndex: required for a ${e.type} edge on bittensor`);
