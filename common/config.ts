@@ -32,16 +32,30 @@ const schema = z.object({
   SUBTENSOR_SPEC: z.string().default(path.resolve(import.meta.dirname, '../../shared/chain/subtensor-raonet.json')),
   ETH_RPC_URL: z.string().default(''),
   ETH_WS_URL: z.string().default(''),
+  /** API keys as `role:key` pairs, comma-separated; roles are `read` and `write` (write implies read). */
+  VIGIL_API_KEYS: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || v.split(',').every((p) => /^(read|write):.{16,}$/.test(p.trim())), {
+      message: 'expected comma-separated role:key pairs, role read or write, keys of 16+ characters',
+    }),
+  /** When true, queries need a read key too; by default reads are open and writes need a write key. */
+  VIGIL_API_READS_NEED_KEY: z.enum(['true', 'false']).default('false'),
 });
 
 export type Env = z.infer<typeof schema>;
+export type ApiRole = 'read' | 'write';
+export interface ApiKey {
+  role: ApiRole;
+  key: string;
+}
 
 export interface Config {
   redisUrl: string;
   queuePrefix: string;
   neo4j: { uri: string; user: string; password: string; database: string; httpPort: number; pagecache: string; heap: string };
   dataDir: string;
-  api: { host: string; port: number };
+  api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean };
   metricsPort: number;
   ingest: { concurrency: number; batchSize: number };
   logLevel: Env['LOG_LEVEL'];
@@ -69,7 +83,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heap: e.NEO4J_HEAP,
     },
     dataDir: path.resolve(e.VIGIL_DATA_DIR),
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      keys: e.VIGIL_API_KEYS.split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map((p) => ({ role: p.slice(0, p.indexOf(':')) as ApiRole, key: p.slice(p.indexOf(':') + 1) })),
+      readsNeedKey: e.VIGIL_API_READS_NEED_KEY === 'true',
+    },
     metricsPort: e.METRICS_PORT,
     ingest: { concurrency: e.INGEST_CONCURRENCY, batchSize: e.INGEST_BATCH_SIZE },
     logLevel: e.LOG_LEVEL,

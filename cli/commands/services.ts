@@ -14,6 +14,8 @@ export async function apiCommand(rt: Runtime): Promise<void> {
     graph,
     log: rt.log,
     version: VERSION,
+    keys: rt.config.api.keys,
+    readsNeedKey: rt.config.api.readsNeedKey,
     host: rt.config.api.host,
     port: rt.config.api.port,
     registry: rt.registry,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -7,25 +7,43 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
 import { createServiceHttpHandler } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { type ApiContext, resolvers } from './resolvers.ts';
+import type { ApiKey } from '../../common/config.ts';
+import { requireRead, roleFromRequest } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { walletResolvers } from './resolvers/wallets.ts';
 
-export const SDL_PATH = path.resolve(import.meta.dirname, '../../schema/vigil.graphql');
+/** The SDL is the source of truth: every `schema/*.graphql` file, merged (features `extend type`). */
+export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
+
+/** One resolver map per feature; add a feature's map here. */
+const RESOLVERS = [walletResolvers];
 
 export function createApiSchema() {
-  return makeExecutableSchema<ApiContext>({ typeDefs: readFileSync(SDL_PATH, 'utf8'), resolvers });
+  const typeDefs = readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => readFileSync(path.join(SCHEMA_DIR, f), 'utf8'));
+  return makeExecutableSchema<ApiContext>({ typeDefs, resolvers: RESOLVERS });
 }
 
 export interface ApiDeps {
   graph: Graph;
   log: Logger;
   version: string;
+  /** API keys and their roles; none means reads are open and writes refused. */
+  keys?: ApiKey[];
+  readsNeedKey?: boolean;
 }
 
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
   return createYoga<Record<string, unknown>, ApiContext>({
     schema: createApiSchema(),
-    context: () => ({ graph: deps.graph, version: deps.version }),
+    context: ({ request }) => {
+      const role = roleFromRequest(request.headers, deps.keys ?? []);
+      requireRead(role, deps.readsNeedKey ?? false);
+      return { graph: deps.graph, version: deps.version, role };
+    },
     graphiql: { title: 'Vigil' },
     logging: {
       debug: (...a) => deps.log.debug(a.map(String).join(' ')),

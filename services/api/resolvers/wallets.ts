@@ -1,33 +1,18 @@
-// Yoga's own constructor: a GraphQLError from another copy of graphql (ESM vs CJS) would be masked.
-import { createGraphQLError } from 'graphql-yoga';
-import type { AlertRecord } from '../../graph/alerts.ts';
-import { getWalletAlerts } from '../../graph/alerts.ts';
-import type { Graph } from '../../graph/driver.ts';
-import type { Chain, RelationshipType } from '../../graph/model.ts';
-import { normalizeAddress } from '../../graph/model.ts';
-import { type Direction, type RelationshipRecord, type WalletRecord, getNeighbors, getWallet } from '../../graph/wallets.ts';
+import type { AlertRecord } from '../../../graph/alerts.ts';
+import { getWalletAlerts } from '../../../graph/alerts.ts';
+import type { Chain, RelationshipType } from '../../../graph/model.ts';
+import { normalizeAddress } from '../../../graph/model.ts';
+import type { ApiContext } from '../context.ts';
+import { pageSize } from '../errors.ts';
+import { type Direction, type RelationshipRecord, type WalletRecord, getNeighbors, getWallet } from '../../../graph/wallets.ts';
 
-/** Per-request context: the handles resolvers need, nothing global. */
-export interface ApiContext {
-  graph: Graph;
-  version: string;
-}
-
-export const MAX_PAGE_SIZE = 100;
 
 const toChain = (c: 'BITTENSOR' | 'ETHEREUM'): Chain => (c === 'BITTENSOR' ? 'bittensor' : 'ethereum');
 const fromChain = (c: Chain) => c.toUpperCase();
 
-function pageSize(first: number): number {
-  if (first < 1 || first > MAX_PAGE_SIZE) {
-    throw createGraphQLError(`first must be between 1 and ${MAX_PAGE_SIZE}, got ${first}`, {
-      extensions: { code: 'PAGE_SIZE_LIMIT', max: MAX_PAGE_SIZE },
-    });
-  }
-  return first;
-}
 
-export const resolvers = {
+/** Resolvers for wallets, their neighbors and their alerts (schema/vigil.graphql). */
+export const walletResolvers = {
   Query: {
     health: async (_: unknown, __: unknown, ctx: ApiContext) => {
       const neo4j = await ctx.graph.verify().then(
