@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Runs before `npm start` and `npm test` (prestart/pretest), with no dependencies of its own:
+// installs the npm packages if they are missing and checks the system programs Vigil starts.
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const say = (m) => console.log(`[bootstrap] ${m}`);
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`[bootstrap] Node ${process.versions.node} is too old: Vigil needs Node >= 20.19`);
+  process.exit(1);
+}
+
+if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
+  say('installing npm packages (npm ci)');
+  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+}
+
+const missing = [
+  ['redis-server', 'redis-server'],
+  ['java', 'openjdk-17-jdk-headless'],
+  ['mvn', 'maven'],
+].filter(([cmd]) => !has(cmd));
+if (missing.length > 0) {
+  const pkgs = missing.map(([, pkg]) => pkg).join(' ');
+  const canApt = process.getuid?.() === 0 && has('apt-get');
+  if (!canApt) {
+    console.error(`[bootstrap] missing: ${missing.map(([c]) => c).join(', ')}. Install with: sudo apt-get install -y ${pkgs}`);
+    console.error('[bootstrap] (or point REDIS_URL / NEO4J_URI at running servers, or use docker compose up)');
+    process.exit(1);
+  }
+  say(`installing ${pkgs} with apt-get`);
+  execSync(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs}`, { stdio: 'inherit' });
+}

@@ -1,0 +1,96 @@
+import type { ApiPromise } from '@polkadot/api';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
+import { ownerOf } from '../../chains/bittensor/keys.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { GraphEdge } from '../../graph/model.ts';
+import { edgesOfEvent } from './edges.ts';
+import { type Answer, type Challenge, challengeSchema, challengeWindow, minerQueueName, signAnswer } from './protocol.ts';
+import { type Subgraph, subgraphAround } from './subgraph.ts';
+
+export interface MinerDeps {
+  api: ApiPromise;
+  /** The miner's hotkey: it signs answers and names the miner's challenge queue. */
+  hotkey: KeyringPair;
+  connection: Redis;
+  prefix: string;
+  log: Logger;
+  read?: { batchSize?: number; concurrency?: number };
+  /**
+   * Changes the answer before it is sent. Lets tests and the demo run lazy or dishonest miners
+   * through the real service; honest miners leave it out.
+   */
+  tamper?: (answer: Answer, challenge: Challenge) => Answer | Promise<Answer>;
+}
+
+/**
+ * Builds the subgraph a challenge asks for from the chain's events: every event of the window's
+ * blocks, turned into edges, then the part reachable from the target within `depth` hops, plus
+ * who owned each hotkey at the window's last block.
+ */
+export async function buildSubgraph(api: ApiPromise, c: Challenge, read: MinerDeps['read'] = {}): Promise<Subgraph> {
+  const window = challengeWindow(c);
+  const blocks = await readBlockEvents(api, { from: window.from, to: window.to, batchSize: read.batchSize ?? 25, concurrency: read.concurrency ?? 4 });
+  const edges = blocks.flatMap((b) => b.events.flatMap(edgesOfEvent));
+  const sub = subgraphAround(edges, c.target, c.depth);
+  const lastHash = blocks.at(-1)?.hash;
+  const hotkeys = sub.nodes.filter((n) => n.type === 'hotkey').map((n) => n.address);
+  const owners = await Promise.all(hotkeys.map((h) => ownerOf(api, h, lastHash)));
+  const known = new Set(sub.nodes.map((n) => n.address));
+  const ownership: GraphEdge[] = [];
+  hotkeys.forEach((hotkey, i) => {
+    const owner = owners[i];
+    if (!owner) return;
+    ownership.push({ type: 'OWNS_HOTKEY', from: owner, to: hotkey, evidence: { blockNumber: window.to } });
+    if (!known.has(owner)) {
+      known.add(owner);
+      sub.nodes.push({ address: owner, type: 'wallet' });
+    }
+  });
+  return { nodes: sub.nodes, edges: [...sub.edges, ...ownership] };
+}
+
+/** A Patrol miner: answers the challenges on its own queue, signed with its hotkey. */
+export function createPatrolMiner(deps: MinerDeps): { worker: Worker; close(): Promise<void> } {
+  const replyQueues = new Map<string, Queue>();
+  const replyQueue = (name: string) => {
+    let q = replyQueues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: deps.connection, prefix: deps.prefix });
+      replyQueues.set(name, q);
+    }
+    return q;
+  };
+  const worker = new Worker(
+    minerQueueName(deps.hotkey.address),
+    async (job: Job) => {
+      const parsed = challengeSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`invalid challenge: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const c = parsed.data;
+      if (c.miner !== deps.hotkey.address) throw new UnrecoverableError(`challenge is for ${c.miner}, not this miner`);
+      if (Date.now() > c.deadline) {
+        deps.log.warn({ challenge: c.id }, 'challenge past its deadline: not answered');
+        return { skipped: 'deadline' };
+      }
+      const started = performance.now();
+      const sub = await buildSubgraph(deps.api, c, deps.read);
+      let answer = signAnswer(deps.hotkey, c.id, sub);
+      if (deps.tamper) answer = await deps.tamper(answer, c);
+      await replyQueue(c.replyTo).add('answer', answer, { removeOnComplete: true, removeOnFail: 1000 });
+      const ms = Math.round(performance.now() - started);
+      deps.log.info({ challenge: c.id, target: c.target, nodes: sub.nodes.length, edges: sub.edges.length, ms }, 'answered');
+      return { nodes: sub.nodes.length, edges: sub.edges.length, ms };
+    },
+    { connection: deps.connection, prefix: deps.prefix, concurrency: 2 },
+  );
+  worker.on('error', (err) => deps.log.error({ err: err.message }, 'miner worker error'));
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      await Promise.all([...replyQueues.values()].map((q) => q.close()));
+    },
+  };
+}

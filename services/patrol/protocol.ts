@@ -1,0 +1,72 @@
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { u8aToHex } from '@polkadot/util';
+import { signatureVerify } from '@polkadot/util-crypto';
+import { z } from 'zod';
+import type { Subgraph } from './subgraph.ts';
+
+/**
+ * What a Patrol validator asks and a miner answers, over BullMQ.
+ * Challenge: build the subgraph around `target` from the events of blocks
+ * [targetBlock - window, min(targetBlock + window, maxBlock)], to `depth` hops.
+ */
+export const challengeSchema = z
+  .object({
+    id: z.string().min(1),
+    round: z.number().int().nonnegative(),
+    validator: z.string().min(1),
+    /** The miner this challenge is for; an answer for it must be signed by this hotkey. */
+    miner: z.string().min(1),
+    target: z.string().min(1),
+    targetBlock: z.number().int().nonnegative(),
+    window: z.number().int().positive(),
+    maxBlock: z.number().int().nonnegative(),
+    depth: z.number().int().min(1).max(6),
+    /** Epoch ms after which the validator no longer accepts an answer. */
+    deadline: z.number().int(),
+    /** Queue the answer goes to. */
+    replyTo: z.string().min(1),
+  })
+  .strict();
+export type Challenge = z.infer<typeof challengeSchema>;
+
+export function challengeWindow(c: Pick<Challenge, 'targetBlock' | 'window' | 'maxBlock'>): { from: number; to: number } {
+  return { from: Math.max(0, c.targetBlock - c.window), to: Math.min(c.targetBlock + c.window, c.maxBlock) };
+}
+
+export interface Answer {
+  challengeId: string;
+  miner: string;
+  subgraph: Subgraph;
+  /** sr25519 signature by `miner` over canonicalJson({challengeId, miner, subgraph}). */
+  signature: string;
+  /** Epoch ms when the miner sent it (the validator times answers by their arrival, not this). */
+  sentAt: number;
+}
+
+/** JSON with sorted keys, so signer and verifier hash the same bytes whatever the transport did. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+const signedPart = (a: Pick<Answer, 'challengeId' | 'miner' | 'subgraph'>) =>
+  canonicalJson({ challengeId: a.challengeId, miner: a.miner, subgraph: a.subgraph });
+
+export function signAnswer(pair: KeyringPair, challengeId: string, subgraph: Subgraph): Answer {
+  const unsigned = { challengeId, miner: pair.address, subgraph };
+  return { ...unsigned, signature: u8aToHex(pair.sign(signedPart(unsigned))), sentAt: Date.now() };
+}
+
+export function answerSignatureValid(a: Answer): boolean {
+  try {
+    return signatureVerify(signedPart(a), a.signature, a.miner).isValid;
+  } catch {
+    return false;
+  }
+}
+
+export const minerQueueName = (hotkey: string) => `patrol-challenges-${hotkey}`;
+export const answerQueueName = (validatorHotkey: string) => `patrol-answers-${validatorHotkey}`;

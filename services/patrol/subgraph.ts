@@ -1,0 +1,52 @@
+import type { GraphEdge, NodeType } from '../../graph/model.ts';
+import { hotkeysOf } from './edges.ts';
+
+export interface Subgraph {
+  nodes: { address: string; type: NodeType }[];
+  edges: GraphEdge[];
+}
+
+/**
+ * The subgraph around `target`: every edge reachable from it within `depth` hops, following
+ * edges in either direction (as Patrol's BFS over an undirected adjacency). Depth counts hops.
+ */
+export function subgraphAround(edges: GraphEdge[], target: string, depth: number): Subgraph {
+  const adjacency = new Map<string, number[]>();
+  edges.forEach((e, i) => {
+    for (const end of [e.from, e.to]) {
+      const list = adjacency.get(end);
+      if (list) list.push(i);
+      else adjacency.set(end, [i]);
+    }
+  });
+  const seenNodes = new Set<string>([target]);
+  const keptEdges = new Set<number>();
+  let frontier = [target];
+  for (let hop = 0; hop < depth && frontier.length > 0; hop++) {
+    const next: string[] = [];
+    for (const node of frontier) {
+      for (const i of adjacency.get(node) ?? []) {
+        keptEdges.add(i);
+        const e = edges[i]!;
+        const other = e.from === node ? e.to : e.from;
+        if (!seenNodes.has(other)) {
+          seenNodes.add(other);
+          next.push(other);
+        }
+      }
+    }
+    frontier = next;
+  }
+  const kept = [...keptEdges].sort((a, b) => a - b).map((i) => edges[i]!);
+  const hotkeys = new Set(kept.flatMap(hotkeysOf));
+  return {
+    nodes: [...seenNodes].map((address) => ({ address, type: hotkeys.has(address) ? 'hotkey' : 'wallet' })),
+    edges: kept,
+  };
+}
+
+/** Nodes and edges reachable from `target` over `edges` (the validated volume, as Patrol). */
+export function reachableVolume(edges: GraphEdge[], target: string): number {
+  const sub = subgraphAround(edges, target, Number.POSITIVE_INFINITY);
+  return sub.edges.length === 0 ? 0 : sub.nodes.length + sub.edges.length;
+}

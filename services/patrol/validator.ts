@@ -1,0 +1,228 @@
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../common/logger.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { relationshipId } from '../../graph/model.ts';
+import { existingRelationshipIds } from '../../graph/relationships.ts';
+import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import type { ChainView } from './chainView.ts';
+import { type Answer, type Challenge, answerQueueName, challengeWindow, minerQueueName } from './protocol.ts';
+import { type ScoreParts, type ScoringParams, movingAverage, normalizeWeights, scoreAnswer } from './scoring.ts';
+import { type TargetCandidate, sampleTargets } from './targets.ts';
+import { verifyAnswer } from './verify.ts';
+
+export interface PatrolMiner {
+  hotkey: string;
+  uid: number;
+}
+
+export interface ValidatorParams {
+  /** Blocks either side of the target block (Patrol: 50). */
+  window: number;
+  depth: number;
+  /** How long miners have to answer. */
+  timeoutMs: number;
+  probes: number;
+  scoring: ScoringParams;
+}
+
+export interface ValidatorDeps {
+  hotkey: KeyringPair;
+  connection: Redis;
+  prefix: string;
+  log: Logger;
+  graph: Graph;
+  ingest: IngestQueue;
+  chain: ChainView;
+  /** The chain's current best block: the upper bound of challenges. */
+  head: () => Promise<number>;
+  miners: () => Promise<PatrolMiner[]>;
+  params: ValidatorParams;
+  /** Overrides target sampling (tests give every miner the same target to measure novelty). */
+  pickTargets?: (miners: PatrolMiner[], head: number) => Promise<TargetCandidate[]>;
+  random?: () => number;
+}
+
+export interface MinerResult {
+  miner: PatrolMiner;
+  challengeId: string;
+  target: string;
+  accepted: boolean;
+  reason?: string;
+  edges: number;
+  volume: number;
+  seconds: number | null;
+  score: ScoreParts | { total: 0 };
+  average: number;
+}
+
+export interface RoundReport {
+  round: number;
+  results: MinerResult[];
+  ingestedJobs: string[];
+}
+
+/**
+ * A Patrol validator: each round challenges every miner through its queue, collects answers
+ * until the deadline, verifies them against the chain, scores them (volume, responsiveness,
+ * novelty), keeps a moving average per miner in Redis and sends accepted subgraphs to ingestion.
+ */
+export function createPatrolValidator(deps: ValidatorDeps) {
+  const me = deps.hotkey.address;
+  const replyTo = answerQueueName(me);
+  const pending = new Map<string, (a: { answer: Answer; arrivedAt: number }) => void>();
+  const minerQueues = new Map<string, Queue>();
+  const random = deps.random ?? Math.random;
+  const historyKey = (hotkey: string) => `${deps.prefix}:patrol:${me}:scores:${hotkey}`;
+
+  const answers = new Worker(
+    replyTo,
+    async (job: Job<Answer>) => {
+      const deliver = pending.get(job.data?.challengeId);
+      if (!deliver) {
+        deps.log.warn({ challenge: job.data?.challengeId, miner: job.data?.miner }, 'answer for no open challenge (late or unknown): dropped');
+        return;
+      }
+      // Time of arrival in Redis, not of processing here: a busy validator must not cost the miner.
+      deliver({ answer: job.data, arrivedAt: job.timestamp });
+    },
+    { connection: deps.connection.duplicate(), prefix: deps.prefix, concurrency: 16 },
+  );
+  answers.on('error', (err) => deps.log.error({ err: err.message }, 'answer worker error'));
+
+  const queueFor = (hotkey: string) => {
+    let q = minerQueues.get(hotkey);
+    if (!q) {
+      q = new Queue(minerQueueName(hotkey), { connection: deps.connection, prefix: deps.prefix });
+      minerQueues.set(hotkey, q);
+    }
+    return q;
+  };
+
+  async function runRound(round: number): Promise<RoundReport> {
+    const miners = await deps.miners();
+    const head = await deps.head();
+    const { window, depth, timeoutMs } = deps.params;
+    const targets = deps.pickTargets
+      ? await deps.pickTargets(miners, head)
+      : await sampleTargets(deps.chain, { count: miners.length, fromBlock: 1, toBlock: head, probes: deps.params.probes, random });
+    const deadline = Date.now() + timeoutMs;
+    const sentAt = Date.now();
+    const challenges = miners.map((miner, i): Challenge => ({
+      id: `r${round}-${me.slice(0, 8)}-${miner.uid}-${crypto.randomUUID().slice(0, 8)}`,
+      round,
+      validator: me,
+      miner: miner.hotkey,
+      target: targets[i]!.address,
+      targetBlock: targets[i]!.block,
+      window,
+      maxBlock: head,
+      depth,
+      deadline,
+      replyTo,
+    }));
+    const arrivals = challenges.map(
+      (c) =>
+        new Promise<{ answer: Answer; arrivedAt: number } | null>((resolve) => {
+          const timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
+          pending.set(c.id, (a) => {
+            clearTimeout(timer);
+            resolve(a);
+          });
+        }),
+    );
+    await Promise.all(challenges.map((c) => queueFor(c.miner).add('challenge', c, { removeOnComplete: 1000, removeOnFail: 1000 })));
+    deps.log.info({ round, miners: miners.length, deadline: new Date(deadline).toISOString() }, 'round started');
+    const received = await Promise.all(arrivals);
+    for (const c of challenges) pending.delete(c.id);
+
+    // Verify every answer, then judge novelty in order of arrival: the first to bring an edge gets it.
+    const verdicts = await Promise.all(
+      challenges.map(async (c, i) => {
+        const got = received[i];
+        if (!got) return { c, got, verdict: { accepted: false as const, reason: 'no answer before the deadline' } };
+        try {
+          return { c, got, verdict: await verifyAnswer(got.answer, c, deps.chain) };
+        } catch (err) {
+          return { c, got, verdict: { accepted: false as const, reason: `verification failed: ${(err as Error).message}` } };
+        }
+      }),
+    );
+    const acceptedEdges = verdicts.flatMap((v) => (v.verdict.accepted ? v.verdict.edges : []));
+    const inGraph = acceptedEdges.length ? await existingRelationshipIds(deps.graph, 'bittensor', acceptedEdges) : new Set<string>();
+    const claimed = new Set<string>();
+    const order = [...verdicts.keys()].sort((a, b) => (verdicts[a]!.got?.arrivedAt ?? Infinity) - (verdicts[b]!.got?.arrivedAt ?? Infinity));
+
+    const results: MinerResult[] = new Array(verdicts.length);
+    const ingestedJobs: string[] = [];
+    for (const i of order) {
+      const { c, got, verdict } = verdicts[i]!;
+      const miner = miners[i]!;
+      const seconds = got ? Math.max(0, got.arrivedAt - sentAt) / 1000 : null;
+      let score: MinerResult['score'] = { total: 0 };
+      let edges = 0;
+      let volume = 0;
+      if (verdict.accepted) {
+        const ids = verdict.edges.map((e) => relationshipId('bittensor', e));
+        const novel = ids.filter((id) => !inGraph.has(id) && !claimed.has(id)).length;
+        for (const id of ids) claimed.add(id);
+        edges = verdict.edges.length;
+        volume = verdict.volume;
+        score = scoreAnswer({ volume, seconds: seconds!, novelEdges: novel, verifiedEdges: edges }, deps.params.scoring);
+        const sub = got!.answer.subgraph;
+        ingestedJobs.push(
+          await enqueueIngest(deps.ingest, {
+            kind: 'subgraph',
+            chain: 'bittensor',
+            submissionId: `${c.id}:${miner.hotkey}`,
+            target: c.target,
+            window: challengeWindow(c),
+            miner: { hotkey: miner.hotkey, uid: miner.uid },
+            validator: { hotkey: me },
+            acceptedAt: new Date().toISOString(),
+            nodes: sub.nodes,
+            edges: sub.edges,
+          }),
+        );
+      } else {
+        deps.log.warn({ round, miner: miner.hotkey, reason: verdict.reason }, 'answer rejected');
+      }
+      await deps.connection.rpush(historyKey(miner.hotkey), String(score.total));
+      await deps.connection.ltrim(historyKey(miner.hotkey), -deps.params.scoring.historySize, -1);
+      const history = (await deps.connection.lrange(historyKey(miner.hotkey), 0, -1)).map(Number);
+      results[i] = {
+        miner,
+        challengeId: c.id,
+        target: c.target,
+        accepted: verdict.accepted,
+        ...(verdict.accepted ? {} : { reason: verdict.reason }),
+        edges,
+        volume,
+        seconds,
+        score,
+        average: movingAverage(history, deps.params.scoring),
+      };
+    }
+    return { round, results, ingestedJobs };
+  }
+
+  /** Normalised weights from the moving averages, per miner hotkey. */
+  async function weights(miners: PatrolMiner[]): Promise<Map<string, number>> {
+    const averages = new Map<string, number>();
+    for (const m of miners) {
+      const history = (await deps.connection.lrange(historyKey(m.hotkey), 0, -1)).map(Number);
+      averages.set(m.hotkey, movingAverage(history, deps.params.scoring));
+    }
+    return normalizeWeights(averages);
+  }
+
+  return {
+    runRound,
+    weights,
+    async close() {
+      await answers.close();
+      await Promise.all([...minerQueues.values()].map((q) => q.close()));
+    },
+  };
+}
