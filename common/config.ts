@@ -32,6 +32,20 @@ const schema = z.object({
   SUBTENSOR_SPEC: z.string().default(path.resolve(import.meta.dirname, '../../shared/chain/subtensor-raonet.json')),
   ETH_RPC_URL: z.string().default(''),
   ETH_WS_URL: z.string().default(''),
+  /** Secret URI (mnemonic or //dev path) of this Patrol neuron's hotkey. Never logged. */
+  PATROL_HOTKEY_URI: z.string().default(''),
+  PATROL_NETUID: z.coerce.number().int().nonnegative().default(1),
+  /** Blocks either side of a challenge's target block (Patrol: 50). */
+  PATROL_WINDOW: z.coerce.number().int().positive().default(50),
+  PATROL_DEPTH: z.coerce.number().int().min(1).max(6).default(3),
+  PATROL_TIMEOUT_MS: z.coerce.number().int().positive().default(12_000),
+  PATROL_ROUND_INTERVAL_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** Rounds before the validator stops; 0 runs until stopped. */
+  PATROL_ROUNDS: z.coerce.number().int().nonnegative().default(0),
+  /** Artificial answer delay of a miner, for demos of responsiveness scoring. */
+  PATROL_MINER_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
+  /** The chain is a chopsticks dev chain in manual mode: build a block after submitting. */
+  SUBTENSOR_DEV_BLOCKS: z.enum(['true', 'false']).default('false'),
   /** API keys as `role:key` pairs, comma-separated; roles are `read` and `write` (write implies read). */
   VIGIL_API_KEYS: z
     .string()
@@ -59,7 +73,17 @@ export interface Config {
   metricsPort: number;
   ingest: { concurrency: number; batchSize: number };
   logLevel: Env['LOG_LEVEL'];
-  subtensor: { url: string; specPath: string };
+  subtensor: { url: string; specPath: string; devBlocks: boolean };
+  patrol: {
+    hotkeyUri: string;
+    netuid: number;
+    window: number;
+    depth: number;
+    timeoutMs: number;
+    roundIntervalMs: number;
+    rounds: number;
+    minerDelayMs: number;
+  };
   ethereum: { rpcUrl: string; wsUrl: string };
 }
 
@@ -95,7 +119,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     ingest: { concurrency: e.INGEST_CONCURRENCY, batchSize: e.INGEST_BATCH_SIZE },
     logLevel: e.LOG_LEVEL,
-    subtensor: { url: e.SUBTENSOR_URL, specPath: path.resolve(e.SUBTENSOR_SPEC) },
+    subtensor: { url: e.SUBTENSOR_URL, specPath: path.resolve(e.SUBTENSOR_SPEC), devBlocks: e.SUBTENSOR_DEV_BLOCKS === 'true' },
+    patrol: {
+      hotkeyUri: e.PATROL_HOTKEY_URI,
+      netuid: e.PATROL_NETUID,
+      window: e.PATROL_WINDOW,
+      depth: e.PATROL_DEPTH,
+      timeoutMs: e.PATROL_TIMEOUT_MS,
+      roundIntervalMs: e.PATROL_ROUND_INTERVAL_MS,
+      rounds: e.PATROL_ROUNDS,
+      minerDelayMs: e.PATROL_MINER_DELAY_MS,
+    },
     ethereum: { rpcUrl: e.ETH_RPC_URL, wsUrl: e.ETH_WS_URL },
   };
 }
