@@ -1,6 +1,7 @@
 import { VigilError } from '../common/errors.ts';
 import { infraCommand } from './commands/infra.ts';
 import { ingestAdminCommand } from './commands/ingestAdmin.ts';
+import { patrolMinerCommand, patrolValidatorCommand } from './commands/patrol.ts';
 import { apiCommand, ingestWorkerCommand } from './commands/services.ts';
 import { type Runtime, createRuntime } from './runtime.ts';
 
@@ -16,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
   api: { summary: 'the GraphQL API (GraphiQL at /graphql), /health, /metrics', longRunning: true, run: apiCommand },
   'ingest-worker': { summary: 'merge accepted subgraphs and findings into Neo4j', longRunning: true, run: ingestWorkerCommand },
   ingest: { summary: 'ingest stats|retry-failed — inspect the ingestion queue', longRunning: false, run: ingestAdminCommand },
+  'patrol-miner': { summary: 'answer Patrol challenges with chain-evidenced subgraphs', longRunning: true, run: patrolMinerCommand },
+  'patrol-validator': { summary: 'challenge, verify and score Patrol miners; set weights', longRunning: true, run: patrolValidatorCommand },
 };
 
 function usage(): string {

@@ -3,6 +3,7 @@ import type { TestProject } from 'vitest/node';
 import { type Neo4jProcess, isBoltReachable, startNeo4jServer } from '../infra/neo4j.ts';
 import { ensureRedis } from '../infra/redis.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
+import { createGraph } from '../graph/driver.ts';
 
 /**
  * Real services for the whole test run: Redis (reused if one answers) and a Neo4j of its own on
@@ -38,6 +39,16 @@ export default async function setup(project: TestProject) {
       detached: false,
       log,
     });
+  }
+  // The test database is the tests' own: every run starts from an empty graph.
+  const graph = createGraph({ uri: neo4jUri, user: 'neo4j', password: '', database: 'neo4j' });
+  const session = graph.driver.session({ database: 'neo4j' });
+  try {
+    // CALL … IN TRANSACTIONS needs an auto-commit transaction: session.run, not executeWrite.
+    await session.run('MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS');
+  } finally {
+    await session.close();
+    await graph.close();
   }
   project.provide('redisUrl', TEST_REDIS_URL);
   project.provide('neo4jUri', neo4jUri);

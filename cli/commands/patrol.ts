@@ -1,0 +1,99 @@
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { connectSubtensor } from '../../chains/bittensor/client.ts';
+import { setWeights } from '../../chains/bittensor/neurons.ts';
+import { ConfigError } from '../../common/errors.ts';
+import { applyMigrations } from '../../graph/migrations.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { createIngestQueue } from '../../queues/ingestion.ts';
+import { bestBlock, blockProducerFor, subnetNeurons } from '../../services/patrol/chainAccess.ts';
+import { createChainView } from '../../services/patrol/chainView.ts';
+import { createPatrolMiner } from '../../services/patrol/miner.ts';
+import { DEFAULT_SCORING, toU16Weights } from '../../services/patrol/scoring.ts';
+import { createPatrolValidator } from '../../services/patrol/validator.ts';
+import { type Runtime, openGraph } from '../runtime.ts';
+
+async function hotkeyFrom(rt: Runtime) {
+  if (!rt.config.patrol.hotkeyUri) throw new ConfigError('PATROL_HOTKEY_URI is not set: the neuron needs its hotkey (a mnemonic or //dev URI)');
+  if (!rt.config.subtensor.url) throw new ConfigError('SUBTENSOR_URL is not set: point it at a subtensor node (see README)');
+  await cryptoWaitReady();
+  return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(rt.config.patrol.hotkeyUri);
+}
+
+/** `vigil patrol-miner`: answers Patrol challenges from its queue with chain-evidenced subgraphs. */
+export async function patrolMinerCommand(rt: Runtime): Promise<void> {
+  const hotkey = await hotkeyFrom(rt);
+  const api = await connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) });
+  rt.shutdown.add('subtensor', () => api.disconnect());
+  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  rt.shutdown.add('redis', () => connection.quit());
+  const delay = rt.config.patrol.minerDelayMs;
+  const miner = createPatrolMiner({
+    api,
+    hotkey,
+    connection,
+    prefix: rt.config.queuePrefix,
+    log: rt.log,
+    tamper: delay > 0 ? async (a) => (await new Promise((r) => setTimeout(r, delay)), a) : undefined,
+  });
+  rt.shutdown.add('patrol miner', () => miner.close());
+  rt.log.info({ hotkey: hotkey.address }, 'patrol miner waiting for challenges');
+}
+
+/** `vigil patrol-validator`: runs rounds, verifies and scores answers, ingests them, sets weights. */
+export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
+  const hotkey = await hotkeyFrom(rt);
+  const p = rt.config.patrol;
+  const api = await connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) });
+  rt.shutdown.add('subtensor', () => api.disconnect());
+  const graph = openGraph(rt);
+  await graph.verify();
+  await applyMigrations(graph);
+  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  rt.shutdown.add('redis', () => connection.quit());
+  const ingest = createIngestQueue(connection, rt.config.queuePrefix);
+  rt.shutdown.add('ingest queue', () => ingest.close());
+  const neurons = () => subnetNeurons(api, p.netuid, [hotkey.address]);
+  const validator = createPatrolValidator({
+    hotkey,
+    connection,
+    prefix: rt.config.queuePrefix,
+    log: rt.log,
+    graph,
+    ingest,
+    chain: createChainView(api),
+    head: () => bestBlock(api),
+    miners: neurons,
+    params: { window: p.window, depth: p.depth, timeoutMs: p.timeoutMs, probes: 16, scoring: DEFAULT_SCORING },
+  });
+  rt.shutdown.add('patrol validator', () => validator.close());
+  const producer = blockProducerFor(api, { devBlocks: rt.config.subtensor.devBlocks });
+
+  const loop = async () => {
+    for (let round = 1; !rt.shutdown.signal.aborted && (p.rounds === 0 || round <= p.rounds); round++) {
+      const report = await validator.runRound(round);
+      for (const r of report.results) {
+        rt.log.info(
+          { round, miner: r.miner.hotkey, uid: r.miner.uid, accepted: r.accepted, reason: r.reason, edges: r.edges, ...r.score, score: r.score.total, average: r.average },
+          'miner scored',
+        );
+      }
+      const miners = await neurons();
+      const weights = await validator.weights(miners);
+      const uids = miners.map((m) => m.uid);
+      const values = toU16Weights(miners.map((m) => weights.get(m.hotkey) ?? 0));
+      if (values.some((v) => v > 0)) {
+        const ev = await setWeights(api, producer, { netuid: p.netuid, signer: hotkey, uids, weights: values });
+        rt.log.info({ round, block: ev.blockNumber, uids, weights: values }, 'weights set on chain (WeightsSet)');
+      }
+      if (p.roundIntervalMs > 0) await new Promise((r) => setTimeout(r, p.roundIntervalMs));
+    }
+  };
+  loop().then(
+    () => rt.shutdown.kill().then(() => process.exit(0)),
+    (err) => {
+      rt.log.error({ err: err.message }, 'patrol validator stopped');
+      rt.shutdown.kill().then(() => process.exit(1));
+    },
+  );
+}

@@ -1,0 +1,332 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { ApiPromise } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { QueueEvents } from 'bullmq';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
+import type { LocalSubtensor } from '../../chains/bittensor/localChain.ts';
+import { enableWeightSetting } from '../../chains/bittensor/neurons.ts';
+import type { SeedManifest } from '../../chains/bittensor/seeder.ts';
+import type { Graph } from '../../graph/driver.ts';
+import type { GraphEdge } from '../../graph/model.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { createIngestQueue } from '../../queues/ingestion.ts';
+import { startSeededChain } from '../../test/chain.ts';
+import { neo4jUri, openTestGraph, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
+import { createApi } from '../api/server.ts';
+import { createIngestWorker } from '../ingest/worker.ts';
+import { subnetNeurons } from './chainAccess.ts';
+import { createChainView } from './chainView.ts';
+import { edgesOfEvent } from './edges.ts';
+import { buildSubgraph, createPatrolMiner } from './miner.ts';
+import { type Answer, type Challenge, signAnswer } from './protocol.ts';
+import { DEFAULT_SCORING } from './scoring.ts';
+import { createPatrolValidator } from './validator.ts';
+import { verifyAnswer } from './verify.ts';
+
+let chain: LocalSubtensor;
+let api: ApiPromise;
+let manifest: SeedManifest;
+let graph: Graph;
+let close: () => Promise<void>;
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+
+beforeAll(async () => {
+  ({ chain, api, manifest, close } = await startSeededChain({ accounts: 24, subnets: 2, blocks: 4, hotkeysPerSubnet: 3, txPerBlock: 8, seed: 11 }));
+  graph = await openTestGraph();
+}, 300_000);
+afterAll(async () => {
+  await graph?.close();
+  await close?.();
+});
+
+const key = (e: GraphEdge) => `${e.type}|${e.from}|${e.to}|${e.evidence.blockNumber}|${e.evidence.amount ?? ''}|${e.evidence.alphaAmount ?? ''}`;
+
+/** The edges the seeder's own extrinsic results say exist, built from its manifest, not from events. */
+function expectedEdges(): string[] {
+  const out: string[] = [];
+  for (const t of manifest.transfers) out.push(`TRANSFER|${t.from}|${t.to}|${t.blockNumber}|${t.amount}|`);
+  for (const s of manifest.stakes) {
+    // The manifest knows what the call took: TAO for an add, alpha for a remove.
+    out.push(s.kind === 'add' ? `STAKE_ADD|${s.coldkey}|${s.hotkey}|${s.blockNumber}|${s.amount}|*` : `STAKE_REMOVE|${s.hotkey}|${s.coldkey}|${s.blockNumber}|*|${s.amount}`);
+  }
+  for (const m of manifest.moves) out.push(`STAKE_MOVE|${m.originHotkey}|${m.destinationHotkey}|${m.blockNumber}||`);
+  for (const c of manifest.children) for (const ch of c.children) out.push(`PARENT_OF|${c.hotkey}|${ch.child}|${c.blockNumber}||`);
+  return out.sort();
+}
+
+/** An edge's key with the amount the manifest cannot know blanked out. */
+function comparable(e: GraphEdge): string {
+  const k = key(e).split('|');
+  if (e.type === 'STAKE_ADD') k[5] = '*';
+  if (e.type === 'STAKE_REMOVE') k[4] = '*';
+  return k.join('|');
+}
+
+function challengeFor(miner: KeyringPair, target: string, overrides: Partial<Challenge> = {}): Challenge {
+  const mid = Math.floor((manifest.firstBlock + manifest.lastBlock) / 2);
+  return {
+    id: `c-${crypto.randomUUID()}`,
+    round: 1,
+    validator: 'v',
+    miner: miner.address,
+    target,
+    targetBlock: mid,
+    window: manifest.lastBlock - manifest.firstBlock + 1,
+    maxBlock: chain.head().number,
+    depth: 1,
+    deadline: Date.now() + 60_000,
+    replyTo: 'unused',
+    ...overrides,
+  };
+}
+
+/** The coldkey with the most seeded transfers: a target with a neighbourhood worth checking. */
+function busiestColdkey(): string {
+  const counts = new Map<string, number>();
+  for (const t of manifest.transfers) for (const a of [t.from, t.to]) counts.set(a, (counts.get(a) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+}
+
+describe('Patrol miner on a real subtensor runtime', () => {
+  it('turns the chain events into exactly the edges the seeded extrinsics made', async () => {
+    const blocks = await readBlockEvents(api, { from: manifest.firstBlock, to: manifest.lastBlock });
+    const edges = blocks.flatMap((b) => b.events.flatMap(edgesOfEvent));
+    expect(manifest.transfers.length).toBeGreaterThan(5);
+    expect(manifest.moves.length).toBeGreaterThan(0);
+    expect(manifest.children.length).toBeGreaterThan(0);
+    expect(edges.map(comparable).sort()).toEqual(expectedEdges());
+  });
+
+  it("builds the target's subgraph edge by edge, with ownership at the window's end", async () => {
+    const miner = keyring.addFromUri('//patrol-test-miner');
+    const target = busiestColdkey();
+    const sub = await buildSubgraph(api, challengeFor(miner, target));
+    const incident = expectedEdges().filter((k) => k.split('|')[1] === target || k.split('|')[2] === target);
+    const evented = sub.edges.filter((e) => e.type !== 'OWNS_HOTKEY');
+    expect(evented.map(comparable).sort()).toEqual(incident);
+    for (const e of sub.edges.filter((x) => x.type === 'OWNS_HOTKEY')) {
+      expect(manifest.hotkeys.find((h) => h.address === e.to)?.owner).toBe(e.from);
+    }
+    expect(sub.nodes.find((n) => n.address === target)).toEqual({ address: target, type: 'wallet' });
+  });
+
+  it('builds parent-child links around a parent hotkey', async () => {
+    const miner = keyring.addFromUri('//patrol-test-miner');
+    const parent = manifest.children[0]!;
+    const sub = await buildSubgraph(api, challengeFor(miner, parent.hotkey));
+    const links = sub.edges.filter((e) => e.type === 'PARENT_OF' && e.from === parent.hotkey);
+    expect(links.map((e) => [e.to, e.evidence.proportion, e.evidence.netuid])).toEqual(
+      parent.children.map((c) => [c.child, c.proportion.toString(), parent.netuid]),
+    );
+  });
+});
+
+describe('Patrol validator verification', () => {
+  const miner = keyring.addFromUri('//patrol-honest');
+  let honest: Answer;
+  let challenge: Challenge;
+  const view = () => createChainView(api);
+
+  beforeAll(async () => {
+    // A staker with transfers: its subgraph has transfers, stakes and hotkey ownership to forge.
+    const stakers = new Set(manifest.stakes.filter((s) => s.kind === 'add').map((s) => s.coldkey));
+    const target = manifest.transfers.map((t) => t.from).find((a) => stakers.has(a)) ?? [...stakers][0]!;
+    challenge = challengeFor(miner, target, { depth: 2 });
+    honest = signAnswer(miner, challenge.id, await buildSubgraph(api, challenge));
+  });
+
+  /** Re-signs a tampered copy with the miner's real key: the signature holds, the content lies. */
+  function forge(mutate: (edges: GraphEdge[], a: Answer) => void, signer = miner): Answer {
+    const copy = structuredClone(honest);
+    mutate(copy.subgraph.edges, copy);
+    return signAnswer(signer, challenge.id, copy.subgraph);
+  }
+  const firstTransfer = (edges: GraphEdge[]) => edges.find((e) => e.type === 'TRANSFER')!;
+
+  it('accepts the honest answer with its volume', async () => {
+    const v = await verifyAnswer(honest, challenge, view());
+    expect(v).toMatchObject({ accepted: true, volume: honest.subgraph.nodes.length + honest.subgraph.edges.length });
+  });
+
+  it.each([
+    ['wrong amount', (es: GraphEdge[]) => void (firstTransfer(es).evidence.amount = `${BigInt(firstTransfer(es).evidence.amount!) + 1n}`), /does not match event #\d+ of block/],
+    ['wrong block', (es: GraphEdge[]) => void (firstTransfer(es).evidence.blockNumber += 1), /does not match|no relevant event|names block hash/],
+    ['swapped direction', (es: GraphEdge[]) => { const t = firstTransfer(es); [t.from, t.to] = [t.to, t.from]; }, /does not match event/],
+    ['invented edge', (es: GraphEdge[]) => void es.push({ ...structuredClone(firstTransfer(es)), evidence: { ...firstTransfer(es).evidence, eventIndex: 999 } }), /no relevant event #999/],
+    ['duplicate edge', (es: GraphEdge[]) => void es.push(structuredClone(firstTransfer(es))), /duplicate edge bittensor:TRANSFER:/],
+    ['forged ownership', (es: GraphEdge[]) => { const o = es.find((e) => e.type === 'OWNS_HOTKEY')!; o.from = firstTransfer(es).to === o.from ? firstTransfer(es).from : firstTransfer(es).to; }, /was owned by|not a node/],
+  ])('rejects %s', async (_name, mutate, reason) => {
+    const v = await verifyAnswer(forge(mutate), challenge, view());
+    expect(v.accepted).toBe(false);
+    expect(!v.accepted && v.reason).toMatch(reason);
+  });
+
+  it('rejects evidence outside the challenge window (a precomputed history)', async () => {
+    const narrow = { ...challenge, targetBlock: manifest.lastBlock, window: 1 };
+    const v = await verifyAnswer(honest, narrow, view());
+    expect(!v.accepted && v.reason).toMatch(/outside the challenge window \[\d+, \d+\]/);
+  });
+
+  it('rejects an unsigned answer and an impersonated miner', async () => {
+    const unsigned = { ...honest, signature: '' };
+    expect(await verifyAnswer(unsigned, challenge, view())).toEqual({ accepted: false, reason: 'signature missing or not valid for the miner hotkey' });
+    const other = keyring.addFromUri('//patrol-impostor');
+    const impostor = signAnswer(other, challenge.id, honest.subgraph);
+    expect(await verifyAnswer(impostor, challenge, view())).toEqual({
+      accepted: false,
+      reason: `answer for miner ${miner.address} came signed as ${other.address} (impersonation)`,
+    });
+    const stolen = { ...impostor, miner: miner.address };
+    expect(await verifyAnswer(stolen, challenge, view())).toEqual({ accepted: false, reason: 'signature missing or not valid for the miner hotkey' });
+  });
+
+  it('rejects the structural faults', async () => {
+    const empty = signAnswer(miner, challenge.id, { nodes: [], edges: [] });
+    expect(await verifyAnswer(empty, challenge, view())).toEqual({ accepted: false, reason: 'empty subgraph' });
+    const lonely = signAnswer(miner, challenge.id, { nodes: [honest.subgraph.nodes[0]!], edges: [] });
+    expect(await verifyAnswer(lonely, challenge, view())).toEqual({ accepted: false, reason: 'fewer than 2 nodes (1)' });
+    const noEvidence = forge((es) => void delete (es[0] as Partial<GraphEdge>).evidence);
+    expect(await verifyAnswer(noEvidence, challenge, view())).toEqual({ accepted: false, reason: 'edge 0 has no evidence' });
+    const island = structuredClone(honest.subgraph);
+    island.nodes.push({ address: keyring.addFromUri('//island').address, type: 'wallet' });
+    expect(await verifyAnswer(signAnswer(miner, challenge.id, island), challenge, view())).toEqual({ accepted: false, reason: 'graph is not connected to the target' });
+  });
+});
+
+describe('Patrol round through Redis queues', () => {
+  it('scores a fast honest miner above a slow duplicate one, rejects a forger, ingests only what it accepted', async () => {
+    const prefix = uniquePrefix();
+    const conn = createRedisConnection(redisUrl(), 'worker');
+    const ingest = createIngestQueue(conn, prefix);
+    const [fast, slow, forger, validatorKey] = ['//r-fast', '//r-slow', '//r-forger', '//r-validator'].map((u) => keyring.addFromUri(u));
+    const miners = [fast!, slow!, forger!].map((k, uid) => ({ hotkey: k.address, uid }));
+    const running = [
+      createPatrolMiner({ api, hotkey: fast!, connection: conn, prefix, log: silentLogger() }),
+      createPatrolMiner({ api, hotkey: slow!, connection: conn, prefix, log: silentLogger(), tamper: async (a) => (await new Promise((r) => setTimeout(r, 1500)), a) }),
+      createPatrolMiner({
+        api, hotkey: forger!, connection: conn, prefix, log: silentLogger(),
+        tamper: (a) => {
+          const t = a.subgraph.edges.find((e) => e.type === 'TRANSFER')!;
+          t.evidence.amount = `${BigInt(t.evidence.amount!) * 10n}`;
+          return signAnswer(forger!, a.challengeId, a.subgraph);
+        },
+      }),
+    ];
+    // The same fresh target for all three: the later of two identical answers brings nothing new.
+    const target = manifest.transfers.at(-1)!.to;
+    const validator = createPatrolValidator({
+      hotkey: validatorKey!, connection: conn, prefix, log: silentLogger(), graph, ingest,
+      chain: createChainView(api),
+      head: async () => chain.head().number,
+      miners: async () => miners,
+      params: { window: manifest.lastBlock, depth: 2, timeoutMs: 20_000, probes: 8, scoring: DEFAULT_SCORING },
+      pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
+    });
+    const worker = createIngestWorker({ connection: conn.duplicate(), prefix, graph, log: silentLogger(), registry: new Registry(), concurrency: 1, batchSize: 1000 });
+    const events = new QueueEvents('ingest', { connection: conn.duplicate(), prefix });
+    try {
+      const report = await validator.runRound(1);
+      const [f, s, x] = report.results;
+      expect(f).toMatchObject({ accepted: true, score: { novelty: 1 } });
+      expect(s).toMatchObject({ accepted: true, score: { novelty: 0 } });
+      expect(s!.score.total).toBeLessThan(f!.score.total);
+      expect((s!.score as { responsiveness: number }).responsiveness).toBeLessThan((f!.score as { responsiveness: number }).responsiveness);
+      expect(x).toMatchObject({ accepted: false, score: { total: 0 }, average: 0 });
+      expect(x!.reason).toMatch(/^edge \d+ \(TRANSFER .*\) does not match event #\d+ of block \d+$/);
+      expect(report.ingestedJobs).toHaveLength(2);
+
+      // Weights follow the moving averages: the forger gets nothing.
+      const w = await validator.weights(miners);
+      expect(w.get(forger!.address)).toBe(0);
+      expect(w.get(fast!.address)!).toBeGreaterThan(w.get(slow!.address)!);
+
+      for (const id of report.ingestedJobs) await (await ingest.getJob(id))!.waitUntilFinished(events, 30_000);
+      const yoga = createApi({ graph, log: silentLogger(), version: 'test' });
+      const res = await yoga.fetch('http://t/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ wallet(chain: BITTENSOR, address: "${target}") { neighbors(types: [TRANSFER], first: 100) { edges { relationship { amount provenance { miners validators } } } } } }` }),
+      });
+      const body = (await res.json()) as any;
+      expect(body.errors).toBeUndefined();
+      const rels = body.data.wallet.neighbors.edges.map((e: any) => e.relationship);
+      expect(rels.length).toBeGreaterThan(0);
+      for (const r of rels) {
+        expect(r.provenance.miners.sort()).toEqual([fast!.address, slow!.address].sort());
+        expect(r.provenance.validators).toEqual([validatorKey!.address]);
+      }
+      const forged = await graph.read((tx) => tx.run('MATCH (s:Submission) WHERE s.miner = $m RETURN count(s) AS n', { m: forger!.address }));
+      expect(forged.records[0]!.get('n')).toBe(0);
+    } finally {
+      await events.close();
+      await worker.close();
+      await validator.close();
+      for (const m of running) await m.close();
+      await ingest.obliterate({ force: true });
+      await ingest.close();
+      conn.disconnect();
+    }
+  });
+});
+
+describe('Patrol as separate processes', () => {
+  it('two miners and a validator complete a round through Redis and the chain; weights land on chain', async () => {
+    const netuid = manifest.subnets[0]!.netuid;
+    const onSubnet = manifest.hotkeys.filter((h) => h.netuids.includes(netuid));
+    expect(onSubnet.length).toBeGreaterThanOrEqual(3);
+    const [validatorHk, fastHk, slowHk] = onSubnet;
+    const validatorUid = (await subnetNeurons(api, netuid)).find((n) => n.hotkey === validatorHk!.address)!.uid;
+    const sudo = keyring.addFromUri('//Alice');
+    await enableWeightSetting(api, chain, { netuid, sudo, validatorUids: [validatorUid] });
+
+    const prefix = uniquePrefix();
+    const env = {
+      ...process.env,
+      SUBTENSOR_URL: chain.wsUrl,
+      SUBTENSOR_DEV_BLOCKS: 'true',
+      REDIS_URL: redisUrl(),
+      NEO4J_URI: neo4jUri(),
+      VIGIL_QUEUE_PREFIX: prefix,
+      PATROL_NETUID: String(netuid),
+      PATROL_WINDOW: String(manifest.lastBlock),
+      PATROL_DEPTH: '2',
+      // Neurons of the subnet that run no miner here get nothing by this deadline.
+      PATROL_TIMEOUT_MS: '15000',
+      LOG_LEVEL: 'info',
+    };
+    const vigil = path.resolve(import.meta.dirname, '../../bin/vigil.ts');
+    const start = (cmd: string, extra: Record<string, string>) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', vigil, cmd], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      return { child, output: () => out };
+    };
+    const miners = [
+      start('patrol-miner', { PATROL_HOTKEY_URI: fastHk!.uri }),
+      start('patrol-miner', { PATROL_HOTKEY_URI: slowHk!.uri, PATROL_MINER_DELAY_MS: '2500' }),
+    ];
+    try {
+      await waitFor('both miners to listen', async () => miners.every((m) => m.output().includes('waiting for challenges')), 60_000);
+      const validator = start('patrol-validator', { PATROL_HOTKEY_URI: validatorHk!.uri, PATROL_ROUNDS: '1', PATROL_ROUND_INTERVAL_MS: '0' });
+      const code = await new Promise<number | null>((resolve) => validator.child.on('exit', resolve));
+      const lines = validator.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      expect(code, validator.output().slice(-2000)).toBe(0);
+      const scored = new Map(lines.filter((l) => l.msg === 'miner scored').map((l) => [l.miner, l]));
+      expect(scored.get(fastHk!.address)).toMatchObject({ accepted: true });
+      expect(scored.get(slowHk!.address)).toMatchObject({ accepted: true });
+      // Targets are drawn at random, so volume and novelty differ; the delay shows in responsiveness.
+      expect(scored.get(slowHk!.address).responsiveness).toBeLessThan(scored.get(fastHk!.address).responsiveness);
+      const set = lines.find((l) => l.msg === 'weights set on chain (WeightsSet)');
+      expect(set).toBeTruthy();
+      const [block] = await readBlockEvents(api, { from: set.block, to: set.block });
+      expect(block!.events.find((e) => e.kind === 'WeightsSet')).toMatchObject({ netuid, uid: validatorUid });
+    } finally {
+      for (const m of miners) m.child.kill('SIGTERM');
+    }
+  }, 240_000);
+});

@@ -1,0 +1,21 @@
+import type { ApiPromise } from '@polkadot/api';
+import { connectSubtensor } from '../chains/bittensor/client.ts';
+import { type LocalSubtensor, startLocalSubtensor } from '../chains/bittensor/localChain.ts';
+import { type SeedManifest, type SeedOptions, seedScenario } from '../chains/bittensor/seeder.ts';
+import { loadConfig } from '../common/config.ts';
+
+/** A real subtensor runtime under chopsticks, seeded with real extrinsics, for one test file. */
+export async function startSeededChain(seed: SeedOptions): Promise<{ chain: LocalSubtensor; api: ApiPromise; manifest: SeedManifest; close(): Promise<void> }> {
+  const chain = await startLocalSubtensor({ specPath: loadConfig().subtensor.specPath, chopsticksLogLevel: 'warn' });
+  const api = await connectSubtensor(chain.wsUrl, { timeoutMs: 30_000 });
+  const manifest = await seedScenario(api, chain, seed);
+  return {
+    chain,
+    api,
+    manifest,
+    async close() {
+      await api.disconnect();
+      await chain.close();
+    },
+  };
+}
