@@ -1,4 +1,5 @@
 import { VigilError } from '../common/errors.ts';
+import { demoCommand } from './commands/demo.ts';
 import { infraCommand } from './commands/infra.ts';
 import { ingestAdminCommand } from './commands/ingestAdmin.ts';
 import { patrolMinerCommand, patrolValidatorCommand } from './commands/patrol.ts';
@@ -13,6 +14,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  demo: { summary: 'the main job end to end on local defaults (npm start); --exit to stop after', longRunning: true, run: demoCommand },
   infra: { summary: 'infra up|down — start or reuse Redis and Neo4j, apply the schema', longRunning: false, run: infraCommand },
   api: { summary: 'the GraphQL API (GraphiQL at /graphql), /health, /metrics', longRunning: true, run: apiCommand },
   'ingest-worker': { summary: 'merge accepted subgraphs and findings into Neo4j', longRunning: true, run: ingestWorkerCommand },

@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Keyring } from '@polkadot/keyring';
+import { connectSubtensor } from '../../chains/bittensor/client.ts';
+import { startLocalSubtensor } from '../../chains/bittensor/localChain.ts';
+import { enableWeightSetting } from '../../chains/bittensor/neurons.ts';
+import { seedScenario } from '../../chains/bittensor/seeder.ts';
+import { applyMigrations } from '../../graph/migrations.ts';
+import { infraUp } from '../../infra/up.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
+import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
+import { startApiServer } from '../../services/api/server.ts';
+import { createIngestWorker } from '../../services/ingest/worker.ts';
+import { VERSION } from '../version.ts';
+import { type Runtime, openGraph } from '../runtime.ts';
+
+const VIGIL = path.resolve(import.meta.dirname, '../../bin/vigil.ts');
+
+/**
+ * `vigil demo` (npm start): the whole Patrol loop on local defaults. Starts what is missing
+ * (Redis, Neo4j, a real subtensor runtime under chopsticks), seeds real activity, runs two
+ * miners and a validator as separate processes for a round, ingests what the validator
+ * accepted, and serves GraphQL. Prints where to look, then keeps serving until Ctrl-C.
+ */
+export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
+  const { values: opt } = parseArgs({
+    args,
+    options: {
+      accounts: { type: 'string', default: '200' },
+      blocks: { type: 'string', default: '6' },
+      exit: { type: 'boolean', default: false },
+    },
+  });
+  const step = (m: string) => console.log(`\n==> ${m}`);
+  const say = (m: string) => console.log(`    ${m}`);
+
+  step('infrastructure');
+  const infra = await infraUp(rt.config, say);
+  const graph = openGraph(rt);
+  await graph.verify();
+  await applyMigrations(graph, say);
+
+  step('GraphQL API and ingestion worker');
+  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  rt.shutdown.add('redis', () => connection.quit());
+  const worker = createIngestWorker({
+    connection: connection.duplicate(),
+    prefix: rt.config.queuePrefix,
+    graph,
+    log: rt.log,
+    registry: rt.registry,
+    concurrency: rt.config.ingest.concurrency,
+    batchSize: rt.config.ingest.batchSize,
+  });
+  rt.shutdown.add('ingest worker', () => worker.close());
+  const api = await startApiServer({
+    graph, log: rt.log, version: VERSION, keys: rt.config.api.keys, readsNeedKey: rt.config.api.readsNeedKey,
+    host: rt.config.api.host, port: rt.config.api.port, registry: rt.registry,
+  });
+  rt.shutdown.add('api', () => api.close());
+  say(`GraphQL at ${api.url}`);
+
+  step(`local Bittensor chain (real subtensor runtime under chopsticks, spec ${rt.config.subtensor.specPath})`);
+  const chain = await startLocalSubtensor({ specPath: rt.config.subtensor.specPath, chopsticksLogLevel: 'warn', log: say });
+  rt.shutdown.add('local chain', () => chain.close());
+  const chainApi = await connectSubtensor(chain.wsUrl, { timeoutMs: 30_000 });
+  rt.shutdown.add('chain api', () => chainApi.disconnect());
+  say(`subtensor at ${chain.wsUrl}`);
+
+  step(`seeding real activity: ${opt.accounts} accounts, ${opt.blocks} blocks of transfers, stakes, moves, children`);
+  const started = Date.now();
+  const manifest = await seedScenario(chainApi, chain, {
+    accounts: Number(opt.accounts),
+    subnets: 2,
+    blocks: Number(opt.blocks),
+    log: say,
+  });
+  say(`${manifest.transfers.length} transfers, ${manifest.stakes.length} stake changes, ${manifest.moves.length} moves, ${manifest.children.length} set_children in blocks ${manifest.firstBlock}-${manifest.lastBlock} (${Math.round((Date.now() - started) / 1000)} s)`);
+
+  step('Patrol round: 2 miners and 1 validator as separate processes');
+  const netuid = manifest.subnets[0]!.netuid;
+  const neurons = manifest.hotkeys.filter((h) => h.netuids.includes(netuid));
+  const [validatorHk, ...minerHks] = neurons;
+  const validatorUid = (await subnetNeurons(chainApi, netuid)).find((n) => n.hotkey === validatorHk!.address)!.uid;
+  const sudo = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice');
+  await enableWeightSetting(chainApi, chain, { netuid, sudo, validatorUids: [validatorUid] });
+  const env = {
+    ...process.env,
+    SUBTENSOR_URL: chain.wsUrl,
+    SUBTENSOR_DEV_BLOCKS: 'true',
+    PATROL_NETUID: String(netuid),
+    PATROL_WINDOW: String(manifest.lastBlock),
+    PATROL_TIMEOUT_MS: '15000',
+    LOG_LEVEL: 'info',
+  };
+  const children: ChildProcess[] = [];
+  rt.shutdown.add('neurons', () => children.forEach((c) => c.kill('SIGTERM')));
+  const run = (cmd: string, extra: Record<string, string>, onLine: (l: Record<string, unknown>) => void) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', VIGIL, cmd], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{')) onLine(JSON.parse(l));
+    });
+    return child;
+  };
+  let listening = 0;
+  const ready = new Promise<void>((resolve) => {
+    minerHks.slice(0, 2).forEach((hk, i) =>
+      run('patrol-miner', { PATROL_HOTKEY_URI: hk.uri, PATROL_MINER_DELAY_MS: i === 1 ? '2000' : '0' }, (l) => {
+        if (l.msg === 'patrol miner waiting for challenges' && ++listening === 2) resolve();
+        if (l.msg === 'answered') say(`miner ${String(l.challenge).split('-')[2]} answered: ${l.nodes} nodes, ${l.edges} edges in ${l.ms} ms`);
+      }),
+    );
+  });
+  await ready;
+  say(`miners up (the second one answers 2 s late); validator uid ${validatorUid} on subnet ${netuid}`);
+  const validator = run('patrol-validator', { PATROL_HOTKEY_URI: validatorHk!.uri, PATROL_ROUNDS: '1', PATROL_ROUND_INTERVAL_MS: '0' }, (l) => {
+    if (l.msg === 'miner scored') {
+      say(`uid ${l.uid}: ${l.accepted ? `accepted, ${l.edges} edges, score ${Number(l.score).toFixed(3)} (volume ${Number(l.volume).toFixed(3)}, responsiveness ${Number(l.responsiveness).toFixed(3)}, novelty ${Number(l.novelty).toFixed(2)})` : `rejected: ${l.reason}`}`);
+    }
+    if (l.msg === 'weights set on chain (WeightsSet)') say(`weights set on chain in block ${l.block}: uids ${JSON.stringify(l.uids)} → ${JSON.stringify(l.weights)}`);
+  });
+  const code = await new Promise<number | null>((resolve) => validator.on('exit', resolve));
+  if (code !== 0) throw new Error(`the validator exited with code ${code}`);
+
+  step('ingestion');
+  const stored = await waitForIngestion(graph, createIngestQueue(connection, rt.config.queuePrefix));
+  say(`${stored.wallets} wallets and ${stored.relationships} relationships in Neo4j`);
+  const target = stored.sampleTarget;
+
+  console.log(`
+Where to look
+  GraphQL (GraphiQL)  ${api.url}
+  Neo4j Browser       ${infra.browserUrl}
+
+Try in GraphiQL:
+  { wallet(chain: BITTENSOR, address: "${target}") {
+      address firstSeenBlock lastSeenBlock
+      neighbors(first: 10) { totalCount edges { node { address isHotkey }
+        relationship { type direction amount blockNumber eventIndex provenance { miners validators } } } } } }
+
+Try in Neo4j Browser:
+  MATCH (s:Submission)-[:TARGETS]->(t:Wallet) WITH t LIMIT 1
+  MATCH p = (t)-[*1..2]-(:Wallet) RETURN p LIMIT 100
+`);
+  if (opt.exit) {
+    await rt.shutdown.kill();
+    process.exit(0);
+  }
+  console.log('Serving until Ctrl-C.');
+}
+
+/** Waits until the ingestion queue is drained, then counts what the graph holds. */
+async function waitForIngestion(graph: ReturnType<typeof openGraph>, queue: IngestQueue) {
+  for (let i = 0; i < 120; i++) {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (Object.values(c).some((n) => n > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
+    const res = await graph.read((tx) =>
+      tx.run(`MATCH (s:Submission {chain: 'bittensor'})-[:TARGETS]->(t:Wallet)
+              WITH collect(t.address)[0] AS sampleTarget, count(s) AS submissions
+              RETURN sampleTarget, submissions,
+                     COUNT { (:Wallet {chain: 'bittensor'}) } AS wallets,
+                     COUNT { (:Wallet {chain: 'bittensor'})-[]->(:Wallet) } AS relationships`),
+    );
+    const r = res.records[0]!;
+    if ((r.get('submissions') as number) > 0) {
+      return { sampleTarget: r.get('sampleTarget') as string, wallets: r.get('wallets') as number, relationships: r.get('relationships') as number };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('the accepted submissions did not all reach Neo4j within 60 s: see `vigil ingest stats`');
+}
