@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --import tsx
-// chopsticks sets its per-module log levels from LOG_LEVEL when first imported: the demo prints its
-// own progress, so quiet the chain's per-block logs there unless the user asked for a level.
+// chopsticks reads LOG_LEVEL once, when first imported, for its per-block logs. The demo prints
+// its own progress lines, so it quiets them unless a level was asked for.
 if (process.argv[2] === 'demo') process.env.LOG_LEVEL ??= 'warn';
 const { main } = await import('../cli/main.ts');
 
