@@ -1,4 +1,5 @@
 import { VigilError } from '../common/errors.ts';
+import { defenseMinerCommand, defenseValidatorCommand, invariantsCommand } from './commands/defense.ts';
 import { demoCommand } from './commands/demo.ts';
 import { infraCommand } from './commands/infra.ts';
 import { ingestAdminCommand } from './commands/ingestAdmin.ts';
@@ -21,6 +22,9 @@ const COMMANDS: Record<string, Command> = {
   ingest: { summary: 'ingest stats|retry-failed — inspect the ingestion queue', longRunning: false, run: ingestAdminCommand },
   'patrol-miner': { summary: 'answer Patrol challenges with chain-evidenced subgraphs', longRunning: true, run: patrolMinerCommand },
   'patrol-validator': { summary: 'challenge, verify and score Patrol miners; set weights', longRunning: true, run: patrolValidatorCommand },
+  'defense-miner': { summary: 'check pending Ethereum txs against invariants for defense validators', longRunning: true, run: defenseMinerCommand },
+  'defense-validator': { summary: 'watch the mempool, take miner consensus, pause and alert', longRunning: true, run: defenseValidatorCommand },
+  invariants: { summary: 'invariants add|list|remove — manage the defense invariant registry', longRunning: false, run: invariantsCommand },
 };
 
 function usage(): string {

@@ -55,6 +55,37 @@ const schema = z.object({
     }),
   /** When true, queries need a read key too; by default reads are open and writes need a write key. */
   VIGIL_API_READS_NEED_KEY: z.enum(['true', 'false']).default('false'),
+  /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
+  ETH_CHAIN_ID: z.coerce.number().int().nonnegative().default(0),
+  /** This miner's id (names its challenge queue); empty = `miner-<hostname>-<pid>`. */
+  DEFENSE_MINER_ID: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only').default(''),
+  DEFENSE_MINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** EVMs per miner able to simulate at once. */
+  DEFENSE_ENGINE_POOL: z.coerce.number().int().min(1).max(32).default(2),
+  DEFENSE_VALIDATOR_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('validator-1'),
+  /** Miners asked per pending tx (k). */
+  DEFENSE_MINERS_PER_TX: z.coerce.number().int().min(1).max(64).default(3),
+  /** Share of the asked miners a status needs; above 1/2. */
+  DEFENSE_CONSENSUS: z.coerce.number().gt(0.5).max(1).default(2 / 3),
+  DEFENSE_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
+  DEFENSE_REGISTRY_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /** Guardian private key (0x hex) that signs pause transactions. Never logged. Empty: no pauses. */
+  DEFENSE_GUARDIAN_KEY: z
+    .string()
+    .refine((v) => v === '' || /^0x[0-9a-fA-F]{64}$/.test(v), { message: 'expected a 0x-prefixed 32-byte hex private key' })
+    .default(''),
+  /** Pause fees over the attack's, in basis points (12000 = x1.2), plus 1 gwei. */
+  DEFENSE_PAUSE_BUMP_BPS: z.coerce.number().int().min(10_000).max(100_000).default(12_000),
+  DEFENSE_PAUSE_MAX_FEE_GWEI: z.coerce.number().int().positive().default(1000),
+  DEFENSE_PAUSE_GAS: z.coerce.number().int().min(21_000).default(100_000),
+  /** HMAC-SHA256 secret for webhook signatures. Never logged. */
+  DEFENSE_WEBHOOK_SECRET: z.string().default(''),
+  DEFENSE_TELEGRAM_BOT_TOKEN: z.string().default(''),
+  DEFENSE_TELEGRAM_API_URL: z.string().url().default('https://api.telegram.org'),
+  /** Reward epoch: miner stats reset at each boundary. */
+  DEFENSE_EPOCH_MS: z.coerce.number().int().positive().default(3_600_000),
+  /** Share of defense rewards when combined with Patrol scores (0..1). */
+  DEFENSE_WEIGHT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -84,7 +115,26 @@ export interface Config {
     rounds: number;
     minerDelayMs: number;
   };
-  ethereum: { rpcUrl: string; wsUrl: string };
+  ethereum: { rpcUrl: string; wsUrl: string; chainId: number };
+  defense: {
+    minerId: string;
+    minerConcurrency: number;
+    enginePool: number;
+    validatorId: string;
+    minersPerTx: number;
+    threshold: number;
+    deadlineMs: number;
+    registryRefreshMs: number;
+    /** Secrets: never log this object whole. */
+    guardianKey: string;
+    pauseBumpBps: number;
+    pauseMaxFeeGwei: number;
+    pauseGas: number;
+    webhookSecret: string;
+    telegram: { token: string; baseUrl: string };
+    epochMs: number;
+    weightShare: number;
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -130,6 +180,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rounds: e.PATROL_ROUNDS,
       minerDelayMs: e.PATROL_MINER_DELAY_MS,
     },
-    ethereum: { rpcUrl: e.ETH_RPC_URL, wsUrl: e.ETH_WS_URL },
+    ethereum: { rpcUrl: e.ETH_RPC_URL, wsUrl: e.ETH_WS_URL, chainId: e.ETH_CHAIN_ID },
+    defense: {
+      minerId: e.DEFENSE_MINER_ID,
+      minerConcurrency: e.DEFENSE_MINER_CONCURRENCY,
+      enginePool: e.DEFENSE_ENGINE_POOL,
+      validatorId: e.DEFENSE_VALIDATOR_ID,
+      minersPerTx: e.DEFENSE_MINERS_PER_TX,
+      threshold: e.DEFENSE_CONSENSUS,
+      deadlineMs: e.DEFENSE_DEADLINE_MS,
+      registryRefreshMs: e.DEFENSE_REGISTRY_REFRESH_MS,
+      guardianKey: e.DEFENSE_GUARDIAN_KEY,
+      pauseBumpBps: e.DEFENSE_PAUSE_BUMP_BPS,
+      pauseMaxFeeGwei: e.DEFENSE_PAUSE_MAX_FEE_GWEI,
+      pauseGas: e.DEFENSE_PAUSE_GAS,
+      webhookSecret: e.DEFENSE_WEBHOOK_SECRET,
+      telegram: { token: e.DEFENSE_TELEGRAM_BOT_TOKEN, baseUrl: e.DEFENSE_TELEGRAM_API_URL },
+      epochMs: e.DEFENSE_EPOCH_MS,
+      weightShare: e.DEFENSE_WEIGHT_SHARE,
+    },
   };
 }

@@ -63,8 +63,8 @@ contract Vault {
         paused = false;
     }
 
-    // BUG (intended): no onlyOwner, anyone can take the vault over.
-    function setOwner(address next) external {
+    // BUG (intended): no onlyOwner, anyone can take the vault over (while it is not paused).
+    function setOwner(address next) external whenNotPaused {
         emit OwnerChanged(owner, next);
         owner = next;
     }

@@ -22,7 +22,7 @@ export interface AlertRecord {
   raisedAt: string;
 }
 
-const ALERT_FIELDS = `a {.*, raisedAt: toString(a.raisedAt)} AS alert`;
+const ALERT_FIELDS = 'a {.*, raisedAt: toString(a.raisedAt)} AS alert';
 
 /** Alerts touching a wallet, newest first; the cursor is `<raisedAt>|<id>`. */
 export async function getWalletAlerts(
@@ -53,4 +53,88 @@ export async function getWalletAlerts(
 function splitCursor(cursor: string): [string, string] {
   const i = cursor.indexOf('|');
   return i < 0 ? [cursor, ''] : [cursor.slice(0, i), cursor.slice(i + 1)];
+}
+
+export async function getAlert(graph: Graph, id: string): Promise<AlertRecord | null> {
+  const res = await graph.read((tx) => tx.run(`MATCH (a:Alert {id: $id}) RETURN ${ALERT_FIELDS}`, { id }));
+  return (res.records[0]?.get('alert') as AlertRecord | undefined) ?? null;
+}
+
+/** Filters of `alerts(filter:)`; every field optional, all given ones must match. Addresses lower-case. */
+export interface AlertFilter {
+  contract?: string | null;
+  invariant?: string | null;
+  severities?: string[] | null;
+  chain?: Chain | null;
+  chainId?: number | null;
+  /** ISO-8601 bounds on raisedAt, inclusive. */
+  from?: string | null;
+  to?: string | null;
+  txHash?: string | null;
+  /** The sender of the transaction or the contract the alert was raised on. */
+  wallet?: string | null;
+}
+
+/** Does an alert match a filter? The same semantics as searchAlerts, for live subscriptions. */
+export function alertMatches(a: AlertRecord, f: AlertFilter): boolean {
+  const t = Date.parse(a.raisedAt);
+  return (
+    (!f.contract || a.contract === f.contract) &&
+    (!f.invariant || a.invariantId === f.invariant) &&
+    (!f.severities?.length || f.severities.includes(a.severity)) &&
+    (!f.chain || a.chain === f.chain) &&
+    (f.chainId == null || a.chainId === f.chainId) &&
+    (!f.from || t >= Date.parse(f.from)) &&
+    (!f.to || t <= Date.parse(f.to)) &&
+    (!f.txHash || a.txHash === f.txHash) &&
+    (!f.wallet || a.sender === f.wallet || a.contract === f.wallet)
+  );
+}
+
+/** Alerts matching a filter, newest first; the cursor is `<raisedAt>|<id>` as for wallet alerts. */
+export async function searchAlerts(
+  graph: Graph,
+  filter: AlertFilter,
+  opts: { first: number; after: string | null; timeoutMs?: number },
+): Promise<{ alerts: { cursor: string; alert: AlertRecord }[]; hasNextPage: boolean }> {
+  const [afterTime, afterId] = opts.after ? splitCursor(opts.after) : [null, null];
+  const res = await graph.read(
+    (tx) =>
+      tx.run(
+        `MATCH (a:Alert)
+         WHERE ($txHash IS NULL OR a.txHash = $txHash)
+           AND ($contract IS NULL OR a.contract = $contract)
+           AND ($invariant IS NULL OR a.invariantId = $invariant)
+           AND ($severities IS NULL OR a.severity IN $severities)
+           AND ($chain IS NULL OR a.chain = $chain)
+           AND ($chainId IS NULL OR a.chainId = $chainId)
+           AND ($from IS NULL OR a.raisedAt >= datetime($from))
+           AND ($to IS NULL OR a.raisedAt <= datetime($to))
+           AND ($wallet IS NULL OR a.sender = $wallet OR a.contract = $wallet)
+           AND ($afterTime IS NULL OR a.raisedAt < datetime($afterTime)
+                OR (a.raisedAt = datetime($afterTime) AND a.id < $afterId))
+         WITH a ORDER BY a.raisedAt DESC, a.id DESC LIMIT $limit
+         RETURN ${ALERT_FIELDS}`,
+        {
+          txHash: filter.txHash ?? null,
+          contract: filter.contract ?? null,
+          invariant: filter.invariant ?? null,
+          severities: filter.severities?.length ? filter.severities : null,
+          chain: filter.chain ?? null,
+          chainId: filter.chainId == null ? null : neo4j.int(filter.chainId),
+          from: filter.from ?? null,
+          to: filter.to ?? null,
+          wallet: filter.wallet ?? null,
+          afterTime,
+          afterId,
+          limit: neo4j.int(opts.first + 1),
+        },
+      ),
+    opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : undefined,
+  );
+  const rows = res.records.map((r) => r.get('alert') as AlertRecord);
+  return {
+    alerts: rows.slice(0, opts.first).map((alert) => ({ cursor: `${alert.raisedAt}|${alert.id}`, alert })),
+    hasNextPage: rows.length > opts.first,
+  };
 }

@@ -20,6 +20,23 @@ export const SCHEMA_STATEMENTS: string[] = [
   ...RELATIONSHIP_TYPES.map(
     (t) => `CREATE INDEX rel_${t.toLowerCase()}_block IF NOT EXISTS FOR ()-[r:${t}]-() ON (r.blockNumber)`,
   ),
+  // Investigation (graph/investigate): amount ranges, time windows, investigator tags.
+  ...RELATIONSHIP_TYPES.map(
+    (t) => `CREATE INDEX rel_${t.toLowerCase()}_amount IF NOT EXISTS FOR ()-[r:${t}]-() ON (r.amountValue)`,
+  ),
+  ...RELATIONSHIP_TYPES.map(
+    (t) => `CREATE INDEX rel_${t.toLowerCase()}_time IF NOT EXISTS FOR ()-[r:${t}]-() ON (r.timestamp)`,
+  ),
+  'CREATE CONSTRAINT tag_key IF NOT EXISTS FOR (t:Tag) REQUIRE (t.chain, t.address, t.label, t.source) IS UNIQUE',
+  'CREATE INDEX tag_wallet IF NOT EXISTS FOR (t:Tag) ON (t.chain, t.address)',
+  'CREATE INDEX tag_label IF NOT EXISTS FOR (t:Tag) ON (t.label)',
+  // Defense (graph/invariants.ts, graph/alerts.ts searchAlerts): registry and alert filters.
+  'CREATE CONSTRAINT defense_action_id IF NOT EXISTS FOR (d:DefenseAction) REQUIRE d.id IS UNIQUE',
+  'CREATE INDEX invariant_chain IF NOT EXISTS FOR (i:Invariant) ON (i.chainId)',
+  'CREATE INDEX alert_contract IF NOT EXISTS FOR (a:Alert) ON (a.contract)',
+  'CREATE INDEX alert_tx IF NOT EXISTS FOR (a:Alert) ON (a.txHash)',
+  'CREATE INDEX alert_sender IF NOT EXISTS FOR (a:Alert) ON (a.sender)',
+  'CREATE INDEX alert_invariant IF NOT EXISTS FOR (a:Alert) ON (a.invariantId)',
 ];
 
 export async function applyMigrations(graph: Graph, log: (msg: string) => void = () => {}): Promise<void> {

@@ -1,6 +1,7 @@
 import neo4j from 'neo4j-driver';
 import type { Graph } from './driver.ts';
-import type { Chain, RelationshipType } from './model.ts';
+import { type EdgeFilter, filterClause, typePattern } from './investigate/filters.ts';
+import { type Chain, RELATIONSHIP_TYPES, type RelationshipType } from './model.ts';
 
 /** Read access to wallets and their relationships, for the API and the CLI. */
 
@@ -27,66 +28,414 @@ export interface RelationshipRecord {
 export interface NeighborPage {
   edges: { cursor: string; node: WalletRecord; relationship: RelationshipRecord }[];
   hasNextPage: boolean;
-  totalCount: number;
+  /** Where the next page starts: the last edge's cursor, or further when a dense group was walked past it. */
+  endCursor: string | null;
+  /** Every relationship matching the filters: from the degree store when unfiltered, else counted on demand. */
+  totalCount(): Promise<number>;
 }
 
-const WALLET_FIELDS = `{chain: n.chain, address: n.address, isHotkey: coalesce(n.isHotkey, false),
-  isContract: n:Contract, firstSeenBlock: n.firstSeenBlock, lastSeenBlock: n.lastSeenBlock}`;
+export const walletFields = (
+  n: string,
+) => `{chain: ${n}.chain, address: ${n}.address, isHotkey: coalesce(${n}.isHotkey, false),
+  isContract: ${n}:Contract, firstSeenBlock: ${n}.firstSeenBlock, lastSeenBlock: ${n}.lastSeenBlock}`;
+const WALLET_FIELDS = walletFields('n');
 
-export async function getWallet(graph: Graph, chain: Chain, address: string): Promise<WalletRecord | null> {
-  const res = await graph.read((tx) =>
-    tx.run(`MATCH (n:Wallet {chain: $chain, address: $address}) RETURN ${WALLET_FIELDS} AS w`, { chain, address }),
+/** Reads take these options; `timeoutMs` bounds the Neo4j transaction. */
+export interface ReadOptions {
+  timeoutMs?: number;
+}
+
+export async function getWallet(
+  graph: Graph,
+  chain: Chain,
+  address: string,
+  o: ReadOptions = {},
+): Promise<WalletRecord | null> {
+  const res = await graph.read(
+    (tx) =>
+      tx.run(`MATCH (n:Wallet {chain: $chain, address: $address}) RETURN ${WALLET_FIELDS} AS w`, {
+        chain,
+        address,
+      }),
+    o,
   );
   return (res.records[0]?.get('w') as WalletRecord | undefined) ?? null;
 }
 
-// Directions cannot be parameters: one fixed pattern each.
-const PATTERNS: Record<Direction, string> = {
-  OUT: '(w)-[r]->(n:Wallet)',
-  IN: '(w)<-[r]-(n:Wallet)',
-  BOTH: '(w)-[r]-(n:Wallet)',
-};
+export interface NeighborOptions extends EdgeFilter, ReadOptions {
+  direction: Direction;
+  first: number;
+  after: string | null;
+}
+
+/**
+ * Above this many relationships of one type and direction, a wallet's page is read from the
+ * relationship-id index (walking ids in order, keeping this wallet's) instead of reading and
+ * sorting every relationship of the wallet.
+ */
+export const DENSE_DEGREE = 2000;
+/** Index entries one dense group may walk per page; a page may then hold fewer than `first` edges. */
+export const INDEX_SCAN_BUDGET = 20_000;
+
+interface Group {
+  type: RelationshipType;
+  direction: 'OUT' | 'IN';
+  degree: number;
+}
+
+interface Row {
+  id: string;
+  type: RelationshipType;
+  outgoing: boolean;
+  props: Record<string, unknown>;
+  from: string;
+  to: string;
+  node: WalletRecord;
+}
+
+interface GroupPage {
+  rows: Row[];
+  /** Every match with an id ≤ this is in `rows`; null: every match after the cursor is. */
+  completeTo: string | null;
+}
+
+const rowMap = (other: string) => `{id: r.id, type: type(r), outgoing: startNode(r) = w, props: properties(r),
+  from: startNode(r).address, to: endNode(r).address, node: ${walletFields(other)}}`;
 
 /**
  * One page of a wallet's relationships, ordered by relationship id (a stable keyset: the cursor
- * is the last id, so paging never skips or repeats under concurrent writes elsewhere).
+ * is an id, so paging never skips or repeats under concurrent writes elsewhere). Only
+ * wallet-to-wallet relationship types are followed (never tags).
+ *
+ * Degree-aware: each (type, direction) group of the wallet is read the cheap way for its size,
+ * known from the degree store. A small group is expanded from the wallet and sorted; a dense group
+ * (a supernode's) walks the relationship-id index from the cursor for at most INDEX_SCAN_BUDGET
+ * entries, so a page costs about the same on a wallet with 150,000 relationships as on one with
+ * 150. When a budget runs out the page ends early (possibly with fewer than `first` edges, with
+ * `hasNextPage`) and `endCursor` says where to go on.
  */
 export async function getNeighbors(
   graph: Graph,
   chain: Chain,
   address: string,
-  opts: { direction: Direction; types: RelationshipType[] | null; first: number; after: string | null },
+  opts: NeighborOptions,
 ): Promise<NeighborPage> {
-  const pattern = PATTERNS[opts.direction];
-  const params = { chain, address, types: opts.types, after: opts.after, limit: neo4j.int(opts.first + 1) };
-  const [page, count] = await graph.read(async (tx) => {
-    const rows = await tx.run(
+  const { where, params: fp } = filterClause(opts);
+  const filtered = where !== 'true';
+  const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
+  const limit = opts.first + 1;
+  const params = {
+    chain,
+    address,
+    after: opts.after ?? '',
+    limit: neo4j.int(limit),
+    budget: neo4j.int(INDEX_SCAN_BUDGET),
+    ...fp,
+  };
+
+  const { pages, groups } = await graph.read(async (tx) => {
+    // Fast path, one round trip: a wallet below DENSE_DEGREE in total is expanded and sorted at once.
+    const types = typePattern(opts.types);
+    const pat =
+      opts.direction === 'OUT'
+        ? `(w)-[r${types}]->(n)`
+        : opts.direction === 'IN'
+          ? `(w)<-[r${types}]-(n)`
+          : `(w)-[r${types}]-(n)`;
+    const small = await tx.run(
       `MATCH (w:Wallet {chain: $chain, address: $address})
-       MATCH ${pattern}
-       WHERE ($types IS NULL OR type(r) IN $types) AND ($after IS NULL OR r.id > $after)
-       WITH w, r, n ORDER BY r.id LIMIT $limit
-       RETURN r.id AS id, type(r) AS type, startNode(r) = w AS outgoing, properties(r) AS props,
-              startNode(r).address AS from, endNode(r).address AS to, ${WALLET_FIELDS} AS node`,
-      params,
+       WITH w, COUNT { ${pat.replace('(n)', '()')} } AS degree
+       CALL (w, degree) {
+         WITH w WHERE degree < $dense
+         MATCH ${pat} WHERE r.id > $after AND ${where}
+         WITH w, r, n ORDER BY r.id LIMIT $limit
+         RETURN collect(${rowMap('n')}) AS rows
+       }
+       RETURN degree, rows`,
+      { ...params, dense: neo4j.int(DENSE_DEGREE) },
     );
-    const total = await tx.run(
-      `MATCH (w:Wallet {chain: $chain, address: $address})
-       RETURN COUNT { MATCH ${pattern} WHERE $types IS NULL OR type(r) IN $types } AS total`,
-      params,
-    );
-    return [rows.records, (total.records[0]?.get('total') as number | undefined) ?? 0] as const;
-  });
-  const edges = page.slice(0, opts.first).map((r) => ({
-    cursor: r.get('id') as string,
-    node: r.get('node') as WalletRecord,
+    const first = small.records[0];
+    if (!first) return { pages: [], groups: [] };
+    const total = first.get('degree') as number;
+    if (total < DENSE_DEGREE) {
+      const rows = first.get('rows') as Row[];
+      return {
+        pages: [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }],
+        groups: [{ type: 'TRANSFER' as RelationshipType, direction: 'OUT' as const, degree: total }],
+      };
+    }
+    const degrees = await tx.run(degreeQuery(), { chain, address });
+    const rec = degrees.records[0];
+    const groups: Group[] = [];
+    if (rec) {
+      for (const type of RELATIONSHIP_TYPES) {
+        for (const direction of ['OUT', 'IN'] as const) {
+          const degree = rec.get(`${type}_${direction}`) as number;
+          if (degree > 0 && wanted.has(type) && (opts.direction === 'BOTH' || opts.direction === direction)) {
+            groups.push({ type, direction, degree });
+          }
+        }
+      }
+    }
+    const pages: GroupPage[] = [];
+    for (const g of groups) {
+      const out = g.direction === 'OUT';
+      if (g.degree < DENSE_DEGREE) {
+        const res = await tx.run(
+          `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${out ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`}
+           WHERE r.id > $after AND ${where}
+           WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
+          params,
+        );
+        const rows = res.records.map((x) => x.get('row') as Row);
+        pages.push({ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null });
+      } else {
+        const res = await tx.run(
+          `MATCH (w:Wallet {chain: $chain, address: $address})
+           CALL (w) {
+             MATCH ()-[r:${g.type}]->() WHERE r.id > $after
+             WITH r ORDER BY r.id LIMIT $budget
+             RETURN count(r) AS scanned, max(r.id) AS last,
+                    collect(CASE WHEN ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where} THEN r END)[..$limit] AS hits
+           }
+           RETURN scanned, last, [r IN hits | ${rowMap(out ? 'endNode(r)' : 'startNode(r)')}] AS rows`,
+          params,
+        );
+        const x = res.records[0]!;
+        const rows = (x.get('rows') as Row[]).sort((p, q) => (p.id < q.id ? -1 : 1));
+        const scanned = x.get('scanned') as number;
+        pages.push({
+          rows,
+          completeTo:
+            rows.length >= limit
+              ? rows.at(-1)!.id
+              : scanned < INDEX_SCAN_BUDGET
+                ? null
+                : (x.get('last') as string),
+        });
+      }
+    }
+    return { pages, groups };
+  }, opts);
+
+  // Merge the groups up to the point where all of them are complete.
+  const bounds = pages.map((p) => p.completeTo).filter((b): b is string => b !== null);
+  const bound = bounds.length ? bounds.reduce((m, b) => (b < m ? b : m)) : null;
+  const rows = pages
+    .flatMap((p) => p.rows)
+    .filter((r) => bound === null || r.id <= bound)
+    .sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
+  const pageRows = rows.slice(0, opts.first);
+  const full = rows.length > opts.first;
+  const edges = pageRows.map((r) => ({
+    cursor: r.id,
+    node: r.node,
     relationship: {
-      id: r.get('id') as string,
-      type: r.get('type') as RelationshipType,
-      direction: (r.get('outgoing') ? 'OUT' : 'IN') as 'OUT' | 'IN',
-      from: r.get('from') as string,
-      to: r.get('to') as string,
-      props: r.get('props') as Record<string, unknown>,
+      id: r.id,
+      type: r.type,
+      direction: (r.outgoing ? 'OUT' : 'IN') as 'OUT' | 'IN',
+      from: r.from,
+      to: r.to,
+      props: r.props,
     },
   }));
-  return { edges, hasNextPage: page.length > opts.first, totalCount: count };
+  const degreeSum = groups.reduce((s, g) => s + g.degree, 0);
+  return {
+    edges,
+    hasNextPage: full || bound !== null,
+    endCursor: full || bound === null ? (pageRows.at(-1)?.id ?? null) : bound,
+    totalCount: async () => (filtered ? countNeighbors(graph, chain, address, opts) : degreeSum),
+  };
+}
+
+function degreeQuery(): string {
+  const cols = RELATIONSHIP_TYPES.flatMap((t) => [
+    `COUNT { (w)-[:${t}]->() } AS ${t}_OUT`,
+    `COUNT { (w)<-[:${t}]-() } AS ${t}_IN`,
+  ]).join(', ');
+  return `MATCH (w:Wallet {chain: $chain, address: $address}) RETURN ${cols}`;
+}
+
+/** Relationships of a wallet that pass the filters (reads each of them: slow on a supernode). */
+export async function countNeighbors(
+  graph: Graph,
+  chain: Chain,
+  address: string,
+  opts: NeighborOptions,
+): Promise<number> {
+  const types = typePattern(opts.types);
+  const { where, params } = filterClause(opts);
+  const pat =
+    opts.direction === 'OUT'
+      ? `(w)-[r${types}]->()`
+      : opts.direction === 'IN'
+        ? `(w)<-[r${types}]-()`
+        : `(w)-[r${types}]-()`;
+  const res = await graph.read(
+    (tx) =>
+      tx.run(
+        `MATCH (w:Wallet {chain: $chain, address: $address}) RETURN COUNT { MATCH ${pat} WHERE ${where} } AS total`,
+        { ...params, chain, address },
+      ),
+    opts,
+  );
+  return (res.records[0]?.get('total') as number | undefined) ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wallet summary
+
+export interface DegreeCount {
+  type: RelationshipType;
+  direction: 'OUT' | 'IN';
+  count: number;
+}
+
+/** Relationship counts by type and direction, from Neo4j's degree store (constant time per type). */
+export async function getDegrees(
+  graph: Graph,
+  chain: Chain,
+  address: string,
+  o: ReadOptions = {},
+): Promise<DegreeCount[]> {
+  const res = await graph.read((tx) => tx.run(degreeQuery(), { chain, address }), o);
+  const rec = res.records[0];
+  if (!rec) return [];
+  return RELATIONSHIP_TYPES.flatMap((type) =>
+    (['OUT', 'IN'] as const).map((direction) => ({
+      type,
+      direction,
+      count: rec.get(`${type}_${direction}`) as number,
+    })),
+  ).filter((d) => d.count > 0);
+}
+
+export interface WalletTotal {
+  type: RelationshipType;
+  direction: 'OUT' | 'IN';
+  netuid: number | null;
+  count: number;
+  /** Exact sum of `amount` (rao or wei); null when no relationship of the group carries one. */
+  amount: string | null;
+  /** Exact sum of `alphaAmount` (alpha on `netuid`). */
+  alphaAmount: string | null;
+}
+
+export interface WalletActivity {
+  totals: WalletTotal[];
+  firstSeenAt: number | null;
+  lastSeenAt: number | null;
+}
+
+/**
+ * Cypher cannot add numbers beyond 64 bits, so each amount is cut into 12-digit limbs summed
+ * separately (exact while a group has fewer than 9 million relationships), recombined with BigInt.
+ */
+const LIMB = 12;
+const LIMBS = 7; // 84 digits: a uint256 has 78.
+const WIDTH = LIMB * LIMBS;
+const ZEROS = '0'.repeat(WIDTH);
+/** `p` is the amount left-padded to WIDTH digits; limb i counts from the right. */
+function limbSums(p: string, name: string): string {
+  return Array.from(
+    { length: LIMBS },
+    (_, i) => `toString(sum(toInteger(substring(${p}, ${WIDTH - LIMB * (i + 1)}, ${LIMB})))) AS ${name}${i}`,
+  ).join(', ');
+}
+function joinLimbs(rec: { get(k: string): unknown }, name: string, present: number): string | null {
+  if (present === 0) return null;
+  let total = 0n;
+  for (let i = 0; i < LIMBS; i++)
+    total += BigInt((rec.get(`${name}${i}`) as string | null) ?? '0') * 10n ** BigInt(LIMB * i);
+  return total.toString();
+}
+
+/** Totals in and out by relationship type and subnet, and the time span of the wallet's activity. */
+export async function getActivity(
+  graph: Graph,
+  chain: Chain,
+  address: string,
+  o: ReadOptions = {},
+): Promise<WalletActivity> {
+  const types = typePattern(null);
+  const res = await graph.read(
+    (tx) =>
+      tx.run(
+        `MATCH (w:Wallet {chain: $chain, address: $address})
+         CALL (w) {
+           MATCH (w)-[r${types}]->() RETURN r, 'OUT' AS direction
+           UNION ALL
+           MATCH (w)<-[r${types}]-() RETURN r, 'IN' AS direction
+         }
+         WITH type(r) AS type, direction, r.netuid AS netuid, r.timestamp AS ts,
+              right($zeros + r.amount, ${WIDTH}) AS a, right($zeros + r.alphaAmount, ${WIDTH}) AS al
+         RETURN type, direction, netuid, count(*) AS n, count(a) AS na, count(al) AS nal, min(ts) AS t0, max(ts) AS t1,
+                ${limbSums('a', 'a')}, ${limbSums('al', 'al')}
+         ORDER BY type, direction, netuid`,
+        { chain, address, zeros: ZEROS },
+      ),
+    o,
+  );
+  let firstSeenAt: number | null = null;
+  let lastSeenAt: number | null = null;
+  const totals = res.records.map((rec) => {
+    const t0 = rec.get('t0') as number | null;
+    const t1 = rec.get('t1') as number | null;
+    if (t0 != null && (firstSeenAt == null || t0 < firstSeenAt)) firstSeenAt = t0;
+    if (t1 != null && (lastSeenAt == null || t1 > lastSeenAt)) lastSeenAt = t1;
+    return {
+      type: rec.get('type') as RelationshipType,
+      direction: rec.get('direction') as 'OUT' | 'IN',
+      netuid: (rec.get('netuid') as number | null) ?? null,
+      count: rec.get('n') as number,
+      amount: joinLimbs(rec, 'a', rec.get('na') as number),
+      alphaAmount: joinLimbs(rec, 'al', rec.get('nal') as number),
+    };
+  });
+  return { totals, firstSeenAt, lastSeenAt };
+}
+
+export interface StakeLink {
+  wallet: WalletRecord;
+  netuid: number | null;
+  proportion: string | null;
+  blockNumber: number;
+  relationshipId: string;
+}
+
+/**
+ * Ownership and parent-child links of a hotkey or coldkey: `owner` (coldkey owning this hotkey),
+ * `hotkeys` (owned by this coldkey), `parents` and `children` (PARENT_OF, per subnet). Each list is
+ * capped at `limit`, newest block first.
+ */
+export async function getStakeLinks(
+  graph: Graph,
+  chain: Chain,
+  address: string,
+  kind: 'owners' | 'hotkeys' | 'parents' | 'children',
+  opts: { limit: number } & ReadOptions,
+): Promise<StakeLink[]> {
+  const pat = {
+    owners: '(w)<-[r:OWNS_HOTKEY]-(n:Wallet)',
+    hotkeys: '(w)-[r:OWNS_HOTKEY]->(n:Wallet)',
+    parents: '(w)<-[r:PARENT_OF]-(n:Wallet)',
+    children: '(w)-[r:PARENT_OF]->(n:Wallet)',
+  }[kind];
+  const res = await graph.read(
+    (tx) =>
+      tx.run(
+        `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${pat}
+         WITH r, n ORDER BY r.blockNumber DESC, r.id LIMIT $limit
+         RETURN ${WALLET_FIELDS} AS node, r.netuid AS netuid, r.proportion AS proportion, r.blockNumber AS block, r.id AS id`,
+        { chain, address, limit: neo4j.int(opts.limit) },
+      ),
+    opts,
+  );
+  return res.records.map((rec) => ({
+    wallet: rec.get('node') as WalletRecord,
+    netuid: (rec.get('netuid') as number | null) ?? null,
+    proportion: (rec.get('proportion') as string | null) ?? null,
+    blockNumber: rec.get('block') as number,
+    relationshipId: rec.get('id') as string,
+  }));
 }

@@ -246,7 +246,7 @@ async function mavenPackage(p: LauncherPaths, log: Log): Promise<void> {
   }
   const firstTime = !(await exists(p.lib));
   log(
-    `building the Neo4j launcher with Maven${firstTime ? ' (first time: downloads ~140 MB from Maven Central)' : ''}`,
+    `building the Neo4j launcher with Maven${firstTime ? ' (first build: ~140 MB of jars, from Maven Central unless ~/.m2 has them)' : ''}`,
   );
   const t0 = Date.now();
   const { code, output } = await runCapture(
@@ -515,7 +515,7 @@ async function spawnServer(
     if (Date.now() > deadline) {
       failure = new ServiceUnavailableError(
         `Neo4j did not answer on ${boltUri} within ${((opts.startTimeoutMs ?? 180_000) / 1000).toFixed(0)} s`,
-        { details: `Last lines of ${logFile}:\n${tail(out, 30)}` },
+        { details: await logTails(logFile, out, home) },
       );
       await stop(30_000);
       break;
@@ -534,6 +534,12 @@ async function spawnServer(
     stop,
     exited,
   };
+}
+
+async function logTails(logFile: string, out: string, home: string): Promise<string> {
+  const debugLog = path.join(home, 'logs', 'debug.log');
+  const debug = tail(await readFrom(debugLog, 0), 15);
+  return `Last lines of ${logFile}:\n${tail(out, 30) || '(empty)'}${debug ? `\nLast lines of ${debugLog}:\n${debug}` : ''}`;
 }
 
 function exitFailure(code: number | null, out: string, logFile: string): VigilError {

@@ -111,7 +111,7 @@ export async function watchPending(
       if (seen.size > maxSeen) seen.delete(seen.values().next().value as string);
       const p = (async () => {
         // The node announced it, but a getter can race the announcement: retry briefly.
-        for (let i = 0; i < 3 && !stopped; i++) {
+        for (let i = 0; i < 5 && !stopped; i++) {
           try {
             const tx = await provider.send('eth_getTransactionByHash', [hash]);
             if (tx) return deliver(tx as RpcTransaction);

@@ -1,6 +1,7 @@
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { startServiceHttp } from '../../common/serviceHttp.ts';
+import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertFeed.ts';
 import { startApiServer } from '../../services/api/server.ts';
 import { createIngestWorker } from '../../services/ingest/worker.ts';
 import { VERSION } from '../version.ts';
@@ -10,8 +11,15 @@ import { type Runtime, openGraph } from '../runtime.ts';
 export async function apiCommand(rt: Runtime): Promise<void> {
   const graph = openGraph(rt);
   await graph.verify();
+  // Alerts raised in any process reach this API's `alertRaised` subscribers through Redis pub/sub.
+  const pubsub = createAlertPubSub();
+  const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
+  rt.shutdown.add('alert feed connection', () => subscriber.quit());
+  const feed = await startAlertFeed({ subscriber, prefix: rt.config.queuePrefix, pubsub, onError: (err) => rt.log.warn({ err }, 'bad alert message') });
+  rt.shutdown.add('alert feed', () => feed.close());
   const server = await startApiServer({
     graph,
+    pubsub,
     log: rt.log,
     version: VERSION,
     keys: rt.config.api.keys,

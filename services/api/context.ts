@@ -1,5 +1,7 @@
 import type { Graph } from '../../graph/driver.ts';
 import type { Role } from './auth.ts';
+import type { Limits } from './limits.ts';
+import type { AlertPubSub } from '../defense/alertFeed.ts';
 
 /**
  * Per-request context: the handles resolvers need, nothing global. Features that need more
@@ -10,4 +12,8 @@ export interface ApiContext {
   version: string;
   /** The caller's role from its API key (services/api/auth.ts); mutations call requireWrite(ctx.role). */
   role: Role;
+  /** Overrides of the query limits (services/api/limits.ts DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
+  /** Live alert events for the `alertRaised` subscription; absent when the API runs without Redis. */
+  pubsub?: AlertPubSub;
 }

@@ -10,13 +10,17 @@ import type { Graph } from '../../graph/driver.ts';
 import type { ApiKey } from '../../common/config.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { investigateResolvers } from './resolvers/investigate.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
+import { defenseResolvers } from './resolvers/defense.ts';
+import type { AlertPubSub } from '../defense/alertFeed.ts';
+import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 
 /** The SDL is the source of truth: every `schema/*.graphql` file, merged (features `extend type`). */
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
 
 /** One resolver map per feature; add a feature's map here. */
-const RESOLVERS = [walletResolvers];
+const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers];
 
 export function createApiSchema() {
   const typeDefs = readdirSync(SCHEMA_DIR)
@@ -33,6 +37,10 @@ export interface ApiDeps {
   /** API keys and their roles; none means reads are open and writes refused. */
   keys?: ApiKey[];
   readsNeedKey?: boolean;
+  /** Query depth, cost, time-out and size limits; defaults in services/api/limits.ts. */
+  limits?: Partial<Limits>;
+  /** Live alerts for `alertRaised` (fed from Redis by services/defense/alertFeed.ts startAlertFeed). */
+  pubsub?: AlertPubSub;
 }
 
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
@@ -42,8 +50,9 @@ export function createApi(deps: ApiDeps) {
     context: ({ request }) => {
       const role = roleFromRequest(request.headers, deps.keys ?? []);
       requireRead(role, deps.readsNeedKey ?? false);
-      return { graph: deps.graph, version: deps.version, role };
+      return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
+    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits })],
     graphiql: { title: 'Vigil' },
     logging: {
       debug: (...a) => deps.log.debug(a.map(String).join(' ')),

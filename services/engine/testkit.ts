@@ -22,12 +22,12 @@ export interface Fixture {
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
-export async function setupFixture(opts: { log: (m: string) => void; cacheDir: string }): Promise<Fixture> {
+export async function setupFixture(opts: { log: (m: string) => void; cacheDir: string; chainId?: number }): Promise<Fixture> {
   const contracts = await compileFiles(
     ['Token.sol', 'Vault.sol', 'Relay.sol'].map((f) => join(root, 'contracts', f)),
     { cacheDir: opts.cacheDir, log: opts.log },
   );
-  const node = await startAnvil({ log: opts.log });
+  const node = await startAnvil({ log: opts.log, chainId: opts.chainId });
   try {
     // cacheTimeout -1: ethers otherwise serves identical requests (nonces, balances) from a 250 ms cache.
     const provider = new JsonRpcProvider(node.rpcUrl, node.chainId, {

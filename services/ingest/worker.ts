@@ -7,6 +7,7 @@ import type { Graph } from '../../graph/driver.ts';
 import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
 import { INGEST_QUEUE, ingestBackoff } from '../../queues/ingestion.ts';
 import { type IngestJob, parseIngestJob } from '../../queues/payloads.ts';
+import { publishAlertEvent } from '../defense/alertFeed.ts';
 
 export interface IngestWorkerDeps {
   connection: Redis;
@@ -20,6 +21,8 @@ export interface IngestWorkerDeps {
   lockDurationMs?: number;
   /** How often this worker looks for jobs whose worker died. */
   stalledIntervalMs?: number;
+  /** Publish each stored alert on Redis for live `alertRaised` subscriptions (default true). */
+  publishAlerts?: boolean;
 }
 
 export interface IngestResult {
@@ -86,6 +89,12 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
     if (payload.kind === 'finding') {
       const { alertId } = await writeFinding(deps.graph, payload);
       jobs.inc({ kind: 'finding', outcome: 'ok' });
+      if (deps.publishAlerts !== false) {
+        // Live feed only: the alert is stored, a lost event must not fail (and re-run) the job.
+        await publishAlertEvent(deps.connection, deps.prefix, deps.graph, alertId).catch((err) =>
+          deps.log.warn({ alertId, err: (err as Error).message }, 'alert stored but not published'),
+        );
+      }
       return { kind: 'finding', nodes: 0, edges: 0, batches: 1, alertId };
     }
     const stats = await writeSubgraph(deps.graph, payload, { batchSize: deps.batchSize });

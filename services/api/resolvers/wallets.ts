@@ -1,17 +1,54 @@
 import type { AlertRecord } from '../../../graph/alerts.ts';
 import { getWalletAlerts } from '../../../graph/alerts.ts';
+import { getTags } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
 import { normalizeAddress } from '../../../graph/model.ts';
+import {
+  type Direction,
+  type RelationshipRecord,
+  type WalletActivity,
+  type WalletRecord,
+  type WalletTotal,
+  getActivity,
+  getDegrees,
+  getNeighbors,
+  getStakeLinks,
+  getWallet,
+} from '../../../graph/wallets.ts';
 import type { ApiContext } from '../context.ts';
 import { pageSize } from '../errors.ts';
-import { type Direction, type RelationshipRecord, type WalletRecord, getNeighbors, getWallet } from '../../../graph/wallets.ts';
+import { withTimeoutError } from '../limits.ts';
+import { type GqlChain, type WindowInput, edgeFilter, isoTime, limitsOf, toChain } from './investigate.ts';
 
-
-const toChain = (c: 'BITTENSOR' | 'ETHEREUM'): Chain => (c === 'BITTENSOR' ? 'bittensor' : 'ethereum');
 const fromChain = (c: Chain) => c.toUpperCase();
 
+/** One activity scan per wallet per request, shared by totals, firstSeenAt and lastSeenAt. */
+const activityCache = new WeakMap<object, Map<string, Promise<WalletActivity>>>();
+function activity(w: WalletRecord, ctx: ApiContext): Promise<WalletActivity> {
+  let m = activityCache.get(ctx);
+  if (!m) {
+    m = new Map();
+    activityCache.set(ctx, m);
+  }
+  const key = `${w.chain}:${w.address}`;
+  let p = m.get(key);
+  if (!p) {
+    const { readTimeoutMs } = limitsOf(ctx);
+    p = withTimeoutError('the wallet totals', readTimeoutMs, () =>
+      getActivity(ctx.graph, w.chain, w.address, { timeoutMs: readTimeoutMs }),
+    );
+    m.set(key, p);
+  }
+  return p;
+}
 
-/** Resolvers for wallets, their neighbors and their alerts (schema/vigil.graphql). */
+/** A read bounded by the read time-out, its time-out as a QUERY_TIMEOUT error. */
+function read<T>(ctx: ApiContext, what: string, work: (timeoutMs: number) => Promise<T>): Promise<T> {
+  const { readTimeoutMs } = limitsOf(ctx);
+  return withTimeoutError(what, readTimeoutMs, () => work(readTimeoutMs));
+}
+
+/** Resolvers for wallets, their neighbors and their alerts (schema/vigil.graphql, schema/investigate.graphql). */
 export const walletResolvers = {
   Query: {
     health: async (_: unknown, __: unknown, ctx: ApiContext) => {
@@ -21,28 +58,44 @@ export const walletResolvers = {
       );
       return { ok: neo4j, neo4j, version: ctx.version };
     },
-    wallet: (_: unknown, args: { chain: 'BITTENSOR' | 'ETHEREUM'; address: string }, ctx: ApiContext) => {
+    wallet: (_: unknown, args: { chain: GqlChain; address: string }, ctx: ApiContext) => {
       const chain = toChain(args.chain);
-      return getWallet(ctx.graph, chain, normalizeAddress(chain, args.address));
+      return read(ctx, 'the wallet', (timeoutMs) =>
+        getWallet(ctx.graph, chain, normalizeAddress(chain, args.address), { timeoutMs }),
+      );
     },
   },
   Wallet: {
     chain: (w: WalletRecord) => fromChain(w.chain),
     neighbors: async (
       w: WalletRecord,
-      args: { direction: Direction; types?: RelationshipType[] | null; first: number; after?: string | null },
+      args: {
+        direction: Direction;
+        types?: RelationshipType[] | null;
+        first: number;
+        after?: string | null;
+        minAmount?: string | null;
+        maxAmount?: string | null;
+        window?: WindowInput | null;
+      },
       ctx: ApiContext,
     ) => {
-      const page = await getNeighbors(ctx.graph, w.chain, w.address, {
-        direction: args.direction,
-        types: args.types?.length ? args.types : null,
-        first: pageSize(args.first),
-        after: args.after ?? null,
-      });
+      const filter = edgeFilter(args);
+      const first = pageSize(args.first);
+      const page = await read(ctx, 'the neighbors', (timeoutMs) =>
+        getNeighbors(ctx.graph, w.chain, w.address, {
+          ...filter,
+          direction: args.direction,
+          first,
+          after: args.after ?? null,
+          timeoutMs,
+        }),
+      );
       return {
         edges: page.edges,
-        totalCount: page.totalCount,
-        pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.edges.at(-1)?.cursor ?? null },
+        // Counted only when asked for: with filters on a supernode it reads every relationship.
+        totalCount: () => read(ctx, 'the neighbor count', () => page.totalCount()),
+        pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
       };
     },
     alerts: async (w: WalletRecord, args: { first: number; after?: string | null }, ctx: ApiContext) => {
@@ -55,6 +108,35 @@ export const walletResolvers = {
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.alerts.at(-1)?.cursor ?? null },
       };
     },
+    firstSeenAt: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
+      isoTime((await activity(w, ctx)).firstSeenAt),
+    lastSeenAt: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
+      isoTime((await activity(w, ctx)).lastSeenAt),
+    totals: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
+      (await activity(w, ctx)).totals.map((t: WalletTotal) => ({
+        ...t,
+        asset: w.chain === 'bittensor' ? 'TAO' : 'ETH',
+      })),
+    degree: (w: WalletRecord, _: unknown, ctx: ApiContext) =>
+      read(ctx, 'the degree', (timeoutMs) => getDegrees(ctx.graph, w.chain, w.address, { timeoutMs })),
+    degreeTotal: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
+      (
+        await read(ctx, 'the degree', (timeoutMs) => getDegrees(ctx.graph, w.chain, w.address, { timeoutMs }))
+      ).reduce((s, d) => s + d.count, 0),
+    owner: async (w: WalletRecord, _: unknown, ctx: ApiContext) => {
+      const [o] = await read(ctx, 'the owner', (timeoutMs) =>
+        getStakeLinks(ctx.graph, w.chain, w.address, 'owners', { limit: 1, timeoutMs }),
+      );
+      return o?.wallet ?? null;
+    },
+    hotkeys: (w: WalletRecord, a: { first: number }, ctx: ApiContext) =>
+      stakeLinks(w, 'hotkeys', a.first, ctx),
+    parents: (w: WalletRecord, a: { first: number }, ctx: ApiContext) =>
+      stakeLinks(w, 'parents', a.first, ctx),
+    children: (w: WalletRecord, a: { first: number }, ctx: ApiContext) =>
+      stakeLinks(w, 'children', a.first, ctx),
+    tags: (w: WalletRecord, _: unknown, ctx: ApiContext) =>
+      read(ctx, 'the tags', (timeoutMs) => getTags(ctx.graph, w.chain, w.address, { timeoutMs })),
   },
   Relationship: {
     // Evidence fields live as relationship properties; expose them by name.
@@ -64,6 +146,7 @@ export const walletResolvers = {
         'netuid', 'sourceNetuid', 'destinationNetuid', 'coldkey', 'hotkey', 'proportion',
       ].map((f) => [f, (r: RelationshipRecord) => r.props[f] ?? null]),
     ), // biome-ignore format: a list of names
+    timestamp: (r: RelationshipRecord) => isoTime(r.props.timestamp as number | undefined),
     provenance: (r: RelationshipRecord) => ({
       miners: r.props.miners ?? [],
       validators: r.props.validators ?? [],
@@ -76,3 +159,15 @@ export const walletResolvers = {
     severity: (a: AlertRecord) => a.severity.toUpperCase(),
   },
 };
+
+function stakeLinks(
+  w: WalletRecord,
+  kind: 'hotkeys' | 'parents' | 'children',
+  first: number,
+  ctx: ApiContext,
+) {
+  const limit = pageSize(first);
+  return read(ctx, `the ${kind}`, (timeoutMs) =>
+    getStakeLinks(ctx.graph, w.chain, w.address, kind, { limit, timeoutMs }),
+  );
+}

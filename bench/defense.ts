@@ -1,0 +1,302 @@
+/**
+ * Defense end to end, on real anvil + Redis + Neo4j, with 3 miners as separate processes
+ * (`vigil defense-miner`), the validator, pause agent and ingest worker in this process.
+ * Each round: benign txs plus one attack (Relay.attack on the Vault) from a fresh attacker enter
+ * the mempool; we measure, from the moment the validator's watcher delivered the attack:
+ *   seen→pause   the guardian's pause is broadcast (eth_sendRawTransaction answered)
+ *   seen→alert   the consensus alert is stored in Neo4j (the ingest worker's publish after the write)
+ *   seen→both    the later of the two (the target: p99 <= 150 ms)
+ * then mine one block and check that the pause landed first and the attack reverted.
+ * Run: npm run bench:defense -- [rounds]   (NEO4J_URI / REDIS_URL from the environment as usual)
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Contract, Wallet, parseEther } from 'ethers';
+import { Registry } from 'prom-client';
+import { findFreePort } from '../chains/ethereum/localNode.ts';
+import { createHttpRpc } from '../chains/ethereum/rpc.ts';
+import { closeMonitorProvider, createMonitorProvider } from '../chains/ethereum/watcher.ts';
+import { loadConfig } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import { createGraph } from '../graph/driver.ts';
+import { alertId } from '../graph/ingest.ts';
+import { upsertInvariant } from '../graph/invariants.ts';
+import { applyMigrations } from '../graph/migrations.ts';
+import { createRedisConnection } from '../queues/connection.ts';
+import { alertChannel } from '../queues/defense.ts';
+import { createIngestQueue } from '../queues/ingestion.ts';
+import { createPauseAgent } from '../services/defense/actions.ts';
+import { validateRegistration } from '../services/defense/registry.ts';
+import { percentile } from '../services/defense/rewards.ts';
+import { type RoundReport, createDefenseValidator } from '../services/defense/validator.ts';
+import { setupFixture } from '../services/engine/testkit.ts';
+import { createIngestWorker } from '../services/ingest/worker.ts';
+
+const ROUNDS = Math.max(5, Number(process.argv[2] ?? 50));
+const WARMUP = 3;
+const BENIGN_PER_ROUND = 3;
+const MINERS = 3;
+const say = (m: string) => process.stderr.write(`${m}\n`);
+
+async function main() {
+  const config = loadConfig();
+  const log = createLogger({ level: 'error', name: 'bench-defense' });
+  const chainId = 700_000 + Math.floor(Math.random() * 90_000);
+  const prefix = `bench-${crypto.randomUUID().slice(0, 8)}`;
+  const run = prefix;
+  const cleanup: (() => Promise<unknown> | unknown)[] = [];
+  const children: ChildProcess[] = [];
+  try {
+    say(`bench: anvil (chain ${chainId}) + contracts`);
+    const fx = await setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId });
+    cleanup.push(() => fx.stop());
+    const graph = createGraph({ ...config.neo4j, maxTransactionRetryTimeMs: 5000 });
+    cleanup.push(() => graph.close());
+    await graph.verify();
+    await applyMigrations(graph);
+
+    // Registry: three invariants on the vault, each with a pause.
+    const { vault, token, relay } = fx.addresses;
+    for (const def of [
+      { id: `${run}-owner`, kind: 'ownerUnchanged', contract: vault },
+      { id: `${run}-eth`, kind: 'balanceMaxDrop', account: vault, bps: 1000 },
+      { id: `${run}-tokens`, kind: 'erc20BalanceDrop', token, holder: vault, mappingSlot: 0, bps: 1000 },
+    ]) {
+      const r = validateRegistration({
+        chainId,
+        severity: 'critical',
+        definition: def,
+        actions: [{ kind: 'pause' }],
+      });
+      await upsertInvariant(graph, r.registration, r.invariant);
+    }
+
+    say(`bench: starting ${MINERS} miner processes (vigil defense-miner)`);
+    const root = join(import.meta.dirname, '..');
+    for (let i = 0; i < MINERS; i++) {
+      // `vigil defense-miner` (services/defense/minerProcess.ts runs that command of the CLI table).
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(root, 'services', 'defense', 'minerProcess.ts')],
+        {
+          cwd: root,
+          env: {
+            ...process.env,
+            ETH_RPC_URL: fx.node.rpcUrl,
+            ETH_CHAIN_ID: String(chainId),
+            REDIS_URL: config.redisUrl,
+            VIGIL_QUEUE_PREFIX: prefix,
+            DEFENSE_MINER_ID: `${run}-m${i}`,
+            DEFENSE_ENGINE_POOL: '1',
+            METRICS_PORT: String(await findFreePort()),
+            LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
+      children.push(child);
+    }
+    cleanup.push(async () => {
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(
+        children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+      );
+    });
+
+    const conns = Array.from({ length: 4 }, () => createRedisConnection(config.redisUrl, 'worker'));
+    cleanup.push(() => conns.forEach((c) => c.disconnect()));
+    const [producer, subscriber, workerConn, alertSub] = conns as [
+      (typeof conns)[0],
+      (typeof conns)[0],
+      (typeof conns)[0],
+      (typeof conns)[0],
+    ];
+    const ingest = createIngestQueue(producer, prefix);
+    cleanup.push(() => ingest.obliterate({ force: true }).then(() => ingest.close()));
+    const worker = createIngestWorker({
+      connection: workerConn,
+      prefix,
+      graph,
+      log,
+      registry: new Registry(),
+      concurrency: 4,
+      batchSize: 1000,
+    });
+    cleanup.push(() => worker.close());
+    const alertAt = new Map<string, number>();
+    alertSub.on('message', (_ch: string, msg: string) =>
+      alertAt.set((JSON.parse(msg) as { id: string }).id, performance.now()),
+    );
+    await alertSub.subscribe(alertChannel(prefix));
+
+    const rpc = createHttpRpc({ url: fx.node.rpcUrl });
+    cleanup.push(() => rpc.close());
+    const provider = createMonitorProvider({ url: fx.node.wsUrl, chainId });
+    cleanup.push(() => closeMonitorProvider(provider));
+    const reports = new Map<string, RoundReport>();
+    const validator = createDefenseValidator({
+      id: `${run}-validator`,
+      chainId,
+      connection: producer,
+      subscriber,
+      prefix,
+      provider,
+      rpc,
+      graph,
+      ingest,
+      log,
+      params: { minersPerTx: MINERS, threshold: 2 / 3, deadlineMs: 2000, registryRefreshMs: 60_000 },
+      pauseAgent: createPauseAgent({
+        rpc,
+        privateKey: fx.guardian.privateKey,
+        chainId,
+        log: say,
+        redis: producer,
+        prefix,
+      }),
+      onRound: (r) => reports.set(r.txHash, r),
+    });
+    cleanup.push(() => validator.close());
+    await validator.start();
+    const t0 = Date.now();
+    while ((await validator.liveMiners()).length < MINERS) {
+      if (Date.now() - t0 > 60_000) throw new Error('miner processes did not come up within 60 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    say(`bench: ${MINERS} miners live after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    // One fresh attacker per round (one pause per incident), funded in one block.
+    const total = ROUNDS + WARMUP;
+    const attackers = Array.from({ length: total }, () => Wallet.createRandom(fx.provider));
+    let dn = await fx.provider.getTransactionCount(fx.deployer.address, 'pending');
+    await Promise.all(
+      attackers.map((w) =>
+        fx.deployer.sendTransaction({ to: w.address, value: parseEther('1'), nonce: dn++ }),
+      ),
+    );
+    await fx.node.mine();
+    await new Promise((r) => setTimeout(r, 300));
+
+    const gwei = (n: number) => BigInt(Math.round(n * 1e9));
+    type Row = {
+      pause: number;
+      alert: number;
+      both: number;
+      first: boolean;
+      reverted: boolean;
+      prep: number;
+      vote: number;
+      check: number;
+      sign: number;
+      ingest: number;
+    };
+    const rows: Row[] = [];
+    for (let i = 0; i < total; i++) {
+      const warm = i < WARMUP;
+      // Benign traffic from the user, then the attack with a random tip.
+      let un = await fx.provider.getTransactionCount(fx.user.address, 'pending');
+      for (let b = 0; b < BENIGN_PER_ROUND; b++) {
+        await (fx.vault.connect(fx.user) as Contract).getFunction('deposit')({
+          value: 1000n + BigInt(b),
+          nonce: un++,
+          gasLimit: 100_000,
+        });
+      }
+      const tip = 1 + Math.random() * 20;
+      const a = attackers[i]!;
+      const attack = await (fx.relay.connect(a) as Contract).getFunction('attack')(vault, a.address, {
+        nonce: 0,
+        gasLimit: 300_000,
+        maxPriorityFeePerGas: gwei(tip),
+        maxFeePerGas: gwei(tip + 50),
+      });
+      const hash = attack.hash.toLowerCase();
+      const id = alertId({ chainId, tx: { hash } as never, invariant: { id: `${run}-owner` } as never });
+      const deadline = Date.now() + 10_000;
+      while (!(reports.get(hash)?.pauses.some((p) => p.status === 'sent') && alertAt.has(id))) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `round ${i + 1}: no pause or alert within 10 s (report: ${JSON.stringify(reports.get(hash)?.consensus)})`,
+          );
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const r = reports.get(hash)!;
+      const pauseHash = r.pauses.find((p) => p.status === 'sent')!.hash!;
+      await fx.node.mine();
+      const [pr, ar] = await Promise.all([
+        fx.provider.getTransactionReceipt(pauseHash),
+        fx.provider.getTransactionReceipt(hash),
+      ]);
+      const first =
+        !!pr && !!ar && pr.blockNumber === ar.blockNumber && pr.index < ar.index && pr.status === 1;
+      const reverted = ar?.status === 0;
+      const pause = r.marks.paused! - r.marks.seen;
+      const alert = alertAt.get(id)! - r.marks.seen;
+      const second = [...r.latencies].sort((x, y) => x.arrivalMs - y.arrivalMs)[1];
+      const row: Row = {
+        pause,
+        alert,
+        both: Math.max(pause, alert),
+        first,
+        reverted,
+        prep: r.marks.sent - r.marks.seen,
+        vote: r.marks.violated! - r.marks.sent,
+        check: second?.minerMs ?? Number.NaN,
+        sign: r.marks.paused! - r.marks.violated!,
+        ingest: alertAt.get(id)! - r.marks.queued!,
+      };
+      if (!warm) rows.push(row);
+      say(
+        `${warm ? 'warm-up' : 'round'} ${warm ? i + 1 : i + 1 - WARMUP}/${warm ? WARMUP : ROUNDS}: seen→pause ${pause.toFixed(1)} ms, seen→alert ${alert.toFixed(1)} ms, pause first ${first ? 'yes' : 'NO'}, attack ${reverted ? 'reverted' : 'SUCCEEDED'}`,
+      );
+      // The owner lifts the pause for the next round.
+      await (fx.vault.connect(fx.deployer) as Contract).getFunction('unpause')({
+        nonce: await fx.provider.getTransactionCount(fx.deployer.address, 'pending'),
+      });
+      await fx.node.mine();
+    }
+
+    const stat = (k: Exclude<keyof Row, 'first' | 'reverted'>) => {
+      const xs = rows.map((r) => r[k]);
+      return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) };
+    };
+    const fmt = (v: number) => v.toFixed(1).padStart(8);
+    const lines = [
+      `defense end to end — ${ROUNDS} attacks (+${WARMUP} warm-up), ${BENIGN_PER_ROUND} benign txs per round, ${MINERS} miner processes, consensus 2/3`,
+      '',
+      '| metric                         |   p50 ms |   p99 ms |   max ms |',
+      '|--------------------------------|----------|----------|----------|',
+      ...(
+        [
+          ['seen → pause broadcast', 'pause'],
+          ['seen → alert stored (Neo4j)', 'alert'],
+          ['seen → both (target p99 ≤ 150)', 'both'],
+          ['  seen → challenges queued', 'prep'],
+          ['  queued → 2nd vote (majority)', 'vote'],
+          ['  miner check (2nd voter)', 'check'],
+          ['  majority → pause sent', 'sign'],
+          ['  finding queued → alert stored', 'ingest'],
+        ] as const
+      ).map(([label, k]) => {
+        const s = stat(k);
+        return `| ${label.padEnd(30)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.max)} |`;
+      }),
+      '',
+      `pause landed first: ${rows.filter((r) => r.first).length}/${rows.length}; attack reverted: ${rows.filter((r) => r.reverted).length}/${rows.length}`,
+      `target p99 ≤ 150 ms: ${stat('both').p99 <= 150 ? 'met' : 'NOT met'}`,
+    ];
+    console.log(lines.join('\n'));
+    process.exitCode = rows.every((r) => r.first && r.reverted) ? 0 : 1;
+  } finally {
+    for (const c of cleanup.reverse())
+      await Promise.resolve()
+        .then(c)
+        .catch(() => {});
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,461 @@
+/**
+ * npm run bench:graphql -- [--scale 1] [--wallets 1000000] [--rels 5000000] [--supernodes 3]
+ *                          [--supernode-degree 150000] [--clients 16] [--requests 800]
+ *                          [--naive-requests 96] [--naive-timeout-ms 3000] [--reuse] [--keep]
+ *
+ * Loads a synthetic Bittensor graph into a Neo4j of the bench's own (ports 7690/7477, data under
+ * .vigil/bench-graphql): power-law degrees plus a few supernodes with ≥ 150,000 relationships,
+ * with batched UNWIND/CREATE and a progress line. Then asks the investigation API (a real HTTP
+ * server) neighbors, paths (maxDepth 4) and flow (depth 3) with 16 concurrent clients, and in the
+ * same run the same questions as naive unbounded variable-length Cypher (with a time-out,
+ * counting time-outs). Prints p50/p99/max per question, the ratios, the load average.
+ * `--scale 0.02` makes a quick run (20k wallets, 100k relationships, supernodes of 3,000).
+ * The Neo4j JS driver leaves Nagle's algorithm on for Bolt sockets: a request of a few KB (a
+ * 100-wallet frontier) then waits for the server's delayed ACK, ~40 ms. The bench sets TCP_NODELAY
+ * on its sockets (as graph/driver.ts should; `--no-nodelay` measures without).
+ * `--reuse` keeps an already loaded graph of the same size; `--keep` leaves Neo4j running (detached).
+ */
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import neo4j from 'neo4j-driver';
+import { Registry } from 'prom-client';
+import { createLogger } from '../common/logger.ts';
+import { type Graph, createGraph } from '../graph/driver.ts';
+import { applyMigrations } from '../graph/migrations.ts';
+import { startNeo4jServer } from '../infra/neo4j.ts';
+import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
+import { startApiServer } from '../services/api/server.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    wallets: { type: 'string' },
+    rels: { type: 'string' },
+    supernodes: { type: 'string', default: '3' },
+    'supernode-degree': { type: 'string' },
+    clients: { type: 'string', default: '16' },
+    requests: { type: 'string', default: '800' },
+    'naive-requests': { type: 'string', default: '96' },
+    'naive-timeout-ms': { type: 'string', default: '3000' },
+    'batch-size': { type: 'string', default: '20000' },
+    reuse: { type: 'boolean', default: false },
+    'no-nodelay': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const SCALE = Number(opt.scale);
+const WALLETS = Number(opt.wallets ?? Math.round(1_000_000 * SCALE));
+const RELS = Number(opt.rels ?? Math.round(5_000_000 * SCALE));
+const SUPERNODES = Number(opt.supernodes);
+const SUPER_DEGREE = Number(opt['supernode-degree'] ?? Math.max(1000, Math.round(150_000 * SCALE)));
+const CLIENTS = Number(opt.clients);
+const REQUESTS = Number(opt.requests);
+const NAIVE_REQUESTS = Number(opt['naive-requests']);
+const NAIVE_TIMEOUT_MS = Number(opt['naive-timeout-ms']);
+const BATCH = Number(opt['batch-size']);
+const BOLT_PORT = 7690;
+const HTTP_PORT = 7477;
+const CHAIN = 'bittensor';
+
+const say = (m: string) => console.log(`[bench] ${m}`);
+
+if (!opt['no-nodelay']) {
+  const connect = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+    this.setNoDelay(true);
+    return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
+  } as typeof connect;
+}
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Wallet i is `w<i>`; supernodes are wallets 0..SUPERNODES-1. */
+const addr = (i: number) => `w${i}`;
+
+/** Endpoints with power-law degrees: low ranks drawn far more often, scattered over the ids. */
+function powerLawWallet(): number {
+  const rank = Math.floor(WALLETS * Math.random() ** 1.8);
+  return SUPERNODES + ((rank * 7_919 + 13) % (WALLETS - SUPERNODES));
+}
+
+const TYPES = [
+  'TRANSFER',
+  'TRANSFER',
+  'TRANSFER',
+  'TRANSFER',
+  'TRANSFER',
+  'TRANSFER',
+  'TRANSFER',
+  'TRANSFER',
+  'STAKE_ADD',
+  'STAKE_REMOVE',
+] as const;
+
+async function load(graph: Graph): Promise<void> {
+  const t0 = performance.now();
+  for (let from = 0; from < WALLETS; from += 100_000) {
+    const to = Math.min(WALLETS, from + 100_000) - 1;
+    await graph.write((tx) =>
+      tx.run(
+        `UNWIND range($from, $to) AS i CREATE (:Wallet {chain: $chain, address: 'w' + i, isHotkey: false})`,
+        {
+          from: neo4j.int(from),
+          to: neo4j.int(to),
+          chain: CHAIN,
+        },
+      ),
+    );
+  }
+  say(`${fmt(WALLETS)} wallets in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Relationship k: supernode edges first (half in, half out of each), then power-law ones.
+  const superTotal = SUPERNODES * SUPER_DEGREE;
+  let done = 0;
+  let lastLine = performance.now();
+  const start = performance.now();
+  const byType = new Map<string, unknown[]>();
+  const flush = async (type: string) => {
+    const rows = byType.get(type) ?? [];
+    if (!rows.length) return;
+    byType.set(type, []);
+    await graph.write((tx) =>
+      tx.run(
+        `UNWIND $rows AS r
+         MATCH (a:Wallet {chain: $chain, address: 'w' + r[0]}) MATCH (b:Wallet {chain: $chain, address: 'w' + r[1]})
+         CREATE (a)-[:${type} {id: 'bench:${type}:' + r[2], amount: r[3], amountValue: toFloat(r[3]), blockNumber: r[4], timestamp: r[4] * 12000}]->(b)`,
+        { chain: CHAIN, rows },
+      ),
+    );
+    done += rows.length;
+    if (performance.now() - lastLine > 5000) {
+      lastLine = performance.now();
+      const secs = (performance.now() - start) / 1000;
+      say(
+        `${fmt(done)}/${fmt(RELS)} relationships (${((done / RELS) * 100).toFixed(0)}%), ${fmt(done / secs)}/s, load ${os.loadavg()[0]!.toFixed(2)}`,
+      );
+    }
+  };
+  for (let k = 0; k < RELS; k++) {
+    let a: number;
+    let b: number;
+    if (k < superTotal) {
+      const s = Math.floor(k / SUPER_DEGREE);
+      const other = powerLawWallet();
+      [a, b] = k % 2 === 0 ? [s, other] : [other, s];
+    } else {
+      a = powerLawWallet();
+      b = powerLawWallet();
+      if (a === b) b = SUPERNODES + ((b + 1 - SUPERNODES) % (WALLETS - SUPERNODES));
+    }
+    const type = TYPES[k % TYPES.length]!;
+    // Amounts spread over six orders of magnitude; blocks over a year of 12 s blocks.
+    const amount = String(Math.floor(10 ** (3 + Math.random() * 9)));
+    const block = 1 + Math.floor(Math.random() * 2_600_000);
+    const list = byType.get(type) ?? [];
+    list.push([neo4j.int(a), neo4j.int(b), neo4j.int(k), amount, neo4j.int(block)]);
+    byType.set(type, list);
+    if (list.length >= BATCH) await flush(type);
+  }
+  for (const t of byType.keys()) await flush(t);
+  const secs = (performance.now() - start) / 1000;
+  say(`${fmt(RELS)} relationships in ${secs.toFixed(1)} s (${fmt(RELS / secs)}/s)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Questions
+
+interface Question {
+  kind: 'neighbors' | 'paths' | 'flow';
+  supernode: boolean;
+  query: string;
+  variables: Record<string, unknown>;
+  cypher: string;
+  params: Record<string, unknown>;
+}
+
+const NEIGHBORS = `query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { neighbors(first: 25) {
+  pageInfo { hasNextPage endCursor } edges { node { address } relationship { id type direction amount blockNumber } } } } }`;
+const PATHS = `query ($a: String!, $b: String!) { paths(chain: BITTENSOR, from: $a, to: $b, maxDepth: 4, limit: 3) {
+  shortestLength truncated paths { wallets hops { count amount } } } }`;
+const FLOW =
+  'query ($a: String!) { flow(chain: BITTENSOR, from: $a, depth: 3) { truncated hops { hop count walletCount amount wallets { address amount } } } }';
+
+const VALUE = 'TRANSFER|STAKE_ADD|STAKE_REMOVE|STAKE_MOVE|STAKE_TRANSFER|STAKE_SWAP';
+const NAIVE_NEIGHBORS = `MATCH (w:Wallet {chain: $chain, address: $a})-[r]-(n) WITH r, n ORDER BY r.id
+  WITH collect({id: r.id, n: n.address}) AS rows RETURN size(rows) AS total, rows[..25] AS page`;
+const NAIVE_PATHS = `MATCH p = (a:Wallet {chain: $chain, address: $a})-[:${VALUE}*1..4]->(b:Wallet {chain: $chain, address: $b})
+  RETURN [n IN nodes(p) | n.address] AS wallets ORDER BY length(p) LIMIT 3`;
+const NAIVE_FLOW = `MATCH p = (a:Wallet {chain: $chain, address: $a})-[rs:TRANSFER*1..3]->(x)
+  WHERE all(i IN range(0, size(rs) - 2) WHERE rs[i].blockNumber <= rs[i + 1].blockNumber)
+  RETURN length(p) AS hop, count(*) AS n, sum(last(rs).amountValue) AS amount ORDER BY hop`;
+
+/** Pairs with a path: a random walk forward of 2 to 4 hops from a random wallet. */
+async function samplePairs(graph: Graph, n: number, sources: number[]): Promise<[string, string][]> {
+  const pairs: [string, string][] = [];
+  for (const s of sources) {
+    if (pairs.length >= n) break;
+    const hops = 2 + Math.floor(Math.random() * 3);
+    const res = await graph.read((tx) =>
+      tx.run(
+        `MATCH (w:Wallet {chain: $chain, address: $a})
+         MATCH p = (w)-[:${VALUE}*${hops}]->(x) WHERE x <> w
+         WITH x LIMIT 50 WITH collect(x.address) AS xs RETURN xs[toInteger(rand() * size(xs))] AS b`,
+        { chain: CHAIN, a: addr(s) },
+      ),
+    );
+    const b = res.records[0]?.get('b') as string | null;
+    if (b) pairs.push([addr(s), b]);
+  }
+  return pairs;
+}
+
+function randomWallets(n: number): number[] {
+  return Array.from({ length: n }, () => SUPERNODES + Math.floor(Math.random() * (WALLETS - SUPERNODES)));
+}
+
+async function questions(graph: Graph): Promise<Question[]> {
+  const out: Question[] = [];
+  const supers = Array.from({ length: SUPERNODES }, (_, i) => i);
+  // One request in 20 is about a supernode; the rest about wallets drawn like the relationships.
+  const pick = (i: number) => (i % 20 === 0 ? supers[(i / 20) % SUPERNODES]! : powerLawWallet());
+  for (let i = 0; i < REQUESTS; i++) {
+    const w = pick(i);
+    out.push({
+      kind: 'neighbors',
+      supernode: w < SUPERNODES,
+      query: NEIGHBORS,
+      variables: { a: addr(w) },
+      cypher: NAIVE_NEIGHBORS,
+      params: { a: addr(w) },
+    });
+    out.push({
+      kind: 'flow',
+      supernode: w < SUPERNODES,
+      query: FLOW,
+      variables: { a: addr(w) },
+      cypher: NAIVE_FLOW,
+      params: { a: addr(w) },
+    });
+  }
+  say('sampling wallet pairs joined by a path (random walks)');
+  const sources = Array.from({ length: REQUESTS * 3 }, (_, i) => pick(i + 1));
+  const pairs = await samplePairs(graph, REQUESTS, sources);
+  // Supernode pairs: from each supernode, and into it.
+  for (let i = 0; i < REQUESTS / 20; i++) {
+    const s = addr(supers[i % SUPERNODES]!);
+    const other = addr(randomWallets(1)[0]!);
+    pairs.push(i % 2 === 0 ? [s, other] : [other, s]);
+  }
+  for (const [a, b] of pairs) {
+    const supernode = Number(a.slice(1)) < SUPERNODES || Number(b.slice(1)) < SUPERNODES;
+    out.push({
+      kind: 'paths',
+      supernode,
+      query: PATHS,
+      variables: { a, b },
+      cypher: NAIVE_PATHS,
+      params: { a, b },
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+interface Sample {
+  q: Question;
+  ms: number;
+  timedOut: boolean;
+  error?: string;
+}
+
+async function runPool<T>(items: T[], clients: number, fn: (item: T) => Promise<Sample>): Promise<Sample[]> {
+  const out: Sample[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        out.push(await fn(item));
+      }
+    }),
+  );
+  return out;
+}
+
+function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+async function main() {
+  const home = path.join(PROJECT_DIR, '.vigil', 'bench-graphql', 'neo4j');
+  if (!opt.reuse) await rm(home, { recursive: true, force: true });
+  say(
+    `graph: ${fmt(WALLETS)} wallets, ${fmt(RELS)} relationships, ${SUPERNODES} supernodes of ${fmt(SUPER_DEGREE)}`,
+  );
+  const server = await startNeo4jServer({
+    homeDir: home,
+    boltPort: BOLT_PORT,
+    httpPort: HTTP_PORT,
+    // 24 GB of RAM shared with other engineers: a third of it.
+    heap: SCALE >= 0.5 ? '4g' : '1g',
+    pagecache: SCALE >= 0.5 ? '4g' : '512m',
+    launcherDir: LAUNCHER_DIR,
+    // --keep: the JVM outlives the bench (stop it with `kill -TERM $(cat .vigil/bench-graphql/neo4j/neo4j.pid)`).
+    detached: opt.keep,
+    log: say,
+  });
+  const graph = createGraph({
+    uri: `bolt://127.0.0.1:${BOLT_PORT}`,
+    user: 'neo4j',
+    password: '',
+    database: 'neo4j',
+  });
+  let api: { url: string; close(): Promise<void> } | undefined;
+  try {
+    await applyMigrations(graph, say);
+    const nodes = await graph.read((tx) => tx.run('MATCH (w:Wallet) RETURN count(w) AS n'));
+    const rels = await graph.read((tx) => tx.run('MATCH ()-[r]->() RETURN count(r) AS n'));
+    const have = { w: nodes.records[0]!.get('n') as number, r: rels.records[0]!.get('n') as number };
+    if (have.w === WALLETS && have.r === RELS) say('reusing the loaded graph');
+    else {
+      if (have.w > 0) throw new Error(`the bench database holds ${have.w} wallets; run without --reuse`);
+      await load(graph);
+      await graph.read((tx) => tx.run('CALL db.awaitIndexes(3600)'));
+    }
+    const degrees = await graph.read((tx) =>
+      tx.run('UNWIND $a AS a MATCH (w:Wallet {chain: $chain, address: a}) RETURN a, COUNT { (w)--() } AS d', {
+        chain: CHAIN,
+        a: Array.from({ length: SUPERNODES }, (_, i) => addr(i)),
+      }),
+    );
+    say(`supernode degrees: ${degrees.records.map((r) => `${r.get('a')}=${fmt(r.get('d'))}`).join(', ')}`);
+
+    const qs = await questions(graph);
+    api = await startApiServer({
+      graph,
+      log: createLogger({ level: 'warn', name: 'bench-api' }),
+      version: 'bench',
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+    });
+    say(`API at ${api.url}; warming up`);
+    const ask = async (q: Question): Promise<Sample> => {
+      const t0 = performance.now();
+      const res = await fetch(api!.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: q.query, variables: q.variables }),
+      });
+      const body = (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+      const ms = performance.now() - t0;
+      const err = body.errors?.[0];
+      return {
+        q,
+        ms,
+        timedOut: err?.extensions?.code === 'QUERY_TIMEOUT',
+        error: err ? `${err.extensions?.code}: ${err.message}` : undefined,
+      };
+    };
+    await runPool(shuffle([...qs]).slice(0, 200), CLIENTS, ask);
+    say(`${qs.length} GraphQL requests, ${CLIENTS} clients`);
+    const t0 = performance.now();
+    const apiSamples = await runPool(shuffle([...qs]), CLIENTS, ask);
+    const apiSecs = (performance.now() - t0) / 1000;
+    const loadAfterApi = os.loadavg();
+
+    // Naive: the same questions as unbounded variable-length Cypher, a sample of each kind.
+    const naiveQs = (['neighbors', 'paths', 'flow'] as const).flatMap((kind) => {
+      const ofKind = qs.filter((q) => q.kind === kind);
+      const supers = ofKind.filter((q) => q.supernode).slice(0, Math.ceil(NAIVE_REQUESTS / 20));
+      return [
+        ...supers,
+        ...shuffle(ofKind.filter((q) => !q.supernode)).slice(0, NAIVE_REQUESTS - supers.length),
+      ];
+    });
+    say(`${naiveQs.length} naive Cypher queries, ${CLIENTS} clients, time-out ${NAIVE_TIMEOUT_MS} ms`);
+    const naive = await runPool(shuffle(naiveQs), CLIENTS, async (q) => {
+      const t = performance.now();
+      try {
+        await graph.read((tx) => tx.run(q.cypher, { ...q.params, chain: CHAIN }), {
+          timeoutMs: NAIVE_TIMEOUT_MS,
+        });
+        return { q, ms: performance.now() - t, timedOut: false };
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        const timedOut =
+          code.includes('TransactionTimedOut') || /timed? ?out|terminated/i.test((err as Error).message);
+        return {
+          q,
+          ms: performance.now() - t,
+          timedOut,
+          error: timedOut ? undefined : (err as Error).message.slice(0, 200),
+        };
+      }
+    });
+
+    const targets = { neighbors: 30, paths: 300, flow: 300 } as const;
+    const lines: string[] = [];
+    let failed = false;
+    for (const kind of ['neighbors', 'paths', 'flow'] as const) {
+      const a = apiSamples.filter((s) => s.q.kind === kind);
+      const errors = a.filter((s) => s.error);
+      const ok = a.filter((s) => !s.error).map((s) => s.ms);
+      const sup = a.filter((s) => s.q.supernode && !s.error).map((s) => s.ms);
+      const n = naive.filter((s) => s.q.kind === kind);
+      const nOk = n.map((s) => (s.timedOut ? NAIVE_TIMEOUT_MS : s.ms));
+      const nTimeouts = n.filter((s) => s.timedOut).length;
+      const nSupTimeouts = n.filter((s) => s.timedOut && s.q.supernode).length;
+      const p99 = pct(ok, 99);
+      const supTimeouts = a.filter((s) => s.q.supernode && s.timedOut).length;
+      const met = p99 <= targets[kind] && supTimeouts === 0 && errors.length === 0;
+      if (!met) failed = true;
+      lines.push(
+        `  ${kind.padEnd(10)} API   n=${String(a.length).padStart(5)}  p50 ${pct(ok, 50).toFixed(1).padStart(7)} ms  p99 ${p99.toFixed(1).padStart(7)} ms  max ${Math.max(
+          ...ok,
+        )
+          .toFixed(0)
+          .padStart(6)} ms  errors ${errors.length}`,
+        `  ${''.padEnd(10)}   supernodes n=${String(sup.length).padStart(3)}  p50 ${pct(sup, 50).toFixed(1).padStart(7)} ms  p99 ${pct(sup, 99).toFixed(1).padStart(7)} ms  time-outs ${supTimeouts}`,
+        `  ${''.padEnd(10)} naive n=${String(n.length).padStart(5)}  p50 ${pct(nOk, 50).toFixed(1).padStart(7)} ms  p99 ${pct(nOk, 99).toFixed(1).padStart(7)} ms  time-outs ${nTimeouts} (${nSupTimeouts} on supernodes)${n.some((s) => s.error) ? `  errors ${n.filter((s) => s.error).length}` : ''}`,
+        `  ${''.padEnd(10)} ratio p50 ${(pct(nOk, 50) / pct(ok, 50)).toFixed(1)}x, p99 ${(pct(nOk, 99) / p99).toFixed(1)}x (naive time-outs counted at ${NAIVE_TIMEOUT_MS} ms)   target p99 <= ${targets[kind]} ms: ${met ? 'met' : 'MISSED'}`,
+      );
+      if (errors.length) lines.push(`  ${''.padEnd(10)} first error: ${errors[0]!.error}`);
+    }
+    const loadEnd = os.loadavg();
+    console.log(`
+GraphQL investigation benchmark (${new Date().toISOString()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB)
+  sockets     TCP_NODELAY ${opt['no-nodelay'] ? 'off (driver default)' : 'on'}
+  graph       ${fmt(WALLETS)} wallets, ${fmt(RELS)} relationships, ${SUPERNODES} supernodes of ${fmt(SUPER_DEGREE)}+ (scale ${SCALE})
+  API         ${apiSamples.length} requests in ${apiSecs.toFixed(1)} s (${(apiSamples.length / apiSecs).toFixed(0)}/s), ${CLIENTS} concurrent clients over HTTP
+${lines.join('\n')}
+  load avg    ${loadAfterApi.map((x) => x.toFixed(2)).join(' ')} after the API run, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at the end`);
+    process.exitCode = failed ? 2 : 0;
+  } finally {
+    await api?.close();
+    await graph.close();
+    if (!opt.keep) await server.stop();
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    console.error(`[bench] failed: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);

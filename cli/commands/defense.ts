@@ -1,0 +1,267 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
+import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
+import { ConfigError, VigilError } from '../../common/errors.ts';
+import { startServiceHttp } from '../../common/serviceHttp.ts';
+import { listInvariants, removeInvariant, upsertInvariant } from '../../graph/invariants.ts';
+import { applyMigrations } from '../../graph/migrations.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { createIngestQueue } from '../../queues/ingestion.ts';
+import { createPauseAgent } from '../../services/defense/actions.ts';
+import { createDefenseMiner } from '../../services/defense/miner.ts';
+import {
+  type DefenseActionSpec,
+  InvalidRegistrationError,
+  validateRegistration,
+} from '../../services/defense/registry.ts';
+import { createRewardBook, defenseWeights } from '../../services/defense/rewards.ts';
+import { createDefenseValidator } from '../../services/defense/validator.ts';
+import { createEngine } from '../../services/engine/engine.ts';
+import { type Runtime, openGraph } from '../runtime.ts';
+
+function needRpc(rt: Runtime): string {
+  if (!rt.config.ethereum.rpcUrl)
+    throw new ConfigError('ETH_RPC_URL is not set: point it at an Ethereum JSON-RPC endpoint (http)');
+  return rt.config.ethereum.rpcUrl;
+}
+
+/** `vigil defense-miner`: answers defense challenges from its own queue with the EVM engine. */
+export async function defenseMinerCommand(rt: Runtime): Promise<void> {
+  const d = rt.config.defense;
+  const id = d.minerId || `miner-${hostname()}-${process.pid}`;
+  const engine = await createEngine({
+    rpc: needRpc(rt),
+    log: (m) => rt.log.debug(m),
+    poolSize: d.enginePool,
+    ...(rt.config.ethereum.chainId ? { chainId: BigInt(rt.config.ethereum.chainId) } : {}),
+  });
+  rt.shutdown.add('engine', () => engine.close());
+  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  rt.shutdown.add('redis', () => connection.quit());
+  const miner = createDefenseMiner({
+    id,
+    connection,
+    prefix: rt.config.queuePrefix,
+    engine,
+    log: rt.log,
+    registry: rt.registry,
+    concurrency: d.minerConcurrency,
+  });
+  rt.shutdown.add('defense miner', () => miner.close());
+  const http = await startServiceHttp({
+    host: '127.0.0.1',
+    port: rt.config.metricsPort,
+    registry: rt.registry,
+    health: async () => ({ redis: (await connection.ping().catch(() => '')) === 'PONG' }),
+  }).catch((err) => {
+    rt.log.warn(
+      { err: (err as Error).message },
+      'no /health server (port taken?): several miners on one host need METRICS_PORT each',
+    );
+    return null;
+  });
+  if (http) rt.shutdown.add('health server', () => http.close());
+  rt.log.info({ miner: id, chainId: Number(engine.chainId) }, 'defense miner waiting for challenges');
+}
+
+/** `vigil defense-validator`: watches the mempool, asks k miners, takes consensus, defends, ingests. */
+export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
+  const d = rt.config.defense;
+  const rpcUrl = needRpc(rt);
+  const rpc = createHttpRpc({ url: rpcUrl });
+  rt.shutdown.add('rpc', () => rpc.close());
+  const chainId = rt.config.ethereum.chainId || Number(BigInt(await rpc.call<string>('eth_chainId')));
+  const provider = createMonitorProvider({ url: rt.config.ethereum.wsUrl || rpcUrl, chainId });
+  rt.shutdown.add('provider', () => closeMonitorProvider(provider));
+  const graph = openGraph(rt);
+  await graph.verify();
+  await applyMigrations(graph);
+  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
+  rt.shutdown.add('redis', () => connection.quit());
+  rt.shutdown.add('redis subscriber', () => subscriber.quit());
+  const ingest = createIngestQueue(connection, rt.config.queuePrefix);
+  rt.shutdown.add('ingest queue', () => ingest.close());
+  const pauseAgent = d.guardianKey
+    ? createPauseAgent({
+        rpc,
+        privateKey: d.guardianKey,
+        chainId,
+        log: (m) => rt.log.warn(m),
+        redis: connection,
+        prefix: rt.config.queuePrefix,
+        bumpBps: d.pauseBumpBps,
+        maxFeeCapWei: BigInt(d.pauseMaxFeeGwei) * 1_000_000_000n,
+        gasLimit: BigInt(d.pauseGas),
+      })
+    : undefined;
+  if (!pauseAgent) rt.log.warn('DEFENSE_GUARDIAN_KEY is not set: pause actions will not be sent');
+  const rewards = createRewardBook({ epochMs: d.epochMs });
+  const validator = createDefenseValidator({
+    id: d.validatorId,
+    chainId,
+    connection,
+    subscriber,
+    prefix: rt.config.queuePrefix,
+    provider,
+    rpc,
+    graph,
+    ingest,
+    log: rt.log,
+    metrics: rt.registry,
+    params: {
+      minersPerTx: d.minersPerTx,
+      threshold: d.threshold,
+      deadlineMs: d.deadlineMs,
+      registryRefreshMs: d.registryRefreshMs,
+    },
+    pauseAgent,
+    notifiers: { webhookSecret: d.webhookSecret, telegram: d.telegram },
+    rewards,
+  });
+  rt.shutdown.add('defense validator', () => validator.close());
+  await validator.start();
+  const timer = setInterval(() => {
+    const scores = rewards.current();
+    if (scores.length === 0) return;
+    const weights = defenseWeights(scores);
+    rt.log.info(
+      { epoch: rewards.epoch, scores: scores.map((s) => ({ ...s, weight: weights.get(s.miner) })) },
+      'defense miner scores',
+    );
+  }, 60_000);
+  timer.unref();
+  rt.shutdown.add('score timer', () => clearInterval(timer));
+  const http = await startServiceHttp({
+    host: '127.0.0.1',
+    port: rt.config.metricsPort,
+    registry: rt.registry,
+    health: async () => ({
+      redis: (await connection.ping().catch(() => '')) === 'PONG',
+      neo4j: await graph.verify().then(
+        () => true,
+        () => false,
+      ),
+    }),
+  });
+  rt.shutdown.add('health server', () => http.close());
+  rt.log.info(
+    { validator: d.validatorId, chainId, guardian: pauseAgent?.guardian ?? null },
+    'defense validator running',
+  );
+}
+
+const USAGE = `usage:
+  vigil invariants add --chain-id <n> (--definition '<json>' | --file <path.json>) [--severity low|medium|high|critical]
+                       [--webhook <url>]... [--telegram <chat id>]... [--pause] [--pause-contract 0x…] [--pause-signature 'pause()']
+  vigil invariants list [--chain-id <n>] [--contract 0x…] [--json]
+  vigil invariants remove <id>`;
+
+/** `vigil invariants add|list|remove`: manage the invariant registry in Neo4j. */
+export async function invariantsCommand(rt: Runtime, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (!sub || !['add', 'list', 'remove'].includes(sub))
+    throw new VigilError(`unknown invariants command "${sub ?? ''}"`, { details: USAGE });
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        'chain-id': { type: 'string' },
+        definition: { type: 'string' },
+        file: { type: 'string' },
+        severity: { type: 'string' },
+        webhook: { type: 'string', multiple: true },
+        telegram: { type: 'string', multiple: true },
+        pause: { type: 'boolean' },
+        'pause-contract': { type: 'string' },
+        'pause-signature': { type: 'string' },
+        contract: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new VigilError((e as Error).message, { details: USAGE });
+  }
+  const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
+  const graph = openGraph(rt);
+  await graph.verify();
+  await applyMigrations(graph);
+
+  if (sub === 'list') {
+    const list = await listInvariants(graph, {
+      chainId: v['chain-id'] ? Number(v['chain-id']) : null,
+      contract: (v.contract as string | undefined) ?? null,
+    });
+    if (v.json) {
+      console.log(JSON.stringify(list, null, 2));
+      return;
+    }
+    if (list.length === 0) console.log('no invariants registered');
+    for (const i of list) {
+      const acts = i.actions.map((a) =>
+        a.kind === 'webhook'
+          ? `webhook ${new URL(a.url).origin}`
+          : a.kind === 'telegram'
+            ? `telegram ${a.chatId}`
+            : `pause ${a.signature}`,
+      );
+      console.log(
+        `${i.id}  chain ${i.chainId}  ${i.severity.padEnd(8)} ${i.kind.padEnd(16)} ${i.contract}  ${acts.join(', ') || 'no actions'}`,
+      );
+    }
+    return;
+  }
+
+  if (sub === 'remove') {
+    const id = parsed.positionals[0];
+    if (!id) throw new VigilError('which invariant? give its id', { details: USAGE });
+    const removed = await removeInvariant(graph, id);
+    if (!removed) throw new VigilError(`no registered invariant "${id}"`);
+    console.log(`removed invariant ${id}`);
+    return;
+  }
+
+  let definitionText = v.definition as string | undefined;
+  if (v.file) definitionText = await readFile(v.file as string, 'utf8');
+  if (!definitionText)
+    throw new VigilError('give the definition with --definition or --file', { details: USAGE });
+  let definition: unknown;
+  try {
+    definition = JSON.parse(definitionText);
+  } catch (e) {
+    throw new VigilError(`the definition is not valid JSON: ${(e as Error).message}`);
+  }
+  const actions: DefenseActionSpec[] = [
+    ...((v.webhook as string[] | undefined) ?? []).map((url) => ({ kind: 'webhook' as const, url })),
+    ...((v.telegram as string[] | undefined) ?? []).map((chatId) => ({ kind: 'telegram' as const, chatId })),
+  ];
+  if (v.pause || v['pause-contract'] || v['pause-signature']) {
+    actions.push({
+      kind: 'pause',
+      ...(v['pause-contract'] ? { contract: v['pause-contract'] as string } : {}),
+      signature: (v['pause-signature'] as string | undefined) ?? 'pause()',
+    });
+  }
+  try {
+    const { registration, invariant } = validateRegistration({
+      chainId: Number(v['chain-id']),
+      ...(v.severity ? { severity: v.severity } : {}),
+      definition,
+      actions,
+    });
+    const saved = await upsertInvariant(graph, registration, invariant);
+    console.log(
+      `registered invariant ${saved.id} (${saved.kind}) on ${saved.contract}, chain ${saved.chainId}, ${saved.actions.length} action(s)`,
+    );
+  } catch (e) {
+    if (e instanceof InvalidRegistrationError)
+      throw new VigilError('the invariant was not registered', {
+        details: e.issues.map((i) => `  ${i}`).join('\n'),
+      });
+    throw e;
+  }
+}

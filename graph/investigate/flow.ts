@@ -1,0 +1,141 @@
+import type { Graph } from '../driver.ts';
+import type { Chain } from '../model.ts';
+import { type EdgeRecord, type FrontierItem, degreesOf, expandFrontier, inOneTransaction } from './expand.ts';
+import type { EdgeFilter } from './filters.ts';
+
+export interface TraceFlowParameters {
+  chain: Chain;
+  source: string;
+  /** OUT: where value went after the source; IN: where the source's value came from. */
+  direction: 'OUT' | 'IN';
+  /** Hops (1..6). */
+  depth: number;
+  /** Types followed. @defaultValue ['TRANSFER'] */
+  filter?: EdgeFilter;
+  /** Relationships followed per wallet per hop, largest amounts first. @defaultValue 100 */
+  fanOut?: number;
+  /** Wallets carried into the next hop (largest inflow first). @defaultValue 1000 */
+  maxFrontier?: number;
+  /** Wallets listed per hop. @defaultValue 25 */
+  walletsPerHop?: number;
+  timeoutMs?: number;
+}
+
+export interface FlowWallet {
+  address: string;
+  /** Exact sum of the amounts reaching (OUT) or leaving (IN) this wallet at this hop. */
+  amount: string;
+  count: number;
+  firstBlock: number;
+  lastBlock: number;
+}
+
+export interface FlowHop {
+  hop: number;
+  /** Relationships followed at this hop, wallets they reached, and the exact sum of their amounts. */
+  count: number;
+  walletCount: number;
+  amount: string;
+  /** The wallets with the largest amounts, up to `walletsPerHop`. */
+  wallets: FlowWallet[];
+}
+
+export interface TraceFlowReturnType {
+  source: string;
+  direction: 'OUT' | 'IN';
+  hops: FlowHop[];
+  /** Every relationship followed, for export. */
+  edges: (EdgeRecord & { hop: number })[];
+  /** True when a fan-out or frontier cap left relationships unexplored. */
+  truncated: boolean;
+}
+
+/**
+ * Time-respecting money flow: each hop happens no earlier (OUT) or no later (IN) than the hop that
+ * reached its wallet. A wallet is expanded once, at the first hop that reaches it, from the most
+ * permissive block of that hop (the earliest arrival going forward, the latest departure going back).
+ * Amounts are aggregated per hop and per wallet exactly (BigInt over decimal strings). Each wallet
+ * contributes its `fanOut` largest matching relationships (a dense wallet: its first, see expand.ts).
+ */
+export function traceFlow(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowReturnType> {
+  return inOneTransaction(graph, p.timeoutMs, (g) => trace(g, p));
+}
+
+async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowReturnType> {
+  const filter: EdgeFilter = { ...p.filter, types: p.filter?.types?.length ? p.filter.types : ['TRANSFER'] };
+  const fanOut = p.fanOut ?? 100;
+  const maxFrontier = p.maxFrontier ?? 1000;
+  const walletsPerHop = p.walletsPerHop ?? 25;
+  const forward = p.direction === 'OUT';
+  const sourceDegree = (
+    await degreesOf(graph, p.chain, [p.source], {
+      side: p.direction,
+      types: filter.types,
+      timeoutMs: p.timeoutMs,
+    })
+  ).get(p.source);
+  let frontier: FrontierItem[] =
+    sourceDegree === undefined ? [] : [{ address: p.source, degree: sourceDegree }];
+  const visited = new Set([p.source]);
+  const hops: FlowHop[] = [];
+  const edges: TraceFlowReturnType['edges'] = [];
+  let truncated = false;
+
+  for (let hop = 1; hop <= p.depth && frontier.length > 0; hop++) {
+    const exp = await expandFrontier(graph, p.chain, frontier, {
+      side: p.direction,
+      filter,
+      fanOut,
+      timeoutMs: p.timeoutMs,
+    });
+    if (exp.capped.size > 0) truncated = true;
+    if (exp.edges.length === 0) break;
+    const reached = new Map<
+      string,
+      { amount: bigint; count: number; firstBlock: number; lastBlock: number }
+    >();
+    const degrees = new Map<string, number>();
+    let total = 0n;
+    for (const { other, otherDegree, edge } of exp.edges) {
+      degrees.set(other, otherDegree);
+      edges.push({ ...edge, hop });
+      const amount = edge.amount ? BigInt(edge.amount) : 0n;
+      total += amount;
+      const w = reached.get(other);
+      if (w) {
+        w.amount += amount;
+        w.count++;
+        w.firstBlock = Math.min(w.firstBlock, edge.blockNumber);
+        w.lastBlock = Math.max(w.lastBlock, edge.blockNumber);
+      } else
+        reached.set(other, { amount, count: 1, firstBlock: edge.blockNumber, lastBlock: edge.blockNumber });
+    }
+    const ranked = [...reached.entries()].sort((x, y) =>
+      y[1].amount > x[1].amount ? 1 : y[1].amount < x[1].amount ? -1 : x[0] < y[0] ? -1 : 1,
+    );
+    hops.push({
+      hop,
+      count: exp.edges.length,
+      walletCount: reached.size,
+      amount: total.toString(),
+      wallets: ranked
+        .slice(0, walletsPerHop)
+        .map(([address, w]) => ({ address, ...w, amount: w.amount.toString() })),
+    });
+    const nextFrontier: FrontierItem[] = [];
+    for (const [address, w] of ranked) {
+      if (visited.has(address)) continue;
+      visited.add(address);
+      if (nextFrontier.length >= maxFrontier) {
+        truncated = true;
+        continue;
+      }
+      const degree = degrees.get(address);
+      nextFrontier.push(
+        forward ? { address, since: w.firstBlock, degree } : { address, until: w.lastBlock, degree },
+      );
+    }
+    frontier = nextFrontier;
+  }
+  return { source: p.source, direction: p.direction, hops, edges, truncated };
+}

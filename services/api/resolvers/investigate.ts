@@ -1,0 +1,277 @@
+import type { EdgeRecord } from '../../../graph/investigate/expand.ts';
+import { type ExportRow, exportRows } from '../../../graph/investigate/export.ts';
+import { type EdgeFilter, isAmount } from '../../../graph/investigate/filters.ts';
+import { traceFlow } from '../../../graph/investigate/flow.ts';
+import { findPaths } from '../../../graph/investigate/paths.ts';
+import { addTag, removeTag } from '../../../graph/investigate/tags.ts';
+import type { Chain, RelationshipType } from '../../../graph/model.ts';
+import { normalizeAddress } from '../../../graph/model.ts';
+import { type Direction, getNeighbors } from '../../../graph/wallets.ts';
+import { requireWrite } from '../auth.ts';
+import type { ApiContext } from '../context.ts';
+import { userError } from '../errors.ts';
+import { DEFAULT_LIMITS, type Limits, boundedInt, withTimeoutError } from '../limits.ts';
+
+/** Resolvers for schema/investigate.graphql: paths, flow, export, tags. Thin: graph/investigate does the work. */
+
+export type GqlChain = 'BITTENSOR' | 'ETHEREUM';
+export const toChain = (c: GqlChain): Chain => (c === 'BITTENSOR' ? 'bittensor' : 'ethereum');
+export const limitsOf = (ctx: ApiContext): Limits => ({ ...DEFAULT_LIMITS, ...ctx.limits });
+
+export interface WindowInput {
+  fromBlock?: number | null;
+  toBlock?: number | null;
+  fromTime?: string | null;
+  toTime?: string | null;
+}
+
+function parseTime(name: string, v: string | null | undefined): number | null {
+  if (v == null) return null;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms))
+    throw userError(`${name} must be an ISO-8601 time, got ${JSON.stringify(v)}`, 'BAD_USER_INPUT');
+  return ms;
+}
+
+function parseAmount(name: string, v: string | null | undefined): string | null {
+  if (v == null) return null;
+  if (!isAmount(v))
+    throw userError(
+      `${name} must be a non-negative integer in a decimal string, got ${JSON.stringify(v)}`,
+      'BAD_USER_INPUT',
+    );
+  return v;
+}
+
+/** GraphQL filter arguments → an EdgeFilter, checked. */
+export function edgeFilter(a: {
+  types?: RelationshipType[] | null;
+  minAmount?: string | null;
+  maxAmount?: string | null;
+  window?: WindowInput | null;
+}): EdgeFilter {
+  const w = a.window ?? {};
+  const f: EdgeFilter = {
+    types: a.types?.length ? a.types : null,
+    minAmount: parseAmount('minAmount', a.minAmount),
+    maxAmount: parseAmount('maxAmount', a.maxAmount),
+    fromBlock: w.fromBlock ?? null,
+    toBlock: w.toBlock ?? null,
+    fromTime: parseTime('window.fromTime', w.fromTime),
+    toTime: parseTime('window.toTime', w.toTime),
+  };
+  if (f.fromBlock != null && f.toBlock != null && f.fromBlock > f.toBlock) {
+    throw userError('window.fromBlock must not be after window.toBlock', 'BAD_USER_INPUT');
+  }
+  if (f.fromTime != null && f.toTime != null && f.fromTime > f.toTime) {
+    throw userError('window.fromTime must not be after window.toTime', 'BAD_USER_INPUT');
+  }
+  if (f.minAmount != null && f.maxAmount != null && BigInt(f.minAmount) > BigInt(f.maxAmount)) {
+    throw userError('minAmount must not be above maxAmount', 'BAD_USER_INPUT');
+  }
+  return f;
+}
+
+export const isoTime = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+
+interface PathsArgs {
+  chain: GqlChain;
+  from: string;
+  to: string;
+  maxDepth: number;
+  limit: number;
+  directed: boolean;
+  types?: RelationshipType[] | null;
+  minAmount?: string | null;
+  window?: WindowInput | null;
+}
+
+interface FlowArgs {
+  chain: GqlChain;
+  from: string;
+  direction: 'OUT' | 'IN';
+  depth: number;
+  types?: RelationshipType[] | null;
+  minAmount?: string | null;
+  window?: WindowInput | null;
+  walletsPerHop?: number;
+}
+
+interface NeighborsExportArgs {
+  chain: GqlChain;
+  address: string;
+  direction: Direction;
+  types?: RelationshipType[] | null;
+  minAmount?: string | null;
+  maxAmount?: string | null;
+  window?: WindowInput | null;
+}
+
+async function runPaths(ctx: ApiContext, a: PathsArgs) {
+  const limits = limitsOf(ctx);
+  const chain = toChain(a.chain);
+  const p = {
+    chain,
+    from: normalizeAddress(chain, a.from),
+    to: normalizeAddress(chain, a.to),
+    maxDepth: boundedInt('maxDepth', a.maxDepth ?? 4, 1, limits.maxPathDepth),
+    limit: boundedInt('limit', a.limit ?? 3, 1, limits.maxPaths, 'PAGE_SIZE_LIMIT'),
+    directed: a.directed ?? true,
+    filter: edgeFilter(a),
+    fanOut: limits.fanOut,
+    timeoutMs: limits.searchTimeoutMs,
+  };
+  return withTimeoutError('the path search', limits.searchTimeoutMs, () => findPaths(ctx.graph, p));
+}
+
+async function runFlow(ctx: ApiContext, a: FlowArgs) {
+  const limits = limitsOf(ctx);
+  const chain = toChain(a.chain);
+  const p = {
+    chain,
+    source: normalizeAddress(chain, a.from),
+    direction: a.direction ?? 'OUT',
+    depth: boundedInt('depth', a.depth ?? 3, 1, limits.maxFlowDepth),
+    filter: edgeFilter(a),
+    fanOut: limits.fanOut,
+    walletsPerHop: boundedInt('walletsPerHop', a.walletsPerHop ?? 25, 1, 100, 'PAGE_SIZE_LIMIT'),
+    timeoutMs: limits.searchTimeoutMs,
+  };
+  return withTimeoutError('the flow', limits.searchTimeoutMs, () => traceFlow(ctx.graph, p));
+}
+
+/** Every relationship of a neighborhood that passes the filters, up to the export cap. */
+async function neighborRows(
+  ctx: ApiContext,
+  a: NeighborsExportArgs,
+): Promise<{ rows: ExportRow[]; truncated: boolean }> {
+  const limits = limitsOf(ctx);
+  const chain = toChain(a.chain);
+  const address = normalizeAddress(chain, a.address);
+  const filter = edgeFilter(a);
+  const rows: ExportRow[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const first = Math.min(1000, limits.maxExportRows - rows.length);
+    const page = await withTimeoutError('the export', limits.searchTimeoutMs, () =>
+      getNeighbors(ctx.graph, chain, address, {
+        ...filter,
+        direction: a.direction ?? 'BOTH',
+        first,
+        after,
+        timeoutMs: limits.searchTimeoutMs,
+      }),
+    );
+    for (const e of page.edges) {
+      const p = e.relationship.props;
+      rows.push({
+        id: e.relationship.id,
+        type: e.relationship.type,
+        from: e.relationship.from,
+        to: e.relationship.to,
+        amount: (p.amount as string | undefined) ?? null,
+        alphaAmount: (p.alphaAmount as string | undefined) ?? null,
+        blockNumber: p.blockNumber as number,
+        timestamp: (p.timestamp as number | undefined) ?? null,
+        netuid: (p.netuid as number | undefined) ?? null,
+        hop: null,
+        path: null,
+      });
+    }
+    if (!page.hasNextPage) return { rows, truncated: false };
+    if (rows.length >= limits.maxExportRows) return { rows, truncated: true };
+    after = page.endCursor;
+  }
+}
+
+export const investigateResolvers = {
+  Query: {
+    paths: (_: unknown, a: PathsArgs, ctx: ApiContext) => runPaths(ctx, a),
+    flow: (_: unknown, a: FlowArgs, ctx: ApiContext) => runFlow(ctx, a),
+    export: async (
+      _: unknown,
+      a: { format: 'CSV' | 'JSON'; neighbors?: NeighborsExportArgs; paths?: PathsArgs; flow?: FlowArgs },
+      ctx: ApiContext,
+    ) => {
+      const given = [a.neighbors && 'neighbors', a.paths && 'paths', a.flow && 'flow'].filter(Boolean) as (
+        | 'neighbors'
+        | 'paths'
+        | 'flow'
+      )[];
+      if (given.length !== 1) throw userError('give exactly one of neighbors, paths, flow', 'BAD_USER_INPUT');
+      const kind = given[0]!;
+      const format = a.format === 'CSV' ? 'csv' : 'json';
+      const limits = limitsOf(ctx);
+      let rows: ExportRow[];
+      let truncated = false;
+      let chain: Chain;
+      if (kind === 'neighbors') {
+        chain = toChain(a.neighbors!.chain);
+        ({ rows, truncated } = await neighborRows(ctx, a.neighbors!));
+      } else if (kind === 'paths') {
+        chain = toChain(a.paths!.chain);
+        const res = await runPaths(ctx, a.paths!);
+        rows = res.paths.flatMap((p, path) =>
+          p.hops.flatMap((h, hop) => h.relationships.map((e) => ({ ...e, path, hop: hop + 1 }))),
+        );
+        truncated = res.truncated;
+      } else {
+        chain = toChain(a.flow!.chain);
+        const res = await runFlow(ctx, a.flow!);
+        rows = res.edges.map((e) => ({ ...e, path: null }));
+        truncated = res.truncated;
+      }
+      if (rows.length > limits.maxExportRows) {
+        rows = rows.slice(0, limits.maxExportRows);
+        truncated = true;
+      }
+      const doc = exportRows(
+        { chain, kind, format, query: (a[kind] ?? {}) as unknown as Record<string, unknown> },
+        rows,
+      );
+      return { ...doc, format: a.format, truncated };
+    },
+  },
+  Mutation: {
+    addTag: async (
+      _: unknown,
+      a: { chain: GqlChain; address: string; label: string; source: string },
+      ctx: ApiContext,
+    ) => {
+      requireWrite(ctx.role);
+      const tag = checkTag(a);
+      const res = await addTag(ctx.graph, tag);
+      if (res.kind === 'no-wallet')
+        throw userError(`no ${tag.chain} wallet ${tag.address} in Vigil's graph`, 'NOT_FOUND');
+      return res.tag;
+    },
+    removeTag: async (
+      _: unknown,
+      a: { chain: GqlChain; address: string; label: string; source: string },
+      ctx: ApiContext,
+    ) => {
+      requireWrite(ctx.role);
+      return removeTag(ctx.graph, checkTag(a));
+    },
+  },
+  Edge: {
+    timestamp: (e: EdgeRecord) => isoTime(e.timestamp),
+  },
+  Path: {
+    length: (p: { wallets: string[] }) => p.wallets.length - 1,
+  },
+};
+
+function checkTag(a: { chain: GqlChain; address: string; label: string; source: string }) {
+  const chain = toChain(a.chain);
+  const label = a.label.trim();
+  const source = a.source.trim();
+  for (const [name, v] of [
+    ['label', label],
+    ['source', source],
+  ] as const) {
+    if (v.length < 1 || v.length > 200)
+      throw userError(`${name} must be 1 to 200 characters`, 'BAD_USER_INPUT');
+  }
+  return { chain, address: normalizeAddress(chain, a.address), label, source };
+}

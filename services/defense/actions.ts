@@ -1,0 +1,318 @@
+import { createHmac } from 'node:crypto';
+import { Wallet, id as keccakText } from 'ethers';
+import type { Redis } from 'ioredis';
+import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
+import type { RpcTransaction } from '../../chains/ethereum/types.ts';
+import { VigilError } from '../../common/errors.ts';
+
+/**
+ * Defense actions run when consensus says an invariant is violated by a pending transaction:
+ * a signed webhook, a Telegram message, and a pause transaction that outbids the attack.
+ */
+
+export class DefenseActionError extends VigilError {
+  override name = 'DefenseActionError';
+}
+
+/** What every notification carries about the incident. */
+export interface AlertNotice {
+  alertId: string;
+  chainId: number;
+  severity: string;
+  contract: string;
+  invariant: { id: string; kind: string; description: string };
+  tx: { hash: string; from: string; to: string | null };
+  before: string | null;
+  after: string | null;
+  votes: { violated: number; total: number };
+  raisedAt: string;
+  pause?: { hash: string } | null;
+}
+
+export const SIGNATURE_HEADER = 'x-vigil-signature';
+
+/** `sha256=<hex HMAC-SHA256 of the exact body bytes>`; receivers recompute it with the shared secret. */
+export function signBody(body: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+async function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  opts: { timeoutMs: number; attempts: number; what: string },
+): Promise<unknown> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= opts.attempts; attempt++) {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
+      const text = await res.text();
+      if (res.ok) return text ? JSON.parse(text) : null;
+      last = new DefenseActionError(`${opts.what} answered HTTP ${res.status}`, {
+        details: text.slice(0, 200),
+      });
+      if (res.status < 500 && res.status !== 429) break; // the request is wrong: retrying cannot help
+    } catch (e) {
+      last = e;
+    }
+    if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+  }
+  if (last instanceof DefenseActionError) throw last;
+  throw new DefenseActionError(`${opts.what} failed`, { details: (last as Error)?.message, cause: last });
+}
+
+/** POSTs the notice as JSON with its HMAC-SHA256 in `x-vigil-signature`. Retries transient failures. */
+export async function sendWebhook(opts: {
+  url: string;
+  secret: string;
+  notice: AlertNotice;
+  timeoutMs?: number;
+  attempts?: number;
+}): Promise<void> {
+  const body = JSON.stringify({ event: 'alert', ...opts.notice });
+  await postJson(
+    opts.url,
+    body,
+    { [SIGNATURE_HEADER]: signBody(body, opts.secret), 'x-vigil-event': 'alert' },
+    {
+      timeoutMs: opts.timeoutMs ?? 5000,
+      attempts: opts.attempts ?? 3,
+      what: `webhook ${new URL(opts.url).origin}`,
+    },
+  );
+}
+
+export function telegramText(n: AlertNotice): string {
+  return [
+    `🚨 Vigil ${n.severity.toUpperCase()}: invariant violated by a pending transaction`,
+    `Network: chain ${n.chainId}`,
+    `Contract: ${n.contract}`,
+    `Condition: ${n.invariant.id} (${n.invariant.kind})${n.invariant.description ? ` — ${n.invariant.description}` : ''}`,
+    `Tx: ${n.tx.hash} from ${n.tx.from}`,
+    `Value: ${n.before ?? '?'} → ${n.after ?? '?'}`,
+    `Votes: ${n.votes.violated}/${n.votes.total} miners`,
+    n.pause ? `Pause sent: ${n.pause.hash}` : 'No pause sent',
+  ].join('\n');
+}
+
+/** Telegram Bot API sendMessage. The token is part of the URL: it is never logged or put in errors. */
+export async function sendTelegram(opts: {
+  baseUrl: string;
+  token: string;
+  chatId: string;
+  notice: AlertNotice;
+  timeoutMs?: number;
+}): Promise<void> {
+  const url = `${opts.baseUrl.replace(/\/$/, '')}/bot${opts.token}/sendMessage`;
+  const body = JSON.stringify({
+    chat_id: opts.chatId,
+    text: telegramText(opts.notice),
+    disable_web_page_preview: true,
+  });
+  const res = (await postJson(
+    url,
+    body,
+    {},
+    { timeoutMs: opts.timeoutMs ?? 5000, attempts: 3, what: 'Telegram sendMessage' },
+  )) as {
+    ok?: boolean;
+    description?: string;
+  } | null;
+  if (!res?.ok) throw new DefenseActionError('Telegram refused the message', { details: res?.description });
+}
+
+// ---------------------------------------------------------------- pause agent
+
+export interface PauseRequest {
+  contract: string;
+  /** e.g. `pause()` */
+  signature: string;
+  /** The attack to outbid. */
+  attack: RpcTransaction;
+  /** Incident identity (e.g. the attacker's address): one pause per (contract, incident). */
+  incident: string;
+}
+
+export interface PauseResult {
+  status: 'sent' | 'replaced' | 'deduped' | 'covered';
+  hash?: string;
+  nonce?: number;
+  maxPriorityFeePerGas?: bigint;
+  maxFeePerGas?: bigint;
+}
+
+export interface PauseAgent {
+  readonly guardian: string;
+  pause(req: PauseRequest): Promise<PauseResult>;
+}
+
+export interface PauseAgentOptions {
+  rpc: JsonRpcClient;
+  /** The guardian's private key. Held in the closure only; never logged, never in errors. */
+  privateKey: string;
+  chainId: number;
+  log: (msg: string) => void;
+  /** Shared dedupe across validator processes (SET NX); optional in-process only. */
+  redis?: Redis;
+  prefix?: string;
+  gasLimit?: bigint;
+  /** Fee over the attack's, in basis points (12000 = x1.2), plus 1 gwei. */
+  bumpBps?: number;
+  /** Never pay more than this per gas (an attacker could otherwise bid the guardian dry). */
+  maxFeeCapWei?: bigint;
+  dedupeTtlMs?: number;
+}
+
+const GWEI = 1_000_000_000n;
+
+/** The attack's priority fee and fee cap (legacy: gasPrice for both, an upper bound of its tip). */
+export function attackFees(tx: RpcTransaction): { tip: bigint; maxFee: bigint } {
+  if (tx.type !== undefined && BigInt(tx.type) >= 2n && tx.maxFeePerGas) {
+    return { tip: BigInt(tx.maxPriorityFeePerGas ?? '0x0'), maxFee: BigInt(tx.maxFeePerGas) };
+  }
+  const p = BigInt(tx.gasPrice ?? '0x0');
+  return { tip: p, maxFee: p };
+}
+
+/** Fees that outbid the attack: tip and cap both above the attack's, so the effective tip is too. */
+export function outbid(
+  attack: { tip: bigint; maxFee: bigint },
+  bumpBps: number,
+  cap: bigint,
+): { tip: bigint; maxFee: bigint; capped: boolean } {
+  let tip = (attack.tip * BigInt(bumpBps)) / 10_000n + GWEI;
+  let maxFee = (attack.maxFee * BigInt(bumpBps)) / 10_000n + GWEI;
+  if (maxFee < tip) maxFee = tip;
+  const capped = maxFee > cap;
+  if (capped) {
+    maxFee = cap;
+    if (tip > cap) tip = cap;
+  }
+  return { tip, maxFee, capped };
+}
+
+/**
+ * Signs and broadcasts `contract.pause()` from the guardian with a priority fee above the attack's,
+ * so a fee-ordered block includes it first. One pause per (contract, incident), deduplicated in
+ * Redis across validators. While a pause for the contract is still pending, a new incident that
+ * outbids it replaces it (same nonce, higher fee) instead of sending a second one. Nonces are kept
+ * locally and resynchronised from the node when it refuses one.
+ */
+export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
+  const wallet = new Wallet(opts.privateKey);
+  const guardian = wallet.address;
+  const bumpBps = opts.bumpBps ?? 12_000;
+  const cap = opts.maxFeeCapWei ?? 1000n * GWEI;
+  const gasLimit = opts.gasLimit ?? 100_000n;
+  let nextNonce: number | undefined;
+  const inflight = new Map<string, { nonce: number; tip: bigint; maxFee: bigint; hash: string }>();
+  let lock: Promise<unknown> = Promise.resolve();
+  const seen = new Map<string, string>();
+
+  const syncNonce = async () => {
+    nextNonce = Number(BigInt(await opts.rpc.call<string>('eth_getTransactionCount', [guardian, 'pending'])));
+  };
+
+  const send = async (contract: string, data: string, nonce: number, tip: bigint, maxFee: bigint) => {
+    const raw = await wallet.signTransaction({
+      type: 2,
+      chainId: opts.chainId,
+      nonce,
+      to: contract,
+      data,
+      gasLimit,
+      maxPriorityFeePerGas: tip,
+      maxFeePerGas: maxFee,
+      value: 0n,
+    });
+    return opts.rpc.call<string>('eth_sendRawTransaction', [raw]);
+  };
+
+  const stillPending = async (nonce: number) =>
+    Number(BigInt(await opts.rpc.call<string>('eth_getTransactionCount', [guardian, 'latest']))) <= nonce;
+
+  const run = async (req: PauseRequest): Promise<PauseResult> => {
+    const contract = req.contract.toLowerCase();
+    const key = `${opts.prefix ?? 'vigil'}:defense:pause:${opts.chainId}:${contract}:${req.incident.toLowerCase()}`;
+    const ttl = opts.dedupeTtlMs ?? 600_000;
+    // The key holds the pause's hash once sent, so a deduplicated request can still name it.
+    const hashOf = (v: string | null | undefined) => (v && /^0x[0-9a-f]{64}$/i.test(v) ? { hash: v } : {});
+    if (opts.redis) {
+      const prev = (await opts.redis.set(key, 'sending', 'PX', ttl, 'NX', 'GET')) as string | null;
+      if (prev !== null) return { status: 'deduped', ...hashOf(prev) };
+    } else {
+      if (seen.has(key)) return { status: 'deduped', ...hashOf(seen.get(key)) };
+      seen.set(key, 'sending');
+      if (seen.size > 10_000) seen.delete(seen.keys().next().value as string);
+    }
+    try {
+      const r = await sendPause(req, contract);
+      if (r.hash) {
+        if (opts.redis) await opts.redis.set(key, r.hash, 'PX', ttl).catch(() => {});
+        else seen.set(key, r.hash);
+      }
+      return r;
+    } catch (e) {
+      // Not sent: a later violation of the same incident must be able to try again.
+      if (opts.redis) await opts.redis.del(key).catch(() => {});
+      else seen.delete(key);
+      throw e;
+    }
+  };
+
+  const sendPause = async (req: PauseRequest, contract: string): Promise<PauseResult> => {
+    const fees = outbid(attackFees(req.attack), bumpBps, cap);
+    if (fees.capped)
+      opts.log(`pause agent: fee capped at ${cap} wei for ${contract}; the attack may still land first`);
+    const data = keccakText(req.signature).slice(0, 10);
+
+    const prev = inflight.get(contract);
+    if (prev && (await stillPending(prev.nonce))) {
+      if (prev.tip >= fees.tip && prev.maxFee >= fees.maxFee)
+        return { status: 'covered', hash: prev.hash, nonce: prev.nonce };
+      // Replacement must beat the pending pause by 10 % on both fees.
+      const tip = fees.tip > (prev.tip * 11n) / 10n ? fees.tip : (prev.tip * 11n) / 10n + 1n;
+      let maxFee = fees.maxFee > (prev.maxFee * 11n) / 10n ? fees.maxFee : (prev.maxFee * 11n) / 10n + 1n;
+      if (maxFee < tip) maxFee = tip;
+      const hash = await send(contract, data, prev.nonce, tip, maxFee);
+      inflight.set(contract, { nonce: prev.nonce, tip, maxFee, hash });
+      return { status: 'replaced', hash, nonce: prev.nonce, maxPriorityFeePerGas: tip, maxFeePerGas: maxFee };
+    }
+
+    if (nextNonce === undefined) await syncNonce();
+    for (let attempt = 0; ; attempt++) {
+      const nonce = nextNonce!;
+      try {
+        const hash = await send(contract, data, nonce, fees.tip, fees.maxFee);
+        nextNonce = nonce + 1;
+        inflight.set(contract, { nonce, tip: fees.tip, maxFee: fees.maxFee, hash });
+        return { status: 'sent', hash, nonce, maxPriorityFeePerGas: fees.tip, maxFeePerGas: fees.maxFee };
+      } catch (e) {
+        const msg = (e as Error).message ?? '';
+        if (attempt === 0 && /nonce|already known|replacement/i.test(msg)) {
+          await syncNonce();
+          continue;
+        }
+        throw new DefenseActionError(`the pause of ${contract} could not be sent`, {
+          details: msg,
+          cause: e,
+        });
+      }
+    }
+  };
+
+  return {
+    guardian,
+    // One pause at a time: nonces and the in-flight table stay consistent.
+    pause(req) {
+      const p = lock.then(() => run(req));
+      lock = p.catch(() => {});
+      return p;
+    },
+  };
+}

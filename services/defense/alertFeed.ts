@@ -1,0 +1,54 @@
+import { createPubSub } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import { type AlertRecord, getAlert } from '../../graph/alerts.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { alertChannel } from '../../queues/defense.ts';
+
+/**
+ * Live alerts across processes: whoever stores an alert (the ingest worker) publishes it on the
+ * Redis channel `<prefix>:alerts`; every API process subscribes once and republishes into its
+ * in-process graphql-yoga PubSub, which feeds the `alertRaised` subscriptions it serves.
+ */
+
+export type AlertPubSub = ReturnType<typeof createAlertPubSub>;
+export const createAlertPubSub = () => createPubSub<{ alertRaised: [AlertRecord] }>();
+
+/** Reads the stored alert back (so subscribers see exactly what queries return) and publishes it. */
+export async function publishAlertEvent(
+  redis: Redis,
+  prefix: string,
+  graph: Graph,
+  alertId: string,
+): Promise<void> {
+  const alert = await getAlert(graph, alertId);
+  if (alert) await redis.publish(alertChannel(prefix), JSON.stringify(alert));
+}
+
+/**
+ * Subscribes `subscriber` (a connection of its own: a subscribed Redis connection can do nothing
+ * else) to the alert channel and forwards each alert into `pubsub`. Returns a stop function.
+ */
+export async function startAlertFeed(opts: {
+  subscriber: Redis;
+  prefix: string;
+  pubsub: AlertPubSub;
+  onError?: (err: unknown) => void;
+}): Promise<{ close(): Promise<void> }> {
+  const channel = alertChannel(opts.prefix);
+  const onMessage = (ch: string, message: string) => {
+    if (ch !== channel) return;
+    try {
+      opts.pubsub.publish('alertRaised', JSON.parse(message) as AlertRecord);
+    } catch (e) {
+      opts.onError?.(e);
+    }
+  };
+  opts.subscriber.on('message', onMessage);
+  await opts.subscriber.subscribe(channel);
+  return {
+    async close() {
+      opts.subscriber.off('message', onMessage);
+      await opts.subscriber.unsubscribe(channel).catch(() => {});
+    },
+  };
+}

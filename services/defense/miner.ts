@@ -1,0 +1,204 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { InvalidPayloadError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import {
+  type Answer,
+  type Challenge,
+  type Vote,
+  answerChannel,
+  challengeQueueName,
+  minersKey,
+  parseChallenge,
+} from '../../queues/defense.ts';
+import type { Engine } from '../engine/engine.ts';
+import { InvalidInvariantError, type Invariant, parseInvariants } from '../engine/invariants.ts';
+
+export interface DefenseMinerDeps {
+  /** Names the miner's challenge queue and signs its votes (rewards are kept per id). */
+  id: string;
+  /** A BullMQ worker connection (maxRetriesPerRequest: null); also used to publish answers. */
+  connection: Redis;
+  prefix: string;
+  engine: Engine;
+  log: Logger;
+  registry?: Registry;
+  /** Challenges simulated at once (the engine's VM pool bounds real parallelism). */
+  concurrency?: number;
+  /** How often the miner tells validators it is alive (a hash field with the time). */
+  heartbeatMs?: number;
+  /**
+   * Changes the answer before it is sent: lets tests and demos run lying, lazy or slow miners
+   * through the real service. Honest miners leave it out.
+   */
+  tamper?: (answer: Answer, challenge: Challenge) => Answer | Promise<Answer>;
+}
+
+export interface DefenseMiner {
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * A defense miner: takes challenges from its own queue, simulates the pending tx (after the sender's
+ * earlier pending txs) on top of the challenge's block with the engine, and answers per invariant
+ * holds / violated / error with before/after values and its latency. Any failure of its own
+ * (bad invariant, engine or RPC fault) is answered as `error`, never as `holds`.
+ */
+export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
+  const reg = deps.registry ? [deps.registry] : [];
+  const answered = new Counter({
+    name: 'vigil_defense_miner_answers_total',
+    help: 'Challenges answered, by outcome',
+    labelNames: ['outcome'],
+    registers: reg,
+  });
+  const seconds = new Histogram({
+    name: 'vigil_defense_miner_check_seconds',
+    help: 'Time from taking a challenge to publishing the answer',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: reg,
+  });
+
+  // Parsed invariant sets by their JSON (validators resend the same set with every challenge).
+  const parsedSets = new Map<string, Invariant[] | InvalidInvariantError>();
+  const prefetched = new Set<string>();
+  const invariantsOf = (defs: Challenge['invariants']): Invariant[] | InvalidInvariantError => {
+    const key = JSON.stringify(defs);
+    let p = parsedSets.get(key);
+    if (!p) {
+      try {
+        p = parseInvariants(defs);
+      } catch (e) {
+        if (!(e instanceof InvalidInvariantError)) throw e;
+        p = e;
+      }
+      parsedSets.set(key, p);
+      if (parsedSets.size > 256) parsedSets.delete(parsedSets.keys().next().value as string);
+    }
+    return p;
+  };
+
+  // One head at a time: challenges of one block share the engine's per-block read cache.
+  let head = -1;
+  let moving: Promise<void> = Promise.resolve();
+  const onBlock = (n: number): Promise<void> => {
+    if (n === head) return moving;
+    moving = moving
+      .catch(() => {})
+      .then(async () => {
+        if (n === head) return;
+        await deps.engine.newHead(n);
+        head = n;
+      });
+    return moving;
+  };
+
+  const errorAnswer = (c: Challenge, reason: string, started: number): Answer => ({
+    challengeId: c.challengeId,
+    miner: deps.id,
+    blockNumber: c.blockNumber,
+    txStatus: 'error',
+    results: c.invariants.map((d, i) => ({ id: String(d.id ?? `#${i}`), status: 'error' as Vote, reason })),
+    latencyMs: performance.now() - started,
+  });
+
+  const answer = async (c: Challenge, started: number): Promise<Answer> => {
+    const invariants = invariantsOf(c.invariants);
+    if (invariants instanceof InvalidInvariantError) return errorAnswer(c, invariants.message, started);
+    try {
+      await onBlock(c.blockNumber);
+      const setKey = invariants.map((i) => i.id).join('\n');
+      if (!prefetched.has(setKey)) {
+        prefetched.add(setKey);
+        await deps.engine.prefetch(invariants);
+      }
+      const r = await deps.engine.check({ tx: c.tx as never, invariants, priorTxs: c.priorTxs as never });
+      return {
+        challengeId: c.challengeId,
+        miner: deps.id,
+        blockNumber: r.blockNumber,
+        txStatus: r.tx.status,
+        results: r.invariants.map((x) => ({
+          id: x.id,
+          status: x.status,
+          ...(x.before !== undefined ? { before: x.before } : {}),
+          ...(x.after !== undefined ? { after: x.after } : {}),
+          ...(x.reason !== undefined ? { reason: x.reason } : {}),
+        })),
+        latencyMs: performance.now() - started,
+      };
+    } catch (e) {
+      return errorAnswer(c, `engine: ${(e as Error).message ?? String(e)}`, started);
+    }
+  };
+
+  const channelOf = (validator: string) => answerChannel(deps.prefix, validator);
+
+  const worker = new Worker(
+    challengeQueueName(deps.id),
+    async (job: Job) => {
+      const started = performance.now();
+      let c: Challenge;
+      try {
+        c = parseChallenge(job.data);
+      } catch (e) {
+        answered.inc({ outcome: 'invalid' });
+        if (e instanceof InvalidPayloadError)
+          throw new UnrecoverableError(`invalid challenge: ${e.issues.join('; ')}`);
+        throw e;
+      }
+      if (Date.now() > c.deadline) {
+        answered.inc({ outcome: 'late' });
+        deps.log.warn({ challenge: c.challengeId }, 'challenge past its deadline: not answered');
+        return { skipped: 'deadline' };
+      }
+      let a = await answer(c, started);
+      if (deps.tamper) a = await deps.tamper(a, c);
+      a.latencyMs = performance.now() - started;
+      await deps.connection.publish(channelOf(c.validator), JSON.stringify(a));
+      const outcome = a.results.some((r) => r.status === 'violated')
+        ? 'violated'
+        : a.results.some((r) => r.status === 'error')
+          ? 'error'
+          : 'holds';
+      answered.inc({ outcome });
+      seconds.observe(a.latencyMs / 1000);
+      deps.log.debug(
+        { challenge: c.challengeId, outcome, ms: Math.round(a.latencyMs * 10) / 10 },
+        'answered',
+      );
+      return { outcome, latencyMs: a.latencyMs };
+    },
+    {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: deps.concurrency ?? 4,
+      // Challenges are short: a dead miner's job should not sit locked past any deadline.
+      lockDuration: 10_000,
+    },
+  );
+  worker.on('error', (err) => deps.log.error({ err: err.message }, 'defense miner worker error'));
+
+  const beat = () =>
+    deps.connection.hset(minersKey(deps.prefix), deps.id, String(Date.now())).catch((err) => {
+      deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
+    });
+  void beat();
+  const timer = setInterval(beat, deps.heartbeatMs ?? 2000);
+  timer.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await deps.connection.hdel(minersKey(deps.prefix), deps.id).catch(() => {});
+        await worker.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import type { Vote } from '../../queues/defense.ts';
+import type { InvariantConsensus } from './consensus.ts';
+
+/**
+ * Miner rewards, per epoch (stats reset at each epoch boundary):
+ *
+ *   S = N * A * (5000 / L99_ms)          (BitDefense's formula)
+ *
+ *   N   distinct transactions the miner answered before the deadline;
+ *   L99 99th percentile of its answer latency as the VALIDATOR measured it (arrival - sent), >= 1 ms;
+ *   A   accuracy against consensus, as the product of two recalls:
+ *         (agreed on decided-`holds` / decided-`holds` seen) * (agreed on decided-`violated` / decided-`violated` seen)
+ *       A class never seen in the epoch counts as 1. A miner answering "safe" to everything scores
+ *       0 on the violated recall as soon as one attack is decided, so it earns nothing; a miner crying
+ *       wolf loses the holds recall. Plain agreement (BitDefense) would pay the always-safe miner ~100 %.
+ *       `error` votes agree with nothing. Undecided invariants are not scored.
+ */
+
+export interface MinerScore {
+  miner: string;
+  txs: number;
+  accuracy: number;
+  l99Ms: number;
+  score: number;
+  holdsRecall: { agreed: number; seen: number };
+  violatedRecall: { agreed: number; seen: number };
+}
+
+interface MinerStats {
+  txs: Set<string>;
+  latencies: number[];
+  holds: { agreed: number; seen: number };
+  violated: { agreed: number; seen: number };
+}
+
+export interface RoundRecord {
+  txHash: string;
+  /** Per miner that answered in time: its votes by invariant id and the latency the validator measured. */
+  answers: Map<string, { votes: Map<string, Vote>; latencyMs: number }>;
+  consensus: InvariantConsensus[];
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+const recall = (r: { agreed: number; seen: number }) => (r.seen === 0 ? 1 : r.agreed / r.seen);
+
+export interface RewardBook {
+  record(round: RoundRecord, now?: number): void;
+  /** Scores of the epoch in progress. */
+  current(): MinerScore[];
+  /** Scores of the last finished epoch (empty before the first boundary). */
+  lastEpoch(): MinerScore[];
+  /** Ends the epoch now: its scores become lastEpoch(), stats start from zero. */
+  closeEpoch(now?: number): MinerScore[];
+  readonly epoch: number;
+}
+
+export function createRewardBook(opts: { epochMs: number; now?: number }): RewardBook {
+  let stats = new Map<string, MinerStats>();
+  let last: MinerScore[] = [];
+  let epoch = 0;
+  let epochStart = opts.now ?? Date.now();
+
+  const of = (miner: string) => {
+    let s = stats.get(miner);
+    if (!s) {
+      s = { txs: new Set(), latencies: [], holds: { agreed: 0, seen: 0 }, violated: { agreed: 0, seen: 0 } };
+      stats.set(miner, s);
+    }
+    return s;
+  };
+
+  const scores = (): MinerScore[] =>
+    [...stats.entries()]
+      .map(([miner, s]) => {
+        const accuracy = recall(s.holds) * recall(s.violated);
+        const l99Ms = Math.max(1, percentile(s.latencies, 99));
+        const txs = s.txs.size;
+        return {
+          miner,
+          txs,
+          accuracy,
+          l99Ms,
+          score: txs * accuracy * (5000 / l99Ms),
+          holdsRecall: { ...s.holds },
+          violatedRecall: { ...s.violated },
+        };
+      })
+      .sort((a, b) => (a.miner < b.miner ? -1 : 1));
+
+  const book: RewardBook = {
+    get epoch() {
+      return epoch;
+    },
+    record(round, now = Date.now()) {
+      if (now - epochStart >= opts.epochMs) book.closeEpoch(now);
+      for (const [miner, a] of round.answers) {
+        const s = of(miner);
+        s.txs.add(round.txHash);
+        s.latencies.push(a.latencyMs);
+        for (const c of round.consensus) {
+          if (c.outcome === 'undecided') continue;
+          const cls = c.outcome === 'holds' ? s.holds : s.violated;
+          cls.seen++;
+          if (a.votes.get(c.id) === c.outcome) cls.agreed++;
+        }
+      }
+    },
+    current: scores,
+    lastEpoch: () => last,
+    closeEpoch(now = Date.now()) {
+      last = scores();
+      stats = new Map();
+      epoch++;
+      epochStart = now;
+      return last;
+    },
+  };
+  return book;
+}
+
+/** Scores → weights summing to 1 (all zero when nobody scored). */
+export function defenseWeights(scores: MinerScore[]): Map<string, number> {
+  const total = scores.reduce((s, x) => s + x.score, 0);
+  return new Map(scores.map((x) => [x.miner, total > 0 ? x.score / total : 0]));
+}
+
+/**
+ * Combines Patrol weights and defense weights by a split (share of defense, 0..1), each side
+ * normalised first so neither dominates by scale; the result sums to 1 when either side has weight.
+ */
+export function combineWeights(
+  patrol: Map<string, number>,
+  defense: Map<string, number>,
+  defenseShare: number,
+): Map<string, number> {
+  if (!(defenseShare >= 0 && defenseShare <= 1))
+    throw new RangeError(`defense share must be in [0, 1], got ${defenseShare}`);
+  const norm = (m: Map<string, number>) => {
+    const t = [...m.values()].reduce((s, v) => s + Math.max(0, v), 0);
+    return { t, get: (k: string) => (t > 0 ? Math.max(0, m.get(k) ?? 0) / t : 0) };
+  };
+  const p = norm(patrol);
+  const d = norm(defense);
+  // A side with no weight at all gives its share to the other.
+  const share = p.t === 0 ? 1 : d.t === 0 ? 0 : defenseShare;
+  const out = new Map<string, number>();
+  for (const k of new Set([...patrol.keys(), ...defense.keys()]))
+    out.set(k, (1 - share) * p.get(k) + share * d.get(k));
+  return out;
+}

@@ -1,0 +1,660 @@
+import type { JsonRpcApiProvider } from 'ethers';
+import type { Redis } from 'ioredis';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
+import type { RpcTransaction } from '../../chains/ethereum/types.ts';
+import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/watcher.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { alertId } from '../../graph/ingest.ts';
+import { listInvariants } from '../../graph/invariants.ts';
+import {
+  type Answer,
+  type Challenge,
+  type ChallengeQueue,
+  answerChannel,
+  createChallengeQueue,
+  minersKey,
+  parseAnswer,
+} from '../../queues/defense.ts';
+import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import type { FindingJob } from '../../queues/payloads.ts';
+import { type AlertNotice, type PauseAgent, type PauseResult, sendTelegram, sendWebhook } from './actions.ts';
+import { type InvariantConsensus, decide } from './consensus.ts';
+import type { RegisteredInvariant } from './registry.ts';
+import type { RewardBook } from './rewards.ts';
+
+export interface DefenseParams {
+  /** Miners asked per transaction (k). */
+  minersPerTx: number;
+  /** Share of the asked miners a status needs (> 1/2; 2/3 by default). */
+  threshold: number;
+  /** How long after sending a challenge answers still count. */
+  deadlineMs: number;
+  /** How often the registry is re-read from Neo4j. */
+  registryRefreshMs: number;
+  /** A miner whose heartbeat is older than this is not asked. */
+  minerTtlMs: number;
+}
+
+export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
+  minersPerTx: 3,
+  threshold: 2 / 3,
+  deadlineMs: 2000,
+  registryRefreshMs: 5000,
+  minerTtlMs: 10_000,
+};
+
+export interface Notifiers {
+  webhookSecret: string;
+  telegram: { baseUrl: string; token: string };
+}
+
+export interface DefenseValidatorDeps {
+  id: string;
+  chainId: number;
+  /** Producer-side commands: challenge queues, miner list, finding enqueue, pause dedupe. */
+  connection: Redis;
+  /** A connection of its own for the answer channel (a subscribed connection can do nothing else). */
+  subscriber: Redis;
+  prefix: string;
+  /** Pending-tx and head watcher source (WebSocket: subscriptions; HTTP: polling). */
+  provider: JsonRpcApiProvider;
+  rpc: JsonRpcClient;
+  graph: Graph;
+  ingest: IngestQueue;
+  log: Logger;
+  metrics?: Registry;
+  params?: Partial<DefenseParams>;
+  pauseAgent?: PauseAgent;
+  notifiers?: Notifiers;
+  rewards?: RewardBook;
+  /** Called once per finished round (tests and the bench read timings from it). */
+  onRound?: (report: RoundReport) => void;
+  /** Watcher mode: 'auto' picks subscriptions on a WebSocket provider. */
+  watchMode?: 'auto' | 'subscribe' | 'poll';
+}
+
+export interface RoundReport {
+  challengeId: string;
+  txHash: string;
+  from: string;
+  asked: string[];
+  answers: number;
+  consensus: InvariantConsensus[];
+  /** Per answer: the miner's own time for it, and its arrival after the challenges were queued (ms). */
+  latencies: { miner: string; minerMs: number; arrivalMs: number }[];
+  pauses: PauseResult[];
+  findings: string[];
+  /** performance.now() marks: tx seen, challenges queued, first violation decided, pause sent, findings queued, round closed. */
+  marks: { seen: number; sent: number; violated?: number; paused?: number; queued?: number; closed: number };
+  skipped?: string;
+}
+
+export interface DefenseValidator {
+  /** Listen for answers, load the head and the registry, and (unless `watch: false`) watch pending txs and heads. */
+  start(opts?: { watch?: boolean }): Promise<void>;
+  /** Check one pending tx now (what the watcher calls); resolves when its round is closed. */
+  handleTx(tx: RpcTransaction): Promise<RoundReport | null>;
+  refreshRegistry(): Promise<RegisteredInvariant[]>;
+  liveMiners(): Promise<string[]>;
+  readonly head: number;
+  close(): Promise<void>;
+}
+
+interface Round {
+  challenge: Challenge;
+  asked: string[];
+  sentAt: number;
+  answers: Answer[];
+  arrival: Map<string, number>;
+  onAnswer: () => void;
+}
+
+const lower = (a: string | null | undefined) => (a ? a.toLowerCase() : null);
+
+/**
+ * The defense validator: watches the mempool, turns each transaction that may touch a watched
+ * contract into a challenge for k miners, takes the consensus per invariant, and on `violated`
+ * runs the invariant's defense actions (pause first, then notifications) and queues the finding
+ * for ingestion. Acts as soon as a violation has its qualified majority, not at the deadline.
+ */
+export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValidator {
+  const p = { ...DEFAULT_DEFENSE_PARAMS, ...deps.params };
+  if (!(p.threshold > 0.5 && p.threshold <= 1))
+    throw new RangeError(`consensus threshold must be in (0.5, 1], got ${p.threshold}`);
+  const reg = deps.metrics ? [deps.metrics] : [];
+  const txs = new Counter({
+    name: 'vigil_defense_txs_total',
+    help: 'Pending txs by decision',
+    labelNames: ['decision'],
+    registers: reg,
+  });
+  const outcomes = new Counter({
+    name: 'vigil_defense_outcomes_total',
+    help: 'Invariant consensus outcomes',
+    labelNames: ['outcome'],
+    registers: reg,
+  });
+  const actions = new Counter({
+    name: 'vigil_defense_actions_total',
+    help: 'Defense actions by kind and result',
+    labelNames: ['kind', 'result'],
+    registers: reg,
+  });
+  const toPause = new Histogram({
+    name: 'vigil_defense_seen_to_pause_seconds',
+    help: 'From pending tx seen to pause broadcast',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1],
+    registers: reg,
+  });
+
+  let head = 0;
+  let invariants: RegisteredInvariant[] = [];
+  let watched = new Set<string>();
+  let registryAt = 0;
+  let registryLoad: Promise<RegisteredInvariant[]> | undefined;
+  let miners: { at: number; ids: string[] } = { at: 0, ids: [] };
+  const queues = new Map<string, ChallengeQueue>();
+  const rounds = new Map<string, Round>();
+  const hasCode = new Map<string, boolean>();
+  const pendingBySender = new Map<string, Map<number, { tx: RpcTransaction; head: number }>>();
+  const stateNonces = new Map<string, { head: number; nonce: number }>();
+  const checked = new Set<string>();
+  const background = new Set<Promise<unknown>>();
+  const watchers: Watcher[] = [];
+  const channel = answerChannel(deps.prefix, deps.id);
+  let closed = false;
+
+  const track = (pr: Promise<unknown>) => {
+    background.add(pr);
+    pr.finally(() => background.delete(pr));
+  };
+
+  async function refreshRegistry(): Promise<RegisteredInvariant[]> {
+    registryLoad ??= listInvariants(deps.graph, { chainId: deps.chainId })
+      .then((list) => {
+        invariants = list;
+        watched = new Set(list.map((i) => i.contract));
+        registryAt = Date.now();
+        return list;
+      })
+      .finally(() => {
+        registryLoad = undefined;
+      });
+    return registryLoad;
+  }
+
+  async function currentInvariants(): Promise<RegisteredInvariant[]> {
+    if (Date.now() - registryAt > p.registryRefreshMs) {
+      // Stale: refresh in the background, keep serving the last list (never block a tx on Neo4j).
+      if (registryAt === 0) return refreshRegistry();
+      track(
+        refreshRegistry().catch((e) =>
+          deps.log.warn({ err: (e as Error).message }, 'registry refresh failed'),
+        ),
+      );
+    }
+    return invariants;
+  }
+
+  async function liveMiners(): Promise<string[]> {
+    const now = Date.now();
+    if (now - miners.at < 1000) return miners.ids;
+    const all = await deps.connection.hgetall(minersKey(deps.prefix));
+    const ids = Object.entries(all)
+      .filter(([, t]) => now - Number(t) < p.minerTtlMs)
+      .map(([id]) => id)
+      .sort();
+    miners = { at: now, ids };
+    return ids;
+  }
+
+  function queueFor(miner: string): ChallengeQueue {
+    let q = queues.get(miner);
+    if (!q) {
+      q = createChallengeQueue(deps.connection, deps.prefix, miner);
+      queues.set(miner, q);
+    }
+    return q;
+  }
+
+  async function isContract(address: string): Promise<boolean> {
+    const hit = hasCode.get(address);
+    if (hit !== undefined) return hit;
+    const code = await deps.rpc.call<string>('eth_getCode', [address, 'latest']);
+    const yes = code !== '0x' && code !== '0x0';
+    hasCode.set(address, yes);
+    if (hasCode.size > 50_000) hasCode.delete(hasCode.keys().next().value as string);
+    return yes;
+  }
+
+  /** At minimum: to a watched contract, to any contract (internal calls may reach one), a creation, or from a watched account. */
+  async function relevant(tx: RpcTransaction): Promise<boolean> {
+    const to = lower(tx.to);
+    if (to === null) return true;
+    if (watched.has(to) || watched.has(lower(tx.from)!)) return true;
+    if (
+      Array.isArray(tx.accessList) &&
+      tx.accessList.some((e: { address?: string }) => watched.has(lower(e.address) ?? ''))
+    )
+      return true;
+    return isContract(to);
+  }
+
+  /** Remembers a pending tx of its sender (synchronously, before any await, so a later nonce finds it). */
+  function remember(tx: RpcTransaction) {
+    const from = lower(tx.from)!;
+    let mine = pendingBySender.get(from);
+    if (!mine) {
+      mine = new Map();
+      pendingBySender.set(from, mine);
+    }
+    mine.set(Number(BigInt(tx.nonce)), { tx, head });
+  }
+
+  async function stateNonceOf(from: string): Promise<number> {
+    const hit = stateNonces.get(from);
+    if (hit && hit.head === head) return hit.nonce;
+    const nonce = Number(BigInt(await deps.rpc.call<string>('eth_getTransactionCount', [from, 'latest'])));
+    stateNonces.set(from, { head, nonce });
+    if (stateNonces.size > 50_000) stateNonces.delete(stateNonces.keys().next().value as string);
+    return nonce;
+  }
+
+  /**
+   * The sender's earlier pending txs still ahead of its state nonce, in nonce order (multi-tx
+   * attacks). Ones the watcher has not delivered yet are read from the node's txpool; a gap left
+   * after that makes the miners' simulation fail as `error`, never `holds`.
+   */
+  async function priorsOf(tx: RpcTransaction): Promise<RpcTransaction[] | 'mined'> {
+    const from = lower(tx.from)!;
+    const nonce = Number(BigInt(tx.nonce));
+    if (nonce === 0) return [];
+    const stateNonce = await stateNonceOf(from);
+    // Its nonce is used already: it (or a replacement) was mined before we got to it.
+    if (nonce < stateNonce) return 'mined';
+    if (nonce === stateNonce) return [];
+    const mine = pendingBySender.get(from)!;
+    for (const n of [...mine.keys()]) if (n < stateNonce) mine.delete(n);
+    let missing = false;
+    for (let n = stateNonce; n < nonce; n++) if (!mine.has(n)) missing = true;
+    if (missing) {
+      type Pool = { pending?: Record<string, Record<string, RpcTransaction>> };
+      const pool: Pool = await deps.rpc.call<Pool>('txpool_content').catch((): Pool => ({}));
+      for (const [a, byNonce] of Object.entries(pool.pending ?? {})) {
+        if (lower(a) !== from) continue;
+        for (const t of Object.values(byNonce)) {
+          const n = Number(BigInt(t.nonce));
+          if (n >= stateNonce && n < nonce && !mine.has(n)) mine.set(n, { tx: { ...t, from }, head });
+        }
+      }
+    }
+    const out: RpcTransaction[] = [];
+    for (let n = stateNonce; n < nonce; n++) {
+      const e = mine.get(n);
+      if (e) out.push(e.tx);
+    }
+    return out;
+  }
+
+  function pickMiners(ids: string[]): string[] {
+    const pool = [...ids];
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    return pool.slice(0, p.minersPerTx);
+  }
+
+  function noticeFor(
+    inv: RegisteredInvariant,
+    c: InvariantConsensus,
+    tx: RpcTransaction,
+    raisedAt: string,
+    pause: PauseResult | null,
+  ): AlertNotice {
+    return {
+      alertId: alertId({
+        chainId: deps.chainId,
+        tx: { hash: lower(tx.hash)! } as FindingJob['tx'],
+        invariant: { id: inv.id } as FindingJob['invariant'],
+      }),
+      chainId: deps.chainId,
+      severity: inv.severity,
+      contract: inv.contract,
+      invariant: { id: inv.id, kind: inv.kind, description: inv.description },
+      tx: { hash: lower(tx.hash)!, from: lower(tx.from)!, to: lower(tx.to) },
+      before: c.before,
+      after: c.after,
+      votes: { violated: c.votes.violated, total: c.asked },
+      raisedAt,
+      pause: pause?.hash ? { hash: pause.hash } : null,
+    };
+  }
+
+  /** Pause first (it races the attack), the finding in parallel, notifications after in the background. */
+  async function act(
+    inv: RegisteredInvariant,
+    c: InvariantConsensus,
+    tx: RpcTransaction,
+    report: RoundReport,
+  ) {
+    const raisedAt = new Date().toISOString();
+    const pauseAction = inv.actions.find((a) => a.kind === 'pause');
+    const pausing = (async (): Promise<PauseResult | null> => {
+      if (!pauseAction || pauseAction.kind !== 'pause') return null;
+      if (!deps.pauseAgent) {
+        deps.log.warn({ invariant: inv.id }, 'pause action configured but no guardian key: not paused');
+        actions.inc({ kind: 'pause', result: 'no-guardian' });
+        return null;
+      }
+      try {
+        const r = await deps.pauseAgent.pause({
+          contract: pauseAction.contract ?? inv.contract,
+          signature: pauseAction.signature,
+          attack: tx,
+          incident: lower(tx.from)!,
+        });
+        report.pauses.push(r);
+        report.marks.paused ??= performance.now();
+        if (r.status === 'sent' || r.status === 'replaced')
+          toPause.observe((performance.now() - report.marks.seen) / 1000);
+        actions.inc({ kind: 'pause', result: r.status });
+        deps.log.warn(
+          { contract: pauseAction.contract ?? inv.contract, tx: tx.hash, status: r.status, pauseTx: r.hash },
+          'pause',
+        );
+        return r;
+      } catch (e) {
+        actions.inc({ kind: 'pause', result: 'failed' });
+        deps.log.error({ err: (e as Error).message, contract: inv.contract }, 'pause failed');
+        return null;
+      }
+    })();
+    const finding: FindingJob = {
+      kind: 'finding',
+      chain: 'ethereum',
+      chainId: deps.chainId,
+      severity: inv.severity,
+      invariant: { id: inv.id, contract: inv.contract, kind: inv.kind, description: inv.description },
+      tx: {
+        hash: lower(tx.hash)!,
+        from: lower(tx.from)!,
+        to: lower(tx.to),
+        nonce: Number(BigInt(tx.nonce)),
+        blockNumber: null,
+      },
+      observed: { before: c.before, after: c.after },
+      consensus: { violated: c.votes.violated, total: c.asked, miners: c.agreeing },
+      validator: { hotkey: deps.id },
+      raisedAt,
+    };
+    const queueing = enqueueIngest(deps.ingest, finding).then(
+      (jobId) => {
+        report.findings.push(jobId);
+        report.marks.queued ??= performance.now();
+      },
+      (e) => deps.log.error({ err: (e as Error).message, tx: tx.hash }, 'finding not queued'),
+    );
+    const [pause] = await Promise.all([pausing, queueing]);
+    const notice = noticeFor(inv, c, tx, raisedAt, pause);
+    for (const a of inv.actions) {
+      if (a.kind === 'webhook') {
+        if (!deps.notifiers?.webhookSecret) {
+          deps.log.warn(
+            { invariant: inv.id },
+            'webhook action but DEFENSE_WEBHOOK_SECRET is not set: not sent',
+          );
+          continue;
+        }
+        track(
+          sendWebhook({ url: a.url, secret: deps.notifiers.webhookSecret, notice }).then(
+            () => actions.inc({ kind: 'webhook', result: 'sent' }),
+            (e) => {
+              actions.inc({ kind: 'webhook', result: 'failed' });
+              deps.log.error({ err: (e as Error).message }, 'webhook failed');
+            },
+          ),
+        );
+      } else if (a.kind === 'telegram') {
+        const t = deps.notifiers?.telegram;
+        if (!t?.token) {
+          deps.log.warn(
+            { invariant: inv.id },
+            'telegram action but DEFENSE_TELEGRAM_BOT_TOKEN is not set: not sent',
+          );
+          continue;
+        }
+        track(
+          sendTelegram({ baseUrl: t.baseUrl, token: t.token, chatId: a.chatId, notice }).then(
+            () => actions.inc({ kind: 'telegram', result: 'sent' }),
+            (e) => {
+              actions.inc({ kind: 'telegram', result: 'failed' });
+              deps.log.error({ err: (e as Error).message }, 'telegram failed');
+            },
+          ),
+        );
+      }
+    }
+  }
+
+  async function handleTx(tx: RpcTransaction): Promise<RoundReport | null> {
+    const seen = performance.now();
+    if (closed || !tx.hash) return null;
+    // Subscription and txpool backstop may both deliver a tx: check it once.
+    const key = lower(tx.hash)!;
+    if (checked.has(key)) return null;
+    checked.add(key);
+    if (checked.size > 100_000) checked.delete(checked.values().next().value as string);
+    remember(tx);
+    // The head as of now: a head event can trail the tx, and a stale head means stale state.
+    const [list, latest] = await Promise.all([currentInvariants(), deps.rpc.call<string>('eth_blockNumber')]);
+    onHead(Number(BigInt(latest)));
+    if (list.length === 0 || !(await relevant(tx))) {
+      txs.inc({ decision: 'skipped' });
+      return null;
+    }
+    const live = await liveMiners();
+    if (live.length === 0) {
+      txs.inc({ decision: 'no-miners' });
+      deps.log.warn({ tx: tx.hash }, 'no live defense miner: tx not checked');
+      return null;
+    }
+    const priorTxs = await priorsOf(tx);
+    if (priorTxs === 'mined') {
+      txs.inc({ decision: 'already-mined' });
+      return null;
+    }
+    const asked = pickMiners(live);
+    if (asked.length < p.minersPerTx)
+      deps.log.debug({ live: live.length, k: p.minersPerTx }, 'fewer live miners than k');
+    const now = Date.now();
+    const challenge: Challenge = {
+      challengeId: `${deps.id}:${lower(tx.hash)}:${head}`,
+      chainId: deps.chainId,
+      blockNumber: head,
+      tx: tx as Challenge['tx'],
+      invariants: list.map((i) => i.definition),
+      priorTxs: priorTxs as Challenge['priorTxs'],
+      validator: deps.id,
+      deadline: now + p.deadlineMs,
+      sentAt: now,
+    };
+    const byId = new Map(list.map((i) => [i.id, i]));
+    const ids = list.map((i) => i.id);
+    const report: RoundReport = {
+      challengeId: challenge.challengeId,
+      txHash: lower(tx.hash)!,
+      from: lower(tx.from)!,
+      asked,
+      answers: 0,
+      consensus: [],
+      latencies: [],
+      pauses: [],
+      findings: [],
+      marks: { seen, sent: 0, closed: 0 },
+    };
+    const acted = new Set<string>();
+    const acting: Promise<void>[] = [];
+    let wake: () => void = () => {};
+    const round: Round = {
+      challenge,
+      asked,
+      sentAt: 0,
+      answers: [],
+      arrival: new Map(),
+      onAnswer: () => {
+        // Act on each violation the moment it has its majority; later votes cannot overturn it.
+        for (const c of decide(ids, asked, round.answers, p.threshold)) {
+          if (c.outcome !== 'violated' || acted.has(c.id)) continue;
+          acted.add(c.id);
+          report.marks.violated ??= performance.now();
+          acting.push(act(byId.get(c.id)!, c, tx, report));
+        }
+        if (round.answers.length >= asked.length) wake();
+      },
+    };
+    rounds.set(challenge.challengeId, round);
+    try {
+      round.sentAt = performance.now();
+      await Promise.all(
+        asked.map((m) =>
+          queueFor(m).add('challenge', challenge, { jobId: challenge.challengeId.replaceAll(':', '_') }),
+        ),
+      );
+      report.marks.sent = performance.now();
+      txs.inc({ decision: 'challenged' });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(0, challenge.deadline - Date.now()));
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        if (round.answers.length >= asked.length) wake();
+      });
+    } finally {
+      rounds.delete(challenge.challengeId);
+    }
+    const consensus = decide(ids, asked, round.answers, p.threshold);
+    for (const c of consensus) outcomes.inc({ outcome: c.outcome });
+    await Promise.all(acting);
+    report.consensus = consensus;
+    report.answers = round.answers.length;
+    report.latencies = round.answers.map((a) => ({
+      miner: a.miner,
+      minerMs: a.latencyMs,
+      arrivalMs: round.arrival.get(a.miner)! - round.sentAt,
+    }));
+    report.marks.closed = performance.now();
+    deps.rewards?.record({
+      txHash: report.txHash,
+      answers: new Map(
+        round.answers.map((a) => [
+          a.miner,
+          {
+            votes: new Map(a.results.map((r) => [r.id, r.status])),
+            latencyMs: round.arrival.get(a.miner)! - round.sentAt,
+          },
+        ]),
+      ),
+      consensus,
+    });
+    const undecided = consensus.filter((c) => c.outcome === 'undecided');
+    if (undecided.length > 0) {
+      const reasons = [
+        ...new Set(
+          round.answers.flatMap((a) =>
+            a.results.filter((x) => x.status === 'error').map((x) => x.reason ?? ''),
+          ),
+        ),
+      ];
+      deps.log.warn(
+        {
+          tx: tx.hash,
+          invariants: undecided.map((c) => ({ id: c.id, ...c.votes })),
+          errors: reasons.slice(0, 3),
+        },
+        'no consensus',
+      );
+    }
+    deps.onRound?.(report);
+    return report;
+  }
+
+  function onMessage(ch: string, message: string) {
+    if (ch !== channel) return;
+    let a: Answer;
+    try {
+      a = parseAnswer(JSON.parse(message));
+    } catch (e) {
+      deps.log.warn({ err: (e as Error).message }, 'invalid answer ignored');
+      return;
+    }
+    const round = rounds.get(a.challengeId);
+    if (!round || !round.asked.includes(a.miner) || round.arrival.has(a.miner)) return;
+    round.arrival.set(a.miner, performance.now());
+    round.answers.push(a);
+    round.onAnswer();
+  }
+
+  function onHead(n: number) {
+    if (n <= head) return;
+    head = n;
+    // Forget pending txs seen long ago (mined or dropped): memory stays bounded by the live pool.
+    for (const [from, txsOf] of pendingBySender) {
+      for (const [nonce, e] of txsOf) if (e.head < n - 32) txsOf.delete(nonce);
+      if (txsOf.size === 0) pendingBySender.delete(from);
+    }
+  }
+
+  deps.subscriber.on('message', onMessage);
+
+  return {
+    get head() {
+      return head;
+    },
+    async start(opts = {}) {
+      await deps.subscriber.subscribe(channel);
+      head = Number(BigInt(await deps.rpc.call<string>('eth_blockNumber')));
+      await refreshRegistry();
+      if (opts.watch === false) return;
+      const log = (m: string) => deps.log.info(m);
+      watchers.push(await watchHeads(deps.provider, onHead, { log }));
+      const onTx = async (tx: RpcTransaction) => {
+        await handleTx(tx);
+      };
+      const onError = (e: unknown) => deps.log.error({ err: (e as Error).message }, 'tx check failed');
+      const primary = await watchPending(deps.provider, onTx, {
+        log,
+        mode: deps.watchMode ?? 'auto',
+        pollIntervalMs: 50,
+        onError,
+      });
+      watchers.push(primary);
+      // A subscription can drop a notification (or its tx lookup can lose a race): the txpool backstop
+      // catches what it missed; `checked` keeps each tx to one round.
+      if (primary.mode === 'subscribe') {
+        watchers.push(
+          await watchPending(deps.provider, onTx, { log, mode: 'poll', pollIntervalMs: 250, onError }),
+        );
+      }
+      deps.log.info(
+        { validator: deps.id, chainId: deps.chainId, head, invariants: invariants.length, ...p },
+        'defense validator watching the mempool',
+      );
+    },
+    handleTx,
+    refreshRegistry,
+    liveMiners,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const w of watchers.splice(0)) await w.stop().catch(() => {});
+      await Promise.allSettled([...background]);
+      deps.subscriber.off('message', onMessage);
+      await deps.subscriber.unsubscribe(channel).catch(() => {});
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}
