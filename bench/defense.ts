@@ -9,25 +9,22 @@
  * then mine one block and check that the pause landed first and the attack reverted.
  * Run: npm run bench:defense -- [rounds]   (NEO4J_URI / REDIS_URL from the environment as usual)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Contract, Wallet, parseEther } from 'ethers';
 import { Registry } from 'prom-client';
-import { findFreePort } from '../chains/ethereum/localNode.ts';
 import { createHttpRpc } from '../chains/ethereum/rpc.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../chains/ethereum/watcher.ts';
 import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { createGraph } from '../graph/driver.ts';
 import { alertId } from '../graph/ingest.ts';
-import { upsertInvariant } from '../graph/invariants.ts';
 import { applyMigrations } from '../graph/migrations.ts';
 import { createRedisConnection } from '../queues/connection.ts';
 import { alertChannel } from '../queues/defense.ts';
 import { createIngestQueue } from '../queues/ingestion.ts';
 import { createPauseAgent } from '../services/defense/actions.ts';
-import { validateRegistration } from '../services/defense/registry.ts';
+import { registerVaultInvariants, spawnDefenseMiners, waitForMiners } from '../services/defense/localRun.ts';
 import { percentile } from '../services/defense/rewards.ts';
 import { type RoundReport, createDefenseValidator } from '../services/defense/validator.ts';
 import { setupFixture } from '../services/engine/testkit.ts';
@@ -46,7 +43,6 @@ async function main() {
   const prefix = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const run = prefix;
   const cleanup: (() => Promise<unknown> | unknown)[] = [];
-  const children: ChildProcess[] = [];
   try {
     say(`bench: anvil (chain ${chainId}) + contracts`);
     const fx = await setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId });
@@ -57,52 +53,25 @@ async function main() {
     await applyMigrations(graph);
 
     // Registry: three invariants on the vault, each with a pause.
-    const { vault, token, relay } = fx.addresses;
-    for (const def of [
-      { id: `${run}-owner`, kind: 'ownerUnchanged', contract: vault },
-      { id: `${run}-eth`, kind: 'balanceMaxDrop', account: vault, bps: 1000 },
-      { id: `${run}-tokens`, kind: 'erc20BalanceDrop', token, holder: vault, mappingSlot: 0, bps: 1000 },
-    ]) {
-      const r = validateRegistration({
-        chainId,
-        severity: 'critical',
-        definition: def,
-        actions: [{ kind: 'pause' }],
-      });
-      await upsertInvariant(graph, r.registration, r.invariant);
-    }
+    const { vault } = fx.addresses;
+    await registerVaultInvariants(graph, {
+      chainId,
+      idPrefix: run,
+      addresses: fx.addresses,
+      actions: [{ kind: 'pause' }],
+      severity: 'critical',
+    });
 
     say(`bench: starting ${MINERS} miner processes (vigil defense-miner)`);
-    const root = join(import.meta.dirname, '..');
-    for (let i = 0; i < MINERS; i++) {
-      // `vigil defense-miner` (services/defense/minerProcess.ts runs that command of the CLI table).
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(root, 'services', 'defense', 'minerProcess.ts')],
-        {
-          cwd: root,
-          env: {
-            ...process.env,
-            ETH_RPC_URL: fx.node.rpcUrl,
-            ETH_CHAIN_ID: String(chainId),
-            REDIS_URL: config.redisUrl,
-            VIGIL_QUEUE_PREFIX: prefix,
-            DEFENSE_MINER_ID: `${run}-m${i}`,
-            DEFENSE_ENGINE_POOL: '1',
-            METRICS_PORT: String(await findFreePort()),
-            LOG_LEVEL: 'warn',
-          },
-          stdio: ['ignore', 'inherit', 'inherit'],
-        },
-      );
-      children.push(child);
-    }
-    cleanup.push(async () => {
-      for (const c of children) c.kill('SIGTERM');
-      await Promise.all(
-        children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
-      );
+    const miners = await spawnDefenseMiners({
+      count: MINERS,
+      rpcUrl: fx.node.rpcUrl,
+      chainId,
+      redisUrl: config.redisUrl,
+      prefix,
+      idPrefix: run,
     });
+    cleanup.push(() => miners.stop());
 
     const conns = Array.from({ length: 4 }, () => createRedisConnection(config.redisUrl, 'worker'));
     cleanup.push(() => conns.forEach((c) => c.disconnect()));
@@ -159,12 +128,8 @@ async function main() {
     });
     cleanup.push(() => validator.close());
     await validator.start();
-    const t0 = Date.now();
-    while ((await validator.liveMiners()).length < MINERS) {
-      if (Date.now() - t0 > 60_000) throw new Error('miner processes did not come up within 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    say(`bench: ${MINERS} miners live after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const upMs = await waitForMiners(validator, miners.ids);
+    say(`bench: ${MINERS} miners live after ${(upMs / 1000).toFixed(1)} s`);
 
     // One fresh attacker per round (one pause per incident), funded in one block.
     const total = ROUNDS + WARMUP;

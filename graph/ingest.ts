@@ -12,32 +12,57 @@ import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
 const MERGE_WALLETS = `
 UNWIND $rows AS row
 MERGE (w:Wallet {chain: $chain, address: row.address})
-ON CREATE SET w.firstSeenBlock = row.first, w.lastSeenBlock = row.last, w.isHotkey = row.isHotkey
-ON MATCH SET
-  w.firstSeenBlock = CASE WHEN row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock)
-                          THEN row.first ELSE w.firstSeenBlock END,
-  w.lastSeenBlock  = CASE WHEN row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock)
-                          THEN row.last ELSE w.lastSeenBlock END,
-  w.isHotkey = coalesce(w.isHotkey, false) OR row.isHotkey
+ON CREATE SET w.firstSeenBlock = row.first, w.lastSeenBlock = row.last, w.isHotkey = row.isHotkey, w.new = true
+WITH w, row
+// Existing wallets are written only when this job widens what is known of them.
+WITH w, row WHERE w.new OR (row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock))
+   OR (row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock))
+   OR (row.isHotkey AND NOT coalesce(w.isHotkey, false)) OR (row.isContract AND NOT w:Contract)
+SET w.firstSeenBlock = CASE WHEN row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock)
+                            THEN row.first ELSE w.firstSeenBlock END,
+    w.lastSeenBlock  = CASE WHEN row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock)
+                            THEN row.last ELSE w.lastSeenBlock END,
+    w.isHotkey = coalesce(w.isHotkey, false) OR row.isHotkey
+REMOVE w.new
 WITH w, row WHERE row.isContract
 SET w:Contract`;
 
-/** One statement per relationship type: types cannot be parameters, so they come from the fixed list. */
-const MERGE_EDGES: Record<RelationshipType, string> = Object.fromEntries(
-  RELATIONSHIP_TYPES.map((type) => [
-    type,
-    `
+/**
+ * Statements per relationship type (types cannot be parameters, so they come from the fixed list).
+ * New relationships are CREATEd, which costs about half a MERGE; the ones already stored only get
+ * their provenance widened. EXISTING finds which is which through the type's uniqueness index.
+ */
+const perType = (build: (type: RelationshipType) => string) =>
+  Object.fromEntries(RELATIONSHIP_TYPES.map((t) => [t, build(t)])) as Record<RelationshipType, string>;
+
+const EXISTING = perType((t) => `UNWIND $ids AS id MATCH ()-[r:${t} {id: id}]->() RETURN r.id AS id`);
+
+const CREATE_EDGES = perType(
+  (t) => `
 UNWIND $rows AS e
 MATCH (a:Wallet {chain: $chain, address: e.from})
 MATCH (b:Wallet {chain: $chain, address: e.to})
-MERGE (a)-[r:${type} {id: e.id}]->(b)
+CREATE (a)-[r:${t}]->(b)
+SET r = e.props, r.id = e.id, r.miners = [$miner], r.validators = [$validator],
+    r.firstAcceptedAt = $acceptedAt, r.lastAcceptedAt = $acceptedAt`,
+);
+
+/** Also the fallback when a concurrent writer created one of our "new" relationships first. */
+const MERGE_EDGES = perType(
+  (t) => `
+UNWIND $rows AS e
+MATCH (a:Wallet {chain: $chain, address: e.from})
+MATCH (b:Wallet {chain: $chain, address: e.to})
+MERGE (a)-[r:${t} {id: e.id}]->(b)
 ON CREATE SET r += e.props, r.miners = [$miner], r.validators = [$validator],
               r.firstAcceptedAt = $acceptedAt, r.lastAcceptedAt = $acceptedAt
 ON MATCH SET r.miners = CASE WHEN $miner IN r.miners THEN r.miners ELSE r.miners + $miner END,
              r.validators = CASE WHEN $validator IN r.validators THEN r.validators ELSE r.validators + $validator END,
              r.lastAcceptedAt = CASE WHEN $acceptedAt > r.lastAcceptedAt THEN $acceptedAt ELSE r.lastAcceptedAt END`,
-  ]),
-) as Record<RelationshipType, string>;
+);
+
+const isConstraintViolation = (err: unknown) =>
+  (err as { code?: string }).code === 'Neo.ClientError.Schema.ConstraintValidationFailed';
 
 const MERGE_SUBMISSION = `
 MERGE (s:Submission {id: $id})
@@ -83,7 +108,21 @@ export async function writeSubgraph(
   for (const [type, edges] of groupByType(job.edges)) {
     const rows = edges.map((e) => ({ id: relationshipId(chain, e), from: e.from, to: e.to, props: edgeProps(e) }));
     for (const batch of chunks(rows, opts.batchSize)) {
-      await graph.write((tx) => tx.run(MERGE_EDGES[type], { ...common, rows: batch }));
+      try {
+        await graph.write(async (tx) => {
+          const found = await tx.run(EXISTING[type], { ids: batch.map((r) => r.id) });
+          const existing = new Set(found.records.map((r) => r.get('id') as string));
+          const fresh = batch.filter((r) => !existing.has(r.id));
+          const known = batch.filter((r) => existing.has(r.id));
+          if (fresh.length) await tx.run(CREATE_EDGES[type], { ...common, rows: fresh });
+          if (known.length) await tx.run(MERGE_EDGES[type], { ...common, rows: known });
+        });
+      } catch (err) {
+        // Another writer stored one of these first (or the evidence conflicts): MERGE sorts it
+        // out, and throws the constraint error again only for a real conflict.
+        if (!isConstraintViolation(err)) throw err;
+        await graph.write((tx) => tx.run(MERGE_EDGES[type], { ...common, rows: batch }));
+      }
       stats.edges += batch.length;
       stats.batches++;
       opts.onBatch?.(stats);

@@ -190,29 +190,29 @@ export async function getNeighbors(
         const rows = res.records.map((x) => x.get('row') as Row);
         pages.push({ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null });
       } else {
+        // Streams: the index walk stops as soon as `limit` matches are found (Limit is lazy).
         const res = await tx.run(
           `MATCH (w:Wallet {chain: $chain, address: $address})
            CALL (w) {
              MATCH ()-[r:${g.type}]->() WHERE r.id > $after
              WITH r ORDER BY r.id LIMIT $budget
-             RETURN count(r) AS scanned, max(r.id) AS last,
-                    collect(CASE WHEN ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where} THEN r END)[..$limit] AS hits
+             WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
+             RETURN r LIMIT $limit
            }
-           RETURN scanned, last, [r IN hits | ${rowMap(out ? 'endNode(r)' : 'startNode(r)')}] AS rows`,
+           RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
           params,
         );
-        const x = res.records[0]!;
-        const rows = (x.get('rows') as Row[]).sort((p, q) => (p.id < q.id ? -1 : 1));
-        const scanned = x.get('scanned') as number;
-        pages.push({
-          rows,
-          completeTo:
-            rows.length >= limit
-              ? rows.at(-1)!.id
-              : scanned < INDEX_SCAN_BUDGET
-                ? null
-                : (x.get('last') as string),
-        });
+        const rows = res.records.map((x) => x.get('row') as Row);
+        let completeTo: string | null = rows.length >= limit ? rows.at(-1)!.id : null;
+        if (rows.length < limit) {
+          // Short of matches: did the walk end with the index, or with the budget (and where)?
+          const edge = await tx.run(
+            `MATCH ()-[r:${g.type}]->() WHERE r.id > $after WITH r ORDER BY r.id SKIP $skip LIMIT 1 RETURN r.id AS last`,
+            { after: params.after, skip: neo4j.int(INDEX_SCAN_BUDGET - 1) },
+          );
+          completeTo = (edge.records[0]?.get('last') as string | undefined) ?? null;
+        }
+        pages.push({ rows, completeTo });
       }
     }
     return { pages, groups };

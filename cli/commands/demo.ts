@@ -12,6 +12,7 @@ import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { startApiServer } from '../../services/api/server.ts';
+import { runDefenseScenario } from '../../services/defense/demoScenario.ts';
 import { createIngestWorker } from '../../services/ingest/worker.ts';
 import { VERSION } from '../version.ts';
 import { type Runtime, openGraph } from '../runtime.ts';
@@ -130,14 +131,25 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`the validator exited with code ${code}`);
 
   step('ingestion');
-  const stored = await waitForIngestion(graph, createIngestQueue(connection, rt.config.queuePrefix));
+  const ingestQueue = createIngestQueue(connection, rt.config.queuePrefix);
+  rt.shutdown.add('ingest queue', () => ingestQueue.close());
+  const stored = await waitForIngestion(graph, ingestQueue);
   say(`${stored.wallets} wallets and ${stored.relationships} relationships in Neo4j`);
   const target = stored.sampleTarget;
+
+  step('BitDefense: a pending attack on a watched vault');
+  const defense = await runDefenseScenario({
+    graph, redisUrl: rt.config.redisUrl, prefix: rt.config.queuePrefix, ingestQueue, log: say, shutdown: rt.shutdown,
+  });
+  if (!defense.pauseFirst || !defense.attackReverted || !defense.vaultIntact) {
+    throw new Error(`the defense did not hold: pause first ${defense.pauseFirst}, attack reverted ${defense.attackReverted}, vault intact ${defense.vaultIntact}`);
+  }
 
   console.log(`
 Where to look
   GraphQL (GraphiQL)  ${api.url}
   Neo4j Browser       ${infra.browserUrl}
+  Local EVM node      ${defense.rpcUrl} (chain ${defense.chainId}; the vault ${defense.contract} is paused)
 
 Try in GraphiQL:
   { wallet(chain: BITTENSOR, address: "${target}") {
@@ -148,6 +160,14 @@ Try in GraphiQL:
 Try in Neo4j Browser:
   MATCH (s:Submission)-[:TARGETS]->(t:Wallet) WITH t LIMIT 1
   MATCH p = (t)-[*1..2]-(:Wallet) RETURN p LIMIT 100
+
+BitDefense — the alerts of the attack on the vault, in GraphiQL:
+  { alerts(filter: {contract: "${defense.contract}", chainId: ${defense.chainId}}, first: 10) {
+      edges { node { id severity invariantId txHash sender contract before after
+                     votesViolated votesTotal miners validator raisedAt } } } }
+
+and in Neo4j Browser:
+  MATCH p = (a:Alert {txHash: "${defense.attackTx}"})-[:VIOLATES|RAISED_ON|IN_TX]->() RETURN p
 `);
   if (opt.exit) {
     await rt.shutdown.kill();

@@ -209,6 +209,22 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
     }
   });
 
+  it('lands the same new facts once when two writers race', async () => {
+    const { writeSubgraph } = await import('../../graph/ingest.ts');
+    const job = sampleSubgraph();
+    const other = { ...job, submissionId: `${job.submissionId}:b`, miner: { hotkey: newSs58() } };
+    const results = await Promise.allSettled([
+      writeSubgraph(graph, job, { batchSize: 1000 }),
+      writeSubgraph(graph, other, { batchSize: 1000 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
+    const miners = await graph.read((tx) =>
+      tx.run('MATCH (:Wallet {address: $a})-[r:TRANSFER]->() RETURN r.miners AS m', { a: job.target }),
+    );
+    expect((miners.records[0]!.get('m') as string[]).sort()).toEqual([job.miner.hotkey, other.miner.hotkey].sort());
+  });
+
   it('retries a job that failed mid-write and lands it once', async () => {
     let writes = 0;
     // Fault injection around the real graph: the third write transaction of the first attempt fails.
