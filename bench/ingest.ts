@@ -175,12 +175,7 @@ async function main() {
   const workerPeak = peakRssMiB(worker.pid!);
   worker.kill('SIGTERM');
 
-  const totals = await graph.read((tx) =>
-    tx.run("MATCH (w:Wallet {chain: 'bittensor'}) RETURN count(w) AS wallets, COUNT { ()-[r]->() } AS rels"),
-  );
-  const storedRels = totals.records[0]!.get('rels') as number;
-  const storedWallets = totals.records[0]!.get('wallets') as number;
-  const batchesPerJob = 1 /* nodes */ + 3 /* one per edge type */ + 1; /* submission */
+  const batchesPerJob = 1 /* wallets */ + 3 /* one per edge type */ + 1; /* submission */
   const queueRate = EDGES / elapsed;
 
   // Baseline: a naive writer, one transaction per edge, on fresh wallets.
@@ -204,10 +199,17 @@ async function main() {
   }
   const baseRate = BASELINE_EDGES / ((performance.now() - baseStart) / 1000);
 
+  const totals = await graph.read((tx) =>
+    tx.run("MATCH (w:Wallet {chain: 'bittensor'}) RETURN count(w) AS wallets, COUNT { (:Wallet)-[]->(:Wallet) } AS rels"),
+  );
+  const storedRels = totals.records[0]!.get('rels') as number;
+  const storedWallets = totals.records[0]!.get('wallets') as number;
+  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ');
+
   console.log(`
-Ingestion benchmark (${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores)
+Ingestion benchmark (${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores, load average ${load})
   edges through the queue     ${fmt(EDGES)} over ${fmt(WALLETS)} wallets, ${fmt(jobCount)} jobs of ${fmt(JOB_EDGES)}
-  stored                      ${fmt(storedWallets)} wallets, ${fmt(storedRels)} relationships
+  stored (incl. baseline)     ${fmt(storedWallets)} wallets, ${fmt(storedRels)} wallet-to-wallet relationships
   wall time                   ${elapsed.toFixed(1)} s
   throughput                  ${fmt(queueRate)} edges/s, ${(jobCount * batchesPerJob / elapsed).toFixed(1)} write transactions/s
   worker peak memory (VmHWM)  ${workerPeak.toFixed(0)} MiB
