@@ -78,7 +78,11 @@ function makeJob(wallets: string[], jobIndex: number, edgeCount: number, firstEd
       type: TYPES[i % TYPES.length]!,
       from,
       to,
-      evidence: { blockNumber: 1 + Math.floor(i / 64), eventIndex: i % 64, amount: String(1 + (i % 1_000_000) * 997) },
+      evidence: {
+        blockNumber: 1 + Math.floor(i / 64),
+        eventIndex: i % 64,
+        amount: String(1 + (i % 1_000_000) * 997),
+      },
     });
   }
   return {
@@ -127,18 +131,22 @@ async function main() {
   say(`generating ${fmt(WALLETS)} wallets`);
   const wallets = makeWallets(WALLETS, 1);
 
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_DIR, 'bin/vigil.ts'), 'ingest-worker'], {
-    env: {
-      ...process.env,
-      NEO4J_URI: neo4jUri,
-      VIGIL_QUEUE_PREFIX: prefix,
-      INGEST_CONCURRENCY: opt.concurrency,
-      INGEST_BATCH_SIZE: opt['batch-size'],
-      METRICS_PORT: '9499',
-      LOG_LEVEL: 'warn',
+  const worker = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_DIR, 'bin/vigil.ts'), 'ingest-worker'],
+    {
+      env: {
+        ...process.env,
+        NEO4J_URI: neo4jUri,
+        VIGIL_QUEUE_PREFIX: prefix,
+        INGEST_CONCURRENCY: opt.concurrency,
+        INGEST_BATCH_SIZE: opt['batch-size'],
+        METRICS_PORT: '9499',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
 
   const jobCount = Math.ceil(EDGES / JOB_EDGES);
   say(`enqueueing ${fmt(EDGES)} edges in ${fmt(jobCount)} jobs of ${fmt(JOB_EDGES)} edges`);
@@ -167,7 +175,9 @@ async function main() {
       lastLine = performance.now();
       const secs = (performance.now() - started) / 1000;
       const done = Math.min(EDGES, completed * JOB_EDGES);
-      say(`${fmt(done)}/${fmt(EDGES)} edges (${((done / EDGES) * 100).toFixed(0)}%), ${fmt(done / secs)} edges/s, ${enqueued} jobs enqueued`);
+      say(
+        `${fmt(done)}/${fmt(EDGES)} edges (${((done / EDGES) * 100).toFixed(0)}%), ${fmt(done / secs)} edges/s, ${enqueued} jobs enqueued`,
+      );
     }
   }
   await enqueueAll;
@@ -190,7 +200,13 @@ async function main() {
         tx.run(
           `MERGE (a:Wallet {chain: 'bittensor', address: $from}) MERGE (b:Wallet {chain: 'bittensor', address: $to})
            MERGE (a)-[r:TRANSFER {id: $id}]->(b) ON CREATE SET r.amount = $amount, r.blockNumber = $block`,
-          { from: e.from, to: e.to, id: `baseline:${i}`, amount: e.evidence.amount, block: neo4j.int(e.evidence.blockNumber) },
+          {
+            from: e.from,
+            to: e.to,
+            id: `baseline:${i}`,
+            amount: e.evidence.amount,
+            block: neo4j.int(e.evidence.blockNumber),
+          },
         ),
       );
     }
@@ -200,24 +216,30 @@ async function main() {
   const baseRate = BASELINE_EDGES / ((performance.now() - baseStart) / 1000);
 
   const totals = await graph.read((tx) =>
-    tx.run("MATCH (w:Wallet {chain: 'bittensor'}) RETURN count(w) AS wallets, COUNT { (:Wallet)-[]->(:Wallet) } AS rels"),
+    tx.run(
+      "MATCH (w:Wallet {chain: 'bittensor'}) RETURN count(w) AS wallets, COUNT { (:Wallet)-[]->(:Wallet) } AS rels",
+    ),
   );
   const storedRels = totals.records[0]!.get('rels') as number;
   const storedWallets = totals.records[0]!.get('wallets') as number;
-  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ');
+  const load = (await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
   console.log(`
 Ingestion benchmark (${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores, load average ${load})
   edges through the queue     ${fmt(EDGES)} over ${fmt(WALLETS)} wallets, ${fmt(jobCount)} jobs of ${fmt(JOB_EDGES)}
   stored (incl. baseline)     ${fmt(storedWallets)} wallets, ${fmt(storedRels)} wallet-to-wallet relationships
   wall time                   ${elapsed.toFixed(1)} s
-  throughput                  ${fmt(queueRate)} edges/s, ${(jobCount * batchesPerJob / elapsed).toFixed(1)} write transactions/s
+  throughput                  ${fmt(queueRate)} edges/s, ${((jobCount * batchesPerJob) / elapsed).toFixed(1)} write transactions/s
   worker peak memory (VmHWM)  ${workerPeak.toFixed(0)} MiB
   baseline, 1 tx per edge     ${fmt(baseRate)} edges/s (${fmt(BASELINE_EDGES)} edges)
   ratio                       ${(queueRate / baseRate).toFixed(0)}x
   targets                     >= 50,000 edges/s: ${queueRate >= 50_000 ? 'met' : 'MISSED'}; >= 100x baseline: ${queueRate / baseRate >= 100 ? 'met' : 'MISSED'}`);
 
-  if (storedRels !== EDGES + BASELINE_EDGES) throw new Error(`expected ${EDGES + BASELINE_EDGES} relationships, found ${storedRels}`);
+  if (storedRels !== EDGES + BASELINE_EDGES)
+    throw new Error(`expected ${EDGES + BASELINE_EDGES} relationships, found ${storedRels}`);
   await queue.obliterate({ force: true });
   await queue.close();
   producer.disconnect();

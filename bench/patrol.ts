@@ -34,7 +34,9 @@ const config = loadConfig();
 const chain = await startLocalSubtensor({ specPath: config.subtensor.specPath, chopsticksLogLevel: 'warn' });
 const api = await connectSubtensor(chain.wsUrl, { timeoutMs: 30_000 });
 try {
-  say(`seeding ${opt.accounts} accounts, ${opt.blocks} blocks of ${opt['tx-per-block']} txs (each block takes seconds to build)`);
+  say(
+    `seeding ${opt.accounts} accounts, ${opt.blocks} blocks of ${opt['tx-per-block']} txs (each block takes seconds to build)`,
+  );
   const t0 = performance.now();
   const manifest = await seedScenario(api, chain, {
     accounts: Number(opt.accounts),
@@ -73,9 +75,17 @@ try {
   const target = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
   const miner = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//bench-miner');
   const challenge: Challenge = {
-    id: 'bench', round: 1, validator: 'bench', miner: miner.address, target,
-    targetBlock: Math.ceil(head / 2), window: head, maxBlock: head, depth: 6,
-    deadline: Date.now() + 3_600_000, replyTo: 'bench',
+    id: 'bench',
+    round: 1,
+    validator: 'bench',
+    miner: miner.address,
+    target,
+    targetBlock: Math.ceil(head / 2),
+    window: head,
+    maxBlock: head,
+    depth: 6,
+    deadline: Date.now() + 3_600_000,
+    replyTo: 'bench',
   };
   const buildStart = performance.now();
   const sub = await buildSubgraph(api, challenge);
@@ -94,7 +104,10 @@ try {
   for (let i = 0; i < rounds; i++) await verifyAnswer(answer, challenge, view);
   const warmMs = (performance.now() - warmStart) / rounds;
   const edges = sub.edges.length;
-  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ');
+  const load = (await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 
   console.log(`
 Patrol benchmark (${new Date().toISOString()}, load average ${load})

@@ -15,16 +15,56 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  demo: { summary: 'the main job end to end on local defaults (npm start); --exit to stop after', longRunning: true, run: demoCommand },
-  infra: { summary: 'infra up|down — start or reuse Redis and Neo4j, apply the schema', longRunning: false, run: infraCommand },
-  api: { summary: 'the GraphQL API (GraphiQL at /graphql), /health, /metrics', longRunning: true, run: apiCommand },
-  'ingest-worker': { summary: 'merge accepted subgraphs and findings into Neo4j', longRunning: true, run: ingestWorkerCommand },
-  ingest: { summary: 'ingest stats|retry-failed — inspect the ingestion queue', longRunning: false, run: ingestAdminCommand },
-  'patrol-miner': { summary: 'answer Patrol challenges with chain-evidenced subgraphs', longRunning: true, run: patrolMinerCommand },
-  'patrol-validator': { summary: 'challenge, verify and score Patrol miners; set weights', longRunning: true, run: patrolValidatorCommand },
-  'defense-miner': { summary: 'check pending Ethereum txs against invariants for defense validators', longRunning: true, run: defenseMinerCommand },
-  'defense-validator': { summary: 'watch the mempool, take miner consensus, pause and alert', longRunning: true, run: defenseValidatorCommand },
-  invariants: { summary: 'invariants add|list|remove — manage the defense invariant registry', longRunning: false, run: invariantsCommand },
+  demo: {
+    summary: 'the main job end to end on local defaults (npm start); --exit to stop after',
+    longRunning: true,
+    run: demoCommand,
+  },
+  infra: {
+    summary: 'infra up|down — start or reuse Redis and Neo4j, apply the schema',
+    longRunning: false,
+    run: infraCommand,
+  },
+  api: {
+    summary: 'the GraphQL API (GraphiQL at /graphql), /health, /metrics',
+    longRunning: true,
+    run: apiCommand,
+  },
+  'ingest-worker': {
+    summary: 'merge accepted subgraphs and findings into Neo4j',
+    longRunning: true,
+    run: ingestWorkerCommand,
+  },
+  ingest: {
+    summary: 'ingest stats|retry-failed — inspect the ingestion queue',
+    longRunning: false,
+    run: ingestAdminCommand,
+  },
+  'patrol-miner': {
+    summary: 'answer Patrol challenges with chain-evidenced subgraphs',
+    longRunning: true,
+    run: patrolMinerCommand,
+  },
+  'patrol-validator': {
+    summary: 'challenge, verify and score Patrol miners; set weights',
+    longRunning: true,
+    run: patrolValidatorCommand,
+  },
+  'defense-miner': {
+    summary: 'check pending Ethereum txs against invariants for defense validators',
+    longRunning: true,
+    run: defenseMinerCommand,
+  },
+  'defense-validator': {
+    summary: 'watch the mempool, take miner consensus, pause and alert',
+    longRunning: true,
+    run: defenseValidatorCommand,
+  },
+  invariants: {
+    summary: 'invariants add|list|remove — manage the defense invariant registry',
+    longRunning: false,
+    run: invariantsCommand,
+  },
 };
 
 function usage(): string {

@@ -29,7 +29,9 @@ const schema = z.object({
   INGEST_BATCH_SIZE: z.coerce.number().int().min(100).max(100_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SUBTENSOR_URL: z.string().default(''),
-  SUBTENSOR_SPEC: z.string().default(path.resolve(import.meta.dirname, '../../shared/chain/subtensor-raonet.json')),
+  SUBTENSOR_SPEC: z
+    .string()
+    .default(path.resolve(import.meta.dirname, '../../shared/chain/subtensor-raonet.json')),
   ETH_RPC_URL: z.string().default(''),
   ETH_WS_URL: z.string().default(''),
   /** Secret URI (mnemonic or //dev path) of this Patrol neuron's hotkey. Never logged. */
@@ -58,21 +60,33 @@ const schema = z.object({
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: z.coerce.number().int().nonnegative().default(0),
   /** This miner's id (names its challenge queue); empty = `miner-<hostname>-<pid>`. */
-  DEFENSE_MINER_ID: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only').default(''),
+  DEFENSE_MINER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
+    .default(''),
   DEFENSE_MINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** EVMs per miner able to simulate at once. */
   DEFENSE_ENGINE_POOL: z.coerce.number().int().min(1).max(32).default(2),
-  DEFENSE_VALIDATOR_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('validator-1'),
+  DEFENSE_VALIDATOR_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default('validator-1'),
   /** Miners asked per pending tx (k). */
   DEFENSE_MINERS_PER_TX: z.coerce.number().int().min(1).max(64).default(3),
   /** Share of the asked miners a status needs; above 1/2. */
-  DEFENSE_CONSENSUS: z.coerce.number().gt(0.5).max(1).default(2 / 3),
+  DEFENSE_CONSENSUS: z.coerce
+    .number()
+    .gt(0.5)
+    .max(1)
+    .default(2 / 3),
   DEFENSE_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
   DEFENSE_REGISTRY_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
   /** Guardian private key (0x hex) that signs pause transactions. Never logged. Empty: no pauses. */
   DEFENSE_GUARDIAN_KEY: z
     .string()
-    .refine((v) => v === '' || /^0x[0-9a-fA-F]{64}$/.test(v), { message: 'expected a 0x-prefixed 32-byte hex private key' })
+    .refine((v) => v === '' || /^0x[0-9a-fA-F]{64}$/.test(v), {
+      message: 'expected a 0x-prefixed 32-byte hex private key',
+    })
     .default(''),
   /** Pause fees over the attack's, in basis points (12000 = x1.2), plus 1 gwei. */
   DEFENSE_PAUSE_BUMP_BPS: z.coerce.number().int().min(10_000).max(100_000).default(12_000),
@@ -98,7 +112,15 @@ export interface ApiKey {
 export interface Config {
   redisUrl: string;
   queuePrefix: string;
-  neo4j: { uri: string; user: string; password: string; database: string; httpPort: number; pagecache: string; heap: string };
+  neo4j: {
+    uri: string;
+    user: string;
+    password: string;
+    database: string;
+    httpPort: number;
+    pagecache: string;
+    heap: string;
+  };
   dataDir: string;
   api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean };
   metricsPort: number;
@@ -169,7 +191,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     ingest: { concurrency: e.INGEST_CONCURRENCY, batchSize: e.INGEST_BATCH_SIZE },
     logLevel: e.LOG_LEVEL,
-    subtensor: { url: e.SUBTENSOR_URL, specPath: path.resolve(e.SUBTENSOR_SPEC), devBlocks: e.SUBTENSOR_DEV_BLOCKS === 'true' },
+    subtensor: {
+      url: e.SUBTENSOR_URL,
+      specPath: path.resolve(e.SUBTENSOR_SPEC),
+      devBlocks: e.SUBTENSOR_DEV_BLOCKS === 'true',
+    },
     patrol: {
       hotkeyUri: e.PATROL_HOTKEY_URI,
       netuid: e.PATROL_NETUID,

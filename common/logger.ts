@@ -7,6 +7,9 @@ export function createLogger(opts: { level: string; name: string }): Logger {
   return pino({
     name: opts.name,
     level: opts.level,
-    redact: { paths: ['*.password', '*.apiKey', '*.privateKey', '*.token', '*.secret'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.password', '*.apiKey', '*.privateKey', '*.token', '*.secret'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -34,11 +34,20 @@ export function createGraph(opts: GraphOptions): Graph {
     connectionAcquisitionTimeout: 20_000,
   });
   const database = opts.database;
-  const run = async <T>(mode: 'READ' | 'WRITE', work: (tx: ManagedTransaction) => Promise<T>, timeoutMs?: number) => {
-    const session = driver.session({ database, defaultAccessMode: mode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE });
+  const run = async <T>(
+    mode: 'READ' | 'WRITE',
+    work: (tx: ManagedTransaction) => Promise<T>,
+    timeoutMs?: number,
+  ) => {
+    const session = driver.session({
+      database,
+      defaultAccessMode: mode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE,
+    });
     try {
       const config = timeoutMs ? { timeout: timeoutMs } : undefined;
-      return mode === 'READ' ? await session.executeRead(work, config) : await session.executeWrite(work, config);
+      return mode === 'READ'
+        ? await session.executeRead(work, config)
+        : await session.executeWrite(work, config);
     } finally {
       await session.close();
     }

@@ -1,7 +1,7 @@
 import neo4j from 'neo4j-driver';
+import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
 import type { Graph } from './driver.ts';
 import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
-import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
 
 /**
  * Writes validated ingestion jobs into Neo4j with batched `UNWIND … MERGE` transactions.
@@ -72,9 +72,7 @@ WITH s
 MATCH (t:Wallet {chain: $chain, address: $target})
 MERGE (s)-[:TARGETS]->(t)`;
 
-export interface WriteProgress {
-  (done: { nodes: number; edges: number; batches: number }): void;
-}
+export type WriteProgress = (done: { nodes: number; edges: number; batches: number }) => void;
 
 export interface WriteStats {
   nodes: number;
@@ -104,9 +102,19 @@ export async function writeSubgraph(
     opts.onBatch?.(stats);
   }
 
-  const common = { chain, miner: job.miner.hotkey, validator: job.validator.hotkey, acceptedAt: job.acceptedAt };
+  const common = {
+    chain,
+    miner: job.miner.hotkey,
+    validator: job.validator.hotkey,
+    acceptedAt: job.acceptedAt,
+  };
   for (const [type, edges] of groupByType(job.edges)) {
-    const rows = edges.map((e) => ({ id: relationshipId(chain, e), from: e.from, to: e.to, props: edgeProps(e) }));
+    const rows = edges.map((e) => ({
+      id: relationshipId(chain, e),
+      from: e.from,
+      to: e.to,
+      props: edgeProps(e),
+    }));
     for (const batch of chunks(rows, opts.batchSize)) {
       try {
         await graph.write(async (tx) => {
@@ -181,7 +189,11 @@ export async function writeFinding(graph: Graph, f: FindingJob): Promise<{ alert
       alertId: id,
       severity: f.severity,
       observed: f.observed,
-      consensus: { ...f.consensus, violated: neo4j.int(f.consensus.violated), total: neo4j.int(f.consensus.total) },
+      consensus: {
+        ...f.consensus,
+        violated: neo4j.int(f.consensus.violated),
+        total: neo4j.int(f.consensus.total),
+      },
       validator: f.validator.hotkey,
       raisedAt: f.raisedAt,
     }),

@@ -15,7 +15,8 @@ export const SCHEMA_STATEMENTS: string[] = [
   'CREATE INDEX alert_severity IF NOT EXISTS FOR (a:Alert) ON (a.severity)',
   // One uniqueness constraint per relationship type: the identity derived from evidence.
   ...RELATIONSHIP_TYPES.map(
-    (t) => `CREATE CONSTRAINT rel_${t.toLowerCase()}_id IF NOT EXISTS FOR ()-[r:${t}]-() REQUIRE r.id IS UNIQUE`,
+    (t) =>
+      `CREATE CONSTRAINT rel_${t.toLowerCase()}_id IF NOT EXISTS FOR ()-[r:${t}]-() REQUIRE r.id IS UNIQUE`,
   ),
   ...RELATIONSHIP_TYPES.map(
     (t) => `CREATE INDEX rel_${t.toLowerCase()}_block IF NOT EXISTS FOR ()-[r:${t}]-() ON (r.blockNumber)`,

@@ -76,7 +76,8 @@ export interface GraphEdge {
 export function relationshipId(chain: Chain, edge: GraphEdge): string {
   const ev = edge.evidence;
   if (edge.type === 'OWNS_HOTKEY') return `${chain}:OWNS_HOTKEY:${edge.from}:${edge.to}`;
-  if (chain === 'ethereum') return `${chain}:${edge.type}:${ev.txHash}:${ev.logIndex ?? 0}:${ev.subIndex ?? 0}`;
+  if (chain === 'ethereum')
+    return `${chain}:${edge.type}:${ev.txHash}:${ev.logIndex ?? 0}:${ev.subIndex ?? 0}`;
   return `${chain}:${edge.type}:${ev.blockNumber}:${ev.eventIndex}:${ev.subIndex ?? 0}`;
 }
 

@@ -1,5 +1,11 @@
 import type { Graph } from './driver.ts';
-import { type Chain, type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
+import {
+  type Chain,
+  type GraphEdge,
+  RELATIONSHIP_TYPES,
+  type RelationshipType,
+  relationshipId,
+} from './model.ts';
 
 // Per type, so each lookup uses that type's uniqueness index on `id`.
 const EXISTING: Record<RelationshipType, string> = Object.fromEntries(
@@ -7,7 +13,11 @@ const EXISTING: Record<RelationshipType, string> = Object.fromEntries(
 ) as Record<RelationshipType, string>;
 
 /** Which of these edges the graph already holds (by evidence identity): the complement is novel. */
-export async function existingRelationshipIds(graph: Graph, chain: Chain, edges: GraphEdge[]): Promise<Set<string>> {
+export async function existingRelationshipIds(
+  graph: Graph,
+  chain: Chain,
+  edges: GraphEdge[],
+): Promise<Set<string>> {
   const byType = new Map<RelationshipType, string[]>();
   for (const e of edges) {
     const list = byType.get(e.type) ?? [];

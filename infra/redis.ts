@@ -42,7 +42,8 @@ export async function ensureRedis(opts: RedisServerOptions): Promise<{ url: stri
   const { hostname, port } = new URL(opts.url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname)) {
     throw new ServiceUnavailableError(`Redis at ${redactUrl(opts.url)} does not answer`, {
-      details: 'It is not a local address, so Vigil will not start one: check REDIS_URL and that the server is up.',
+      details:
+        'It is not a local address, so Vigil will not start one: check REDIS_URL and that the server is up.',
     });
   }
   await mkdir(opts.dataDir, { recursive: true });
@@ -78,7 +79,8 @@ function runToExit(cmd: string, args: string[]): Promise<void> {
       if (err.code === 'ENOENT') {
         reject(
           new VigilError('redis-server is not installed', {
-            details: 'Install it with: apt-get install -y redis-server (or point REDIS_URL at a running Redis)',
+            details:
+              'Install it with: apt-get install -y redis-server (or point REDIS_URL at a running Redis)',
           }),
         );
       } else reject(err);

@@ -34,14 +34,17 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
   const { hostname, port } = new URL(uri.replace(/^[a-z+]+:/, 'http:'));
   if (!LOCAL_HOSTS.has(hostname)) {
     throw new ServiceUnavailableError(`Neo4j at ${uri} does not answer`, {
-      details: 'It is not a local address, so Vigil will not start one: check NEO4J_URI and that the server is up.',
+      details:
+        'It is not a local address, so Vigil will not start one: check NEO4J_URI and that the server is up.',
     });
   }
   if (await dockerEngineAvailable()) {
     log('starting Neo4j with docker compose');
     await composeUp(PROJECT_DIR, ['neo4j']);
   } else {
-    log('no Docker engine: starting Neo4j 5.26 from Maven Central in its own JVM (first run builds the launcher)');
+    log(
+      'no Docker engine: starting Neo4j 5.26 from Maven Central in its own JVM (first run builds the launcher)',
+    );
     await startNeo4jServer({
       homeDir: path.join(config.dataDir, 'neo4j'),
       boltPort: Number(port || 7687),

@@ -1,8 +1,8 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors.ts';
-import type { FindingJob, IngestJob, SubgraphJob } from './payloads.ts';
 import { alertId } from '../graph/ingest.ts';
+import type { FindingJob, IngestJob, SubgraphJob } from './payloads.ts';
 
 /** The queue of validator-accepted subgraphs and consensus findings waiting to be merged into Neo4j. */
 export const INGEST_QUEUE = 'ingest';

@@ -76,7 +76,9 @@ describe('parseIngestJob', () => {
     noTarget.nodes = noTarget.nodes.filter((n) => n.address !== noTarget.target);
     expect(issuesOf(noTarget)).toContain(`target: ${noTarget.target} is not among the nodes`);
 
-    expect(issuesOf({ ...sampleSubgraph(), extra: 1 })).toEqual(["(root): Unrecognized key(s) in object: 'extra'"]);
+    expect(issuesOf({ ...sampleSubgraph(), extra: 1 })).toEqual([
+      "(root): Unrecognized key(s) in object: 'extra'",
+    ]);
     expect(issuesOf({ kind: 'gossip' })).toEqual(['kind: expected "subgraph" or "finding", got "gossip"']);
     expect(issuesOf(null)).toEqual(['kind: expected "subgraph" or "finding", got undefined']);
   });

@@ -46,7 +46,9 @@ const edgeSchema = z
 
 const nodeSchema = z.object({ address: z.string().min(1), type: z.enum(NODE_TYPES) }).strict();
 
-const neuron = z.object({ hotkey: z.string().min(1), uid: z.number().int().nonnegative().optional() }).strict();
+const neuron = z
+  .object({ hotkey: z.string().min(1), uid: z.number().int().nonnegative().optional() })
+  .strict();
 
 export const subgraphJobSchema = z
   .object({
@@ -186,12 +188,18 @@ function parseFinding(data: unknown): FindingJob {
   ] as const) {
     if (a !== null && !isAddress(a)) problems.push(`${where}: "${a}" is not a valid ethereum address`);
   }
-  if (f.consensus.violated > f.consensus.total) problems.push('consensus.violated: larger than consensus.total');
+  if (f.consensus.violated > f.consensus.total)
+    problems.push('consensus.violated: larger than consensus.total');
   if (problems.length > 0) throw new InvalidPayloadError(problems);
   return {
     ...f,
     invariant: { ...f.invariant, contract: f.invariant.contract.toLowerCase() },
-    tx: { ...f.tx, hash: f.tx.hash.toLowerCase(), from: f.tx.from.toLowerCase(), to: f.tx.to?.toLowerCase() ?? null },
+    tx: {
+      ...f.tx,
+      hash: f.tx.hash.toLowerCase(),
+      from: f.tx.from.toLowerCase(),
+      to: f.tx.to?.toLowerCase() ?? null,
+    },
   };
 }
 

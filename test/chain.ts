@@ -5,8 +5,13 @@ import { type SeedManifest, type SeedOptions, seedScenario } from '../chains/bit
 import { loadConfig } from '../common/config.ts';
 
 /** A real subtensor runtime under chopsticks, seeded with real extrinsics, for one test file. */
-export async function startSeededChain(seed: SeedOptions): Promise<{ chain: LocalSubtensor; api: ApiPromise; manifest: SeedManifest; close(): Promise<void> }> {
-  const chain = await startLocalSubtensor({ specPath: loadConfig().subtensor.specPath, chopsticksLogLevel: 'warn' });
+export async function startSeededChain(
+  seed: SeedOptions,
+): Promise<{ chain: LocalSubtensor; api: ApiPromise; manifest: SeedManifest; close(): Promise<void> }> {
+  const chain = await startLocalSubtensor({
+    specPath: loadConfig().subtensor.specPath,
+    chopsticksLogLevel: 'warn',
+  });
   const api = await connectSubtensor(chain.wsUrl, { timeoutMs: 30_000 });
   const manifest = await seedScenario(api, chain, seed);
   return {

@@ -24,7 +24,14 @@ export function newHash(): string {
  * owner → hotkey (ownership), hotkey → c (unstake), hotkey → child (parent-child link).
  */
 export function sampleSubgraph(overrides: Partial<SubgraphJob> = {}): SubgraphJob {
-  const [target, b, c, hotkey, child, owner] = [newSs58(), newSs58(), newSs58(), newSs58(), newSs58(), newSs58()];
+  const [target, b, c, hotkey, child, owner] = [
+    newSs58(),
+    newSs58(),
+    newSs58(),
+    newSs58(),
+    newSs58(),
+    newSs58(),
+  ];
   const block = 1000 + Math.floor(Math.random() * 1_000_000);
   return {
     kind: 'subgraph',
@@ -48,13 +55,26 @@ export function sampleSubgraph(overrides: Partial<SubgraphJob> = {}): SubgraphJo
         type: 'TRANSFER',
         from: target,
         to: b,
-        evidence: { blockNumber: block, blockHash: newHash(), eventIndex: 3, extrinsicIndex: 2, amount: '1500000000' },
+        evidence: {
+          blockNumber: block,
+          blockHash: newHash(),
+          eventIndex: 3,
+          extrinsicIndex: 2,
+          amount: '1500000000',
+        },
       },
       {
         type: 'STAKE_ADD',
         from: target,
         to: hotkey,
-        evidence: { blockNumber: block + 1, eventIndex: 5, extrinsicIndex: 1, amount: '700', alphaAmount: '650', netuid: 1 },
+        evidence: {
+          blockNumber: block + 1,
+          eventIndex: 5,
+          extrinsicIndex: 1,
+          amount: '700',
+          alphaAmount: '650',
+          netuid: 1,
+        },
       },
       { type: 'OWNS_HOTKEY', from: owner, to: hotkey, evidence: { blockNumber: block } },
       {
@@ -67,7 +87,13 @@ export function sampleSubgraph(overrides: Partial<SubgraphJob> = {}): SubgraphJo
         type: 'PARENT_OF',
         from: hotkey,
         to: child,
-        evidence: { blockNumber: block + 3, eventIndex: 4, subIndex: 0, netuid: 1, proportion: '9223372036854775807' },
+        evidence: {
+          blockNumber: block + 3,
+          eventIndex: 4,
+          subIndex: 0,
+          netuid: 1,
+          proportion: '9223372036854775807',
+        },
       },
     ],
     ...overrides,
@@ -80,7 +106,12 @@ export function sampleFinding(overrides: Partial<FindingJob> = {}): FindingJob {
     chain: 'ethereum',
     chainId: 31337,
     severity: 'critical',
-    invariant: { id: `inv-${crypto.randomUUID()}`, contract: newEthAddress(), kind: 'ownerUnchanged', description: 'owner must not change' },
+    invariant: {
+      id: `inv-${crypto.randomUUID()}`,
+      contract: newEthAddress(),
+      kind: 'ownerUnchanged',
+      description: 'owner must not change',
+    },
     tx: { hash: newHash(), from: newEthAddress(), to: newEthAddress(), nonce: 0, blockNumber: null },
     observed: { before: '0x01', after: '0x02' },
     consensus: { violated: 3, total: 3, miners: ['m1', 'm2', 'm3'] },

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { createGraph } from '../graph/driver.ts';
 import { type Neo4jProcess, isBoltReachable, startNeo4jServer } from '../infra/neo4j.ts';
 import { ensureRedis } from '../infra/redis.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
-import { createGraph } from '../graph/driver.ts';
 
 /**
  * Real services for the whole test run: Redis (reused if one answers) and a Neo4j of its own on

@@ -1,14 +1,20 @@
 import { inject } from 'vitest';
+import { createLogger } from '../common/logger.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
-import { createLogger } from '../common/logger.ts';
 
 /** Handles on the real services started by test/globalSetup.ts. */
 export const redisUrl = (): string => inject('redisUrl');
 export const neo4jUri = (): string => inject('neo4jUri');
 
 export async function openTestGraph(uri = neo4jUri()): Promise<Graph> {
-  const graph = createGraph({ uri, user: 'neo4j', password: '', database: 'neo4j', maxTransactionRetryTimeMs: 5000 });
+  const graph = createGraph({
+    uri,
+    user: 'neo4j',
+    password: '',
+    database: 'neo4j',
+    maxTransactionRetryTimeMs: 5000,
+  });
   await applyMigrations(graph);
   return graph;
 }
@@ -18,7 +24,11 @@ export const uniquePrefix = (): string => `vigiltest-${crypto.randomUUID().slice
 
 export const silentLogger = () => createLogger({ level: 'silent', name: 'test' });
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

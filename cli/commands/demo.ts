@@ -10,12 +10,12 @@ import { applyMigrations } from '../../graph/migrations.ts';
 import { infraUp } from '../../infra/up.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
-import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { startApiServer } from '../../services/api/server.ts';
 import { runDefenseScenario } from '../../services/defense/demoScenario.ts';
 import { createIngestWorker } from '../../services/ingest/worker.ts';
-import { VERSION } from '../version.ts';
+import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { type Runtime, openGraph } from '../runtime.ts';
+import { VERSION } from '../version.ts';
 
 const VIGIL = path.resolve(import.meta.dirname, '../../bin/vigil.ts');
 
@@ -57,20 +57,34 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   });
   rt.shutdown.add('ingest worker', () => worker.close());
   const api = await startApiServer({
-    graph, log: rt.log, version: VERSION, keys: rt.config.api.keys, readsNeedKey: rt.config.api.readsNeedKey,
-    host: rt.config.api.host, port: rt.config.api.port, registry: rt.registry,
+    graph,
+    log: rt.log,
+    version: VERSION,
+    keys: rt.config.api.keys,
+    readsNeedKey: rt.config.api.readsNeedKey,
+    host: rt.config.api.host,
+    port: rt.config.api.port,
+    registry: rt.registry,
   });
   rt.shutdown.add('api', () => api.close());
   say(`GraphQL at ${api.url}`);
 
-  step(`local Bittensor chain (real subtensor runtime under chopsticks, spec ${rt.config.subtensor.specPath})`);
-  const chain = await startLocalSubtensor({ specPath: rt.config.subtensor.specPath, chopsticksLogLevel: 'warn', log: say });
+  step(
+    `local Bittensor chain (real subtensor runtime under chopsticks, spec ${rt.config.subtensor.specPath})`,
+  );
+  const chain = await startLocalSubtensor({
+    specPath: rt.config.subtensor.specPath,
+    chopsticksLogLevel: 'warn',
+    log: say,
+  });
   rt.shutdown.add('local chain', () => chain.close());
   const chainApi = await connectSubtensor(chain.wsUrl, { timeoutMs: 30_000 });
   rt.shutdown.add('chain api', () => chainApi.disconnect());
   say(`subtensor at ${chain.wsUrl}`);
 
-  step(`seeding real activity: ${opt.accounts} accounts, ${opt.blocks} blocks of transfers, stakes, moves, children`);
+  step(
+    `seeding real activity: ${opt.accounts} accounts, ${opt.blocks} blocks of transfers, stakes, moves, children`,
+  );
   const started = Date.now();
   const manifest = await seedScenario(chainApi, chain, {
     accounts: Number(opt.accounts),
@@ -78,13 +92,17 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     blocks: Number(opt.blocks),
     log: say,
   });
-  say(`${manifest.transfers.length} transfers, ${manifest.stakes.length} stake changes, ${manifest.moves.length} moves, ${manifest.children.length} set_children in blocks ${manifest.firstBlock}-${manifest.lastBlock} (${Math.round((Date.now() - started) / 1000)} s)`);
+  say(
+    `${manifest.transfers.length} transfers, ${manifest.stakes.length} stake changes, ${manifest.moves.length} moves, ${manifest.children.length} set_children in blocks ${manifest.firstBlock}-${manifest.lastBlock} (${Math.round((Date.now() - started) / 1000)} s)`,
+  );
 
   step('Patrol round: 2 miners and 1 validator as separate processes');
   const netuid = manifest.subnets[0]!.netuid;
   const neurons = manifest.hotkeys.filter((h) => h.netuids.includes(netuid));
   const [validatorHk, ...minerHks] = neurons;
-  const validatorUid = (await subnetNeurons(chainApi, netuid)).find((n) => n.hotkey === validatorHk!.address)!.uid;
+  const validatorUid = (await subnetNeurons(chainApi, netuid)).find(
+    (n) => n.hotkey === validatorHk!.address,
+  )!.uid;
   const sudo = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice');
   await enableWeightSetting(chainApi, chain, { netuid, sudo, validatorUids: [validatorUid] });
   const env = {
@@ -99,7 +117,10 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   const children: ChildProcess[] = [];
   rt.shutdown.add('neurons', () => children.forEach((c) => c.kill('SIGTERM')));
   const run = (cmd: string, extra: Record<string, string>, onLine: (l: Record<string, unknown>) => void) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', VIGIL, cmd], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', VIGIL, cmd], {
+      env: { ...env, ...extra },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     let buf = '';
     child.stdout!.on('data', (d) => {
@@ -113,20 +134,36 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   let listening = 0;
   const ready = new Promise<void>((resolve) => {
     minerHks.slice(0, 2).forEach((hk, i) =>
-      run('patrol-miner', { PATROL_HOTKEY_URI: hk.uri, PATROL_MINER_DELAY_MS: i === 1 ? '2000' : '0' }, (l) => {
-        if (l.msg === 'patrol miner waiting for challenges' && ++listening === 2) resolve();
-        if (l.msg === 'answered') say(`miner ${String(l.challenge).split('-')[2]} answered: ${l.nodes} nodes, ${l.edges} edges in ${l.ms} ms`);
-      }),
+      run(
+        'patrol-miner',
+        { PATROL_HOTKEY_URI: hk.uri, PATROL_MINER_DELAY_MS: i === 1 ? '2000' : '0' },
+        (l) => {
+          if (l.msg === 'patrol miner waiting for challenges' && ++listening === 2) resolve();
+          if (l.msg === 'answered')
+            say(
+              `miner ${String(l.challenge).split('-')[2]} answered: ${l.nodes} nodes, ${l.edges} edges in ${l.ms} ms`,
+            );
+        },
+      ),
     );
   });
   await ready;
   say(`miners up (the second one answers 2 s late); validator uid ${validatorUid} on subnet ${netuid}`);
-  const validator = run('patrol-validator', { PATROL_HOTKEY_URI: validatorHk!.uri, PATROL_ROUNDS: '1', PATROL_ROUND_INTERVAL_MS: '0' }, (l) => {
-    if (l.msg === 'miner scored') {
-      say(`uid ${l.uid}: ${l.accepted ? `accepted, ${l.edges} edges, score ${Number(l.score).toFixed(3)} (volume ${Number(l.volume).toFixed(3)}, responsiveness ${Number(l.responsiveness).toFixed(3)}, novelty ${Number(l.novelty).toFixed(2)})` : `rejected: ${l.reason}`}`);
-    }
-    if (l.msg === 'weights set on chain (WeightsSet)') say(`weights set on chain in block ${l.block}: uids ${JSON.stringify(l.uids)} → ${JSON.stringify(l.weights)}`);
-  });
+  const validator = run(
+    'patrol-validator',
+    { PATROL_HOTKEY_URI: validatorHk!.uri, PATROL_ROUNDS: '1', PATROL_ROUND_INTERVAL_MS: '0' },
+    (l) => {
+      if (l.msg === 'miner scored') {
+        say(
+          `uid ${l.uid}: ${l.accepted ? `accepted, ${l.edges} edges, score ${Number(l.score).toFixed(3)} (volume ${Number(l.volume).toFixed(3)}, responsiveness ${Number(l.responsiveness).toFixed(3)}, novelty ${Number(l.novelty).toFixed(2)})` : `rejected: ${l.reason}`}`,
+        );
+      }
+      if (l.msg === 'weights set on chain (WeightsSet)')
+        say(
+          `weights set on chain in block ${l.block}: uids ${JSON.stringify(l.uids)} → ${JSON.stringify(l.weights)}`,
+        );
+    },
+  );
   const code = await new Promise<number | null>((resolve) => validator.on('exit', resolve));
   if (code !== 0) throw new Error(`the validator exited with code ${code}`);
 
@@ -139,10 +176,17 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
 
   step('BitDefense: a pending attack on a watched vault');
   const defense = await runDefenseScenario({
-    graph, redisUrl: rt.config.redisUrl, prefix: rt.config.queuePrefix, ingestQueue, log: say, shutdown: rt.shutdown,
+    graph,
+    redisUrl: rt.config.redisUrl,
+    prefix: rt.config.queuePrefix,
+    ingestQueue,
+    log: say,
+    shutdown: rt.shutdown,
   });
   if (!defense.pauseFirst || !defense.attackReverted || !defense.vaultIntact) {
-    throw new Error(`the defense did not hold: pause first ${defense.pauseFirst}, attack reverted ${defense.attackReverted}, vault intact ${defense.vaultIntact}`);
+    throw new Error(
+      `the defense did not hold: pause first ${defense.pauseFirst}, attack reverted ${defense.attackReverted}, vault intact ${defense.vaultIntact}`,
+    );
   }
 
   console.log(`
@@ -193,7 +237,11 @@ async function waitForIngestion(graph: ReturnType<typeof openGraph>, queue: Inge
     );
     const r = res.records[0]!;
     if ((r.get('submissions') as number) > 0) {
-      return { sampleTarget: r.get('sampleTarget') as string, wallets: r.get('wallets') as number, relationships: r.get('relationships') as number };
+      return {
+        sampleTarget: r.get('sampleTarget') as string,
+        wallets: r.get('wallets') as number,
+        relationships: r.get('relationships') as number,
+      };
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

@@ -14,8 +14,12 @@ import { createPatrolValidator } from '../../services/patrol/validator.ts';
 import { type Runtime, openGraph } from '../runtime.ts';
 
 async function hotkeyFrom(rt: Runtime) {
-  if (!rt.config.patrol.hotkeyUri) throw new ConfigError('PATROL_HOTKEY_URI is not set: the neuron needs its hotkey (a mnemonic or //dev URI)');
-  if (!rt.config.subtensor.url) throw new ConfigError('SUBTENSOR_URL is not set: point it at a subtensor node (see README)');
+  if (!rt.config.patrol.hotkeyUri)
+    throw new ConfigError(
+      'PATROL_HOTKEY_URI is not set: the neuron needs its hotkey (a mnemonic or //dev URI)',
+    );
+  if (!rt.config.subtensor.url)
+    throw new ConfigError('SUBTENSOR_URL is not set: point it at a subtensor node (see README)');
   await cryptoWaitReady();
   return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(rt.config.patrol.hotkeyUri);
 }
@@ -34,7 +38,13 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
     connection,
     prefix: rt.config.queuePrefix,
     log: rt.log,
-    tamper: delay > 0 ? async (a) => (await new Promise((r) => setTimeout(r, delay)), a) : undefined,
+    tamper:
+      delay > 0
+        ? async (a) => {
+            await new Promise((r) => setTimeout(r, delay));
+            return a;
+          }
+        : undefined,
   });
   rt.shutdown.add('patrol miner', () => miner.close());
   rt.log.info({ hotkey: hotkey.address }, 'patrol miner waiting for challenges');
@@ -64,7 +74,13 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     chain: createChainView(api),
     head: () => bestBlock(api),
     miners: neurons,
-    params: { window: p.window, depth: p.depth, timeoutMs: p.timeoutMs, probes: 16, scoring: DEFAULT_SCORING },
+    params: {
+      window: p.window,
+      depth: p.depth,
+      timeoutMs: p.timeoutMs,
+      probes: 16,
+      scoring: DEFAULT_SCORING,
+    },
   });
   rt.shutdown.add('patrol validator', () => validator.close());
   const producer = blockProducerFor(api, { devBlocks: rt.config.subtensor.devBlocks });
@@ -74,7 +90,17 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
       const report = await validator.runRound(round);
       for (const r of report.results) {
         rt.log.info(
-          { round, miner: r.miner.hotkey, uid: r.miner.uid, accepted: r.accepted, reason: r.reason, edges: r.edges, ...r.score, score: r.score.total, average: r.average },
+          {
+            round,
+            miner: r.miner.hotkey,
+            uid: r.miner.uid,
+            accepted: r.accepted,
+            reason: r.reason,
+            edges: r.edges,
+            ...r.score,
+            score: r.score.total,
+            average: r.average,
+          },
           'miner scored',
         );
       }
@@ -83,8 +109,16 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
       const uids = miners.map((m) => m.uid);
       const values = toU16Weights(miners.map((m) => weights.get(m.hotkey) ?? 0));
       if (values.some((v) => v > 0)) {
-        const ev = await setWeights(api, producer, { netuid: p.netuid, signer: hotkey, uids, weights: values });
-        rt.log.info({ round, block: ev.blockNumber, uids, weights: values }, 'weights set on chain (WeightsSet)');
+        const ev = await setWeights(api, producer, {
+          netuid: p.netuid,
+          signer: hotkey,
+          uids,
+          weights: values,
+        });
+        rt.log.info(
+          { round, block: ev.blockNumber, uids, weights: values },
+          'weights set on chain (WeightsSet)',
+        );
       }
       if (p.roundIntervalMs > 0) await new Promise((r) => setTimeout(r, p.roundIntervalMs));
     }

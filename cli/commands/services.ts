@@ -1,11 +1,11 @@
+import { startServiceHttp } from '../../common/serviceHttp.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
-import { startServiceHttp } from '../../common/serviceHttp.ts';
-import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertFeed.ts';
 import { startApiServer } from '../../services/api/server.ts';
+import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertFeed.ts';
 import { createIngestWorker } from '../../services/ingest/worker.ts';
-import { VERSION } from '../version.ts';
 import { type Runtime, openGraph } from '../runtime.ts';
+import { VERSION } from '../version.ts';
 
 /** `vigil api`: the GraphQL API for investigators. */
 export async function apiCommand(rt: Runtime): Promise<void> {
@@ -15,7 +15,12 @@ export async function apiCommand(rt: Runtime): Promise<void> {
   const pubsub = createAlertPubSub();
   const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('alert feed connection', () => subscriber.quit());
-  const feed = await startAlertFeed({ subscriber, prefix: rt.config.queuePrefix, pubsub, onError: (err) => rt.log.warn({ err }, 'bad alert message') });
+  const feed = await startAlertFeed({
+    subscriber,
+    prefix: rt.config.queuePrefix,
+    pubsub,
+    onError: (err) => rt.log.warn({ err }, 'bad alert message'),
+  });
   rt.shutdown.add('alert feed', () => feed.close());
   const server = await startApiServer({
     graph,
@@ -55,7 +60,10 @@ export async function ingestWorkerCommand(rt: Runtime): Promise<void> {
     registry: rt.registry,
     health: async () => ({
       redis: (await connection.ping().catch(() => '')) === 'PONG',
-      neo4j: await graph.verify().then(() => true, () => false),
+      neo4j: await graph.verify().then(
+        () => true,
+        () => false,
+      ),
     }),
   });
   rt.shutdown.add('health server', () => http.close());

@@ -16,7 +16,9 @@ describe('API keys', () => {
   });
 
   it('rejects an unknown key instead of treating it as anonymous', () => {
-    expect(() => roleFromRequest(new Headers({ 'x-api-key': 'nope' }), keys)).toThrow('the API key is not valid');
+    expect(() => roleFromRequest(new Headers({ 'x-api-key': 'nope' }), keys)).toThrow(
+      'the API key is not valid',
+    );
   });
 
   it('enforces the roles', () => {
@@ -40,7 +42,9 @@ describe('API keys', () => {
       }
     })();
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err?.details).toBe('VIGIL_API_KEYS: expected comma-separated role:key pairs, role read or write, keys of 16+ characters');
+    expect(err?.details).toBe(
+      'VIGIL_API_KEYS: expected comma-separated role:key pairs, role read or write, keys of 16+ characters',
+    );
     expect(() => loadConfig({ API_PORT: 'http' })).toThrow(/API_PORT: Expected number, received nan/);
   });
 });

@@ -9,7 +9,8 @@ export type Role = 'anonymous' | 'read' | 'write';
  * in constant time and never logged. An unknown key is an error, not a silent downgrade.
  */
 export function roleFromRequest(headers: Headers, keys: ApiKey[]): Role {
-  const presented = headers.get('x-api-key') ?? headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? null;
+  const presented =
+    headers.get('x-api-key') ?? headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? null;
   if (!presented) return 'anonymous';
   const given = Buffer.from(presented);
   for (const k of keys) {

@@ -1,7 +1,7 @@
 import type { Graph } from '../../graph/driver.ts';
+import type { AlertPubSub } from '../defense/alertFeed.ts';
 import type { Role } from './auth.ts';
 import type { Limits } from './limits.ts';
-import type { AlertPubSub } from '../defense/alertFeed.ts';
 
 /**
  * Per-request context: the handles resolvers need, nothing global. Features that need more

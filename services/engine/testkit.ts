@@ -22,7 +22,11 @@ export interface Fixture {
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
-export async function setupFixture(opts: { log: (m: string) => void; cacheDir: string; chainId?: number }): Promise<Fixture> {
+export async function setupFixture(opts: {
+  log: (m: string) => void;
+  cacheDir: string;
+  chainId?: number;
+}): Promise<Fixture> {
   const contracts = await compileFiles(
     ['Token.sol', 'Vault.sol', 'Relay.sol'].map((f) => join(root, 'contracts', f)),
     { cacheDir: opts.cacheDir, log: opts.log },

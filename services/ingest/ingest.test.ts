@@ -1,10 +1,10 @@
-import { QueueEvents, type Job } from 'bullmq';
+import { type Job, QueueEvents } from 'bullmq';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../common/errors.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
-import { createIngestQueue, enqueueIngest, type IngestQueue } from '../../queues/ingestion.ts';
+import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import type { SubgraphJob } from '../../queues/payloads.ts';
 import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
@@ -140,15 +140,26 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
           extrinsicIndex: 2,
           netuid: null,
           proportion: null,
-          provenance: { miners: [job.miner.hotkey], validators: [job.validator.hotkey], firstAcceptedAt: job.acceptedAt },
+          provenance: {
+            miners: [job.miner.hotkey],
+            validators: [job.validator.hotkey],
+            firstAcceptedAt: job.acceptedAt,
+          },
         },
       });
       expect(byType.STAKE_ADD.node).toEqual({ address: stake.to, isHotkey: true });
-      expect(byType.STAKE_ADD.relationship).toMatchObject({ amount: '700', alphaAmount: '650', netuid: 1, direction: 'OUT' });
+      expect(byType.STAKE_ADD.relationship).toMatchObject({
+        amount: '700',
+        alphaAmount: '650',
+        netuid: 1,
+        direction: 'OUT',
+      });
 
       // The hotkey sees its owner, its staker, its unstake and its child, with directions from its side.
       const hot = await gql(QUERY, { address: stake.to });
-      const types = hot.data.wallet.neighbors.edges.map((e: any) => `${e.relationship.type}:${e.relationship.direction}`);
+      const types = hot.data.wallet.neighbors.edges.map(
+        (e: any) => `${e.relationship.type}:${e.relationship.direction}`,
+      );
       expect(types.sort()).toEqual(['OWNS_HOTKEY:IN', 'PARENT_OF:OUT', 'STAKE_ADD:IN', 'STAKE_REMOVE:OUT']);
       const child = hot.data.wallet.neighbors.edges.find((e: any) => e.relationship.type === 'PARENT_OF');
       expect(child.relationship.proportion).toBe('9223372036854775807');
@@ -166,7 +177,12 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
       for (let i = 0; i < 5; i++) {
         const other = newSs58();
         job.nodes.push({ address: other, type: 'wallet' });
-        job.edges.push({ type: 'TRANSFER', from: other, to: hub, evidence: { blockNumber: block, eventIndex: 100 + i, amount: `${i + 1}` } });
+        job.edges.push({
+          type: 'TRANSFER',
+          from: other,
+          to: hub,
+          evidence: { blockNumber: block, eventIndex: 100 + i, amount: `${i + 1}` },
+        });
       }
       await finished(h.queue, h.events, await enqueueIngest(h.queue, job));
       const seen: string[] = [];
@@ -184,7 +200,10 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
       expect(seen).toHaveLength(5);
       expect(new Set(seen).size).toBe(5);
 
-      const tooBig = await gql(`query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { neighbors(first: 1000) { totalCount } } }`, { a: hub });
+      const tooBig = await gql(
+        'query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { neighbors(first: 1000) { totalCount } } }',
+        { a: hub },
+      );
       expect(tooBig.errors?.[0]?.message).toBe('first must be between 1 and 100, got 1000');
       expect(tooBig.errors?.[0]?.extensions?.code).toBe('PAGE_SIZE_LIMIT');
     } finally {
@@ -222,7 +241,9 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
     const miners = await graph.read((tx) =>
       tx.run('MATCH (:Wallet {address: $a})-[r:TRANSFER]->() RETURN r.miners AS m', { a: job.target }),
     );
-    expect((miners.records[0]!.get('m') as string[]).sort()).toEqual([job.miner.hotkey, other.miner.hotkey].sort());
+    expect((miners.records[0]!.get('m') as string[]).sort()).toEqual(
+      [job.miner.hotkey, other.miner.hotkey].sort(),
+    );
   });
 
   it('retries a job that failed mid-write and lands it once', async () => {
@@ -233,7 +254,8 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
         ...g,
         write: async (work, o) => {
           writes++;
-          if (writes === 3) throw Object.assign(new Error('injected: connection reset'), { code: 'ServiceUnavailable' });
+          if (writes === 3)
+            throw Object.assign(new Error('injected: connection reset'), { code: 'ServiceUnavailable' });
           return g.write(work, o);
         },
       }),
@@ -310,7 +332,9 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
       const forged = sampleSubgraph();
       forged.edges[0]!.evidence = { ...first.edges[0]!.evidence }; // same block and event, other wallets
       const id = await enqueueIngest(h.queue, forged);
-      await expect(finished(h.queue, h.events, id)).rejects.toThrow(/^conflicting evidence: .*bittensor:TRANSFER:/);
+      await expect(finished(h.queue, h.events, id)).rejects.toThrow(
+        /^conflicting evidence: .*bittensor:TRANSFER:/,
+      );
       expect(((await h.queue.getJob(id)) as Job).attemptsMade).toBe(1);
     } finally {
       await h.close();

@@ -116,7 +116,8 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!(err instanceof UnrecoverableError)) jobs.inc({ kind: job.name, outcome: final ? 'failed' : 'retry' });
+    if (!(err instanceof UnrecoverableError))
+      jobs.inc({ kind: job.name, outcome: final ? 'failed' : 'retry' });
     deps.log[final ? 'error' : 'warn'](
       { jobId: job.id, attempt: job.attemptsMade, err: err.message },
       final ? 'ingestion job failed for good (kept in the failed set)' : 'ingestion job failed, will retry',

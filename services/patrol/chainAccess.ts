@@ -11,10 +11,9 @@ export function blockProducerFor(api: ApiPromise, { devBlocks }: { devBlocks: bo
   return {
     async newBlock(count = 1) {
       if (devBlocks) {
-        await (api as unknown as { _rpcCore: { provider: { send(m: string, p: unknown[]): Promise<unknown> } } })._rpcCore.provider.send(
-          'dev_newBlock',
-          [{ count }],
-        );
+        await (
+          api as unknown as { _rpcCore: { provider: { send(m: string, p: unknown[]): Promise<unknown> } } }
+        )._rpcCore.provider.send('dev_newBlock', [{ count }]);
       } else {
         const start = (await api.rpc.chain.getHeader()).number.toNumber();
         await new Promise<void>((resolve) => {
@@ -37,7 +36,11 @@ export async function bestBlock(api: ApiPromise): Promise<number> {
 }
 
 /** Registered neurons of a subnet (uid → hotkey from `SubtensorModule.Keys`), minus `exclude`. */
-export async function subnetNeurons(api: ApiPromise, netuid: number, exclude: string[] = []): Promise<PatrolMiner[]> {
+export async function subnetNeurons(
+  api: ApiPromise,
+  netuid: number,
+  exclude: string[] = [],
+): Promise<PatrolMiner[]> {
   const entries = (await api.query.subtensorModule!.keys!.entries(netuid)) as unknown as [
     { args: [Codec, Codec] },
     Codec,

@@ -10,7 +10,10 @@ export interface ChainView {
 }
 
 /** A chain view over a node, cached per block (events) and per (hotkey, block) (owners). */
-export function createChainView(api: ApiPromise, { maxBlocks = 5_000 } = {}): ChainView & { cache: BlockEventCache } {
+export function createChainView(
+  api: ApiPromise,
+  { maxBlocks = 5_000 } = {},
+): ChainView & { cache: BlockEventCache } {
   const cache = createBlockEventCache(api, { maxBlocks });
   const indexed = new WeakMap<object, Map<number, DomainEvent>>();
   const owners = new Map<string, Promise<string | null>>();

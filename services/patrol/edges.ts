@@ -16,12 +16,19 @@ export function edgesOfEvent(ev: DomainEvent): GraphEdge[] {
   switch (ev.kind) {
     case 'Transfer':
       if (ev.amount === 0n || ev.from === ev.to) return [];
-      return [{ type: 'TRANSFER', from: ev.from, to: ev.to, evidence: { ...at, amount: ev.amount.toString() } }];
+      return [
+        { type: 'TRANSFER', from: ev.from, to: ev.to, evidence: { ...at, amount: ev.amount.toString() } },
+      ];
     case 'StakeAdded':
     case 'StakeRemoved': {
       // On spec 218 move_stake also emits a remove+add pair: the StakeMoved edge stands for it.
       if (ev.viaMove || ev.tao === 0n) return [];
-      const evidence = { ...at, amount: ev.tao.toString(), alphaAmount: ev.alpha.toString(), netuid: ev.netuid };
+      const evidence = {
+        ...at,
+        amount: ev.tao.toString(),
+        alphaAmount: ev.alpha.toString(),
+        netuid: ev.netuid,
+      };
       return ev.kind === 'StakeAdded'
         ? [{ type: 'STAKE_ADD', from: ev.coldkey, to: ev.hotkey, evidence }]
         : [{ type: 'STAKE_REMOVE', from: ev.hotkey, to: ev.coldkey, evidence }];
@@ -65,7 +72,12 @@ export function edgesOfEvent(ev: DomainEvent): GraphEdge[] {
           type: 'STAKE_SWAP',
           from: ev.coldkey,
           to: ev.hotkey,
-          evidence: { ...at, sourceNetuid: ev.originNetuid, destinationNetuid: ev.destinationNetuid, amount: ev.amount.toString() },
+          evidence: {
+            ...at,
+            sourceNetuid: ev.originNetuid,
+            destinationNetuid: ev.destinationNetuid,
+            amount: ev.amount.toString(),
+          },
         },
       ];
     case 'SetChildren':

@@ -7,7 +7,14 @@ import { ownerOf } from '../../chains/bittensor/keys.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { GraphEdge } from '../../graph/model.ts';
 import { edgesOfEvent } from './edges.ts';
-import { type Answer, type Challenge, challengeSchema, challengeWindow, minerQueueName, signAnswer } from './protocol.ts';
+import {
+  type Answer,
+  type Challenge,
+  challengeSchema,
+  challengeWindow,
+  minerQueueName,
+  signAnswer,
+} from './protocol.ts';
 import { type Subgraph, subgraphAround } from './subgraph.ts';
 
 export interface MinerDeps {
@@ -30,9 +37,18 @@ export interface MinerDeps {
  * blocks, turned into edges, then the part reachable from the target within `depth` hops, plus
  * who owned each hotkey at the window's last block.
  */
-export async function buildSubgraph(api: ApiPromise, c: Challenge, read: MinerDeps['read'] = {}): Promise<Subgraph> {
+export async function buildSubgraph(
+  api: ApiPromise,
+  c: Challenge,
+  read: MinerDeps['read'] = {},
+): Promise<Subgraph> {
   const window = challengeWindow(c);
-  const blocks = await readBlockEvents(api, { from: window.from, to: window.to, batchSize: read.batchSize ?? 25, concurrency: read.concurrency ?? 4 });
+  const blocks = await readBlockEvents(api, {
+    from: window.from,
+    to: window.to,
+    batchSize: read.batchSize ?? 25,
+    concurrency: read.concurrency ?? 4,
+  });
   const edges = blocks.flatMap((b) => b.events.flatMap(edgesOfEvent));
   const sub = subgraphAround(edges, c.target, c.depth);
   const lastHash = blocks.at(-1)?.hash;
@@ -67,9 +83,13 @@ export function createPatrolMiner(deps: MinerDeps): { worker: Worker; close(): P
     minerQueueName(deps.hotkey.address),
     async (job: Job) => {
       const parsed = challengeSchema.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError(`invalid challenge: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success)
+        throw new UnrecoverableError(
+          `invalid challenge: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
       const c = parsed.data;
-      if (c.miner !== deps.hotkey.address) throw new UnrecoverableError(`challenge is for ${c.miner}, not this miner`);
+      if (c.miner !== deps.hotkey.address)
+        throw new UnrecoverableError(`challenge is for ${c.miner}, not this miner`);
       if (Date.now() > c.deadline) {
         deps.log.warn({ challenge: c.id }, 'challenge past its deadline: not answered');
         return { skipped: 'deadline' };
@@ -80,7 +100,10 @@ export function createPatrolMiner(deps: MinerDeps): { worker: Worker; close(): P
       if (deps.tamper) answer = await deps.tamper(answer, c);
       await replyQueue(c.replyTo).add('answer', answer, { removeOnComplete: true, removeOnFail: 1000 });
       const ms = Math.round(performance.now() - started);
-      deps.log.info({ challenge: c.id, target: c.target, nodes: sub.nodes.length, edges: sub.edges.length, ms }, 'answered');
+      deps.log.info(
+        { challenge: c.id, target: c.target, nodes: sub.nodes.length, edges: sub.edges.length, ms },
+        'answered',
+      );
       return { nodes: sub.nodes.length, edges: sub.edges.length, ms };
     },
     { connection: deps.connection, prefix: deps.prefix, concurrency: 2 },

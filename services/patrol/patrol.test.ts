@@ -15,7 +15,14 @@ import type { GraphEdge } from '../../graph/model.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { startSeededChain } from '../../test/chain.ts';
-import { neo4jUri, openTestGraph, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
+import {
+  neo4jUri,
+  openTestGraph,
+  redisUrl,
+  silentLogger,
+  uniquePrefix,
+  waitFor,
+} from '../../test/services.ts';
 import { createApi } from '../api/server.ts';
 import { createIngestWorker } from '../ingest/worker.ts';
 import { subnetNeurons } from './chainAccess.ts';
@@ -35,7 +42,14 @@ let close: () => Promise<void>;
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 
 beforeAll(async () => {
-  ({ chain, api, manifest, close } = await startSeededChain({ accounts: 24, subnets: 2, blocks: 4, hotkeysPerSubnet: 3, txPerBlock: 8, seed: 11 }));
+  ({ chain, api, manifest, close } = await startSeededChain({
+    accounts: 24,
+    subnets: 2,
+    blocks: 4,
+    hotkeysPerSubnet: 3,
+    txPerBlock: 8,
+    seed: 11,
+  }));
   graph = await openTestGraph();
 }, 300_000);
 afterAll(async () => {
@@ -43,7 +57,8 @@ afterAll(async () => {
   await close?.();
 });
 
-const key = (e: GraphEdge) => `${e.type}|${e.from}|${e.to}|${e.evidence.blockNumber}|${e.evidence.amount ?? ''}|${e.evidence.alphaAmount ?? ''}`;
+const key = (e: GraphEdge) =>
+  `${e.type}|${e.from}|${e.to}|${e.evidence.blockNumber}|${e.evidence.amount ?? ''}|${e.evidence.alphaAmount ?? ''}`;
 
 /** The edges the seeder's own extrinsic results say exist, built from its manifest, not from events. */
 function expectedEdges(): string[] {
@@ -51,10 +66,16 @@ function expectedEdges(): string[] {
   for (const t of manifest.transfers) out.push(`TRANSFER|${t.from}|${t.to}|${t.blockNumber}|${t.amount}|`);
   for (const s of manifest.stakes) {
     // The manifest knows what the call took: TAO for an add, alpha for a remove.
-    out.push(s.kind === 'add' ? `STAKE_ADD|${s.coldkey}|${s.hotkey}|${s.blockNumber}|${s.amount}|*` : `STAKE_REMOVE|${s.hotkey}|${s.coldkey}|${s.blockNumber}|*|${s.amount}`);
+    out.push(
+      s.kind === 'add'
+        ? `STAKE_ADD|${s.coldkey}|${s.hotkey}|${s.blockNumber}|${s.amount}|*`
+        : `STAKE_REMOVE|${s.hotkey}|${s.coldkey}|${s.blockNumber}|*|${s.amount}`,
+    );
   }
-  for (const m of manifest.moves) out.push(`STAKE_MOVE|${m.originHotkey}|${m.destinationHotkey}|${m.blockNumber}||`);
-  for (const c of manifest.children) for (const ch of c.children) out.push(`PARENT_OF|${c.hotkey}|${ch.child}|${c.blockNumber}||`);
+  for (const m of manifest.moves)
+    out.push(`STAKE_MOVE|${m.originHotkey}|${m.destinationHotkey}|${m.blockNumber}||`);
+  for (const c of manifest.children)
+    for (const ch of c.children) out.push(`PARENT_OF|${c.hotkey}|${ch.child}|${c.blockNumber}||`);
   return out.sort();
 }
 
@@ -149,16 +170,54 @@ describe('Patrol validator verification', () => {
 
   it('accepts the honest answer with its volume', async () => {
     const v = await verifyAnswer(honest, challenge, view());
-    expect(v).toMatchObject({ accepted: true, volume: honest.subgraph.nodes.length + honest.subgraph.edges.length });
+    expect(v).toMatchObject({
+      accepted: true,
+      volume: honest.subgraph.nodes.length + honest.subgraph.edges.length,
+    });
   });
 
   it.each([
-    ['wrong amount', (es: GraphEdge[]) => void (firstTransfer(es).evidence.amount = `${BigInt(firstTransfer(es).evidence.amount!) + 1n}`), /does not match event #\d+ of block/],
-    ['wrong block', (es: GraphEdge[]) => void (firstTransfer(es).evidence.blockNumber += 1), /does not match|no relevant event|names block hash/],
-    ['swapped direction', (es: GraphEdge[]) => { const t = firstTransfer(es); [t.from, t.to] = [t.to, t.from]; }, /does not match event/],
-    ['invented edge', (es: GraphEdge[]) => void es.push({ ...structuredClone(firstTransfer(es)), evidence: { ...firstTransfer(es).evidence, eventIndex: 999 } }), /no relevant event #999/],
-    ['duplicate edge', (es: GraphEdge[]) => void es.push(structuredClone(firstTransfer(es))), /duplicate edge bittensor:TRANSFER:/],
-    ['forged ownership', (es: GraphEdge[]) => { const o = es.find((e) => e.type === 'OWNS_HOTKEY')!; o.from = firstTransfer(es).to === o.from ? firstTransfer(es).from : firstTransfer(es).to; }, /was owned by|not a node/],
+    [
+      'wrong amount',
+      (es: GraphEdge[]) =>
+        void (firstTransfer(es).evidence.amount = `${BigInt(firstTransfer(es).evidence.amount!) + 1n}`),
+      /does not match event #\d+ of block/,
+    ],
+    [
+      'wrong block',
+      (es: GraphEdge[]) => void (firstTransfer(es).evidence.blockNumber += 1),
+      /does not match|no relevant event|names block hash/,
+    ],
+    [
+      'swapped direction',
+      (es: GraphEdge[]) => {
+        const t = firstTransfer(es);
+        [t.from, t.to] = [t.to, t.from];
+      },
+      /does not match event/,
+    ],
+    [
+      'invented edge',
+      (es: GraphEdge[]) =>
+        void es.push({
+          ...structuredClone(firstTransfer(es)),
+          evidence: { ...firstTransfer(es).evidence, eventIndex: 999 },
+        }),
+      /no relevant event #999/,
+    ],
+    [
+      'duplicate edge',
+      (es: GraphEdge[]) => void es.push(structuredClone(firstTransfer(es))),
+      /duplicate edge bittensor:TRANSFER:/,
+    ],
+    [
+      'forged ownership',
+      (es: GraphEdge[]) => {
+        const o = es.find((e) => e.type === 'OWNS_HOTKEY')!;
+        o.from = firstTransfer(es).to === o.from ? firstTransfer(es).from : firstTransfer(es).to;
+      },
+      /was owned by|not a node/,
+    ],
   ])('rejects %s', async (_name, mutate, reason) => {
     const v = await verifyAnswer(forge(mutate), challenge, view());
     expect(v.accepted).toBe(false);
@@ -173,7 +232,10 @@ describe('Patrol validator verification', () => {
 
   it('rejects an unsigned answer and an impersonated miner', async () => {
     const unsigned = { ...honest, signature: '' };
-    expect(await verifyAnswer(unsigned, challenge, view())).toEqual({ accepted: false, reason: 'signature missing or not valid for the miner hotkey' });
+    expect(await verifyAnswer(unsigned, challenge, view())).toEqual({
+      accepted: false,
+      reason: 'signature missing or not valid for the miner hotkey',
+    });
     const other = keyring.addFromUri('//patrol-impostor');
     const impostor = signAnswer(other, challenge.id, honest.subgraph);
     expect(await verifyAnswer(impostor, challenge, view())).toEqual({
@@ -181,19 +243,34 @@ describe('Patrol validator verification', () => {
       reason: `answer for miner ${miner.address} came signed as ${other.address} (impersonation)`,
     });
     const stolen = { ...impostor, miner: miner.address };
-    expect(await verifyAnswer(stolen, challenge, view())).toEqual({ accepted: false, reason: 'signature missing or not valid for the miner hotkey' });
+    expect(await verifyAnswer(stolen, challenge, view())).toEqual({
+      accepted: false,
+      reason: 'signature missing or not valid for the miner hotkey',
+    });
   });
 
   it('rejects the structural faults', async () => {
     const empty = signAnswer(miner, challenge.id, { nodes: [], edges: [] });
-    expect(await verifyAnswer(empty, challenge, view())).toEqual({ accepted: false, reason: 'empty subgraph' });
+    expect(await verifyAnswer(empty, challenge, view())).toEqual({
+      accepted: false,
+      reason: 'empty subgraph',
+    });
     const lonely = signAnswer(miner, challenge.id, { nodes: [honest.subgraph.nodes[0]!], edges: [] });
-    expect(await verifyAnswer(lonely, challenge, view())).toEqual({ accepted: false, reason: 'fewer than 2 nodes (1)' });
+    expect(await verifyAnswer(lonely, challenge, view())).toEqual({
+      accepted: false,
+      reason: 'fewer than 2 nodes (1)',
+    });
     const noEvidence = forge((es) => void delete (es[0] as Partial<GraphEdge>).evidence);
-    expect(await verifyAnswer(noEvidence, challenge, view())).toEqual({ accepted: false, reason: 'edge 0 has no evidence' });
+    expect(await verifyAnswer(noEvidence, challenge, view())).toEqual({
+      accepted: false,
+      reason: 'edge 0 has no evidence',
+    });
     const island = structuredClone(honest.subgraph);
     island.nodes.push({ address: keyring.addFromUri('//island').address, type: 'wallet' });
-    expect(await verifyAnswer(signAnswer(miner, challenge.id, island), challenge, view())).toEqual({ accepted: false, reason: 'graph is not connected to the target' });
+    expect(await verifyAnswer(signAnswer(miner, challenge.id, island), challenge, view())).toEqual({
+      accepted: false,
+      reason: 'graph is not connected to the target',
+    });
   });
 });
 
@@ -202,13 +279,29 @@ describe('Patrol round through Redis queues', () => {
     const prefix = uniquePrefix();
     const conn = createRedisConnection(redisUrl(), 'worker');
     const ingest = createIngestQueue(conn, prefix);
-    const [fast, slow, forger, validatorKey] = ['//r-fast', '//r-slow', '//r-forger', '//r-validator'].map((u) => keyring.addFromUri(u));
+    const [fast, slow, forger, validatorKey] = ['//r-fast', '//r-slow', '//r-forger', '//r-validator'].map(
+      (u) => keyring.addFromUri(u),
+    );
     const miners = [fast!, slow!, forger!].map((k, uid) => ({ hotkey: k.address, uid }));
     const running = [
       createPatrolMiner({ api, hotkey: fast!, connection: conn, prefix, log: silentLogger() }),
-      createPatrolMiner({ api, hotkey: slow!, connection: conn, prefix, log: silentLogger(), tamper: async (a) => (await new Promise((r) => setTimeout(r, 1500)), a) }),
       createPatrolMiner({
-        api, hotkey: forger!, connection: conn, prefix, log: silentLogger(),
+        api,
+        hotkey: slow!,
+        connection: conn,
+        prefix,
+        log: silentLogger(),
+        tamper: async (a) => {
+          await new Promise((r) => setTimeout(r, 1500));
+          return a;
+        },
+      }),
+      createPatrolMiner({
+        api,
+        hotkey: forger!,
+        connection: conn,
+        prefix,
+        log: silentLogger(),
         tamper: (a) => {
           const t = a.subgraph.edges.find((e) => e.type === 'TRANSFER')!;
           t.evidence.amount = `${BigInt(t.evidence.amount!) * 10n}`;
@@ -219,14 +312,33 @@ describe('Patrol round through Redis queues', () => {
     // The same fresh target for all three: the later of two identical answers brings nothing new.
     const target = manifest.transfers.at(-1)!.to;
     const validator = createPatrolValidator({
-      hotkey: validatorKey!, connection: conn, prefix, log: silentLogger(), graph, ingest,
+      hotkey: validatorKey!,
+      connection: conn,
+      prefix,
+      log: silentLogger(),
+      graph,
+      ingest,
       chain: createChainView(api),
       head: async () => chain.head().number,
       miners: async () => miners,
-      params: { window: manifest.lastBlock, depth: 2, timeoutMs: 20_000, probes: 8, scoring: DEFAULT_SCORING },
+      params: {
+        window: manifest.lastBlock,
+        depth: 2,
+        timeoutMs: 20_000,
+        probes: 8,
+        scoring: DEFAULT_SCORING,
+      },
       pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
     });
-    const worker = createIngestWorker({ connection: conn.duplicate(), prefix, graph, log: silentLogger(), registry: new Registry(), concurrency: 1, batchSize: 1000 });
+    const worker = createIngestWorker({
+      connection: conn.duplicate(),
+      prefix,
+      graph,
+      log: silentLogger(),
+      registry: new Registry(),
+      concurrency: 1,
+      batchSize: 1000,
+    });
     const events = new QueueEvents('ingest', { connection: conn.duplicate(), prefix });
     try {
       const report = await validator.runRound(1);
@@ -234,7 +346,9 @@ describe('Patrol round through Redis queues', () => {
       expect(f).toMatchObject({ accepted: true, score: { novelty: 1 } });
       expect(s).toMatchObject({ accepted: true, score: { novelty: 0 } });
       expect(s!.score.total).toBeLessThan(f!.score.total);
-      expect((s!.score as { responsiveness: number }).responsiveness).toBeLessThan((f!.score as { responsiveness: number }).responsiveness);
+      expect((s!.score as { responsiveness: number }).responsiveness).toBeLessThan(
+        (f!.score as { responsiveness: number }).responsiveness,
+      );
       expect(x).toMatchObject({ accepted: false, score: { total: 0 }, average: 0 });
       expect(x!.reason).toMatch(/^edge \d+ \(TRANSFER .*\) does not match event #\d+ of block \d+$/);
       expect(report.ingestedJobs).toHaveLength(2);
@@ -244,12 +358,15 @@ describe('Patrol round through Redis queues', () => {
       expect(w.get(forger!.address)).toBe(0);
       expect(w.get(fast!.address)!).toBeGreaterThan(w.get(slow!.address)!);
 
-      for (const id of report.ingestedJobs) await (await ingest.getJob(id))!.waitUntilFinished(events, 30_000);
+      for (const id of report.ingestedJobs)
+        await (await ingest.getJob(id))!.waitUntilFinished(events, 30_000);
       const yoga = createApi({ graph, log: silentLogger(), version: 'test' });
       const res = await yoga.fetch('http://t/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: `{ wallet(chain: BITTENSOR, address: "${target}") { neighbors(types: [TRANSFER], first: 100) { edges { relationship { amount provenance { miners validators } } } } } }` }),
+        body: JSON.stringify({
+          query: `{ wallet(chain: BITTENSOR, address: "${target}") { neighbors(types: [TRANSFER], first: 100) { edges { relationship { amount provenance { miners validators } } } } } }`,
+        }),
       });
       const body = (await res.json()) as any;
       expect(body.errors).toBeUndefined();
@@ -259,7 +376,9 @@ describe('Patrol round through Redis queues', () => {
         expect(r.provenance.miners.sort()).toEqual([fast!.address, slow!.address].sort());
         expect(r.provenance.validators).toEqual([validatorKey!.address]);
       }
-      const forged = await graph.read((tx) => tx.run('MATCH (s:Submission) WHERE s.miner = $m RETURN count(s) AS n', { m: forger!.address }));
+      const forged = await graph.read((tx) =>
+        tx.run('MATCH (s:Submission) WHERE s.miner = $m RETURN count(s) AS n', { m: forger!.address }),
+      );
       expect(forged.records[0]!.get('n')).toBe(0);
     } finally {
       await events.close();
@@ -279,7 +398,9 @@ describe('Patrol as separate processes', () => {
     const onSubnet = manifest.hotkeys.filter((h) => h.netuids.includes(netuid));
     expect(onSubnet.length).toBeGreaterThanOrEqual(3);
     const [validatorHk, fastHk, slowHk] = onSubnet;
-    const validatorUid = (await subnetNeurons(api, netuid)).find((n) => n.hotkey === validatorHk!.address)!.uid;
+    const validatorUid = (await subnetNeurons(api, netuid)).find(
+      (n) => n.hotkey === validatorHk!.address,
+    )!.uid;
     const sudo = keyring.addFromUri('//Alice');
     await enableWeightSetting(api, chain, { netuid, sudo, validatorUids: [validatorUid] });
 
@@ -300,7 +421,10 @@ describe('Patrol as separate processes', () => {
     };
     const vigil = path.resolve(import.meta.dirname, '../../bin/vigil.ts');
     const start = (cmd: string, extra: Record<string, string>) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', vigil, cmd], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', vigil, cmd], {
+        env: { ...env, ...extra },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
@@ -311,16 +435,30 @@ describe('Patrol as separate processes', () => {
       start('patrol-miner', { PATROL_HOTKEY_URI: slowHk!.uri, PATROL_MINER_DELAY_MS: '2500' }),
     ];
     try {
-      await waitFor('both miners to listen', async () => miners.every((m) => m.output().includes('waiting for challenges')), 60_000);
-      const validator = start('patrol-validator', { PATROL_HOTKEY_URI: validatorHk!.uri, PATROL_ROUNDS: '1', PATROL_ROUND_INTERVAL_MS: '0' });
+      await waitFor(
+        'both miners to listen',
+        async () => miners.every((m) => m.output().includes('waiting for challenges')),
+        60_000,
+      );
+      const validator = start('patrol-validator', {
+        PATROL_HOTKEY_URI: validatorHk!.uri,
+        PATROL_ROUNDS: '1',
+        PATROL_ROUND_INTERVAL_MS: '0',
+      });
       const code = await new Promise<number | null>((resolve) => validator.child.on('exit', resolve));
-      const lines = validator.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const lines = validator
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
       expect(code, validator.output().slice(-2000)).toBe(0);
       const scored = new Map(lines.filter((l) => l.msg === 'miner scored').map((l) => [l.miner, l]));
       expect(scored.get(fastHk!.address)).toMatchObject({ accepted: true });
       expect(scored.get(slowHk!.address)).toMatchObject({ accepted: true });
       // Targets are drawn at random, so volume and novelty differ; the delay shows in responsiveness.
-      expect(scored.get(slowHk!.address).responsiveness).toBeLessThan(scored.get(fastHk!.address).responsiveness);
+      expect(scored.get(slowHk!.address).responsiveness).toBeLessThan(
+        scored.get(fastHk!.address).responsiveness,
+      );
       const set = lines.find((l) => l.msg === 'weights set on chain (WeightsSet)');
       expect(set).toBeTruthy();
       const [block] = await readBlockEvents(api, { from: set.block, to: set.block });

@@ -29,7 +29,10 @@ export const challengeSchema = z
   .strict();
 export type Challenge = z.infer<typeof challengeSchema>;
 
-export function challengeWindow(c: Pick<Challenge, 'targetBlock' | 'window' | 'maxBlock'>): { from: number; to: number } {
+export function challengeWindow(c: Pick<Challenge, 'targetBlock' | 'window' | 'maxBlock'>): {
+  from: number;
+  to: number;
+} {
   return { from: Math.max(0, c.targetBlock - c.window), to: Math.min(c.targetBlock + c.window, c.maxBlock) };
 }
 

@@ -44,7 +44,12 @@ export function scoreAnswer(
   const responsiveness = responsivenessScore(input.seconds);
   const novelty = input.verifiedEdges === 0 ? 0 : input.novelEdges / input.verifiedEdges;
   const w = p.weights;
-  return { volume, responsiveness, novelty, total: w.volume * volume + w.responsiveness * responsiveness + w.novelty * novelty };
+  return {
+    volume,
+    responsiveness,
+    novelty,
+    total: w.volume * volume + w.responsiveness * responsiveness + w.novelty * novelty,
+  };
 }
 
 export function movingAverage(history: number[], p: ScoringParams): number {

@@ -13,7 +13,13 @@ export interface TargetCandidate {
  */
 export async function sampleTargets(
   chain: ChainView,
-  { count, fromBlock, toBlock, probes = 16, random = Math.random }: { count: number; fromBlock: number; toBlock: number; probes?: number; random?: () => number },
+  {
+    count,
+    fromBlock,
+    toBlock,
+    probes = 16,
+    random = Math.random,
+  }: { count: number; fromBlock: number; toBlock: number; probes?: number; random?: () => number },
 ): Promise<TargetCandidate[]> {
   const span = toBlock - fromBlock + 1;
   const blocks = new Set<number>();
@@ -25,12 +31,14 @@ export async function sampleTargets(
     const { byIndex } = await chain.block(n);
     for (const ev of byIndex.values()) {
       for (const e of edgesOfEvent(ev)) {
-        for (const address of [e.from, e.to]) if (!candidates.has(address)) candidates.set(address, { address, block: n });
+        for (const address of [e.from, e.to])
+          if (!candidates.has(address)) candidates.set(address, { address, block: n });
       }
     }
   }
   const pool = [...candidates.values()];
-  if (pool.length === 0) throw new Error(`no wallet activity in ${blocks.size} probe blocks between ${fromBlock} and ${toBlock}`);
+  if (pool.length === 0)
+    throw new Error(`no wallet activity in ${blocks.size} probe blocks between ${fromBlock} and ${toBlock}`);
   const out: TargetCandidate[] = [];
   for (let i = 0; i < count; i++) {
     const j = Math.floor(random() * pool.length);

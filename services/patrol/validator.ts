@@ -8,7 +8,13 @@ import { existingRelationshipIds } from '../../graph/relationships.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import type { ChainView } from './chainView.ts';
 import { type Answer, type Challenge, answerQueueName, challengeWindow, minerQueueName } from './protocol.ts';
-import { type ScoreParts, type ScoringParams, movingAverage, normalizeWeights, scoreAnswer } from './scoring.ts';
+import {
+  type ScoreParts,
+  type ScoringParams,
+  movingAverage,
+  normalizeWeights,
+  scoreAnswer,
+} from './scoring.ts';
 import { type TargetCandidate, sampleTargets } from './targets.ts';
 import { verifyAnswer } from './verify.ts';
 
@@ -81,7 +87,10 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     async (job: Job<Answer>) => {
       const deliver = pending.get(job.data?.challengeId);
       if (!deliver) {
-        deps.log.warn({ challenge: job.data?.challengeId, miner: job.data?.miner }, 'answer for no open challenge (late or unknown): dropped');
+        deps.log.warn(
+          { challenge: job.data?.challengeId, miner: job.data?.miner },
+          'answer for no open challenge (late or unknown): dropped',
+        );
         return;
       }
       // Time of arrival in Redis, not of processing here: a busy validator must not cost the miner.
@@ -106,22 +115,30 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     const { window, depth, timeoutMs } = deps.params;
     const targets = deps.pickTargets
       ? await deps.pickTargets(miners, head)
-      : await sampleTargets(deps.chain, { count: miners.length, fromBlock: 1, toBlock: head, probes: deps.params.probes, random });
+      : await sampleTargets(deps.chain, {
+          count: miners.length,
+          fromBlock: 1,
+          toBlock: head,
+          probes: deps.params.probes,
+          random,
+        });
     const deadline = Date.now() + timeoutMs;
     const sentAt = Date.now();
-    const challenges = miners.map((miner, i): Challenge => ({
-      id: `r${round}-${me.slice(0, 8)}-${miner.uid}-${crypto.randomUUID().slice(0, 8)}`,
-      round,
-      validator: me,
-      miner: miner.hotkey,
-      target: targets[i]!.address,
-      targetBlock: targets[i]!.block,
-      window,
-      maxBlock: head,
-      depth,
-      deadline,
-      replyTo,
-    }));
+    const challenges = miners.map(
+      (miner, i): Challenge => ({
+        id: `r${round}-${me.slice(0, 8)}-${miner.uid}-${crypto.randomUUID().slice(0, 8)}`,
+        round,
+        validator: me,
+        miner: miner.hotkey,
+        target: targets[i]!.address,
+        targetBlock: targets[i]!.block,
+        window,
+        maxBlock: head,
+        depth,
+        deadline,
+        replyTo,
+      }),
+    );
     const arrivals = challenges.map(
       (c) =>
         new Promise<{ answer: Answer; arrivedAt: number } | null>((resolve) => {
@@ -132,8 +149,15 @@ export function createPatrolValidator(deps: ValidatorDeps) {
           });
         }),
     );
-    await Promise.all(challenges.map((c) => queueFor(c.miner).add('challenge', c, { removeOnComplete: 1000, removeOnFail: 1000 })));
-    deps.log.info({ round, miners: miners.length, deadline: new Date(deadline).toISOString() }, 'round started');
+    await Promise.all(
+      challenges.map((c) =>
+        queueFor(c.miner).add('challenge', c, { removeOnComplete: 1000, removeOnFail: 1000 }),
+      ),
+    );
+    deps.log.info(
+      { round, miners: miners.length, deadline: new Date(deadline).toISOString() },
+      'round started',
+    );
     const received = await Promise.all(arrivals);
     for (const c of challenges) pending.delete(c.id);
 
@@ -141,18 +165,29 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     const verdicts = await Promise.all(
       challenges.map(async (c, i) => {
         const got = received[i];
-        if (!got) return { c, got, verdict: { accepted: false as const, reason: 'no answer before the deadline' } };
+        if (!got)
+          return { c, got, verdict: { accepted: false as const, reason: 'no answer before the deadline' } };
         try {
           return { c, got, verdict: await verifyAnswer(got.answer, c, deps.chain) };
         } catch (err) {
-          return { c, got, verdict: { accepted: false as const, reason: `verification failed: ${(err as Error).message}` } };
+          return {
+            c,
+            got,
+            verdict: { accepted: false as const, reason: `verification failed: ${(err as Error).message}` },
+          };
         }
       }),
     );
     const acceptedEdges = verdicts.flatMap((v) => (v.verdict.accepted ? v.verdict.edges : []));
-    const inGraph = acceptedEdges.length ? await existingRelationshipIds(deps.graph, 'bittensor', acceptedEdges) : new Set<string>();
+    const inGraph = acceptedEdges.length
+      ? await existingRelationshipIds(deps.graph, 'bittensor', acceptedEdges)
+      : new Set<string>();
     const claimed = new Set<string>();
-    const order = [...verdicts.keys()].sort((a, b) => (verdicts[a]!.got?.arrivedAt ?? Infinity) - (verdicts[b]!.got?.arrivedAt ?? Infinity));
+    const order = [...verdicts.keys()].sort(
+      (a, b) =>
+        (verdicts[a]!.got?.arrivedAt ?? Number.POSITIVE_INFINITY) -
+        (verdicts[b]!.got?.arrivedAt ?? Number.POSITIVE_INFINITY),
+    );
 
     const results: MinerResult[] = new Array(verdicts.length);
     const ingestedJobs: string[] = [];
@@ -169,7 +204,10 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         for (const id of ids) claimed.add(id);
         edges = verdict.edges.length;
         volume = verdict.volume;
-        score = scoreAnswer({ volume, seconds: seconds!, novelEdges: novel, verifiedEdges: edges }, deps.params.scoring);
+        score = scoreAnswer(
+          { volume, seconds: seconds!, novelEdges: novel, verifiedEdges: edges },
+          deps.params.scoring,
+        );
         const sub = got!.answer.subgraph;
         ingestedJobs.push(
           await enqueueIngest(deps.ingest, {

@@ -18,14 +18,17 @@ const reject = (reason: string): Verdict => ({ accepted: false, reason });
  * from mixing real and invented edges.
  */
 export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: ChainView): Promise<Verdict> {
-  if (answer.challengeId !== challenge.id) return reject(`answer names challenge ${answer.challengeId}, expected ${challenge.id}`);
+  if (answer.challengeId !== challenge.id)
+    return reject(`answer names challenge ${answer.challengeId}, expected ${challenge.id}`);
   if (answer.miner !== challenge.miner) {
     return reject(`answer for miner ${challenge.miner} came signed as ${answer.miner} (impersonation)`);
   }
-  if (!answer.signature || !answerSignatureValid(answer)) return reject('signature missing or not valid for the miner hotkey');
+  if (!answer.signature || !answerSignatureValid(answer))
+    return reject('signature missing or not valid for the miner hotkey');
 
   const { nodes, edges } = answer.subgraph ?? { nodes: [], edges: [] };
-  if (!Array.isArray(nodes) || !Array.isArray(edges)) return reject('malformed subgraph: nodes and edges must be arrays');
+  if (!Array.isArray(nodes) || !Array.isArray(edges))
+    return reject('malformed subgraph: nodes and edges must be arrays');
   if (nodes.length === 0 && edges.length === 0) return reject('empty subgraph');
   if (nodes.length < 2) return reject(`fewer than 2 nodes (${nodes.length})`);
   const nodeSet = new Set<string>();
@@ -36,7 +39,8 @@ export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: 
   const ids = new Set<string>();
   for (const [i, e] of edges.entries()) {
     if (!e.evidence || typeof e.evidence.blockNumber !== 'number') return reject(`edge ${i} has no evidence`);
-    if (!nodeSet.has(e.from) || !nodeSet.has(e.to)) return reject(`edge ${i} joins an address that is not a node`);
+    if (!nodeSet.has(e.from) || !nodeSet.has(e.to))
+      return reject(`edge ${i} joins an address that is not a node`);
     const id = relationshipId('bittensor', e);
     if (ids.has(id)) return reject(`duplicate edge ${id}`);
     ids.add(id);
@@ -51,31 +55,46 @@ export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: 
   for (const [i, e] of edges.entries()) {
     const b = e.evidence.blockNumber;
     if (b < window.from || b > window.to) {
-      return reject(`edge ${i} has evidence at block ${b}, outside the challenge window [${window.from}, ${window.to}]`);
+      return reject(
+        `edge ${i} has evidence at block ${b}, outside the challenge window [${window.from}, ${window.to}]`,
+      );
     }
   }
 
   // Against the chain: fetch every named block once (concurrently), then compare edge by edge.
   const blocks = new Map(
-    await Promise.all([...new Set(edges.map((e) => e.evidence.blockNumber))].map(async (n) => [n, await chain.block(n)] as const)),
+    await Promise.all(
+      [...new Set(edges.map((e) => e.evidence.blockNumber))].map(
+        async (n) => [n, await chain.block(n)] as const,
+      ),
+    ),
   );
   for (const [i, e] of edges.entries()) {
     const block = blocks.get(e.evidence.blockNumber)!;
     if (e.evidence.blockHash !== undefined && e.evidence.blockHash !== block.hash) {
-      return reject(`edge ${i} names block hash ${e.evidence.blockHash}, the chain has ${block.hash} at ${e.evidence.blockNumber}`);
+      return reject(
+        `edge ${i} names block hash ${e.evidence.blockHash}, the chain has ${block.hash} at ${e.evidence.blockNumber}`,
+      );
     }
     if (e.type === 'OWNS_HOTKEY') {
       const owner = await chain.ownerAt(e.to, e.evidence.blockNumber);
       if (owner !== e.from) {
-        return reject(`edge ${i}: chain says hotkey ${e.to} was owned by ${owner ?? 'nobody'} at block ${e.evidence.blockNumber}, not ${e.from}`);
+        return reject(
+          `edge ${i}: chain says hotkey ${e.to} was owned by ${owner ?? 'nobody'} at block ${e.evidence.blockNumber}, not ${e.from}`,
+        );
       }
       continue;
     }
     const event = e.evidence.eventIndex === undefined ? undefined : block.byIndex.get(e.evidence.eventIndex);
-    if (!event) return reject(`edge ${i}: no relevant event #${e.evidence.eventIndex} in block ${e.evidence.blockNumber}`);
+    if (!event)
+      return reject(
+        `edge ${i}: no relevant event #${e.evidence.eventIndex} in block ${e.evidence.blockNumber}`,
+      );
     const proven = edgesOfEvent(event)[e.evidence.subIndex ?? 0];
     if (!proven || !sameEdge(withBlockHash(e, block.hash), proven)) {
-      return reject(`edge ${i} (${e.type} ${e.from} → ${e.to}) does not match event #${e.evidence.eventIndex} of block ${e.evidence.blockNumber}`);
+      return reject(
+        `edge ${i} (${e.type} ${e.from} → ${e.to}) does not match event #${e.evidence.eventIndex} of block ${e.evidence.blockNumber}`,
+      );
     }
   }
   return { accepted: true, edges, volume: reachableVolume(edges, challenge.target) };
