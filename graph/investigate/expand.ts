@@ -158,7 +158,11 @@ export async function degreesOf(
  * transaction, so hops cost a round trip each instead of a transaction each, and `timeoutMs`
  * bounds the whole search rather than each hop.
  */
-export function inOneTransaction<T>(graph: Graph, timeoutMs: number | undefined, work: (g: Graph) => Promise<T>): Promise<T> {
+export function inOneTransaction<T>(
+  graph: Graph,
+  timeoutMs: number | undefined,
+  work: (g: Graph) => Promise<T>,
+): Promise<T> {
   return graph.read(
     (tx) =>
       work({

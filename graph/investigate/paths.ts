@@ -1,7 +1,14 @@
 import neo4j from 'neo4j-driver';
 import type { Graph } from '../driver.ts';
 import type { Chain } from '../model.ts';
-import { type EdgeRecord, type FrontierItem, type Side, degreesOf, expandFrontier, inOneTransaction } from './expand.ts';
+import {
+  type EdgeRecord,
+  type FrontierItem,
+  type Side,
+  degreesOf,
+  expandFrontier,
+  inOneTransaction,
+} from './expand.ts';
 import { type EdgeFilter, VALUE_TYPES, filterClause, sumAmounts, typePattern } from './filters.ts';
 
 export interface FindPathsParameters {

@@ -133,7 +133,7 @@ describe('a wallet with 20,000 relationships', () => {
     const listed = f.hops[0].wallets.map((x: any) => Number(x.amount));
     expect(listed).toEqual([...listed].sort((x, y) => y - x));
     const all = await gql(
-      `query ($a: String!) { export(format: JSON, flow: { chain: BITTENSOR, from: $a, depth: 1 }) { body } }`,
+      'query ($a: String!) { export(format: JSON, flow: { chain: BITTENSOR, from: $a, depth: 1 }) { body } }',
       { a: hub },
     );
     const rels = JSON.parse(all.data.export.body).relationships;
@@ -141,7 +141,7 @@ describe('a wallet with 20,000 relationships', () => {
     expect(f.hops[0].amount).toBe(String(rels.reduce((s: number, r: any) => s + Number(r.amount), 0)));
     expect(Math.max(...listed)).toBe(Math.max(...rels.map((r: any) => Number(r.amount))));
     const back = await gql(
-      `query ($a: String!) { flow(chain: BITTENSOR, from: $a, direction: IN, depth: 3) { hops { hop count } } }`,
+      'query ($a: String!) { flow(chain: BITTENSOR, from: $a, direction: IN, depth: 3) { hops { hop count } } }',
       { a: hub },
     );
     // The 100 largest senders into the hub received nothing themselves.
@@ -151,7 +151,7 @@ describe('a wallet with 20,000 relationships', () => {
 
   it('answers a Neo4j time-out with QUERY_TIMEOUT, not a masked error', async () => {
     const r = await gql(
-      `query ($a: String!) { export(format: CSV, neighbors: { chain: BITTENSOR, address: $a }) { rowCount } }`,
+      'query ($a: String!) { export(format: CSV, neighbors: { chain: BITTENSOR, address: $a }) { rowCount } }',
       { a: hub },
       { searchTimeoutMs: 1 },
     );

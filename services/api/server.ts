@@ -4,17 +4,17 @@ import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
+import type { ApiKey } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
 import { createServiceHttpHandler } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
-import type { ApiKey } from '../../common/config.ts';
+import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
+import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
-import { defenseResolvers } from './resolvers/defense.ts';
-import type { AlertPubSub } from '../defense/alertFeed.ts';
-import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 
 /** The SDL is the source of truth: every `schema/*.graphql` file, merged (features `extend type`). */
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
@@ -70,7 +70,12 @@ export async function startApiServer(
   const yoga = createApi(deps);
   const ops = createServiceHttpHandler({
     registry: deps.registry,
-    health: async () => ({ neo4j: await deps.graph.verify().then(() => true, () => false) }),
+    health: async () => ({
+      neo4j: await deps.graph.verify().then(
+        () => true,
+        () => false,
+      ),
+    }),
   });
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
