@@ -1,6 +1,7 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { type Config, loadConfig } from '../common/config.ts';
 import { type Logger, createLogger } from '../common/logger.ts';
+import { type HealthCheck, startServiceHttp } from '../common/serviceHttp.ts';
 import { type Shutdown, createShutdown, exitOnSignals } from '../common/shutdown.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 
@@ -27,4 +28,26 @@ export function openGraph(rt: Runtime): Graph {
   const graph = createGraph(rt.config.neo4j);
   rt.shutdown.add('neo4j driver', () => graph.close());
   return graph;
+}
+
+/**
+ * /health and /metrics of a long-running service on METRICS_PORT (0 picks a free port). A port
+ * already taken (several services on one host with the same METRICS_PORT) is logged, not fatal.
+ */
+export async function serveHealth(rt: Runtime, health: HealthCheck): Promise<void> {
+  const http = await startServiceHttp({
+    host: '127.0.0.1',
+    port: rt.config.metricsPort,
+    registry: rt.registry,
+    health,
+  }).catch((err) => {
+    rt.log.warn(
+      { err: (err as Error).message },
+      'no /health server (port taken?): give each service on a host its own METRICS_PORT',
+    );
+    return null;
+  });
+  if (!http) return;
+  rt.shutdown.add('health server', () => http.close());
+  rt.log.info({ health: `${http.url}/health`, metrics: `${http.url}/metrics` }, 'health and metrics');
 }

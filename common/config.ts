@@ -6,7 +6,7 @@ import { ConfigError } from './errors.ts';
  * Every setting Vigil reads from the environment, parsed once at start-up into typed options.
  * Nothing else in the code base reads process.env: pass the Config (or a slice of it) down.
  */
-const port = z.coerce.number().int().min(1).max(65535);
+const port = z.coerce.number().int().min(0).max(65535);
 
 const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),

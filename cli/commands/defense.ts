@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import { ConfigError, VigilError } from '../../common/errors.ts';
-import { startServiceHttp } from '../../common/serviceHttp.ts';
 import { listInvariants, removeInvariant, upsertInvariant } from '../../graph/invariants.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -19,7 +18,7 @@ import {
 import { createRewardBook, defenseWeights } from '../../services/defense/rewards.ts';
 import { createDefenseValidator } from '../../services/defense/validator.ts';
 import { createEngine } from '../../services/engine/engine.ts';
-import { type Runtime, openGraph } from '../runtime.ts';
+import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
 
 function needRpc(rt: Runtime): string {
   if (!rt.config.ethereum.rpcUrl)
@@ -50,19 +49,7 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
     concurrency: d.minerConcurrency,
   });
   rt.shutdown.add('defense miner', () => miner.close());
-  const http = await startServiceHttp({
-    host: '127.0.0.1',
-    port: rt.config.metricsPort,
-    registry: rt.registry,
-    health: async () => ({ redis: (await connection.ping().catch(() => '')) === 'PONG' }),
-  }).catch((err) => {
-    rt.log.warn(
-      { err: (err as Error).message },
-      'no /health server (port taken?): several miners on one host need METRICS_PORT each',
-    );
-    return null;
-  });
-  if (http) rt.shutdown.add('health server', () => http.close());
+  await serveHealth(rt, async () => ({ redis: (await connection.ping().catch(() => '')) === 'PONG' }));
   rt.log.info({ miner: id, chainId: Number(engine.chainId) }, 'defense miner waiting for challenges');
 }
 
@@ -134,19 +121,13 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   }, 60_000);
   timer.unref();
   rt.shutdown.add('score timer', () => clearInterval(timer));
-  const http = await startServiceHttp({
-    host: '127.0.0.1',
-    port: rt.config.metricsPort,
-    registry: rt.registry,
-    health: async () => ({
-      redis: (await connection.ping().catch(() => '')) === 'PONG',
-      neo4j: await graph.verify().then(
-        () => true,
-        () => false,
-      ),
-    }),
-  });
-  rt.shutdown.add('health server', () => http.close());
+  await serveHealth(rt, async () => ({
+    redis: (await connection.ping().catch(() => '')) === 'PONG',
+    neo4j: await graph.verify().then(
+      () => true,
+      () => false,
+    ),
+  }));
   rt.log.info(
     { validator: d.validatorId, chainId, guardian: pauseAgent?.guardian ?? null },
     'defense validator running',

@@ -109,6 +109,8 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     ...process.env,
     SUBTENSOR_URL: chain.wsUrl,
     SUBTENSOR_DEV_BLOCKS: 'true',
+    // Each process its own /health port.
+    METRICS_PORT: '0',
     PATROL_NETUID: String(netuid),
     PATROL_WINDOW: String(manifest.lastBlock),
     PATROL_TIMEOUT_MS: '15000',

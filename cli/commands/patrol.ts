@@ -11,7 +11,7 @@ import { createChainView } from '../../services/patrol/chainView.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
 import { DEFAULT_SCORING, toU16Weights } from '../../services/patrol/scoring.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
-import { type Runtime, openGraph } from '../runtime.ts';
+import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
 
 async function hotkeyFrom(rt: Runtime) {
   if (!rt.config.patrol.hotkeyUri)
@@ -47,6 +47,10 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
         : undefined,
   });
   rt.shutdown.add('patrol miner', () => miner.close());
+  await serveHealth(rt, async () => ({
+    redis: (await connection.ping().catch(() => '')) === 'PONG',
+    subtensor: api.isConnected,
+  }));
   rt.log.info({ hotkey: hotkey.address }, 'patrol miner waiting for challenges');
 }
 
@@ -84,6 +88,14 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   });
   rt.shutdown.add('patrol validator', () => validator.close());
   const producer = blockProducerFor(api, { devBlocks: rt.config.subtensor.devBlocks });
+  await serveHealth(rt, async () => ({
+    redis: (await connection.ping().catch(() => '')) === 'PONG',
+    neo4j: await graph.verify().then(
+      () => true,
+      () => false,
+    ),
+    subtensor: api.isConnected,
+  }));
 
   const loop = async () => {
     for (let round = 1; !rt.shutdown.signal.aborted && (p.rounds === 0 || round <= p.rounds); round++) {

@@ -409,6 +409,8 @@ describe('Patrol as separate processes', () => {
       ...process.env,
       SUBTENSOR_URL: chain.wsUrl,
       SUBTENSOR_DEV_BLOCKS: 'true',
+      // Each process its own /health port.
+      METRICS_PORT: '0',
       REDIS_URL: redisUrl(),
       NEO4J_URI: neo4jUri(),
       VIGIL_QUEUE_PREFIX: prefix,
