@@ -46,13 +46,21 @@ export interface Answer {
   sentAt: number;
 }
 
-/** JSON with sorted keys, so signer and verifier hash the same bytes whatever the transport did. */
+/**
+ * JSON with sorted keys, so signer and verifier hash the same bytes whatever the transport did.
+ * Written directly (no intermediate sorted copies): it runs over every edge of every answer.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  let out = '';
+  for (const k of keys) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v === undefined || typeof v === 'function') continue;
+    out += `${out ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `{${out}}`;
 }
 
 const signedPart = (a: Pick<Answer, 'challengeId' | 'miner' | 'subgraph'>) =>

@@ -44,9 +44,3 @@ export function subgraphAround(edges: GraphEdge[], target: string, depth: number
     edges: kept,
   };
 }
-
-/** Nodes and edges reachable from `target` over `edges` (the validated volume, as Patrol). */
-export function reachableVolume(edges: GraphEdge[], target: string): number {
-  const sub = subgraphAround(edges, target, Number.POSITIVE_INFINITY);
-  return sub.edges.length === 0 ? 0 : sub.nodes.length + sub.edges.length;
-}

@@ -3,7 +3,7 @@ import { relationshipId } from '../../graph/model.ts';
 import type { ChainView } from './chainView.ts';
 import { edgesOfEvent, sameEdge } from './edges.ts';
 import { type Answer, type Challenge, answerSignatureValid, challengeWindow } from './protocol.ts';
-import { reachableVolume, subgraphAround } from './subgraph.ts';
+import { subgraphAround } from './subgraph.ts';
 
 export type Verdict =
   | { accepted: true; edges: GraphEdge[]; volume: number }
@@ -97,7 +97,8 @@ export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: 
       );
     }
   }
-  return { accepted: true, edges, volume: reachableVolume(edges, challenge.target) };
+  // Connected to the target (checked above), so every node and edge counts toward the volume.
+  return { accepted: true, edges, volume: nodes.length + edges.length };
 }
 
 /** Evidence may omit the block hash; compare as if it named the chain's. */
