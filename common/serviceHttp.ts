@@ -39,14 +39,24 @@ export async function startServiceHttp(deps: {
       res.end();
     }
   });
+  const { url, close } = await listen(server, deps.host, deps.port);
+  return { url, close };
+}
+
+/** Starts `server` on host:port (0 = a free port); rejects if the port is taken. */
+export async function listen(
+  server: http.Server,
+  host: string,
+  port: number,
+): Promise<{ url: string; close(): Promise<void> }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(deps.port, deps.host, resolve);
+    server.listen(port, host, resolve);
   });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : deps.port;
+  const bound = typeof addr === 'object' && addr ? addr.port : port;
   return {
-    url: `http://${deps.host}:${port}`,
+    url: `http://${host}:${bound}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -10,12 +10,11 @@ import { applyMigrations } from '../../graph/migrations.ts';
 import { infraUp } from '../../infra/up.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
-import { startApiServer } from '../../services/api/server.ts';
 import { runDefenseScenario } from '../../services/defense/demoScenario.ts';
 import { createIngestWorker } from '../../services/ingest/worker.ts';
 import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { type Runtime, openGraph } from '../runtime.ts';
-import { VERSION } from '../version.ts';
+import { startApi } from './services.ts';
 
 const VIGIL = path.resolve(import.meta.dirname, '../../bin/vigil.ts');
 
@@ -56,17 +55,7 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     batchSize: rt.config.ingest.batchSize,
   });
   rt.shutdown.add('ingest worker', () => worker.close());
-  const api = await startApiServer({
-    graph,
-    log: rt.log,
-    version: VERSION,
-    keys: rt.config.api.keys,
-    readsNeedKey: rt.config.api.readsNeedKey,
-    host: rt.config.api.host,
-    port: rt.config.api.port,
-    registry: rt.registry,
-  });
-  rt.shutdown.add('api', () => api.close());
+  const api = await startApi(rt, graph);
   say(`GraphQL at ${api.url}`);
 
   step(

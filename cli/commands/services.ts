@@ -1,4 +1,5 @@
 import { startServiceHttp } from '../../common/serviceHttp.ts';
+import type { Graph } from '../../graph/driver.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { startApiServer } from '../../services/api/server.ts';
@@ -7,11 +8,11 @@ import { createIngestWorker } from '../../services/ingest/worker.ts';
 import { type Runtime, openGraph } from '../runtime.ts';
 import { VERSION } from '../version.ts';
 
-/** `vigil api`: the GraphQL API for investigators. */
-export async function apiCommand(rt: Runtime): Promise<void> {
-  const graph = openGraph(rt);
-  await graph.verify();
-  // Alerts raised in any process reach this API's `alertRaised` subscribers through Redis pub/sub.
+/**
+ * The GraphQL API with its live alert feed: alerts raised in any process reach this API's
+ * `alertRaised` subscribers through Redis pub/sub. Shared by `vigil api` and the demo.
+ */
+export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string }> {
   const pubsub = createAlertPubSub();
   const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('alert feed connection', () => subscriber.quit());
@@ -34,6 +35,14 @@ export async function apiCommand(rt: Runtime): Promise<void> {
     registry: rt.registry,
   });
   rt.shutdown.add('api server', () => server.close());
+  return server;
+}
+
+/** `vigil api`: the GraphQL API for investigators. */
+export async function apiCommand(rt: Runtime): Promise<void> {
+  const graph = openGraph(rt);
+  await graph.verify();
+  const server = await startApi(rt, graph);
   rt.log.info({ url: server.url }, 'GraphQL API listening (GraphiQL in a browser at this URL)');
 }
 

@@ -6,7 +6,7 @@ import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { ApiKey } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
-import { createServiceHttpHandler } from '../../common/serviceHttp.ts';
+import { createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
@@ -81,14 +81,6 @@ export async function startApiServer(
     if (await ops(req, res)) return;
     yoga(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(deps.port, deps.host, resolve);
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : deps.port;
-  return {
-    url: `http://${deps.host}:${port}/graphql`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  const { url, close } = await listen(server, deps.host, deps.port);
+  return { url: `${url}/graphql`, close };
 }
