@@ -219,7 +219,8 @@ async function main() {
   const totals = await graph.read((tx) =>
     tx.run(`MATCH (w:Wallet) WITH count(w) AS wallets
             MATCH ()-[r]->() WITH wallets, count(r) AS all
-            MATCH ()-[t:TARGETS]->() RETURN wallets, all - count(t) AS rels`),
+            MATCH ()-[t:TARGETS]->() WITH wallets, all, count(t) AS targets
+            RETURN wallets, all - targets AS rels`),
   );
   const storedRels = totals.records[0]!.get('rels') as number;
   const storedWallets = totals.records[0]!.get('wallets') as number;
