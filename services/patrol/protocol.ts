@@ -1,6 +1,6 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
-import { signatureVerify } from '@polkadot/util-crypto';
+import { blake2AsU8a, decodeAddress, sr25519Verify } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import type { Subgraph } from './subgraph.ts';
 
@@ -40,7 +40,7 @@ export interface Answer {
   challengeId: string;
   miner: string;
   subgraph: Subgraph;
-  /** sr25519 signature by `miner` over canonicalJson({challengeId, miner, subgraph}). */
+  /** sr25519 signature by `miner` over blake2-256(canonicalJson({challengeId, miner, subgraph})). */
   signature: string;
   /** Epoch ms when the miner sent it (the validator times answers by their arrival, not this). */
   sentAt: number;
@@ -63,17 +63,21 @@ export function canonicalJson(value: unknown): string {
   return `{${out}}`;
 }
 
-const signedPart = (a: Pick<Answer, 'challengeId' | 'miner' | 'subgraph'>) =>
-  canonicalJson({ challengeId: a.challengeId, miner: a.miner, subgraph: a.subgraph });
+/**
+ * What is signed: the blake2-256 digest of the canonical answer, so verifying costs one hash of
+ * the answer and one sr25519 check whatever its size.
+ */
+const signedDigest = (a: Pick<Answer, 'challengeId' | 'miner' | 'subgraph'>) =>
+  blake2AsU8a(canonicalJson({ challengeId: a.challengeId, miner: a.miner, subgraph: a.subgraph }), 256);
 
 export function signAnswer(pair: KeyringPair, challengeId: string, subgraph: Subgraph): Answer {
   const unsigned = { challengeId, miner: pair.address, subgraph };
-  return { ...unsigned, signature: u8aToHex(pair.sign(signedPart(unsigned))), sentAt: Date.now() };
+  return { ...unsigned, signature: u8aToHex(pair.sign(signedDigest(unsigned))), sentAt: Date.now() };
 }
 
 export function answerSignatureValid(a: Answer): boolean {
   try {
-    return signatureVerify(signedPart(a), a.signature, a.miner).isValid;
+    return sr25519Verify(signedDigest(a), a.signature, decodeAddress(a.miner));
   } catch {
     return false;
   }
