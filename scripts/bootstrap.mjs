@@ -16,8 +16,10 @@ if (major < 20 || (major === 20 && minor < 19)) {
 }
 
 if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
-  say('installing npm packages (npm ci)');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  // Not `npm ci`: it rejects lockfiles written without other platforms' optional packages
+  // (npm/cli#4828); `npm install` resolves from the same lockfile.
+  say('installing npm packages (npm install, from package-lock.json)');
+  execSync('npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
 }
 
 const missing = [
