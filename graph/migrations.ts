@@ -40,10 +40,23 @@ export const SCHEMA_STATEMENTS: string[] = [
   'CREATE INDEX alert_invariant IF NOT EXISTS FOR (a:Alert) ON (a.invariantId)',
 ];
 
+const ALREADY_EXISTS = new Set([
+  'Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists',
+  'Neo.ClientError.Schema.IndexAlreadyExists',
+  'Neo.ClientError.Schema.ConstraintAlreadyExists',
+]);
+
 export async function applyMigrations(graph: Graph, log: (msg: string) => void = () => {}): Promise<void> {
   const session = graph.driver.session({ database: graph.database });
   try {
-    for (const statement of SCHEMA_STATEMENTS) await session.run(statement);
+    for (const statement of SCHEMA_STATEMENTS) {
+      try {
+        await session.run(statement);
+      } catch (err) {
+        // Services starting together race on IF NOT EXISTS: the loser is told it already exists.
+        if (!ALREADY_EXISTS.has((err as { code?: string }).code ?? '')) throw err;
+      }
+    }
     await session.run('CALL db.awaitIndexes(120)');
     log(`schema ready: ${SCHEMA_STATEMENTS.length} constraints and indexes`);
   } finally {
