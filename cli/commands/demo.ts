@@ -11,10 +11,9 @@ import { infraUp } from '../../infra/up.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { runDefenseScenario } from '../../services/defense/demoScenario.ts';
-import { createIngestWorker } from '../../services/ingest/worker.ts';
 import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { type Runtime, openGraph } from '../runtime.ts';
-import { startApi } from './services.ts';
+import { startApi, startIngestWorker } from './services.ts';
 
 const VIGIL = path.resolve(import.meta.dirname, '../../bin/vigil.ts');
 
@@ -45,16 +44,7 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   step('GraphQL API and ingestion worker');
   const connection = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('redis', () => connection.quit());
-  const worker = createIngestWorker({
-    connection: connection.duplicate(),
-    prefix: rt.config.queuePrefix,
-    graph,
-    log: rt.log,
-    registry: rt.registry,
-    concurrency: rt.config.ingest.concurrency,
-    batchSize: rt.config.ingest.batchSize,
-  });
-  rt.shutdown.add('ingest worker', () => worker.close());
+  startIngestWorker(rt, graph);
   const api = await startApi(rt, graph);
   say(`GraphQL at ${api.url}`);
 

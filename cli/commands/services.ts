@@ -1,11 +1,10 @@
-import { startServiceHttp } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { startApiServer } from '../../services/api/server.ts';
 import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertFeed.ts';
 import { createIngestWorker } from '../../services/ingest/worker.ts';
-import { type Runtime, openGraph } from '../runtime.ts';
+import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
 import { VERSION } from '../version.ts';
 
 /**
@@ -46,11 +45,8 @@ export async function apiCommand(rt: Runtime): Promise<void> {
   rt.log.info({ url: server.url }, 'GraphQL API listening (GraphiQL in a browser at this URL)');
 }
 
-/** `vigil ingest-worker`: merges accepted subgraphs and findings into Neo4j. */
-export async function ingestWorkerCommand(rt: Runtime): Promise<void> {
-  const graph = openGraph(rt);
-  await graph.verify();
-  await applyMigrations(graph, (m) => rt.log.info(m));
+/** The ingestion worker on its own Redis connection, closed with the runtime. Shared with the demo. */
+export function startIngestWorker(rt: Runtime, graph: Graph) {
   const connection = createRedisConnection(rt.config.redisUrl, 'worker');
   const worker = createIngestWorker({
     connection,
@@ -61,20 +57,23 @@ export async function ingestWorkerCommand(rt: Runtime): Promise<void> {
     concurrency: rt.config.ingest.concurrency,
     batchSize: rt.config.ingest.batchSize,
   });
-  rt.shutdown.add('redis', () => connection.quit());
+  rt.shutdown.add('ingest worker redis', () => connection.quit());
   rt.shutdown.add('ingest worker', () => worker.close());
-  const http = await startServiceHttp({
-    host: '127.0.0.1',
-    port: rt.config.metricsPort,
-    registry: rt.registry,
-    health: async () => ({
-      redis: (await connection.ping().catch(() => '')) === 'PONG',
-      neo4j: await graph.verify().then(
-        () => true,
-        () => false,
-      ),
-    }),
-  });
-  rt.shutdown.add('health server', () => http.close());
-  rt.log.info({ health: `${http.url}/health`, metrics: `${http.url}/metrics` }, 'ingest worker running');
+  return { worker, connection };
+}
+
+/** `vigil ingest-worker`: merges accepted subgraphs and findings into Neo4j. */
+export async function ingestWorkerCommand(rt: Runtime): Promise<void> {
+  const graph = openGraph(rt);
+  await graph.verify();
+  await applyMigrations(graph, (m) => rt.log.info(m));
+  const { connection } = startIngestWorker(rt, graph);
+  await serveHealth(rt, async () => ({
+    redis: (await connection.ping().catch(() => '')) === 'PONG',
+    neo4j: await graph.verify().then(
+      () => true,
+      () => false,
+    ),
+  }));
+  rt.log.info('ingest worker running');
 }
