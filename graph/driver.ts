@@ -70,18 +70,3 @@ export function createGraph(opts: GraphOptions): Graph {
     close: () => driver.close(),
   };
 }
-
-/** Neo4j failures that a later attempt may get past (server down, leader switch, deadlock). */
-export function isTransientNeo4jError(err: unknown): boolean {
-  const e = err as { code?: string; retriable?: boolean } | null;
-  if (!e) return false;
-  if (e.retriable) return true;
-  const code = e.code ?? '';
-  return (
-    code === 'ServiceUnavailable' ||
-    code === 'SessionExpired' ||
-    code.startsWith('Neo.TransientError') ||
-    code === 'Neo.ClientError.Cluster.NotALeader' ||
-    /ECONNREFUSED|ECONNRESET|EPIPE|connection.*closed/i.test((err as Error).message ?? '')
-  );
-}

@@ -2,6 +2,7 @@ import neo4j from 'neo4j-driver';
 import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
 import type { Graph } from './driver.ts';
 import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
+import { storedIds } from './relationships.ts';
 
 /**
  * Writes validated ingestion jobs into Neo4j with batched `UNWIND … MERGE` transactions.
@@ -12,10 +13,9 @@ import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationship
 const MERGE_WALLETS = `
 UNWIND $rows AS row
 MERGE (w:Wallet {chain: $chain, address: row.address})
-ON CREATE SET w.firstSeenBlock = row.first, w.lastSeenBlock = row.last, w.isHotkey = row.isHotkey, w.new = true
-WITH w, row
-// Existing wallets are written only when this job widens what is known of them.
-WITH w, row WHERE w.new OR (row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock))
+ON CREATE SET w.firstSeenBlock = row.first, w.lastSeenBlock = row.last, w.isHotkey = row.isHotkey
+// Only wallets this job tells something new about are written again (a new one passes only for :Contract).
+WITH w, row WHERE (row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock))
    OR (row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock))
    OR (row.isHotkey AND NOT coalesce(w.isHotkey, false)) OR (row.isContract AND NOT w:Contract)
 SET w.firstSeenBlock = CASE WHEN row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock)
@@ -23,19 +23,16 @@ SET w.firstSeenBlock = CASE WHEN row.first IS NOT NULL AND (w.firstSeenBlock IS 
     w.lastSeenBlock  = CASE WHEN row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock)
                             THEN row.last ELSE w.lastSeenBlock END,
     w.isHotkey = coalesce(w.isHotkey, false) OR row.isHotkey
-REMOVE w.new
 WITH w, row WHERE row.isContract
 SET w:Contract`;
 
 /**
  * Statements per relationship type (types cannot be parameters, so they come from the fixed list).
  * New relationships are CREATEd, which costs about half a MERGE; the ones already stored only get
- * their provenance widened. EXISTING finds which is which through the type's uniqueness index.
+ * their provenance widened. storedIds finds which is which through the type's uniqueness index.
  */
 const perType = (build: (type: RelationshipType) => string) =>
   Object.fromEntries(RELATIONSHIP_TYPES.map((t) => [t, build(t)])) as Record<RelationshipType, string>;
-
-const EXISTING = perType((t) => `UNWIND $ids AS id MATCH ()-[r:${t} {id: id}]->() RETURN r.id AS id`);
 
 const CREATE_EDGES = perType(
   (t) => `
@@ -118,8 +115,11 @@ export async function writeSubgraph(
     for (const batch of chunks(rows, opts.batchSize)) {
       try {
         await graph.write(async (tx) => {
-          const found = await tx.run(EXISTING[type], { ids: batch.map((r) => r.id) });
-          const existing = new Set(found.records.map((r) => r.get('id') as string));
+          const existing = await storedIds(
+            tx,
+            type,
+            batch.map((r) => r.id),
+          );
           const fresh = batch.filter((r) => !existing.has(r.id));
           const known = batch.filter((r) => existing.has(r.id));
           if (fresh.length) await tx.run(CREATE_EDGES[type], { ...common, rows: fresh });

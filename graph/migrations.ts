@@ -1,3 +1,4 @@
+import type { Session } from 'neo4j-driver';
 import type { Graph } from './driver.ts';
 import { RELATIONSHIP_TYPES } from './model.ts';
 
@@ -46,17 +47,28 @@ const ALREADY_EXISTS = new Set([
   'Neo.ClientError.Schema.ConstraintAlreadyExists',
 ]);
 
+/**
+ * Services starting together race on the same schema: the loser of an IF NOT EXISTS is told the
+ * rule already exists (fine), or the schema locks deadlock (transient: try again).
+ */
+async function applyOne(session: Session, statement: string, attempts = 8): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await session.run(statement);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (ALREADY_EXISTS.has(code)) return;
+      if (!code.startsWith('Neo.TransientError.') || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50));
+    }
+  }
+}
+
 export async function applyMigrations(graph: Graph, log: (msg: string) => void = () => {}): Promise<void> {
   const session = graph.driver.session({ database: graph.database });
   try {
-    for (const statement of SCHEMA_STATEMENTS) {
-      try {
-        await session.run(statement);
-      } catch (err) {
-        // Services starting together race on IF NOT EXISTS: the loser is told it already exists.
-        if (!ALREADY_EXISTS.has((err as { code?: string }).code ?? '')) throw err;
-      }
-    }
+    for (const statement of SCHEMA_STATEMENTS) await applyOne(session, statement);
     await session.run('CALL db.awaitIndexes(120)');
     log(`schema ready: ${SCHEMA_STATEMENTS.length} constraints and indexes`);
   } finally {

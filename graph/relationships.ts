@@ -1,3 +1,4 @@
+import type { ManagedTransaction } from 'neo4j-driver';
 import type { Graph } from './driver.ts';
 import {
   type Chain,
@@ -11,6 +12,16 @@ import {
 const EXISTING: Record<RelationshipType, string> = Object.fromEntries(
   RELATIONSHIP_TYPES.map((t) => [t, `UNWIND $ids AS id MATCH ()-[r:${t} {id: id}]->() RETURN r.id AS id`]),
 ) as Record<RelationshipType, string>;
+
+/** Which of these ids of one type are stored, inside the caller's transaction. */
+export async function storedIds(
+  tx: ManagedTransaction,
+  type: RelationshipType,
+  ids: string[],
+): Promise<Set<string>> {
+  const res = await tx.run(EXISTING[type], { ids });
+  return new Set(res.records.map((r) => r.get('id') as string));
+}
 
 /** Which of these edges the graph already holds (by evidence identity): the complement is novel. */
 export async function existingRelationshipIds(
@@ -26,10 +37,7 @@ export async function existingRelationshipIds(
   }
   const found = new Set<string>();
   await graph.read(async (tx) => {
-    for (const [type, ids] of byType) {
-      const res = await tx.run(EXISTING[type], { ids });
-      for (const r of res.records) found.add(r.get('id') as string);
-    }
+    for (const [type, ids] of byType) for (const id of await storedIds(tx, type, ids)) found.add(id);
   });
   return found;
 }

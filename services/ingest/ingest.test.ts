@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../common/errors.ts';
 import type { Graph } from '../../graph/driver.ts';
+import { writeSubgraph } from '../../graph/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import type { SubgraphJob } from '../../queues/payloads.ts';
@@ -229,7 +230,6 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
   });
 
   it('lands the same new facts once when two writers race', async () => {
-    const { writeSubgraph } = await import('../../graph/ingest.ts');
     const job = sampleSubgraph();
     const other = { ...job, submissionId: `${job.submissionId}:b`, miner: { hotkey: newSs58() } };
     const results = await Promise.allSettled([

@@ -20,7 +20,16 @@ const HTTP = 7479;
 let home: string;
 let server: Neo4jProcess | undefined;
 const start = () =>
-  startNeo4jServer({ homeDir: home, boltPort: BOLT, httpPort: HTTP, pagecache: '128m', heap: '512m', launcherDir: LAUNCHER_DIR, detached: false, log: () => {} });
+  startNeo4jServer({
+    homeDir: home,
+    boltPort: BOLT,
+    httpPort: HTTP,
+    pagecache: '128m',
+    heap: '512m',
+    launcherDir: LAUNCHER_DIR,
+    detached: false,
+    log: () => {},
+  });
 
 afterAll(async () => {
   await server?.stop();
@@ -31,19 +40,46 @@ describe('Neo4j dies during ingestion', () => {
   it('lands every job exactly once after Neo4j is killed mid-ingestion and started again', async () => {
     home = await mkdtemp(path.join(tmpdir(), 'vigil-neo4j-restart-'));
     server = await start();
-    const graph = createGraph({ uri: `bolt://127.0.0.1:${BOLT}`, user: 'neo4j', password: '', database: 'neo4j', maxTransactionRetryTimeMs: 2000 });
-    await applyMigrations(graph);
+    const graph = createGraph({
+      uri: `bolt://127.0.0.1:${BOLT}`,
+      user: 'neo4j',
+      password: '',
+      database: 'neo4j',
+      maxTransactionRetryTimeMs: 2000,
+    });
+    // A fresh database and services starting together: every copy must succeed (none may lose the
+    // IF NOT EXISTS race with an "already exists" error).
+    const copies = await Promise.allSettled([
+      applyMigrations(graph),
+      applyMigrations(graph),
+      applyMigrations(graph),
+    ]);
+    expect(copies.map((c) => (c.status === 'rejected' ? String(c.reason) : c.status))).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
     const prefix = uniquePrefix();
     const conn = createRedisConnection(redisUrl(), 'worker');
     const queue = createIngestQueue(conn, prefix);
     const events = new QueueEvents('ingest', { connection: conn.duplicate(), prefix });
     const worker = createIngestWorker({
-      connection: conn.duplicate(), prefix, graph, log: silentLogger(), registry: new Registry(), concurrency: 1, batchSize: 2,
+      connection: conn.duplicate(),
+      prefix,
+      graph,
+      log: silentLogger(),
+      registry: new Registry(),
+      concurrency: 1,
+      batchSize: 2,
     });
     try {
       const jobs = Array.from({ length: 60 }, () => sampleSubgraph());
       for (const j of jobs) await enqueueIngest(queue, j);
-      await waitFor('some jobs to land', async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= 5, 60_000);
+      await waitFor(
+        'some jobs to land',
+        async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= 5,
+        60_000,
+      );
 
       // Kill -9: no clean shutdown, the store must recover on the next start.
       process.kill(server.pid, 'SIGKILL');
@@ -53,7 +89,11 @@ describe('Neo4j dies during ingestion', () => {
       await new Promise((r) => setTimeout(r, 3000));
       server = await start();
 
-      await waitFor('every job to land', async () => ((await queue.getJobCounts('completed')).completed ?? 0) === jobs.length, 240_000);
+      await waitFor(
+        'every job to land',
+        async () => ((await queue.getJobCounts('completed')).completed ?? 0) === jobs.length,
+        240_000,
+      );
       expect((await queue.getJobCounts('failed')).failed).toBe(0);
       const addresses = jobs.flatMap((j) => j.nodes.map((n) => n.address));
       const res = await graph.read((tx) =>
@@ -66,11 +106,13 @@ describe('Neo4j dies during ingestion', () => {
         ),
       );
       const row = res.records[0]!;
-      expect({ nodes: row.get('nodes'), rels: row.get('rels'), submissions: row.get('submissions') }).toEqual({
-        nodes: jobs.length * 6,
-        rels: jobs.length * 5,
-        submissions: jobs.length,
-      });
+      expect({ nodes: row.get('nodes'), rels: row.get('rels'), submissions: row.get('submissions') }).toEqual(
+        {
+          nodes: jobs.length * 6,
+          rels: jobs.length * 5,
+          submissions: jobs.length,
+        },
+      );
     } finally {
       await worker.close();
       await events.close();

@@ -15,7 +15,15 @@ describe('canonicalJson', () => {
     const pair = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//canonical');
     const sub = { nodes: [{ address: pair.address, type: 'wallet' as const }], edges: [] };
     const answer = signAnswer(pair, 'c1', sub);
-    const shuffled = JSON.parse(JSON.stringify({ signature: answer.signature, sentAt: answer.sentAt, subgraph: { edges: [], nodes: [{ type: 'wallet', address: pair.address }] }, miner: answer.miner, challengeId: 'c1' }));
+    const shuffled = JSON.parse(
+      JSON.stringify({
+        signature: answer.signature,
+        sentAt: answer.sentAt,
+        subgraph: { edges: [], nodes: [{ type: 'wallet', address: pair.address }] },
+        miner: answer.miner,
+        challengeId: 'c1',
+      }),
+    );
     expect(answerSignatureValid(shuffled)).toBe(true);
     expect(answerSignatureValid({ ...shuffled, challengeId: 'c2' })).toBe(false);
   });

@@ -22,10 +22,12 @@ export async function sampleTargets(
   }: { count: number; fromBlock: number; toBlock: number; probes?: number; random?: () => number },
 ): Promise<TargetCandidate[]> {
   const span = toBlock - fromBlock + 1;
+  // Probing at least as many blocks as the range holds means probing all of them.
   const blocks = new Set<number>();
-  for (let i = 0; i < Math.min(probes * 4, span) && blocks.size < Math.min(probes, span); i++) {
-    blocks.add(fromBlock + Math.floor(random() * span));
-  }
+  if (probes >= span) for (let n = fromBlock; n <= toBlock; n++) blocks.add(n);
+  else
+    for (let i = 0; i < probes * 4 && blocks.size < probes; i++)
+      blocks.add(fromBlock + Math.floor(random() * span));
   const candidates = new Map<string, TargetCandidate>();
   for (const n of blocks) {
     const { byIndex } = await chain.block(n);
@@ -39,11 +41,13 @@ export async function sampleTargets(
   const pool = [...candidates.values()];
   if (pool.length === 0)
     throw new Error(`no wallet activity in ${blocks.size} probe blocks between ${fromBlock} and ${toBlock}`);
+  // Distinct targets while there are enough; past that, repeats from the whole pool.
+  const unused = [...pool];
   const out: TargetCandidate[] = [];
   for (let i = 0; i < count; i++) {
-    const j = Math.floor(random() * pool.length);
-    out.push(pool[j]!);
-    if (pool.length > count - i) pool.splice(j, 1);
+    const from = unused.length > 0 ? unused : pool;
+    const j = Math.floor(random() * from.length);
+    out.push(from === unused ? unused.splice(j, 1)[0]! : pool[j]!);
   }
   return out;
 }

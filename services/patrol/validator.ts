@@ -100,6 +100,20 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   );
   answers.on('error', (err) => deps.log.error({ err: err.message }, 'answer worker error'));
 
+  /** Appends a round score, keeps the last N, returns them: one round trip. */
+  const recordScore = async (hotkey: string, total: number): Promise<number[]> => {
+    const key = historyKey(hotkey);
+    const res = await deps.connection
+      .multi()
+      .rpush(key, String(total))
+      .ltrim(key, -deps.params.scoring.historySize, -1)
+      .lrange(key, 0, -1)
+      .exec();
+    const [err, history] = res?.[2] ?? [new Error('no reply from Redis')];
+    if (err) throw err;
+    return (history as string[]).map(Number);
+  };
+
   const queueFor = (hotkey: string) => {
     let q = minerQueues.get(hotkey);
     if (!q) {
@@ -226,9 +240,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       } else {
         deps.log.warn({ round, miner: miner.hotkey, reason: verdict.reason }, 'answer rejected');
       }
-      await deps.connection.rpush(historyKey(miner.hotkey), String(score.total));
-      await deps.connection.ltrim(historyKey(miner.hotkey), -deps.params.scoring.historySize, -1);
-      const history = (await deps.connection.lrange(historyKey(miner.hotkey), 0, -1)).map(Number);
+      const history = await recordScore(miner.hotkey, score.total);
       results[i] = {
         miner,
         challengeId: c.id,
