@@ -4,4 +4,6 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm rebuild msgpackr-extract || true
 COPY . .
+# patches/: small fixes to dependencies (TCP_NODELAY on Neo4j Bolt sockets); see README.
+RUN npx patch-package
 ENTRYPOINT ["node", "--import", "tsx", "bin/vigil.ts"]

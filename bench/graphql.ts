@@ -10,13 +10,9 @@
  * same run the same questions as naive unbounded variable-length Cypher (with a time-out,
  * counting time-outs). Prints p50/p99/max per question, the ratios, the load average.
  * `--scale 0.02` makes a quick run (20k wallets, 100k relationships, supernodes of 3,000).
- * The Neo4j JS driver leaves Nagle's algorithm on for Bolt sockets: a request of a few KB (a
- * 100-wallet frontier) then waits for the server's delayed ACK, ~40 ms. The bench sets TCP_NODELAY
- * on its sockets (as graph/driver.ts should; `--no-nodelay` measures without).
  * `--reuse` keeps an already loaded graph of the same size; `--keep` leaves Neo4j running (detached).
  */
 import { rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +38,6 @@ const { values: opt } = parseArgs({
     'naive-timeout-ms': { type: 'string', default: '3000' },
     'batch-size': { type: 'string', default: '20000' },
     reuse: { type: 'boolean', default: false },
-    'no-nodelay': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -62,13 +57,6 @@ const CHAIN = 'bittensor';
 
 const say = (m: string) => console.log(`[bench] ${m}`);
 
-if (!opt['no-nodelay']) {
-  const connect = net.Socket.prototype.connect;
-  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-    this.setNoDelay(true);
-    return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
-  } as typeof connect;
-}
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Wallet i is `w<i>`; supernodes are wallets 0..SUPERNODES-1. */
@@ -446,7 +434,6 @@ async function main() {
     const loadEnd = os.loadavg();
     console.log(`
 GraphQL investigation benchmark (${new Date().toISOString()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB)
-  sockets     TCP_NODELAY ${opt['no-nodelay'] ? 'off (driver default)' : 'on'}
   graph       ${fmt(WALLETS)} wallets, ${fmt(RELS)} relationships, ${SUPERNODES} supernodes of ${fmt(SUPER_DEGREE)}+ (scale ${SCALE})
   API         ${apiSamples.length} requests in ${apiSecs.toFixed(1)} s (${(apiSamples.length / apiSecs).toFixed(0)}/s), ${CLIENTS} concurrent clients over HTTP
 ${lines.join('\n')}

@@ -31,10 +31,16 @@ if (missing.length > 0) {
   const pkgs = missing.map(([, pkg]) => pkg).join(' ');
   const canApt = process.getuid?.() === 0 && has('apt-get');
   if (!canApt) {
-    console.error(`[bootstrap] missing: ${missing.map(([c]) => c).join(', ')}. Install with: sudo apt-get install -y ${pkgs}`);
-    console.error('[bootstrap] (or point REDIS_URL / NEO4J_URI at running servers, or use docker compose up)');
+    console.error(
+      `[bootstrap] missing: ${missing.map(([c]) => c).join(', ')}. Install with: sudo apt-get install -y ${pkgs}`,
+    );
+    console.error(
+      '[bootstrap] (or point REDIS_URL / NEO4J_URI at running servers, or use docker compose up)',
+    );
     process.exit(1);
   }
   say(`installing ${pkgs} with apt-get`);
-  execSync(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs}`, { stdio: 'inherit' });
+  execSync(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs}`, {
+    stdio: 'inherit',
+  });
 }
