@@ -7,7 +7,9 @@
  *   seen→alert   the consensus alert is stored in Neo4j (the ingest worker's publish after the write)
  *   seen→both    the later of the two (the target: p99 <= 150 ms)
  * then mine one block and check that the pause landed first and the attack reverted.
- * Run: npm run bench:defense -- [rounds]   (NEO4J_URI / REDIS_URL from the environment as usual)
+ * Run: npm run bench:defense -- [rounds] [warm-up rounds]   (defaults 50 and 10; NEO4J_URI /
+ * REDIS_URL from the environment as usual). Warm-up rounds are not counted: the first rounds
+ * measure the JIT of a fresh Neo4j and Node, which a running deployment has long passed.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +33,7 @@ import { setupFixture } from '../services/engine/testkit.ts';
 import { createIngestWorker } from '../services/ingest/worker.ts';
 
 const ROUNDS = Math.max(5, Number(process.argv[2] ?? 50));
-const WARMUP = 3;
+const WARMUP = Math.max(0, Number(process.argv[3] ?? 10));
 const BENIGN_PER_ROUND = 3;
 const MINERS = 3;
 const say = (m: string) => process.stderr.write(`${m}\n`);

@@ -22,7 +22,8 @@ export interface AlertRecord {
   raisedAt: string;
 }
 
-const ALERT_FIELDS = 'a {.*, raisedAt: toString(a.raisedAt)} AS alert';
+/** The projection of an `a:Alert` every reader returns (and the writer, from its own transaction). */
+export const ALERT_FIELDS = 'a {.*, raisedAt: toString(a.raisedAt)} AS alert';
 
 /** Alerts touching a wallet, newest first; the cursor is `<raisedAt>|<id>`. */
 export async function getWalletAlerts(

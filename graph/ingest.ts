@@ -1,5 +1,6 @@
 import neo4j from 'neo4j-driver';
 import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
+import { ALERT_FIELDS, type AlertRecord } from './alerts.ts';
 import type { Graph } from './driver.ts';
 import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
 import { storedIds } from './relationships.ts';
@@ -171,16 +172,18 @@ ON CREATE SET a.chain = 'ethereum', a.chainId = $chainId, a.severity = $severity
 MERGE (a)-[:VIOLATES]->(i)
 MERGE (a)-[:IN_TX]->(t)
 MERGE (a)-[:INVOLVES]->(sender)
-MERGE (a)-[:RAISED_ON]->(c)`;
+MERGE (a)-[:RAISED_ON]->(c)
+RETURN ${ALERT_FIELDS}`;
 
 /** The identity of an alert: one per (chain, transaction, invariant). */
 export function alertId(f: Pick<FindingJob, 'chainId' | 'tx' | 'invariant'>): string {
   return `ethereum:${f.chainId}:${f.tx.hash}:${f.invariant.id}`;
 }
 
-export async function writeFinding(graph: Graph, f: FindingJob): Promise<{ alertId: string }> {
+/** Stores a finding as an alert and returns the alert as stored (what readers will see). */
+export async function writeFinding(graph: Graph, f: FindingJob): Promise<AlertRecord> {
   const id = alertId(f);
-  await graph.write((tx) =>
+  const res = await graph.write((tx) =>
     tx.run(MERGE_FINDING, {
       contract: f.invariant.contract,
       invariant: f.invariant,
@@ -198,7 +201,7 @@ export async function writeFinding(graph: Graph, f: FindingJob): Promise<{ alert
       raisedAt: f.raisedAt,
     }),
   );
-  return { alertId: id };
+  return res.records[0]!.get('alert') as AlertRecord;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { createPubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
-import { type AlertRecord, getAlert } from '../../graph/alerts.ts';
-import type { Graph } from '../../graph/driver.ts';
+import type { AlertRecord } from '../../graph/alerts.ts';
 import { alertChannel } from '../../queues/defense.ts';
 
 /**
@@ -13,15 +12,9 @@ import { alertChannel } from '../../queues/defense.ts';
 export type AlertPubSub = ReturnType<typeof createAlertPubSub>;
 export const createAlertPubSub = () => createPubSub<{ alertRaised: [AlertRecord] }>();
 
-/** Reads the stored alert back (so subscribers see exactly what queries return) and publishes it. */
-export async function publishAlertEvent(
-  redis: Redis,
-  prefix: string,
-  graph: Graph,
-  alertId: string,
-): Promise<void> {
-  const alert = await getAlert(graph, alertId);
-  if (alert) await redis.publish(alertChannel(prefix), JSON.stringify(alert));
+/** Publishes an alert as stored (the writer's own read-back, so subscribers see what queries return). */
+export async function publishAlertEvent(redis: Redis, prefix: string, alert: AlertRecord): Promise<void> {
+  await redis.publish(alertChannel(prefix), JSON.stringify(alert));
 }
 
 /**

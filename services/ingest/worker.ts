@@ -87,15 +87,15 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
 
   const write = async (payload: IngestJob): Promise<IngestResult> => {
     if (payload.kind === 'finding') {
-      const { alertId } = await writeFinding(deps.graph, payload);
+      const alert = await writeFinding(deps.graph, payload);
       jobs.inc({ kind: 'finding', outcome: 'ok' });
       if (deps.publishAlerts !== false) {
         // Live feed only: the alert is stored, a lost event must not fail (and re-run) the job.
-        await publishAlertEvent(deps.connection, deps.prefix, deps.graph, alertId).catch((err) =>
-          deps.log.warn({ alertId, err: (err as Error).message }, 'alert stored but not published'),
+        await publishAlertEvent(deps.connection, deps.prefix, alert).catch((err) =>
+          deps.log.warn({ alertId: alert.id, err: (err as Error).message }, 'alert stored but not published'),
         );
       }
-      return { kind: 'finding', nodes: 0, edges: 0, batches: 1, alertId };
+      return { kind: 'finding', nodes: 0, edges: 0, batches: 1, alertId: alert.id };
     }
     const stats = await writeSubgraph(deps.graph, payload, { batchSize: deps.batchSize });
     jobs.inc({ kind: 'subgraph', outcome: 'ok' });
