@@ -1,4 +1,4 @@
-import neo4j from 'neo4j-driver';
+import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
 import { ALERT_FIELDS, type AlertRecord } from './alerts.ts';
 import type { Graph } from './driver.ts';
@@ -15,17 +15,22 @@ const MERGE_WALLETS = `
 UNWIND $rows AS row
 MERGE (w:Wallet {chain: $chain, address: row.address})
 ON CREATE SET w.firstSeenBlock = row.first, w.lastSeenBlock = row.last, w.isHotkey = row.isHotkey
-// Only wallets this job tells something new about are written again (a new one passes only for :Contract).
-WITH w, row WHERE (row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock))
-   OR (row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock))
-   OR (row.isHotkey AND NOT coalesce(w.isHotkey, false)) OR (row.isContract AND NOT w:Contract)
-SET w.firstSeenBlock = CASE WHEN row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock)
-                            THEN row.first ELSE w.firstSeenBlock END,
-    w.lastSeenBlock  = CASE WHEN row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock)
-                            THEN row.last ELSE w.lastSeenBlock END,
-    w.isHotkey = coalesce(w.isHotkey, false) OR row.isHotkey
-WITH w, row WHERE row.isContract
-SET w:Contract`;
+WITH w, row
+CALL (w, row) {
+  // Only wallets this job tells something new about are written again (a new one passes only for :Contract).
+  WITH w, row WHERE (row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock))
+     OR (row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock))
+     OR (row.isHotkey AND NOT coalesce(w.isHotkey, false)) OR (row.isContract AND NOT w:Contract)
+  SET w.firstSeenBlock = CASE WHEN row.first IS NOT NULL AND (w.firstSeenBlock IS NULL OR row.first < w.firstSeenBlock)
+                              THEN row.first ELSE w.firstSeenBlock END,
+      w.lastSeenBlock  = CASE WHEN row.last IS NOT NULL AND (w.lastSeenBlock IS NULL OR row.last > w.lastSeenBlock)
+                              THEN row.last ELSE w.lastSeenBlock END,
+      w.isHotkey = coalesce(w.isHotkey, false) OR row.isHotkey
+  WITH w, row WHERE row.isContract
+  SET w:Contract
+}
+// The relationship writes find their endpoints by element id: a record lookup, not an index seek.
+RETURN row.address AS address, elementId(w) AS ref`;
 
 /**
  * Statements per relationship type (types cannot be parameters, so they come from the fixed list).
@@ -35,14 +40,20 @@ SET w:Contract`;
 const perType = (build: (type: RelationshipType) => string) =>
   Object.fromEntries(RELATIONSHIP_TYPES.map((t) => [t, build(t)])) as Record<RelationshipType, string>;
 
+/**
+ * Endpoints come by element id from this job's wallet write, checked against the address so a
+ * stale id can never attach an edge to another wallet; the count returned must equal the rows
+ * given, or the transaction is thrown away (see EndpointMissingError).
+ */
 const CREATE_EDGES = perType(
   (t) => `
 UNWIND $rows AS e
-MATCH (a:Wallet {chain: $chain, address: e.from})
-MATCH (b:Wallet {chain: $chain, address: e.to})
+MATCH (a:Wallet) WHERE elementId(a) = e.fromRef AND a.address = e.from AND a.chain = $chain
+MATCH (b:Wallet) WHERE elementId(b) = e.toRef AND b.address = e.to AND b.chain = $chain
 CREATE (a)-[r:${t}]->(b)
 SET r = e.props, r.id = e.id, r.miners = [$miner], r.validators = [$validator],
-    r.firstAcceptedAt = $acceptedAt, r.lastAcceptedAt = $acceptedAt`,
+    r.firstAcceptedAt = $acceptedAt, r.lastAcceptedAt = $acceptedAt
+RETURN count(*) AS created`,
 );
 
 /** Also the fallback when a concurrent writer created one of our "new" relationships first. */
@@ -58,6 +69,30 @@ ON MATCH SET r.miners = CASE WHEN $miner IN r.miners THEN r.miners ELSE r.miners
              r.validators = CASE WHEN $validator IN r.validators THEN r.validators ELSE r.validators + $validator END,
              r.lastAcceptedAt = CASE WHEN $acceptedAt > r.lastAcceptedAt THEN $acceptedAt ELSE r.lastAcceptedAt END`,
 );
+
+class EndpointMissingError extends Error {
+  constructor(missing: number) {
+    super(`${missing} relationship endpoints not found by element id`);
+  }
+}
+
+/**
+ * Which ids of a batch are stored already. A sample is looked up first: fresh data (the bulk
+ * case) then skips the full lookup, about a quarter of the write's cost; a batch overlapping
+ * stored facts (several miners answering one target) is looked up in full. A fresh-looking
+ * batch that still hits a stored id fails on the uniqueness constraint and goes to MERGE.
+ */
+async function knownIds(tx: ManagedTransaction, type: RelationshipType, batch: { id: string }[]) {
+  const step = Math.max(1, Math.floor(batch.length / PROBE_SIZE));
+  const probe = batch.filter((_, i) => i % step === 0).map((r) => r.id);
+  if ((await storedIds(tx, type, probe)).size === 0) return new Set<string>();
+  return storedIds(
+    tx,
+    type,
+    batch.map((r) => r.id),
+  );
+}
+const PROBE_SIZE = 64;
 
 const isConstraintViolation = (err: unknown) =>
   (err as { code?: string }).code === 'Neo.ClientError.Schema.ConstraintValidationFailed';
@@ -93,8 +128,10 @@ export async function writeSubgraph(
     isHotkey: n.type === 'hotkey',
     isContract: n.type === 'contract',
   }));
+  const refs = new Map<string, string>();
   for (const rows of chunks(walletRows, opts.batchSize)) {
-    await graph.write((tx) => tx.run(MERGE_WALLETS, { chain, rows }));
+    const res = await graph.write((tx) => tx.run(MERGE_WALLETS, { chain, rows }));
+    for (const r of res.records) refs.set(r.get('address') as string, r.get('ref') as string);
     stats.nodes += rows.length;
     stats.batches++;
     opts.onBatch?.(stats);
@@ -111,25 +148,28 @@ export async function writeSubgraph(
       id: relationshipId(chain, e),
       from: e.from,
       to: e.to,
+      fromRef: refs.get(e.from) ?? null,
+      toRef: refs.get(e.to) ?? null,
       props: edgeProps(e),
     }));
     for (const batch of chunks(rows, opts.batchSize)) {
       try {
         await graph.write(async (tx) => {
-          const existing = await storedIds(
-            tx,
-            type,
-            batch.map((r) => r.id),
-          );
+          const existing = await knownIds(tx, type, batch);
           const fresh = batch.filter((r) => !existing.has(r.id));
           const known = batch.filter((r) => existing.has(r.id));
-          if (fresh.length) await tx.run(CREATE_EDGES[type], { ...common, rows: fresh });
+          if (fresh.length) {
+            const res = await tx.run(CREATE_EDGES[type], { ...common, rows: fresh });
+            const created = res.records[0]?.get('created') as number;
+            if (created !== fresh.length) throw new EndpointMissingError(fresh.length - created);
+          }
           if (known.length) await tx.run(MERGE_EDGES[type], { ...common, rows: known });
         });
       } catch (err) {
         // Another writer stored one of these first (or the evidence conflicts): MERGE sorts it
-        // out, and throws the constraint error again only for a real conflict.
-        if (!isConstraintViolation(err)) throw err;
+        // out, and throws the constraint error again only for a real conflict. A wallet whose
+        // element id went stale (never expected: wallets are not deleted) is found by key there.
+        if (!isConstraintViolation(err) && !(err instanceof EndpointMissingError)) throw err;
         await graph.write((tx) => tx.run(MERGE_EDGES[type], { ...common, rows: batch }));
       }
       stats.edges += batch.length;

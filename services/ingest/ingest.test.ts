@@ -246,6 +246,47 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
     );
   });
 
+  it('lands a large batch that holds a few facts already stored, once each, widening their provenance', async () => {
+    // 300 transfers in one batch, of which 3 (not where the sample of 64 looks) are stored by an
+    // earlier miner: the CREATE path hits the uniqueness constraint and the batch goes to MERGE.
+    const base = sampleSubgraph();
+    const wallets = Array.from({ length: 20 }, () => newSs58());
+    const block = 2_000_000 + Math.floor(Math.random() * 1_000_000);
+    const edges = Array.from({ length: 300 }, (_, i) => ({
+      type: 'TRANSFER' as const,
+      from: wallets[i % 20]!,
+      to: wallets[(i * 7 + 1) % 20]!,
+      evidence: { blockNumber: block + i, eventIndex: 1, amount: String(1000 + i) },
+    }));
+    const job: SubgraphJob = {
+      ...base,
+      target: wallets[0]!,
+      window: undefined,
+      nodes: wallets.map((address) => ({ address, type: 'wallet' as const })),
+      edges,
+    };
+    const overlap = [1, 150, 299];
+    const earlier: SubgraphJob = {
+      ...job,
+      submissionId: `${job.submissionId}:earlier`,
+      miner: { hotkey: newSs58() },
+      edges: overlap.map((i) => edges[i]!),
+    };
+    await writeSubgraph(graph, earlier, { batchSize: 1000 });
+    const stats = await writeSubgraph(graph, job, { batchSize: 1000 });
+    expect(stats.edges).toBe(300);
+    expect(await countFor(wallets)).toEqual({ nodes: 20, rels: 300 });
+    const miners = await graph.read((tx) =>
+      tx.run(
+        `MATCH (w:Wallet {chain: 'bittensor'})-[r:TRANSFER]->() WHERE w.address IN $wallets
+         RETURN r.blockNumber - $block AS i, size(r.miners) AS n ORDER BY i`,
+        { wallets, block },
+      ),
+    );
+    const twoMiners = miners.records.filter((r) => r.get('n') === 2).map((r) => r.get('i'));
+    expect(twoMiners).toEqual(overlap);
+  });
+
   it('retries a job that failed mid-write and lands it once', async () => {
     let writes = 0;
     // Fault injection around the real graph: the third write transaction of the first attempt fails.
