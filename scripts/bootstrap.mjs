@@ -2,7 +2,7 @@
 // Runs before `npm start` and `npm test` (prestart/pretest), with no dependencies of its own:
 // installs the npm packages if they are missing and checks the system programs Vigil starts.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -15,7 +15,10 @@ if (major < 20 || (major === 20 && minor < 19)) {
   process.exit(1);
 }
 
-if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
+// Installed, and since the last change to the lockfile (a pull may bring new packages or patches/).
+const installed = path.join(root, 'node_modules', '.package-lock.json');
+const lockfile = path.join(root, 'package-lock.json');
+if (!existsSync(installed) || statSync(lockfile).mtimeMs > statSync(installed).mtimeMs) {
   // Not `npm ci`: it rejects lockfiles written without other platforms' optional packages
   // (npm/cli#4828); `npm install` resolves from the same lockfile.
   say('installing npm packages (npm install, from package-lock.json)');

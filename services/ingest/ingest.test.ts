@@ -287,6 +287,38 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
     expect(twoMiners).toEqual(overlap);
   });
 
+  it('finds a wallet by key when its element id went stale between the wallet and relationship writes', async () => {
+    const job = sampleSubgraph();
+    const recreated = job.edges[0]!.to;
+    let writes = 0;
+    // After the job's wallet write, one wallet is deleted and created again: its element id changes.
+    const meddling: Graph = {
+      ...graph,
+      write: async (work, o) => {
+        const result = await graph.write(work, o);
+        if (++writes === 1) {
+          await graph.write((tx) =>
+            tx.run(
+              `MATCH (w:Wallet {chain: 'bittensor', address: $a}) DETACH DELETE w
+               WITH count(*) AS gone CREATE (:Wallet {chain: 'bittensor', address: $a})`,
+              { a: recreated },
+            ),
+          );
+        }
+        return result;
+      },
+    };
+    await writeSubgraph(meddling, job, { batchSize: 1000 });
+    expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
+    const res = await graph.read((tx) =>
+      tx.run('MATCH (:Wallet {address: $from})-[r:TRANSFER]->(:Wallet {address: $to}) RETURN count(r) AS n', {
+        from: job.edges[0]!.from,
+        to: recreated,
+      }),
+    );
+    expect(res.records[0]!.get('n')).toBe(1);
+  });
+
   it('retries a job that failed mid-write and lands it once', async () => {
     let writes = 0;
     // Fault injection around the real graph: the third write transaction of the first attempt fails.
