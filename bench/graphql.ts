@@ -106,7 +106,8 @@ async function load(graph: Graph): Promise<void> {
     type: t,
     residues: TYPES.map((x, i) => (x === t ? i : -1)).filter((i) => i >= 0),
   }));
-  const power = 'toInteger($supernodes + ((toInteger($wallets * rand() ^ 1.8) * 7919 + 13) % ($wallets - $supernodes)))';
+  const power =
+    'toInteger($supernodes + ((toInteger($wallets * rand() ^ 1.8) * 7919 + 13) % ($wallets - $supernodes)))';
   const createOf = (type: string) => `
     UNWIND range($from, $to - 1) AS k
     WITH k WHERE k % $n IN $residues
