@@ -96,6 +96,11 @@ async function main() {
     });
     cleanup.push(() => worker.close());
     const alertAt = new Map<string, number>();
+    // When the ingest worker took each finding: splits "finding queued → alert stored" in two.
+    const pickedAt = new Map<string, number>();
+    worker.on('active', (job) => {
+      if (job.data.kind === 'finding') pickedAt.set(alertId(job.data), performance.now());
+    });
     alertSub.on('message', (_ch: string, msg: string) =>
       alertAt.set((JSON.parse(msg) as { id: string }).id, performance.now()),
     );
@@ -157,6 +162,8 @@ async function main() {
       check: number;
       sign: number;
       ingest: number;
+      pickup: number;
+      store: number;
     };
     const rows: Row[] = [];
     for (let i = 0; i < total; i++) {
@@ -212,6 +219,8 @@ async function main() {
         check: second?.minerMs ?? Number.NaN,
         sign: r.marks.paused! - r.marks.violated!,
         ingest: alertAt.get(id)! - r.marks.queued!,
+        pickup: (pickedAt.get(id) ?? Number.NaN) - r.marks.queued!,
+        store: alertAt.get(id)! - (pickedAt.get(id) ?? Number.NaN),
       };
       if (!warm) rows.push(row);
       say(
@@ -244,6 +253,8 @@ async function main() {
           ['  miner check (2nd voter)', 'check'],
           ['  majority → pause sent', 'sign'],
           ['  finding queued → alert stored', 'ingest'],
+          ['    queued → worker took it', 'pickup'],
+          ['    worker took it → published', 'store'],
         ] as const
       ).map(([label, k]) => {
         const s = stat(k);
