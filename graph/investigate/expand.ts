@@ -44,8 +44,11 @@ export interface ExpandedEdge {
   /** The frontier wallet this edge was reached from, and the wallet at its other end. */
   origin: string;
   other: string;
-  /** How many relationships (of the followed types and direction) the other wallet has. */
-  otherDegree: number;
+  /**
+   * How many relationships (of the followed types and direction) the other wallet has; null
+   * when not asked for (`degrees: false`, the last hop of a search).
+   */
+  otherDegree: number | null;
   edge: EdgeRecord;
 }
 
@@ -68,7 +71,17 @@ export async function expandFrontier(
   graph: Graph,
   chain: Chain,
   frontier: FrontierItem[],
-  opts: { side: Side; filter: EdgeFilter; fanOut: number; timeoutMs?: number },
+  opts: {
+    side: Side;
+    filter: EdgeFilter;
+    fanOut: number;
+    timeoutMs?: number;
+    /**
+     * Also count the other wallets' relationships (default true). A count walks the wallet's
+     * relationship chain: a third of Neo4j's CPU in bench:graphql. Skip it on a search's last hop.
+     */
+    degrees?: boolean;
+  },
 ): Promise<Expansion> {
   if (frontier.length === 0) return { edges: [], capped: new Set() };
   const types = typePattern(opts.filter.types);
@@ -90,7 +103,8 @@ export async function expandFrontier(
            WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
            RETURN r, y LIMIT $limit
          }
-         RETURN f.address AS origin, y.address AS other, ${degree} AS degree, ${EDGE_FIELDS} AS edge`,
+         RETURN f.address AS origin, y.address AS other, ${opts.degrees === false ? 'null' : degree} AS degree,
+                ${EDGE_FIELDS} AS edge`,
         {
           ...params,
           chain,
@@ -120,7 +134,7 @@ export async function expandFrontier(
     edges.push({
       origin,
       other: rec.get('other') as string,
-      otherDegree: rec.get('degree') as number,
+      otherDegree: rec.get('degree') as number | null,
       edge: {
         ...e,
         amount: e.amount ?? null,

@@ -87,6 +87,8 @@ async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowRet
       filter,
       fanOut,
       timeoutMs: p.timeoutMs,
+      // The wallets reached on the last hop are not expanded: their degrees are not needed.
+      degrees: hop < p.depth,
     });
     if (exp.capped.size > 0) truncated = true;
     if (exp.edges.length === 0) break;
@@ -94,7 +96,7 @@ async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowRet
       string,
       { amount: bigint; count: number; firstBlock: number; lastBlock: number }
     >();
-    const degrees = new Map<string, number>();
+    const degrees = new Map<string, number | null>();
     let total = 0n;
     for (const { other, otherDegree, edge } of exp.edges) {
       degrees.set(other, otherDegree);
@@ -130,7 +132,7 @@ async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowRet
         truncated = true;
         continue;
       }
-      const degree = degrees.get(address);
+      const degree = degrees.get(address) ?? undefined;
       nextFrontier.push(
         forward ? { address, since: w.firstBlock, degree } : { address, until: w.lastBlock, degree },
       );

@@ -136,6 +136,8 @@ async function search(graph: Graph, p: FindPathsParameters): Promise<FindPathsRe
       filter,
       fanOut,
       timeoutMs: p.timeoutMs,
+      // Degrees steer the next expansions; after the last one allowed they are not needed.
+      degrees: a.depth + b.depth + 1 < p.maxDepth,
     });
     if (exp.capped.size > 0) truncated = true;
     const nextFrontier: FrontierItem[] = [];
@@ -151,8 +153,8 @@ async function search(graph: Graph, p: FindPathsParameters): Promise<FindPathsRe
         // A simple path ends at the target and starts at the source: never expand through them.
         if (other === (s === a ? p.to : p.from)) continue;
         if (nextFrontier.length < maxFrontier) {
-          nextFrontier.push({ address: other, degree: otherDegree });
-          cost += otherDegree;
+          nextFrontier.push({ address: other, degree: otherDegree ?? undefined });
+          cost += otherDegree ?? 0;
         } else truncated = true;
       }
     }
