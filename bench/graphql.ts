@@ -10,7 +10,9 @@
  * same run the same questions as naive unbounded variable-length Cypher (with a time-out,
  * counting time-outs). Prints p50/p99/max per question, the ratios, the load average.
  * `--scale 0.02` makes a quick run (20k wallets, 100k relationships, supernodes of 3,000).
- * `--reuse` keeps an already loaded graph of the same size; `--keep` leaves Neo4j running (detached).
+ * `--reuse` keeps an already loaded graph of the same size; `--keep` leaves Neo4j running (detached);
+ * `--neo4j-uri bolt://…` uses a running Neo4j that holds the graph (with --reuse), e.g. one left by
+ * --keep, so two versions of the API can be compared on one warm page cache.
  */
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -39,6 +41,7 @@ const { values: opt } = parseArgs({
     'batch-size': { type: 'string', default: '20000' },
     reuse: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'neo4j-uri': { type: 'string' },
   },
 });
 const SCALE = Number(opt.scale);
@@ -291,24 +294,27 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   const home = path.join(PROJECT_DIR, '.vigil', 'bench-graphql', 'neo4j');
-  if (!opt.reuse) await rm(home, { recursive: true, force: true });
+  if (!opt.reuse && !opt['neo4j-uri']) await rm(home, { recursive: true, force: true });
   say(
     `graph: ${fmt(WALLETS)} wallets, ${fmt(RELS)} relationships, ${SUPERNODES} supernodes of ${fmt(SUPER_DEGREE)}`,
   );
-  const server = await startNeo4jServer({
-    homeDir: home,
-    boltPort: BOLT_PORT,
-    httpPort: HTTP_PORT,
-    // 24 GB of RAM shared with other engineers: a third of it.
-    heap: SCALE >= 0.5 ? '4g' : '1g',
-    pagecache: SCALE >= 0.5 ? '4g' : '512m',
-    launcherDir: LAUNCHER_DIR,
-    // --keep: the JVM outlives the bench (stop it with `kill -TERM $(cat .vigil/bench-graphql/neo4j/neo4j.pid)`).
-    detached: opt.keep,
-    log: say,
-  });
+  // --neo4j-uri: a server already running with the loaded graph (A/B runs against one warm cache).
+  const server = opt['neo4j-uri']
+    ? { boltUri: opt['neo4j-uri'], stop: async () => {} }
+    : await startNeo4jServer({
+        homeDir: home,
+        boltPort: BOLT_PORT,
+        httpPort: HTTP_PORT,
+        // 24 GB of RAM shared with other engineers: a third of it.
+        heap: SCALE >= 0.5 ? '4g' : '1g',
+        pagecache: SCALE >= 0.5 ? '4g' : '512m',
+        launcherDir: LAUNCHER_DIR,
+        // --keep: the JVM outlives the bench (stop it with `kill -TERM $(cat .vigil/bench-graphql/neo4j/neo4j.pid)`).
+        detached: opt.keep,
+        log: say,
+      });
   const graph = createGraph({
-    uri: `bolt://127.0.0.1:${BOLT_PORT}`,
+    uri: server.boltUri,
     user: 'neo4j',
     password: '',
     database: 'neo4j',
