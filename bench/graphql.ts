@@ -1,13 +1,14 @@
 /**
  * npm run bench:graphql -- [--scale 1] [--wallets 1000000] [--rels 5000000] [--supernodes 3]
  *                          [--supernode-degree 150000] [--clients 16] [--requests 800]
- *                          [--naive-requests 96] [--naive-timeout-ms 3000] [--reuse] [--keep]
+ *                          [--naive-requests 96] [--naive-timeout-ms 3000] [--batch-size 20000]
+ *                          [--reuse] [--keep] [--neo4j-uri bolt://…]
  *
  * Loads a synthetic Bittensor graph into a Neo4j of the bench's own (ports 7690/7477, data under
  * .vigil/bench-graphql): power-law degrees plus a few supernodes with ≥ 150,000 relationships,
- * with batched UNWIND/CREATE and a progress line. Then asks the investigation API (a real HTTP
- * server) neighbors, paths (maxDepth 4) and flow (depth 3) with 16 concurrent clients, and in the
- * same run the same questions as naive unbounded variable-length Cypher (with a time-out,
+ * generated inside Neo4j in batches, with a progress line. Then asks the investigation API (a real
+ * HTTP server, in this process) neighbors, paths (maxDepth 4) and flow (depth 3) with 16 concurrent
+ * clients, and in the same run the same questions as naive unbounded variable-length Cypher (with a time-out,
  * counting time-outs). Prints p50/p99/max per question, the ratios, the load average.
  * `--scale 0.02` makes a quick run (20k wallets, 100k relationships, supernodes of 3,000).
  * `--reuse` keeps an already loaded graph of the same size; `--keep` leaves Neo4j running (detached);

@@ -118,7 +118,8 @@ async function main() {
     pagecache: '2g',
     heap: '4g',
     launcherDir: LAUNCHER_DIR,
-    detached: false,
+    // --keep: the JVM outlives the bench (a non-detached one stops when the bench exits).
+    detached: opt.keep,
     log: say,
   });
   const graph = createGraph({ uri: neo4jUri, user: 'neo4j', password: '', database: 'neo4j' });

@@ -68,7 +68,7 @@ async function main() {
       timestamp: neo4j.int(1_700_000_000_000 + i * 12_000),
     });
     const rows = (first: number) =>
-      Array.from({ length: BATCH }, (_, k) => {
+      Array.from({ length: Math.min(BATCH, RELS - first) }, (_, k) => {
         const i = first + k;
         const from = addr(Math.floor(Math.random() * WALLETS));
         const to = addr(Math.floor(Math.random() * WALLETS));

@@ -99,37 +99,36 @@ export async function searchAlerts(
   opts: { first: number; after: string | null; timeoutMs?: number },
 ): Promise<{ alerts: { cursor: string; alert: AlertRecord }[]; hasNextPage: boolean }> {
   const [afterTime, afterId] = opts.after ? splitCursor(opts.after) : [null, null];
+  // Only the conditions given are written into the query, so Neo4j can seek on the Alert
+  // indexes (txHash, contract, invariantId, severity, raisedAt); `$x IS NULL OR …` would scan.
+  const given: [string, string, unknown][] = [
+    ['a.txHash = $txHash', 'txHash', filter.txHash],
+    ['a.contract = $contract', 'contract', filter.contract],
+    ['a.invariantId = $invariant', 'invariant', filter.invariant],
+    ['a.severity IN $severities', 'severities', filter.severities?.length ? filter.severities : null],
+    ['a.chain = $chain', 'chain', filter.chain],
+    ['a.chainId = $chainId', 'chainId', filter.chainId == null ? null : neo4j.int(filter.chainId)],
+    ['a.raisedAt >= datetime($from)', 'from', filter.from],
+    ['a.raisedAt <= datetime($to)', 'to', filter.to],
+    ['(a.sender = $wallet OR a.contract = $wallet)', 'wallet', filter.wallet],
+  ];
+  const conditions = given.filter(([, , v]) => v != null);
+  if (afterTime !== null)
+    conditions.push([
+      '(a.raisedAt < datetime($afterTime) OR (a.raisedAt = datetime($afterTime) AND a.id < $afterId))',
+      'afterTime',
+      afterTime,
+    ]);
+  const where = conditions.length ? `WHERE ${conditions.map(([c]) => c).join(' AND ')}` : '';
+  const params: Record<string, unknown> = { afterId, limit: neo4j.int(opts.first + 1) };
+  for (const [, name, value] of conditions) params[name] = value;
   const res = await graph.read(
     (tx) =>
       tx.run(
-        `MATCH (a:Alert)
-         WHERE ($txHash IS NULL OR a.txHash = $txHash)
-           AND ($contract IS NULL OR a.contract = $contract)
-           AND ($invariant IS NULL OR a.invariantId = $invariant)
-           AND ($severities IS NULL OR a.severity IN $severities)
-           AND ($chain IS NULL OR a.chain = $chain)
-           AND ($chainId IS NULL OR a.chainId = $chainId)
-           AND ($from IS NULL OR a.raisedAt >= datetime($from))
-           AND ($to IS NULL OR a.raisedAt <= datetime($to))
-           AND ($wallet IS NULL OR a.sender = $wallet OR a.contract = $wallet)
-           AND ($afterTime IS NULL OR a.raisedAt < datetime($afterTime)
-                OR (a.raisedAt = datetime($afterTime) AND a.id < $afterId))
+        `MATCH (a:Alert) ${where}
          WITH a ORDER BY a.raisedAt DESC, a.id DESC LIMIT $limit
          RETURN ${ALERT_FIELDS}`,
-        {
-          txHash: filter.txHash ?? null,
-          contract: filter.contract ?? null,
-          invariant: filter.invariant ?? null,
-          severities: filter.severities?.length ? filter.severities : null,
-          chain: filter.chain ?? null,
-          chainId: filter.chainId == null ? null : neo4j.int(filter.chainId),
-          from: filter.from ?? null,
-          to: filter.to ?? null,
-          wallet: filter.wallet ?? null,
-          afterTime,
-          afterId,
-          limit: neo4j.int(opts.first + 1),
-        },
+        params,
       ),
     opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : undefined,
   );

@@ -85,12 +85,12 @@ class EndpointMissingError extends Error {
 async function knownIds(tx: ManagedTransaction, type: RelationshipType, batch: { id: string }[]) {
   const step = Math.max(1, Math.floor(batch.length / PROBE_SIZE));
   const probe = batch.filter((_, i) => i % step === 0).map((r) => r.id);
-  if ((await storedIds(tx, type, probe)).size === 0) return new Set<string>();
-  return storedIds(
-    tx,
-    type,
-    batch.map((r) => r.id),
-  );
+  const found = await storedIds(tx, type, probe);
+  // Small batches are probed whole; otherwise only the ids the probe did not cover are looked up.
+  if (found.size === 0 || step === 1) return found;
+  const rest = batch.filter((_, i) => i % step !== 0).map((r) => r.id);
+  for (const id of await storedIds(tx, type, rest)) found.add(id);
+  return found;
 }
 const PROBE_SIZE = 64;
 
@@ -194,6 +194,8 @@ export async function writeSubgraph(
 }
 
 const MERGE_FINDING = `
+OPTIONAL MATCH (known:Alert {id: $alertId})
+WITH known IS NULL AS created
 MERGE (c:Wallet {chain: 'ethereum', address: $contract})
 SET c:Contract
 MERGE (i:Invariant {id: $invariant.id})
@@ -213,15 +215,21 @@ MERGE (a)-[:VIOLATES]->(i)
 MERGE (a)-[:IN_TX]->(t)
 MERGE (a)-[:INVOLVES]->(sender)
 MERGE (a)-[:RAISED_ON]->(c)
-RETURN ${ALERT_FIELDS}`;
+RETURN ${ALERT_FIELDS}, created`;
 
 /** The identity of an alert: one per (chain, transaction, invariant). */
 export function alertId(f: Pick<FindingJob, 'chainId' | 'tx' | 'invariant'>): string {
   return `ethereum:${f.chainId}:${f.tx.hash}:${f.invariant.id}`;
 }
 
-/** Stores a finding as an alert and returns the alert as stored (what readers will see). */
-export async function writeFinding(graph: Graph, f: FindingJob): Promise<AlertRecord> {
+/**
+ * Stores a finding as an alert; returns the alert as stored (what readers will see) and whether
+ * this write created it (false for a retried or repeated finding).
+ */
+export async function writeFinding(
+  graph: Graph,
+  f: FindingJob,
+): Promise<{ alert: AlertRecord; created: boolean }> {
   const id = alertId(f);
   const res = await graph.write((tx) =>
     tx.run(MERGE_FINDING, {
@@ -241,7 +249,8 @@ export async function writeFinding(graph: Graph, f: FindingJob): Promise<AlertRe
       raisedAt: f.raisedAt,
     }),
   );
-  return res.records[0]!.get('alert') as AlertRecord;
+  const rec = res.records[0]!;
+  return { alert: rec.get('alert') as AlertRecord, created: rec.get('created') as boolean };
 }
 
 /**

@@ -99,40 +99,49 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
 
   const loop = async () => {
     for (let round = 1; !rt.shutdown.signal.aborted && (p.rounds === 0 || round <= p.rounds); round++) {
-      const report = await validator.runRound(round);
-      for (const r of report.results) {
-        rt.log.info(
-          {
-            round,
-            miner: r.miner.hotkey,
-            uid: r.miner.uid,
-            accepted: r.accepted,
-            reason: r.reason,
-            edges: r.edges,
-            ...r.score,
-            score: r.score.total,
-            average: r.average,
-          },
-          'miner scored',
-        );
-      }
-      const miners = await neurons();
-      const weights = await validator.weights(miners);
-      const uids = miners.map((m) => m.uid);
-      const values = toU16Weights(miners.map((m) => weights.get(m.hotkey) ?? 0));
-      if (values.some((v) => v > 0)) {
-        const ev = await setWeights(api, producer, {
-          netuid: p.netuid,
-          signer: hotkey,
-          uids,
-          weights: values,
-        });
-        rt.log.info(
-          { round, block: ev.blockNumber, uids, weights: values },
-          'weights set on chain (WeightsSet)',
-        );
+      try {
+        await playRound(round);
+      } catch (err) {
+        // One bad round (no activity to sample, a rate-limited set_weights, an RPC blip) must
+        // not stop the validator: log it and go on with the next.
+        rt.log.error({ round, err: (err as Error).message }, 'patrol round failed; next round continues');
       }
       if (p.roundIntervalMs > 0) await new Promise((r) => setTimeout(r, p.roundIntervalMs));
+    }
+  };
+  const playRound = async (round: number) => {
+    const report = await validator.runRound(round);
+    for (const r of report.results) {
+      rt.log.info(
+        {
+          round,
+          miner: r.miner.hotkey,
+          uid: r.miner.uid,
+          accepted: r.accepted,
+          reason: r.reason,
+          edges: r.edges,
+          ...r.score,
+          score: r.score.total,
+          average: r.average,
+        },
+        'miner scored',
+      );
+    }
+    const miners = await neurons();
+    const weights = await validator.weights(miners);
+    const uids = miners.map((m) => m.uid);
+    const values = toU16Weights(miners.map((m) => weights.get(m.hotkey) ?? 0));
+    if (values.some((v) => v > 0)) {
+      const ev = await setWeights(api, producer, {
+        netuid: p.netuid,
+        signer: hotkey,
+        uids,
+        weights: values,
+      });
+      rt.log.info(
+        { round, block: ev.blockNumber, uids, weights: values },
+        'weights set on chain (WeightsSet)',
+      );
     }
   };
   loop().then(

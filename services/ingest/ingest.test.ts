@@ -3,10 +3,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../common/errors.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { writeSubgraph } from '../../graph/ingest.ts';
+import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import type { SubgraphJob } from '../../queues/payloads.ts';
+import { type FindingJob, type SubgraphJob, parseIngestJob } from '../../queues/payloads.ts';
 import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
 import { createApi } from '../api/server.ts';
@@ -442,6 +442,15 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
       const c = await gql(q, { a: f.invariant.contract });
       expect(c.data.wallet.isContract).toBe(true);
       expect(c.data.wallet.alerts.edges).toHaveLength(1);
+
+      // The same finding written again (a retried job) creates nothing and is not new.
+      const again = await writeFinding(graph, parseIngestJob(f) as FindingJob);
+      expect(again.created).toBe(false);
+      expect(again.alert.id).toBe(result.alertId);
+      const n = await graph.read((tx) =>
+        tx.run('MATCH (a:Alert {id: $id}) RETURN count(a) AS n', { id: result.alertId }),
+      );
+      expect(n.records[0]!.get('n')).toBe(1);
     } finally {
       await h.close();
     }

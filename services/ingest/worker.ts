@@ -87,9 +87,10 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
 
   const write = async (payload: IngestJob): Promise<IngestResult> => {
     if (payload.kind === 'finding') {
-      const alert = await writeFinding(deps.graph, payload);
+      const { alert, created } = await writeFinding(deps.graph, payload);
       jobs.inc({ kind: 'finding', outcome: 'ok' });
-      if (deps.publishAlerts !== false) {
+      // A retried or repeated finding changes nothing and is not announced again.
+      if (created && deps.publishAlerts !== false) {
         // Live feed only: the alert is stored, a lost event must not fail (and re-run) the job.
         await publishAlertEvent(deps.connection, deps.prefix, alert).catch((err) =>
           deps.log.warn({ alertId: alert.id, err: (err as Error).message }, 'alert stored but not published'),

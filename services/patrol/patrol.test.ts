@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
@@ -29,7 +29,7 @@ import { subnetNeurons } from './chainAccess.ts';
 import { createChainView } from './chainView.ts';
 import { edgesOfEvent } from './edges.ts';
 import { buildSubgraph, createPatrolMiner } from './miner.ts';
-import { type Answer, type Challenge, signAnswer } from './protocol.ts';
+import { type Answer, type Challenge, answerQueueName, minerQueueName, signAnswer } from './protocol.ts';
 import { DEFAULT_SCORING } from './scoring.ts';
 import { createPatrolValidator } from './validator.ts';
 import { verifyAnswer } from './verify.ts';
@@ -385,6 +385,86 @@ describe('Patrol round through Redis queues', () => {
       await worker.close();
       await validator.close();
       for (const m of running) await m.close();
+      await ingest.obliterate({ force: true });
+      await ingest.close();
+      conn.disconnect();
+    }
+  });
+});
+
+describe('Patrol answers from others', () => {
+  it('keeps a challenge open against answers not signed by its miner, and times answers on arrival', async () => {
+    const prefix = uniquePrefix();
+    const conn = createRedisConnection(redisUrl(), 'worker');
+    const ingest = createIngestQueue(conn, prefix);
+    const [victim, cheat, validatorKey] = ['//a-victim', '//a-cheat', '//a-validator'].map((u) =>
+      keyring.addFromUri(u),
+    );
+    const miners = [victim!, cheat!].map((k, uid) => ({ hotkey: k.address, uid }));
+    const answers = new Queue(answerQueueName(validatorKey!.address), { connection: conn, prefix });
+    const victimChallenges = new Queue(minerQueueName(victim!.address), { connection: conn, prefix });
+    const running = [
+      createPatrolMiner({
+        api,
+        hotkey: victim!,
+        connection: conn,
+        prefix,
+        log: silentLogger(),
+        tamper: async (a) => {
+          await new Promise((r) => setTimeout(r, 1500));
+          return a;
+        },
+      }),
+      createPatrolMiner({
+        api,
+        hotkey: cheat!,
+        connection: conn,
+        prefix,
+        log: silentLogger(),
+        // Reads the victim's challenge and answers it first (signed by itself, and as the victim
+        // with a bad signature); then sends its own answer late with a backdated job timestamp.
+        tamper: async (a) => {
+          const [vc] = await victimChallenges.getJobs(['active', 'waiting']);
+          const junk = signAnswer(cheat!, vc!.data.id, { nodes: [], edges: [] });
+          await answers.add('answer', junk);
+          await answers.add('answer', { ...junk, miner: victim!.address });
+          await new Promise((r) => setTimeout(r, 1200));
+          await answers.add('answer', a, { timestamp: Date.now() - 1200 });
+          return a;
+        },
+      }),
+    ];
+    const target = manifest.transfers.at(-1)!.to;
+    const validator = createPatrolValidator({
+      hotkey: validatorKey!,
+      connection: conn,
+      prefix,
+      log: silentLogger(),
+      graph,
+      ingest,
+      chain: createChainView(api),
+      head: async () => chain.head().number,
+      miners: async () => miners,
+      params: {
+        window: manifest.lastBlock,
+        depth: 2,
+        timeoutMs: 20_000,
+        probes: 8,
+        scoring: DEFAULT_SCORING,
+      },
+      pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
+    });
+    try {
+      const [v, c] = (await validator.runRound(1)).results;
+      expect(v).toMatchObject({ accepted: true });
+      expect(v!.seconds!).toBeGreaterThanOrEqual(1.5);
+      expect(c).toMatchObject({ accepted: true });
+      expect(c!.seconds!).toBeGreaterThanOrEqual(1.2);
+    } finally {
+      await validator.close();
+      for (const m of running) await m.close();
+      await answers.close();
+      await victimChallenges.close();
       await ingest.obliterate({ force: true });
       await ingest.close();
       conn.disconnect();

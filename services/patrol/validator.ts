@@ -7,7 +7,14 @@ import { relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import type { ChainView } from './chainView.ts';
-import { type Answer, type Challenge, answerQueueName, challengeWindow, minerQueueName } from './protocol.ts';
+import {
+  type Answer,
+  type Challenge,
+  answerQueueName,
+  answerSignatureValid,
+  challengeWindow,
+  minerQueueName,
+} from './protocol.ts';
 import {
   type ScoreParts,
   type ScoringParams,
@@ -77,7 +84,11 @@ export interface RoundReport {
 export function createPatrolValidator(deps: ValidatorDeps) {
   const me = deps.hotkey.address;
   const replyTo = answerQueueName(me);
-  const pending = new Map<string, (a: { answer: Answer; arrivedAt: number }) => void>();
+  /** Open challenges by id: the miner it was sent to, and where its answer goes. */
+  const pending = new Map<
+    string,
+    { miner: string; deliver: (a: { answer: Answer; arrivedAt: number }) => void }
+  >();
   const minerQueues = new Map<string, Queue>();
   const random = deps.random ?? Math.random;
   const historyKey = (hotkey: string) => `${deps.prefix}:patrol:${me}:scores:${hotkey}`;
@@ -85,16 +96,27 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   const answers = new Worker(
     replyTo,
     async (job: Job<Answer>) => {
-      const deliver = pending.get(job.data?.challengeId);
-      if (!deliver) {
+      // Taken now, not from the job: a job's timestamp is whatever its sender (the miner) set.
+      const arrivedAt = Date.now();
+      const open = pending.get(job.data?.challengeId);
+      if (!open) {
         deps.log.warn(
           { challenge: job.data?.challengeId, miner: job.data?.miner },
           'answer for no open challenge (late or unknown): dropped',
         );
         return;
       }
-      // Time of arrival in Redis, not of processing here: a busy validator must not cost the miner.
-      deliver({ answer: job.data, arrivedAt: job.timestamp });
+      // Anyone can write to this queue: only the challenged miner's signed answer closes the
+      // challenge, so a rival cannot spend it with junk under the same id.
+      if (job.data.miner !== open.miner || !answerSignatureValid(job.data)) {
+        deps.log.warn(
+          { challenge: job.data.challengeId, miner: job.data.miner, expected: open.miner },
+          'answer not signed by the challenged miner: dropped',
+        );
+        return;
+      }
+      pending.delete(job.data.challengeId);
+      open.deliver({ answer: job.data, arrivedAt });
     },
     { connection: deps.connection.duplicate(), prefix: deps.prefix, concurrency: 16 },
   );
@@ -157,9 +179,12 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       (c) =>
         new Promise<{ answer: Answer; arrivedAt: number } | null>((resolve) => {
           const timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
-          pending.set(c.id, (a) => {
-            clearTimeout(timer);
-            resolve(a);
+          pending.set(c.id, {
+            miner: c.miner,
+            deliver: (a) => {
+              clearTimeout(timer);
+              resolve(a);
+            },
           });
         }),
     );
