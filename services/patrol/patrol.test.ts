@@ -271,6 +271,13 @@ describe('Patrol validator verification', () => {
       accepted: false,
       reason: 'graph is not connected to the target',
     });
+    const relabelled = structuredClone(honest.subgraph);
+    const plain = relabelled.nodes.find((n) => n.type === 'wallet')!;
+    plain.type = 'contract';
+    expect(await verifyAnswer(signAnswer(miner, challenge.id, relabelled), challenge, view())).toEqual({
+      accepted: false,
+      reason: `node ${plain.address} is typed contract, its edges make it a wallet`,
+    });
   });
 });
 

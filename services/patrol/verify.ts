@@ -1,7 +1,7 @@
 import type { GraphEdge } from '../../graph/model.ts';
 import { relationshipId } from '../../graph/model.ts';
 import type { ChainView } from './chainView.ts';
-import { edgesOfEvent, sameEdge } from './edges.ts';
+import { edgesOfEvent, hotkeysOf, sameEdge } from './edges.ts';
 import { type Answer, type Challenge, answerSignatureValid, challengeWindow } from './protocol.ts';
 import { subgraphAround } from './subgraph.ts';
 
@@ -50,6 +50,14 @@ export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: 
   }
   if (subgraphAround(edges, challenge.target, Number.POSITIVE_INFINITY).nodes.length !== nodeSet.size) {
     return reject('graph is not connected to the target');
+  }
+  // Node types are ingested as given: they must be what the edges make them (a hotkey is the
+  // staking end of an edge or an owned hotkey; everything else a plain wallet).
+  const hotkeys = new Set(edges.flatMap((e) => (e.type === 'OWNS_HOTKEY' ? [e.to] : hotkeysOf(e))));
+  for (const n of nodes) {
+    const expected = hotkeys.has(n.address) ? 'hotkey' : 'wallet';
+    if (n.type !== expected)
+      return reject(`node ${n.address} is typed ${n.type}, its edges make it a ${expected}`);
   }
   const window = challengeWindow(challenge);
   for (const [i, e] of edges.entries()) {
