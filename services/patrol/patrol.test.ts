@@ -271,6 +271,14 @@ describe('Patrol validator verification', () => {
       accepted: false,
       reason: 'graph is not connected to the target',
     });
+    // The whole neighbourhood one hop deeper: every edge is real, but volume is not for sale.
+    const deeper = await buildSubgraph(api, { ...challenge, depth: challenge.depth + 1 });
+    expect(deeper.edges.length).toBeGreaterThan(honest.subgraph.edges.length);
+    const overDeep = await verifyAnswer(signAnswer(miner, challenge.id, deeper), challenge, view());
+    expect(overDeep).toEqual({
+      accepted: false,
+      reason: expect.stringMatching(/^\d+ edges lie beyond depth 2 of the target$/),
+    });
     const relabelled = structuredClone(honest.subgraph);
     const plain = relabelled.nodes.find((n) => n.type === 'wallet')!;
     plain.type = 'contract';

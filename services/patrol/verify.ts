@@ -51,6 +51,18 @@ export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: 
   if (subgraphAround(edges, challenge.target, Number.POSITIVE_INFINITY).nodes.length !== nodeSet.size) {
     return reject('graph is not connected to the target');
   }
+  // Within the challenge's depth: volume counts every edge, so one hop further must not pay.
+  // Ownership edges are the exception: they add each reached hotkey's owner, one hop out.
+  const eventEdges = edges.filter((e) => e.type !== 'OWNS_HOTKEY');
+  const within = subgraphAround(eventEdges, challenge.target, challenge.depth);
+  if (within.edges.length !== eventEdges.length) {
+    return reject(
+      `${eventEdges.length - within.edges.length} edges lie beyond depth ${challenge.depth} of the target`,
+    );
+  }
+  const reached = new Set(within.nodes.map((n) => n.address));
+  const stray = edges.findIndex((e) => e.type === 'OWNS_HOTKEY' && !reached.has(e.to));
+  if (stray >= 0) return reject(`edge ${stray}: ownership of a hotkey beyond depth ${challenge.depth}`);
   // Node types are ingested as given: they must be what the edges make them (a hotkey is the
   // staking end of an edge or an owned hotkey; everything else a plain wallet).
   const hotkeys = new Set(edges.flatMap((e) => (e.type === 'OWNS_HOTKEY' ? [e.to] : hotkeysOf(e))));
