@@ -41,7 +41,7 @@ async function postJson(
   body: string,
   headers: Record<string, string>,
   opts: { timeoutMs: number; attempts: number; what: string },
-): Promise<unknown> {
+): Promise<string> {
   let last: unknown;
   for (let attempt = 1; attempt <= opts.attempts; attempt++) {
     try {
@@ -52,7 +52,8 @@ async function postJson(
         signal: AbortSignal.timeout(opts.timeoutMs),
       });
       const text = await res.text();
-      if (res.ok) return text ? JSON.parse(text) : null;
+      // Delivered: the body is the caller's to read (a webhook may answer "ok"), never a reason to resend.
+      if (res.ok) return text;
       last = new DefenseActionError(`${opts.what} answered HTTP ${res.status}`, {
         details: text.slice(0, 200),
       });
@@ -114,16 +115,22 @@ export async function sendTelegram(opts: {
     text: telegramText(opts.notice),
     disable_web_page_preview: true,
   });
-  const res = (await postJson(
+  const text = await postJson(
     url,
     body,
     {},
     { timeoutMs: opts.timeoutMs ?? 5000, attempts: 3, what: 'Telegram sendMessage' },
-  )) as {
-    ok?: boolean;
-    description?: string;
-  } | null;
-  if (!res?.ok) throw new DefenseActionError('Telegram refused the message', { details: res?.description });
+  );
+  let res: { ok?: boolean; description?: string } | null = null;
+  try {
+    res = JSON.parse(text);
+  } catch {
+    // Not the Bot API's JSON: reported below with the body.
+  }
+  if (!res?.ok)
+    throw new DefenseActionError('Telegram refused the message', {
+      details: res?.description ?? text.slice(0, 200),
+    });
 }
 
 // ---------------------------------------------------------------- pause agent

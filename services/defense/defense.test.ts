@@ -17,7 +17,7 @@ import { createApi } from '../api/server.ts';
 import { type Engine, createEngine } from '../engine/engine.ts';
 import { type Fixture, setupFixture } from '../engine/testkit.ts';
 import { createIngestWorker } from '../ingest/worker.ts';
-import { SIGNATURE_HEADER, createPauseAgent } from './actions.ts';
+import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
 import { createAlertPubSub, startAlertFeed } from './alertFeed.ts';
 import { type DefenseMiner, createDefenseMiner } from './miner.ts';
 import { validateRegistration } from './registry.ts';
@@ -641,5 +641,59 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     // Undecided rounds score nobody; the broken miners' answers still count as answered txs.
     expect(rewards.current().every((x) => x.holdsRecall.seen === 0)).toBe(true);
     await fx.node.rpc('anvil_dropAllTransactions');
+  });
+});
+
+describe('notification delivery', () => {
+  const notice = {
+    alertId: 'a1',
+    chainId: 31337,
+    severity: 'critical',
+    contract: '0x00000000000000000000000000000000000000aa',
+    invariant: { id: 'inv', kind: 'slotUnchanged', description: 'owner unchanged' },
+    tx: { hash: `0x${'11'.repeat(32)}`, from: '0x00000000000000000000000000000000000000bb', to: null },
+    before: '1',
+    after: '2',
+    votes: { violated: 2, total: 3 },
+    raisedAt: new Date().toISOString(),
+  };
+
+  /** A receiver that answers every POST with `status` and `body`, counting them. */
+  async function receiver(status: number, body: string) {
+    let posts = 0;
+    const server = http.createServer((req, res) => {
+      posts++;
+      req.resume();
+      req.on('end', () => res.writeHead(status, { 'content-type': 'text/plain' }).end(body));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    return {
+      url: `http://127.0.0.1:${port}`,
+      posts: () => posts,
+      close: () => new Promise((r) => server.close(r)),
+    };
+  }
+
+  it('sends a webhook once when the receiver answers 2xx with a body that is not JSON', async () => {
+    const r = await receiver(200, 'ok');
+    try {
+      await sendWebhook({ url: r.url, secret: SECRET, notice, attempts: 3 });
+      expect(r.posts()).toBe(1);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('names a Telegram answer that is not the Bot API JSON, without resending', async () => {
+    const r = await receiver(200, '<html>proxy</html>');
+    try {
+      await expect(sendTelegram({ baseUrl: r.url, token: TG_TOKEN, chatId: '1', notice })).rejects.toThrow(
+        'Telegram refused the message',
+      );
+      expect(r.posts()).toBe(1);
+    } finally {
+      await r.close();
+    }
   });
 });

@@ -84,11 +84,13 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   let head = -1;
   let moving: Promise<void> = Promise.resolve();
   const onBlock = (n: number): Promise<void> => {
-    if (n === head) return moving;
+    // Never back to an older head: validators a block apart would make the engine flip-flop
+    // (dropping its read cache each time), and two honest miners disagree.
+    if (n <= head) return moving;
     moving = moving
       .catch(() => {})
       .then(async () => {
-        if (n === head) return;
+        if (n <= head) return;
         await deps.engine.newHead(n);
         head = n;
       });

@@ -243,6 +243,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   }
 
   /** Remembers a pending tx of its sender (synchronously, before any await, so a later nonce finds it). */
+  /** Records a pending tx under its sender; returns the sender's pending txs by nonce. */
   function remember(tx: RpcTransaction) {
     const from = lower(tx.from)!;
     let mine = pendingBySender.get(from);
@@ -251,6 +252,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       pendingBySender.set(from, mine);
     }
     mine.set(Number(BigInt(tx.nonce)), { tx, head });
+    return mine;
   }
 
   async function stateNonceOf(from: string): Promise<number> {
@@ -275,7 +277,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     // Its nonce is used already: it (or a replacement) was mined before we got to it.
     if (nonce < stateNonce) return 'mined';
     if (nonce === stateNonce) return [];
-    const mine = pendingBySender.get(from)!;
+    // A head event may have pruned the sender's entry since remember(): record the tx again.
+    const mine = pendingBySender.get(from) ?? remember(tx);
     for (const n of [...mine.keys()]) if (n < stateNonce) mine.delete(n);
     let missing = false;
     for (let n = stateNonce; n < nonce; n++) if (!mine.has(n)) missing = true;
