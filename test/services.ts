@@ -1,7 +1,10 @@
+import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { inject } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
+import { createIngestWorker } from '../services/ingest/worker.ts';
 
 /** Handles on the real services started by test/globalSetup.ts. */
 export const redisUrl = (): string => inject('redisUrl');
@@ -36,4 +39,21 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A real ingest worker on its own Redis connection (a duplicate of `conn`), silent, own metrics. */
+export function startTestIngestWorker(
+  conn: Redis,
+  prefix: string,
+  graph: Graph,
+  opts: { concurrency: number; batchSize: number },
+) {
+  return createIngestWorker({
+    connection: conn.duplicate(),
+    prefix,
+    graph,
+    log: silentLogger(),
+    registry: new Registry(),
+    ...opts,
+  });
 }

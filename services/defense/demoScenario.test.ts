@@ -1,11 +1,15 @@
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShutdown } from '../../common/shutdown.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
-import { openTestGraph, redisUrl, silentLogger, uniquePrefix } from '../../test/services.ts';
-import { createIngestWorker } from '../ingest/worker.ts';
+import {
+  openTestGraph,
+  redisUrl,
+  silentLogger,
+  startTestIngestWorker,
+  uniquePrefix,
+} from '../../test/services.ts';
 import { type DefenseScenarioResult, runDefenseScenario } from './demoScenario.ts';
 
 // The demo's BitDefense step against the test services, with the ingest worker the demo runs.
@@ -23,15 +27,7 @@ describe('the demo defense scenario', () => {
     shutdown.add('graph', () => graph.close());
     const conn = createRedisConnection(redisUrl(), 'worker');
     shutdown.add('redis', () => conn.disconnect());
-    const worker = createIngestWorker({
-      connection: conn.duplicate(),
-      prefix,
-      graph,
-      log: silentLogger(),
-      registry: new Registry(),
-      concurrency: 2,
-      batchSize: 100,
-    });
+    const worker = startTestIngestWorker(conn, prefix, graph, { concurrency: 2, batchSize: 100 });
     shutdown.add('ingest worker', () => worker.close());
     const ingestQueue = createIngestQueue(conn, prefix);
     shutdown.add('ingest queue', () =>

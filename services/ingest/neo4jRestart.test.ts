@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QueueEvents } from 'bullmq';
-import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGraph } from '../../graph/driver.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
@@ -11,8 +10,7 @@ import { LAUNCHER_DIR } from '../../infra/up.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { sampleSubgraph } from '../../test/fixtures.ts';
-import { redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
-import { createIngestWorker } from './worker.ts';
+import { redisUrl, silentLogger, startTestIngestWorker, uniquePrefix, waitFor } from '../../test/services.ts';
 
 // A Neo4j of this test's own, so it can be killed and started again without touching the others.
 const BOLT = 7692;
@@ -63,15 +61,7 @@ describe('Neo4j dies during ingestion', () => {
     const conn = createRedisConnection(redisUrl(), 'worker');
     const queue = createIngestQueue(conn, prefix);
     const events = new QueueEvents('ingest', { connection: conn.duplicate(), prefix });
-    const worker = createIngestWorker({
-      connection: conn.duplicate(),
-      prefix,
-      graph,
-      log: silentLogger(),
-      registry: new Registry(),
-      concurrency: 1,
-      batchSize: 2,
-    });
+    const worker = startTestIngestWorker(conn, prefix, graph, { concurrency: 1, batchSize: 2 });
     try {
       const jobs = Array.from({ length: 60 }, () => sampleSubgraph());
       for (const j of jobs) await enqueueIngest(queue, j);

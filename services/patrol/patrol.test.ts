@@ -4,7 +4,6 @@ import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { Queue, QueueEvents } from 'bullmq';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
 import type { LocalSubtensor } from '../../chains/bittensor/localChain.ts';
@@ -20,11 +19,11 @@ import {
   openTestGraph,
   redisUrl,
   silentLogger,
+  startTestIngestWorker,
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
 import { createApi } from '../api/server.ts';
-import { createIngestWorker } from '../ingest/worker.ts';
 import { subnetNeurons } from './chainAccess.ts';
 import { createChainView } from './chainView.ts';
 import { edgesOfEvent } from './edges.ts';
@@ -345,15 +344,7 @@ describe('Patrol round through Redis queues', () => {
       },
       pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
     });
-    const worker = createIngestWorker({
-      connection: conn.duplicate(),
-      prefix,
-      graph,
-      log: silentLogger(),
-      registry: new Registry(),
-      concurrency: 1,
-      batchSize: 1000,
-    });
+    const worker = startTestIngestWorker(conn, prefix, graph, { concurrency: 1, batchSize: 1000 });
     const events = new QueueEvents('ingest', { connection: conn.duplicate(), prefix });
     try {
       const report = await validator.runRound(1);
