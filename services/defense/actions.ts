@@ -172,7 +172,13 @@ export interface PauseAgentOptions {
   bumpBps?: number;
   /** Never pay more than this per gas (an attacker could otherwise bid the guardian dry). */
   maxFeeCapWei?: bigint;
+  /** How long a sent pause keeps later requests of its incident deduplicated (default 10 min). */
   dedupeTtlMs?: number;
+  /**
+   * How long a claim to send lasts before the pause is known (default 15 s). Short, so a validator
+   * that dies or hangs mid-send does not keep every other one from pausing.
+   */
+  claimTtlMs?: number;
 }
 
 const GWEI = 1_000_000_000n;
@@ -250,7 +256,8 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
     // The key holds the pause's hash once sent, so a deduplicated request can still name it.
     const hashOf = (v: string | null | undefined) => (v && /^0x[0-9a-f]{64}$/i.test(v) ? { hash: v } : {});
     if (opts.redis) {
-      const prev = (await opts.redis.set(key, 'sending', 'PX', ttl, 'NX', 'GET')) as string | null;
+      const claimTtl = Math.min(opts.claimTtlMs ?? 15_000, ttl);
+      const prev = (await opts.redis.set(key, 'sending', 'PX', claimTtl, 'NX', 'GET')) as string | null;
       if (prev !== null) return { status: 'deduped', ...hashOf(prev) };
     } else {
       if (seen.has(key)) return { status: 'deduped', ...hashOf(seen.get(key)) };

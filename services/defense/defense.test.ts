@@ -644,6 +644,145 @@ describe('consensus and rewards with dishonest and broken miners', () => {
   });
 });
 
+describe('a tx whose check could not start', () => {
+  it('is checked once a miner comes up, not dropped as already checked', async () => {
+    const chainId = CHAIN_ID + 3;
+    const reg = validateRegistration({
+      chainId,
+      definition: { id: `${RUN}-late-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
+    });
+    await upsertInvariant(graph, reg.registration, reg.invariant);
+    const prefix = uniquePrefix();
+    const producer = createRedisConnection(redisUrl(), 'worker');
+    const subscriber = createRedisConnection(redisUrl(), 'worker');
+    const minerConn = createRedisConnection(redisUrl(), 'worker');
+    const rpc = createHttpRpc({ url: fx.node.rpcUrl });
+    const provider = createMonitorProvider({ url: fx.node.rpcUrl, chainId: CHAIN_ID });
+    const ingest = createIngestQueue(producer, prefix);
+    const reports: RoundReport[] = [];
+    const metrics = new Registry();
+    const validator = createDefenseValidator({
+      id: `${RUN}-v-late`,
+      chainId,
+      connection: producer,
+      subscriber,
+      prefix,
+      provider,
+      rpc,
+      graph,
+      ingest,
+      log,
+      metrics,
+      params: { minersPerTx: 1, threshold: 1, deadlineMs: 3000, registryRefreshMs: 60_000, retryMs: 100 },
+      onRound: (r) => reports.push(r),
+    });
+    const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
+    let miner: DefenseMiner | undefined;
+    try {
+      await validator.start({ watch: false });
+      const a = new Wallet(fx.node.accounts[7]!.privateKey, fx.provider);
+      const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
+        nonce: await nonceOf(a.address),
+      });
+      // No miner is live yet: the check is deferred, not lost.
+      expect(await validator.handleTx(await raw(take.hash))).toBeNull();
+      expect((await metrics.getSingleMetric('vigil_defense_txs_total')!.get()).values).toContainEqual(
+        expect.objectContaining({ labels: { decision: 'no-miners' } }),
+      );
+      miner = createDefenseMiner({
+        id: `${RUN}-late-m`,
+        connection: minerConn,
+        prefix,
+        engine,
+        log,
+        heartbeatMs: 200,
+      });
+      const r = await waitFor(
+        'the deferred round',
+        async () => reports.find((x) => x.txHash === take.hash.toLowerCase()),
+        10_000,
+      );
+      expect(r.asked).toEqual([`${RUN}-late-m`]);
+      expect(r.consensus[0]).toMatchObject({ id: `${RUN}-late-owner`, outcome: 'violated' });
+      expect(reports.filter((x) => x.txHash === take.hash.toLowerCase())).toHaveLength(1);
+      // Checked now: delivering it again starts no second round.
+      expect(await validator.handleTx(await raw(take.hash))).toBeNull();
+    } finally {
+      await validator.close();
+      await miner?.close();
+      await ingest.obliterate({ force: true }).then(() => ingest.close());
+      rpc.close();
+      await closeMonitorProvider(provider);
+      engine.close();
+      for (const c of [producer, subscriber, minerConn]) c.disconnect();
+      await fx.node.rpc('anvil_dropAllTransactions');
+    }
+  });
+});
+
+describe('pause dedupe across validators', () => {
+  it('a validator that hangs mid-send holds the incident only for its short claim', async () => {
+    // Validator A's node accepts the connection and never answers: A claims the incident and hangs.
+    const sockets = new Set<import('node:net').Socket>();
+    const hung = http.createServer(() => {});
+    hung.on('connection', (sock) => sockets.add(sock));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const hungUrl = `http://127.0.0.1:${(hung.address() as { port: number }).port}`;
+    const redis = createRedisConnection(redisUrl(), 'worker');
+    const prefix = uniquePrefix();
+    const hungRpc = createHttpRpc({ url: hungUrl, timeoutMs: 30_000 });
+    const rpc = createHttpRpc({ url: fx.node.rpcUrl });
+    const agent = (r: typeof rpc) =>
+      createPauseAgent({
+        rpc: r,
+        privateKey: fx.guardian.privateKey,
+        chainId: CHAIN_ID,
+        log: () => {},
+        redis,
+        prefix,
+        claimTtlMs: 400,
+      });
+    const req = {
+      contract: fx.addresses.vault,
+      signature: 'pause()',
+      attack: {
+        type: '0x2',
+        maxFeePerGas: '0x77359400',
+        maxPriorityFeePerGas: '0x3b9aca00',
+      } as RpcTransaction,
+      incident: Wallet.createRandom().address,
+    };
+    try {
+      const a = agent(hungRpc).pause(req);
+      a.catch(() => {});
+      const b = agent(rpc);
+      // While A's claim is fresh, B defers to it.
+      await waitFor(
+        'A to claim the incident',
+        async () => (await redis.keys(`${prefix}:defense:pause:*`)).length === 1,
+      );
+      expect(await b.pause(req)).toEqual({ status: 'deduped' });
+      // A is still hung, but its claim has expired: B pauses.
+      await new Promise((r) => setTimeout(r, 500));
+      const sent = await b.pause(req);
+      expect(sent.status).toBe('sent');
+      expect(sent.hash).toMatch(/^0x[0-9a-f]{64}$/);
+      const pending = await fx.node.rpc<RpcTransaction>('eth_getTransactionByHash', [sent.hash]);
+      expect(pending.to?.toLowerCase()).toBe(fx.addresses.vault.toLowerCase());
+      // Once sent, the incident stays deduplicated well past the claim, naming the pause.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await agent(rpc).pause(req)).toEqual({ status: 'deduped', hash: sent.hash });
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => hung.close(r));
+      hungRpc.close();
+      rpc.close();
+      redis.disconnect();
+      await fx.node.rpc('anvil_dropAllTransactions');
+    }
+  });
+});
+
 describe('notification delivery', () => {
   const notice = {
     alertId: 'a1',

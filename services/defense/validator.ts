@@ -35,6 +35,10 @@ export interface DefenseParams {
   registryRefreshMs: number;
   /** A miner whose heartbeat is older than this is not asked. */
   minerTtlMs: number;
+  /** A tx whose check could not start (no live miner, a Redis or RPC blip) is tried again this often... */
+  retryMs: number;
+  /** ...this many times at most (until then it is dropped once mined). */
+  maxRetries: number;
 }
 
 export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
@@ -43,6 +47,8 @@ export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
   deadlineMs: 2000,
   registryRefreshMs: 5000,
   minerTtlMs: 10_000,
+  retryMs: 250,
+  maxRetries: 40,
 };
 
 export interface Notifiers {
@@ -109,6 +115,8 @@ interface Round {
   answers: Answer[];
   arrival: Map<string, number>;
   onAnswer: () => void;
+  /** Ends the wait for answers early (all asked miners answered). */
+  wake?: () => void;
 }
 
 const lower = (a: string | null | undefined) => (a ? a.toLowerCase() : null);
@@ -161,6 +169,9 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   const pendingBySender = new Map<string, Map<number, { tx: RpcTransaction; head: number }>>();
   const stateNonces = new Map<string, { head: number; nonce: number }>();
   const checked = new Set<string>();
+  /** Txs whose check could not start, by hash: tried again on a timer, since no watcher delivers them twice. */
+  const retries = new Map<string, { tx: RpcTransaction; attempts: number }>();
+  let retryTimer: NodeJS.Timeout | undefined;
   const background = new Set<Promise<unknown>>();
   const watchers: Watcher[] = [];
   const channel = answerChannel(deps.prefix, deps.id);
@@ -442,6 +453,33 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     }
   }
 
+  /** The check of `tx` could not start: forget that it was checked and try again shortly. */
+  function deferCheck(key: string, tx: RpcTransaction, reason: string) {
+    checked.delete(key);
+    if (closed) return;
+    const entry = retries.get(key) ?? { tx, attempts: 0 };
+    if (entry.attempts >= p.maxRetries) {
+      retries.delete(key);
+      txs.inc({ decision: 'gave-up' });
+      deps.log.error({ tx: tx.hash, attempts: entry.attempts, reason }, 'tx never checked: gave up');
+      return;
+    }
+    retries.set(key, entry);
+    if (retries.size > 10_000) retries.delete(retries.keys().next().value as string);
+    retryTimer ??= setTimeout(retryDeferred, p.retryMs);
+  }
+
+  function retryDeferred() {
+    retryTimer = undefined;
+    for (const [key, entry] of retries) {
+      if (checked.has(key)) continue; // a watcher delivered it again meanwhile
+      entry.attempts++;
+      handleTx(entry.tx).catch((e) =>
+        deps.log.warn({ tx: entry.tx.hash, err: (e as Error).message }, 'tx check retry failed'),
+      );
+    }
+  }
+
   async function handleTx(tx: RpcTransaction): Promise<RoundReport | null> {
     const seen = performance.now();
     if (closed || !tx.hash) return null;
@@ -450,6 +488,37 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (checked.has(key)) return null;
     checked.add(key);
     if (checked.size > 100_000) checked.delete(checked.values().next().value as string);
+    let opened: OpenRound | null | 'deferred';
+    try {
+      opened = await openRound(tx, key, seen);
+    } catch (e) {
+      // Nothing reached a miner: the tx must not count as checked, or nobody ever checks it.
+      deferCheck(key, tx, (e as Error).message);
+      throw e;
+    }
+    if (opened === 'deferred') return null;
+    retries.delete(key);
+    return opened === null ? null : closeRound(opened);
+  }
+
+  interface OpenRound {
+    tx: RpcTransaction;
+    round: Round;
+    report: RoundReport;
+    ids: string[];
+    acting: Promise<void>[];
+  }
+
+  /**
+   * Everything up to the challenges sitting in the miners' queues. Resolves null when the tx needs
+   * no round (not relevant, already mined), 'deferred' when no miner is live; throws when it
+   * failed before any challenge was queued.
+   */
+  async function openRound(
+    tx: RpcTransaction,
+    key: string,
+    seen: number,
+  ): Promise<OpenRound | null | 'deferred'> {
     remember(tx);
     // The head as of now: a head event can trail the tx, and a stale head means stale state.
     const [list, latest] = await Promise.all([currentInvariants(), deps.rpc.call<string>('eth_blockNumber')]);
@@ -461,8 +530,9 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const live = await liveMiners();
     if (live.length === 0) {
       txs.inc({ decision: 'no-miners' });
-      deps.log.warn({ tx: tx.hash }, 'no live defense miner: tx not checked');
-      return null;
+      if (!retries.has(key)) deps.log.warn({ tx: tx.hash }, 'no live defense miner: tx check deferred');
+      deferCheck(key, tx, 'no live defense miner');
+      return 'deferred';
     }
     const priorTxs = await priorsOf(tx);
     if (priorTxs === 'mined') {
@@ -500,7 +570,6 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     };
     const acted = new Set<string>();
     const acting: Promise<void>[] = [];
-    let wake: () => void = () => {};
     const round: Round = {
       challenge,
       asked,
@@ -515,7 +584,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
           report.marks.violated ??= performance.now();
           acting.push(act(byId.get(c.id)!, c, tx, report));
         }
-        if (round.answers.length >= asked.length) wake();
+        if (round.answers.length >= asked.length) round.wake?.();
       },
     };
     rounds.set(challenge.challengeId, round);
@@ -526,15 +595,26 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
           queueFor(m).add('challenge', challenge, { jobId: challenge.challengeId.replaceAll(':', '_') }),
         ),
       );
-      report.marks.sent = performance.now();
-      txs.inc({ decision: 'challenged' });
+    } catch (e) {
+      rounds.delete(challenge.challengeId);
+      throw e;
+    }
+    report.marks.sent = performance.now();
+    txs.inc({ decision: 'challenged' });
+    return { tx, round, report, ids, acting };
+  }
+
+  /** Waits for every answer or the deadline, then takes the consensus, books rewards and reports. */
+  async function closeRound({ tx, round, report, ids, acting }: OpenRound): Promise<RoundReport> {
+    const { challenge, asked } = round;
+    try {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(0, challenge.deadline - Date.now()));
-        wake = () => {
+        round.wake = () => {
           clearTimeout(t);
           resolve();
         };
-        if (round.answers.length >= asked.length) wake();
+        if (round.answers.length >= asked.length) round.wake();
       });
     } finally {
       rounds.delete(challenge.challengeId);
@@ -653,6 +733,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(retryTimer);
+      retries.clear();
       for (const w of watchers.splice(0)) await w.stop().catch(() => {});
       await Promise.allSettled([...background]);
       deps.subscriber.off('message', onMessage);
