@@ -18,6 +18,7 @@ import {
 import { createRewardBook, defenseWeights } from '../../services/defense/rewards.ts';
 import { createDefenseValidator } from '../../services/defense/validator.ts';
 import { createEngine } from '../../services/engine/engine.ts';
+import { publishDefenseWeights } from '../../services/weights/combined.ts';
 import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
 
 function needRpc(rt: Runtime): string {
@@ -110,15 +111,23 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   });
   rt.shutdown.add('defense validator', () => validator.close());
   await validator.start();
-  const timer = setInterval(() => {
-    const scores = rewards.current();
+  // Scores are logged and published for the Patrol validator, which sets the combined weights on chain.
+  const publish = async () => {
+    const running = rewards.current();
+    const scores = running.length > 0 ? running : rewards.lastEpoch();
     if (scores.length === 0) return;
     const weights = defenseWeights(scores);
     rt.log.info(
       { epoch: rewards.epoch, scores: scores.map((s) => ({ ...s, weight: weights.get(s.miner) })) },
       'defense miner scores',
     );
-  }, 60_000);
+    await publishDefenseWeights(connection, rt.config.queuePrefix, {
+      validator: d.validatorId,
+      epoch: rewards.epoch,
+      weights,
+    }).catch((err) => rt.log.warn({ err: (err as Error).message }, 'defense weights not published'));
+  };
+  const timer = setInterval(() => void publish(), 60_000);
   timer.unref();
   rt.shutdown.add('score timer', () => clearInterval(timer));
   await serveHealth(rt, async () => ({

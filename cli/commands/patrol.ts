@@ -9,8 +9,9 @@ import { createIngestQueue } from '../../queues/ingestion.ts';
 import { bestBlock, blockProducerFor, subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { createChainView } from '../../services/patrol/chainView.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
-import { DEFAULT_SCORING, toU16Weights } from '../../services/patrol/scoring.ts';
+import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
+import { chainWeights, readDefenseWeights } from '../../services/weights/combined.ts';
 import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
 
 async function hotkeyFrom(rt: Runtime) {
@@ -129,8 +130,20 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     }
     const miners = await neurons();
     const weights = await validator.weights(miners);
-    const uids = miners.map((m) => m.uid);
-    const values = toU16Weights(miners.map((m) => weights.get(m.hotkey) ?? 0));
+    // The defense validator of this operator publishes its miners' weights; mixed in by the split.
+    const defense = await readDefenseWeights(
+      connection,
+      rt.config.queuePrefix,
+      rt.config.defense.validatorId,
+    );
+    if (!defense.ok) rt.log.info({ round, reason: defense.reason }, 'Patrol weights only');
+    const share = rt.config.defense.weightShare;
+    const { uids, weights: values } = chainWeights(
+      miners,
+      weights,
+      defense.ok ? defense.weights : new Map(),
+      share,
+    );
     if (values.some((v) => v > 0)) {
       const ev = await setWeights(api, producer, {
         netuid: p.netuid,
@@ -139,7 +152,7 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
         weights: values,
       });
       rt.log.info(
-        { round, block: ev.blockNumber, uids, weights: values },
+        { round, block: ev.blockNumber, uids, weights: values, defenseShare: defense.ok ? share : 0 },
         'weights set on chain (WeightsSet)',
       );
     }

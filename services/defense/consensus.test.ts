@@ -3,7 +3,7 @@ import type { Answer, Vote } from '../../queues/defense.ts';
 import { attackFees, outbid, signBody } from './actions.ts';
 import { decide, votesNeeded } from './consensus.ts';
 import { InvalidRegistrationError, validateRegistration } from './registry.ts';
-import { combineWeights, createRewardBook, defenseWeights, percentile } from './rewards.ts';
+import { createRewardBook, defenseWeights, percentile } from './rewards.ts';
 
 const ans = (miner: string, votes: Record<string, Vote>, extra: Partial<Answer> = {}): Answer => ({
   challengeId: 'c',
@@ -123,19 +123,7 @@ describe('rewards', () => {
     expect(book.current()).toMatchObject([{ miner: 'fast', txs: 1 }]);
   });
 
-  it('combines with Patrol weights by a split, each side normalised', () => {
-    const c = combineWeights(
-      new Map([
-        ['a', 3],
-        ['b', 1],
-      ]),
-      new Map([['b', 10]]),
-      0.5,
-    );
-    expect(c.get('a')).toBeCloseTo(0.375);
-    expect(c.get('b')).toBeCloseTo(0.625);
-    expect(combineWeights(new Map([['a', 1]]), new Map([['b', 0]]), 0.5).get('a')).toBe(1);
-    expect(() => combineWeights(new Map(), new Map(), 2)).toThrow(/defense share/);
+  it('takes the 99th percentile of latencies', () => {
     expect(percentile([1, 2, 3, 4, 100], 99)).toBe(100);
   });
 });

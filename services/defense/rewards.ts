@@ -128,28 +128,3 @@ export function defenseWeights(scores: MinerScore[]): Map<string, number> {
   const total = scores.reduce((s, x) => s + x.score, 0);
   return new Map(scores.map((x) => [x.miner, total > 0 ? x.score / total : 0]));
 }
-
-/**
- * Combines Patrol weights and defense weights by a split (share of defense, 0..1), each side
- * normalised first so neither dominates by scale; the result sums to 1 when either side has weight.
- */
-export function combineWeights(
-  patrol: Map<string, number>,
-  defense: Map<string, number>,
-  defenseShare: number,
-): Map<string, number> {
-  if (!(defenseShare >= 0 && defenseShare <= 1))
-    throw new RangeError(`defense share must be in [0, 1], got ${defenseShare}`);
-  const norm = (m: Map<string, number>) => {
-    const t = [...m.values()].reduce((s, v) => s + Math.max(0, v), 0);
-    return { t, get: (k: string) => (t > 0 ? Math.max(0, m.get(k) ?? 0) / t : 0) };
-  };
-  const p = norm(patrol);
-  const d = norm(defense);
-  // A side with no weight at all gives its share to the other.
-  const share = p.t === 0 ? 1 : d.t === 0 ? 0 : defenseShare;
-  const out = new Map<string, number>();
-  for (const k of new Set([...patrol.keys(), ...defense.keys()]))
-    out.set(k, (1 - share) * p.get(k) + share * d.get(k));
-  return out;
-}
