@@ -437,6 +437,38 @@ describe('export', () => {
 
     expect(code(await gql(EXPORT, { f: 'CSV' }))).toBe('BAD_USER_INPUT');
   });
+
+  it('exports every relationship of a path hop, not only the five the query lists', async () => {
+    const many = Array.from({ length: 7 }, (_, i) => ({
+      from: 'a',
+      to: 'b',
+      block: 10 + i,
+      amount: String(i + 1),
+    }));
+    const g = await buildGraph(
+      graph,
+      ['a', 'b', 'c'],
+      [...many, { from: 'b', to: 'c', block: 20, amount: '9' }],
+    );
+    const listed = ok(
+      await gql(
+        `query ($a: String!, $c: String!) { paths(chain: BITTENSOR, from: $a, to: $c) {
+           paths { hops { count relationships { amount } } } } }`,
+        { a: g.a, c: g.c },
+      ),
+    ).paths.paths[0].hops[0];
+    expect(listed.count).toBe(7);
+    expect(listed.relationships.map((r: any) => r.amount)).toEqual(['7', '6', '5', '4', '3']);
+    const doc = ok(await gql(EXPORT, { f: 'CSV', p: { chain: 'BITTENSOR', from: g.a, to: g.c } })).export;
+    expect(doc).toMatchObject({ rowCount: 8, truncated: false });
+    const hop1 = doc.body
+      .trimEnd()
+      .split('\r\n')
+      .slice(1)
+      .map((l: string) => l.split(','))
+      .filter((f: string[]) => f[2] === '1');
+    expect(hop1.map((f: string[]) => f[7]).sort()).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+  });
 });
 
 describe('guard rails', () => {

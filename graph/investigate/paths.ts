@@ -28,6 +28,8 @@ export interface FindPathsParameters {
   maxFrontier?: number;
   /** Per Neo4j transaction. */
   timeoutMs?: number;
+  /** Relationships listed per hop of a returned path, largest first (an export asks for all). @defaultValue 5 */
+  hopRelationships?: number;
 }
 
 export interface PathHop {
@@ -36,7 +38,7 @@ export interface PathHop {
   /** Every relationship between the two wallets that passes the filters (in the path's direction). */
   count: number;
   amount: string | null;
-  /** The largest few of them. */
+  /** The largest of them, `hopRelationships` at most. */
   relationships: EdgeRecord[];
 }
 
@@ -53,7 +55,7 @@ export interface FindPathsReturnType {
   explored: { wallets: number; relationships: number; hopsFromSource: number; hopsFromTarget: number };
 }
 
-/** Relationships listed per hop of a returned path. */
+/** Relationships listed per hop of a returned path, unless asked for more. */
 const HOP_SAMPLE = 5;
 /** DFS steps when enumerating paths in the explored subgraph. */
 const MAX_ENUMERATION_STEPS = 200_000;
@@ -165,7 +167,12 @@ async function search(graph: Graph, p: FindPathsParameters): Promise<FindPathsRe
     if (found.length >= p.limit) break;
   }
 
-  const paths = await describePaths(graph, p.chain, found, { directed, filter, timeoutMs: p.timeoutMs });
+  const paths = await describePaths(graph, p.chain, found, {
+    directed,
+    filter,
+    timeoutMs: p.timeoutMs,
+    sample: p.hopRelationships ?? HOP_SAMPLE,
+  });
   return {
     paths,
     shortestLength: paths[0] ? paths[0].wallets.length - 1 : null,
@@ -246,7 +253,7 @@ async function describePaths(
   graph: Graph,
   chain: Chain,
   found: string[][],
-  o: { directed: boolean; filter: EdgeFilter; timeoutMs?: number },
+  o: { directed: boolean; filter: EdgeFilter; timeoutMs?: number; sample: number },
 ): Promise<PathRecord[]> {
   if (found.length === 0) return [];
   const pairs = new Map<string, { from: string; to: string }>();
@@ -268,7 +275,7 @@ async function describePaths(
                            alphaAmount: r.alphaAmount, blockNumber: r.blockNumber, timestamp: r.timestamp, netuid: r.netuid})[..$sample] AS rels
          }
          RETURN p.from AS from, p.to AS to, n, amounts, rels`,
-        { ...params, chain, pairs: [...pairs.values()], sample: neo4j.int(HOP_SAMPLE) },
+        { ...params, chain, pairs: [...pairs.values()], sample: neo4j.int(o.sample) },
       ),
     { timeoutMs: o.timeoutMs },
   );

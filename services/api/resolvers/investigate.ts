@@ -107,7 +107,7 @@ interface NeighborsExportArgs {
   window?: WindowInput | null;
 }
 
-async function runPaths(ctx: ApiContext, a: PathsArgs) {
+async function runPaths(ctx: ApiContext, a: PathsArgs, hopRelationships?: number) {
   const limits = limitsOf(ctx);
   const chain = toChain(a.chain);
   const p = {
@@ -120,6 +120,7 @@ async function runPaths(ctx: ApiContext, a: PathsArgs) {
     filter: edgeFilter(a),
     fanOut: limits.fanOut,
     timeoutMs: limits.searchTimeoutMs,
+    hopRelationships,
   };
   return withTimeoutError('the path search', limits.searchTimeoutMs, () => findPaths(ctx.graph, p));
 }
@@ -210,11 +211,13 @@ export const investigateResolvers = {
         ({ rows, truncated } = await neighborRows(ctx, a.neighbors!));
       } else if (kind === 'paths') {
         chain = toChain(a.paths!.chain);
-        const res = await runPaths(ctx, a.paths!);
+        // Every relationship of every hop (up to the export cap), not the five a query lists.
+        const res = await runPaths(ctx, a.paths!, limits.maxExportRows + 1);
         rows = res.paths.flatMap((p, path) =>
           p.hops.flatMap((h, hop) => h.relationships.map((e) => ({ ...e, path, hop: hop + 1 }))),
         );
-        truncated = res.truncated;
+        truncated =
+          res.truncated || res.paths.some((p) => p.hops.some((h) => h.relationships.length < h.count));
       } else {
         chain = toChain(a.flow!.chain);
         const res = await runFlow(ctx, a.flow!);
