@@ -51,9 +51,19 @@ export async function getWalletAlerts(
   };
 }
 
-function splitCursor(cursor: string): [string, string] {
+/** A cursor these pages handed out (`<raisedAt>|<id>`), split; null for anything else. */
+export function parseAlertCursor(cursor: string): [string, string] | null {
   const i = cursor.indexOf('|');
-  return i < 0 ? [cursor, ''] : [cursor.slice(0, i), cursor.slice(i + 1)];
+  if (i < 0) return null;
+  const [time, id] = [cursor.slice(0, i), cursor.slice(i + 1)];
+  return id !== '' && /^\d{4}-\d{2}-\d{2}T/.test(time) && !Number.isNaN(Date.parse(time)) ? [time, id] : null;
+}
+
+function splitCursor(cursor: string): [string, string] {
+  const parts = parseAlertCursor(cursor);
+  // Resolvers reject bad cursors with a user error first; this guards direct callers.
+  if (!parts) throw new RangeError(`not an alerts cursor: ${JSON.stringify(cursor.slice(0, 80))}`);
+  return parts;
 }
 
 export async function getAlert(graph: Graph, id: string): Promise<AlertRecord | null> {

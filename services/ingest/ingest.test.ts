@@ -443,6 +443,29 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
       expect(c.data.wallet.isContract).toBe(true);
       expect(c.data.wallet.alerts.edges).toHaveLength(1);
 
+      // Paging: the cursor handed out leads past the alert; a made-up one is a user error.
+      const paged = `query ($a: String!, $after: String) { wallet(chain: ETHEREUM, address: $a) {
+        alerts(first: 1, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }`;
+      const p1 = await gql(paged, { a: f.tx.from });
+      expect(p1.data.wallet.alerts.pageInfo).toEqual({
+        hasNextPage: false,
+        endCursor: expect.stringContaining(`|${result.alertId}`),
+      });
+      const p2 = await gql(paged, { a: f.tx.from, after: p1.data.wallet.alerts.pageInfo.endCursor });
+      expect(p2.data.wallet.alerts.edges).toEqual([]);
+      for (const after of ['garbage', 'not-a-time|x', `${new Date().toISOString()}|`]) {
+        const bad = await gql(paged, { a: f.tx.from, after });
+        expect(bad.errors?.[0]).toMatchObject({
+          message: 'after is not a cursor of an alerts page (expected `<raisedAt>|<alert id>`)',
+          extensions: { code: 'BAD_USER_INPUT' },
+        });
+        const search = await gql(
+          'query ($after: String) { alerts(first: 1, after: $after) { edges { cursor } } }',
+          { after },
+        );
+        expect(search.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+      }
+
       // The same finding written again (a retried job) creates nothing and is not new.
       const again = await writeFinding(graph, parseIngestJob(f) as FindingJob);
       expect(again.created).toBe(false);

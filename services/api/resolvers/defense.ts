@@ -9,7 +9,7 @@ import {
 } from '../../defense/registry.ts';
 import { requireWrite } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { pageSize, userError } from '../errors.ts';
+import { alertsAfter, pageSize, userError } from '../errors.ts';
 import { withTimeoutError } from '../limits.ts';
 import { type GqlChain, limitsOf, toChain } from './investigate.ts';
 
@@ -103,8 +103,9 @@ export const defenseResolvers = {
     ) => {
       const f = toAlertFilter(args.filter);
       const first = pageSize(args.first);
+      const after = alertsAfter(args.after);
       const page = await read(ctx, 'the alerts', (timeoutMs) =>
-        searchAlerts(ctx.graph, f, { first, after: args.after ?? null, timeoutMs }),
+        searchAlerts(ctx.graph, f, { first, after, timeoutMs }),
       );
       return {
         edges: page.alerts.map((a) => ({ cursor: a.cursor, node: a.alert })),

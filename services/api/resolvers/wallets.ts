@@ -16,7 +16,7 @@ import {
   getWallet,
 } from '../../../graph/wallets.ts';
 import type { ApiContext } from '../context.ts';
-import { pageSize } from '../errors.ts';
+import { alertsAfter, pageSize } from '../errors.ts';
 import { withTimeoutError } from '../limits.ts';
 import { type GqlChain, type WindowInput, edgeFilter, isoTime, limitsOf, toChain } from './investigate.ts';
 
@@ -101,7 +101,7 @@ export const walletResolvers = {
     alerts: async (w: WalletRecord, args: { first: number; after?: string | null }, ctx: ApiContext) => {
       const page = await getWalletAlerts(ctx.graph, w.chain, w.address, {
         first: pageSize(args.first),
-        after: args.after ?? null,
+        after: alertsAfter(args.after),
       });
       return {
         edges: page.alerts.map((a) => ({ cursor: a.cursor, node: a.alert })),
