@@ -80,11 +80,6 @@ export function filterClause(f: EdgeFilter, r = 'r'): { where: string; params: R
   return { where: parts.length ? parts.join(' AND ') : 'true', params };
 }
 
-/** True when a decimal string is a non-negative integer without leading zeros. */
-export function isAmount(s: string): boolean {
-  return /^(0|[1-9][0-9]*)$/.test(s);
-}
-
 /** Exact sum of decimal strings. */
 export function sumAmounts(amounts: Iterable<string | null | undefined>): string {
   let total = 0n;

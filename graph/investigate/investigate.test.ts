@@ -168,6 +168,8 @@ describe('neighbors', () => {
     const ranged = await n({ min: '20', max: '4000' });
     expect(ranged.totalCount).toBe(3);
     expect(amounts(ranged)).toEqual(['20', '300', '4000']);
+    // Leading zeros mean the same number (the exact comparison is on normalised strings).
+    expect(amounts(await n({ min: '0020', max: '04000' }))).toEqual(['20', '300', '4000']);
     expect(amounts(await n({ w: { fromBlock: 12, toBlock: 14 } }))).toEqual(['300', '4000', '50000']);
     const timed = await n({ w: { fromTime: '2024-01-01T00:00:01Z', toTime: '2024-01-01T00:00:02Z' } });
     expect(timed.edges.map((e: any) => e.relationship.timestamp).sort()).toEqual([

@@ -1,6 +1,6 @@
 import type { EdgeRecord } from '../../../graph/investigate/expand.ts';
 import { type ExportRow, exportRows } from '../../../graph/investigate/export.ts';
-import { type EdgeFilter, isAmount } from '../../../graph/investigate/filters.ts';
+import type { EdgeFilter } from '../../../graph/investigate/filters.ts';
 import { traceFlow } from '../../../graph/investigate/flow.ts';
 import { findPaths } from '../../../graph/investigate/paths.ts';
 import { addTag, removeTag } from '../../../graph/investigate/tags.ts';
@@ -35,12 +35,13 @@ function parseTime(name: string, v: string | null | undefined): number | null {
 
 function parseAmount(name: string, v: string | null | undefined): string | null {
   if (v == null) return null;
-  if (!isAmount(v))
+  if (!/^[0-9]{1,80}$/.test(v))
     throw userError(
       `${name} must be a non-negative integer in a decimal string, got ${JSON.stringify(v)}`,
       'BAD_USER_INPUT',
     );
-  return v;
+  // Stored amounts have no leading zeros, and the exact comparison relies on it: "007" means 7.
+  return BigInt(v).toString();
 }
 
 /** GraphQL filter arguments → an EdgeFilter, checked. */
