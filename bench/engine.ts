@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Contract, Interface, Wallet, keccak256, parseEther, toBeHex } from 'ethers';
 import { createHttpRpc } from '../chains/ethereum/rpc.ts';
+import { percentile } from '../common/stats.ts';
 import { type Engine, type RpcTransaction, createEngine } from '../services/engine/engine.ts';
 import { parseInvariants } from '../services/engine/invariants.ts';
 import { setupFixture } from '../services/engine/testkit.ts';
@@ -21,11 +22,6 @@ const progress = (label: string, i: number, n: number) => {
   if (i % 25 === 0 || i === n) process.stderr.write(`\r  ${label.padEnd(6)} ${i}/${n}   `);
   if (i === n) process.stderr.write('\n');
 };
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 async function main() {
   const fx = await setupFixture({ log, cacheDir: join(tmpdir(), 'vigil-solc-cache') });
@@ -156,17 +152,19 @@ async function main() {
     const hot = await runPhase('hot', warmEngine);
 
     const agree = warm.statuses.filter((s, i) => (s === 'success') === nodeOk[i]).length;
-    const nodeP50 = pct(nodeMs, 50);
-    const nodeP99 = pct(nodeMs, 99);
+    const nodeP50 = percentile(nodeMs, 50);
+    const nodeP99 = percentile(nodeMs, 99);
     const row = (name: string, xs: number[]) =>
-      `${name.padEnd(6)} ${String(xs.length).padStart(5)} ${pct(xs, 50).toFixed(3).padStart(8)} ${pct(xs, 90).toFixed(3).padStart(8)} ${pct(
+      `${name.padEnd(6)} ${String(xs.length).padStart(5)} ${percentile(xs, 50).toFixed(3).padStart(8)} ${percentile(xs, 90).toFixed(3).padStart(8)} ${percentile(
         xs,
         99,
       )
         .toFixed(3)
         .padStart(8)} ${Math.max(...xs)
         .toFixed(3)
-        .padStart(8)} ${(pct(xs, 50) / nodeP50).toFixed(2).padStart(8)} ${(pct(xs, 99) / nodeP99)
+        .padStart(8)} ${(percentile(xs, 50) / nodeP50).toFixed(2).padStart(8)} ${(
+        percentile(xs, 99) / nodeP99
+      )
         .toFixed(2)
         .padStart(8)}`;
     console.log(`\nengine latency, ${txs.length} pending txs, ${invariants.length} invariants each (ms)`);
@@ -181,7 +179,7 @@ async function main() {
         `success/revert agrees with node eth_call: ${agree}/${txs.length}`,
     );
     console.log(
-      `targets: warm p99 <= 2 ms: ${pct(warm.ms, 99) <= 2 ? 'met' : 'MISSED'}; cold p99 <= 10 ms: ${pct(cold.ms, 99) <= 10 ? 'met' : 'MISSED'}`,
+      `targets: warm p99 <= 2 ms: ${percentile(warm.ms, 99) <= 2 ? 'met' : 'MISSED'}; cold p99 <= 10 ms: ${percentile(cold.ms, 99) <= 10 ? 'met' : 'MISSED'}`,
     );
     for (const e of [warmup, coldEngine, warmEngine]) e.close();
     rpc.close();

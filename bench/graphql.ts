@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
 import { Registry } from 'prom-client';
 import { createLogger } from '../common/logger.ts';
+import { percentile } from '../common/stats.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
 import { startNeo4jServer } from '../infra/neo4j.ts';
@@ -287,12 +288,6 @@ function shuffle<T>(xs: T[]): T[] {
   return xs;
 }
 
-const pct = (xs: number[], p: number) => {
-  if (!xs.length) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
-
 async function main() {
   const home = path.join(PROJECT_DIR, '.vigil', 'bench-graphql', 'neo4j');
   if (!opt.reuse && !opt['neo4j-uri']) await rm(home, { recursive: true, force: true });
@@ -423,19 +418,19 @@ async function main() {
       const nOk = n.map((s) => (s.timedOut ? NAIVE_TIMEOUT_MS : s.ms));
       const nTimeouts = n.filter((s) => s.timedOut).length;
       const nSupTimeouts = n.filter((s) => s.timedOut && s.q.supernode).length;
-      const p99 = pct(ok, 99);
+      const p99 = percentile(ok, 99);
       const supTimeouts = a.filter((s) => s.q.supernode && s.timedOut).length;
       const met = p99 <= targets[kind] && supTimeouts === 0 && errors.length === 0;
       if (!met) failed = true;
       lines.push(
-        `  ${kind.padEnd(10)} API   n=${String(a.length).padStart(5)}  p50 ${pct(ok, 50).toFixed(1).padStart(7)} ms  p99 ${p99.toFixed(1).padStart(7)} ms  max ${Math.max(
+        `  ${kind.padEnd(10)} API   n=${String(a.length).padStart(5)}  p50 ${percentile(ok, 50).toFixed(1).padStart(7)} ms  p99 ${p99.toFixed(1).padStart(7)} ms  max ${Math.max(
           ...ok,
         )
           .toFixed(0)
           .padStart(6)} ms  errors ${errors.length}`,
-        `  ${''.padEnd(10)}   supernodes n=${String(sup.length).padStart(3)}  p50 ${pct(sup, 50).toFixed(1).padStart(7)} ms  p99 ${pct(sup, 99).toFixed(1).padStart(7)} ms  time-outs ${supTimeouts}`,
-        `  ${''.padEnd(10)} naive n=${String(n.length).padStart(5)}  p50 ${pct(nOk, 50).toFixed(1).padStart(7)} ms  p99 ${pct(nOk, 99).toFixed(1).padStart(7)} ms  time-outs ${nTimeouts} (${nSupTimeouts} on supernodes)${n.some((s) => s.error) ? `  errors ${n.filter((s) => s.error).length}` : ''}`,
-        `  ${''.padEnd(10)} ratio p50 ${(pct(nOk, 50) / pct(ok, 50)).toFixed(1)}x, p99 ${(pct(nOk, 99) / p99).toFixed(1)}x (naive time-outs counted at ${NAIVE_TIMEOUT_MS} ms)   target p99 <= ${targets[kind]} ms: ${met ? 'met' : 'MISSED'}`,
+        `  ${''.padEnd(10)}   supernodes n=${String(sup.length).padStart(3)}  p50 ${percentile(sup, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(sup, 99).toFixed(1).padStart(7)} ms  time-outs ${supTimeouts}`,
+        `  ${''.padEnd(10)} naive n=${String(n.length).padStart(5)}  p50 ${percentile(nOk, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(nOk, 99).toFixed(1).padStart(7)} ms  time-outs ${nTimeouts} (${nSupTimeouts} on supernodes)${n.some((s) => s.error) ? `  errors ${n.filter((s) => s.error).length}` : ''}`,
+        `  ${''.padEnd(10)} ratio p50 ${(percentile(nOk, 50) / percentile(ok, 50)).toFixed(1)}x, p99 ${(percentile(nOk, 99) / p99).toFixed(1)}x (naive time-outs counted at ${NAIVE_TIMEOUT_MS} ms)   target p99 <= ${targets[kind]} ms: ${met ? 'met' : 'MISSED'}`,
       );
       if (errors.length) lines.push(`  ${''.padEnd(10)} first error: ${errors[0]!.error}`);
     }

@@ -33,6 +33,9 @@ export const RELATIONSHIP_TYPES = [
 ] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
 
+/** The types that move value (the first six above): the default for paths and flow. */
+export const VALUE_TYPES: readonly RelationshipType[] = RELATIONSHIP_TYPES.slice(0, 6);
+
 export const NODE_TYPES = ['wallet', 'hotkey', 'contract'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 

@@ -152,7 +152,7 @@ export async function degreesOf(
   graph: Graph,
   chain: Chain,
   addresses: string[],
-  opts: { side: Side; types?: RelationshipType[] | null; timeoutMs?: number },
+  opts: { side: Side; types?: readonly RelationshipType[] | null; timeoutMs?: number },
 ): Promise<Map<string, number>> {
   const types = typePattern(opts.types);
   const { degree } = patterns(opts.side, types);

@@ -7,7 +7,7 @@ import { RELATIONSHIP_TYPES, type RelationshipType } from '../model.ts';
  */
 export interface EdgeFilter {
   /** Relationship types to follow; null or empty means every wallet-to-wallet type. */
-  types?: RelationshipType[] | null;
+  types?: readonly RelationshipType[] | null;
   /** Exact decimal strings of base units, inclusive. */
   minAmount?: string | null;
   maxAmount?: string | null;
@@ -18,16 +18,6 @@ export interface EdgeFilter {
   fromTime?: number | null;
   toTime?: number | null;
 }
-
-/** The types that move value: the default for paths and flow. */
-export const VALUE_TYPES: RelationshipType[] = [
-  'TRANSFER',
-  'STAKE_ADD',
-  'STAKE_REMOVE',
-  'STAKE_MOVE',
-  'STAKE_TRANSFER',
-  'STAKE_SWAP',
-];
 
 /** `:A|B|C` for a pattern, from checked types only. */
 export function typePattern(types: readonly RelationshipType[] | null | undefined): string {

@@ -1,6 +1,6 @@
 import neo4j from 'neo4j-driver';
 import type { Graph } from '../driver.ts';
-import type { Chain } from '../model.ts';
+import { type Chain, VALUE_TYPES } from '../model.ts';
 import {
   type EdgeRecord,
   type FrontierItem,
@@ -9,7 +9,7 @@ import {
   expandFrontier,
   inOneTransaction,
 } from './expand.ts';
-import { type EdgeFilter, VALUE_TYPES, filterClause, sumAmounts, typePattern } from './filters.ts';
+import { type EdgeFilter, filterClause, sumAmounts, typePattern } from './filters.ts';
 
 export interface FindPathsParameters {
   chain: Chain;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { percentile } from '../../common/stats.ts';
 import type { Answer, Vote } from '../../queues/defense.ts';
 import { attackFees, outbid, signBody } from './actions.ts';
 import { decide, votesNeeded } from './consensus.ts';
 import { InvalidRegistrationError, validateRegistration } from './registry.ts';
-import { createRewardBook, defenseWeights, percentile } from './rewards.ts';
+import { createRewardBook, defenseWeights } from './rewards.ts';
 
 const ans = (miner: string, votes: Record<string, Vote>, extra: Partial<Answer> = {}): Answer => ({
   challengeId: 'c',
@@ -125,6 +126,14 @@ describe('rewards', () => {
 
   it('takes the 99th percentile of latencies', () => {
     expect(percentile([1, 2, 3, 4, 100], 99)).toBe(100);
+    expect(percentile([5, 1, 4, 2, 3], 50)).toBe(3);
+    expect(
+      percentile(
+        Array.from({ length: 500 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(495);
+    expect(percentile([], 99)).toBeNaN();
   });
 });
 

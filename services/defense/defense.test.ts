@@ -22,7 +22,12 @@ import { createAlertPubSub, startAlertFeed } from './alertFeed.ts';
 import { type DefenseMiner, createDefenseMiner } from './miner.ts';
 import { validateRegistration } from './registry.ts';
 import { createRewardBook } from './rewards.ts';
-import { type DefenseValidator, type RoundReport, createDefenseValidator } from './validator.ts';
+import {
+  type DefenseParams,
+  type DefenseValidator,
+  type RoundReport,
+  createDefenseValidator,
+} from './validator.ts';
 
 const log = silentLogger();
 const WRITE_KEY = 'write-key-for-defense-tests';
@@ -488,21 +493,13 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     tamper?: Record<string, (votes: 'holds' | 'violated' | 'error') => 'holds' | 'violated' | 'error'>;
     threshold: number;
     chainId: number;
+    /** Start no miner yet: the test calls startMiners() when it wants them live. */
+    deferMiners?: boolean;
+    params?: Partial<DefenseParams>;
+    onRound?: (r: RoundReport) => void;
+    metrics?: Registry;
   }) {
     const prefix = uniquePrefix();
-    const miners = opts.ids.map((id) =>
-      createDefenseMiner({
-        id,
-        connection: conn(),
-        prefix,
-        engine: opts.engineFor(id),
-        log,
-        heartbeatMs: 300,
-        tamper: opts.tamper?.[id]
-          ? (a) => ({ ...a, results: a.results.map((r) => ({ ...r, status: opts.tamper![id]!(r.status) })) })
-          : undefined,
-      }),
-    );
     const rpc = createHttpRpc({ url: fx.node.rpcUrl });
     const producer = conn();
     const ingest = createIngestQueue(producer, prefix);
@@ -519,28 +516,50 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       graph,
       ingest,
       log,
+      metrics: opts.metrics,
       params: {
         minersPerTx: opts.ids.length,
         threshold: opts.threshold,
         deadlineMs: 3000,
         registryRefreshMs: 60_000,
+        ...opts.params,
       },
       rewards,
+      onRound: opts.onRound,
     });
     await validator.start({ watch: false });
     closers.push(
       () => validator.close(),
-      ...miners.map((m) => () => m.close()),
       () => ingest.obliterate({ force: true }).then(() => ingest.close()),
       async () => rpc.close(),
       () => closeMonitorProvider(provider),
     );
-    await waitFor(
-      'live miners',
-      async () =>
-        (await validator.liveMiners()).filter((m) => opts.ids.includes(m)).length === opts.ids.length,
-    );
-    return { validator, rewards };
+    const startMiners = async () => {
+      const miners = opts.ids.map((id) =>
+        createDefenseMiner({
+          id,
+          connection: conn(),
+          prefix,
+          engine: opts.engineFor(id),
+          log,
+          heartbeatMs: 300,
+          tamper: opts.tamper?.[id]
+            ? (a) => ({
+                ...a,
+                results: a.results.map((r) => ({ ...r, status: opts.tamper![id]!(r.status) })),
+              })
+            : undefined,
+        }),
+      );
+      closers.unshift(...miners.map((m) => () => m.close()));
+      await waitFor(
+        'live miners',
+        async () =>
+          (await validator.liveMiners()).filter((m) => opts.ids.includes(m)).length === opts.ids.length,
+      );
+    };
+    if (!opts.deferMiners) await startMiners();
+    return { validator, rewards, startMiners };
   }
 
   it('a lying miner is outvoted and loses accuracy; an always-safe miner earns nothing', async () => {
@@ -642,81 +661,45 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     expect(rewards.current().every((x) => x.holdsRecall.seen === 0)).toBe(true);
     await fx.node.rpc('anvil_dropAllTransactions');
   });
-});
-
-describe('a tx whose check could not start', () => {
-  it('is checked once a miner comes up, not dropped as already checked', async () => {
+  it('a tx whose check could not start is checked once a miner comes up, not dropped as checked', async () => {
     const chainId = CHAIN_ID + 3;
     const reg = validateRegistration({
       chainId,
       definition: { id: `${RUN}-late-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
     });
     await upsertInvariant(graph, reg.registration, reg.invariant);
-    const prefix = uniquePrefix();
-    const producer = createRedisConnection(redisUrl(), 'worker');
-    const subscriber = createRedisConnection(redisUrl(), 'worker');
-    const minerConn = createRedisConnection(redisUrl(), 'worker');
-    const rpc = createHttpRpc({ url: fx.node.rpcUrl });
-    const provider = createMonitorProvider({ url: fx.node.rpcUrl, chainId: CHAIN_ID });
-    const ingest = createIngestQueue(producer, prefix);
+    const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
+    closers.push(async () => engine.close());
     const reports: RoundReport[] = [];
     const metrics = new Registry();
-    const validator = createDefenseValidator({
-      id: `${RUN}-v-late`,
+    const { validator, startMiners } = await harness({
+      ids: [`${RUN}-late-m`],
+      engineFor: () => engine,
+      threshold: 1,
       chainId,
-      connection: producer,
-      subscriber,
-      prefix,
-      provider,
-      rpc,
-      graph,
-      ingest,
-      log,
-      metrics,
-      params: { minersPerTx: 1, threshold: 1, deadlineMs: 3000, registryRefreshMs: 60_000, retryMs: 100 },
+      deferMiners: true,
+      params: { retryMs: 100 },
       onRound: (r) => reports.push(r),
+      metrics,
     });
-    const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
-    let miner: DefenseMiner | undefined;
-    try {
-      await validator.start({ watch: false });
-      const a = new Wallet(fx.node.accounts[7]!.privateKey, fx.provider);
-      const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
-        nonce: await nonceOf(a.address),
-      });
-      // No miner is live yet: the check is deferred, not lost.
-      expect(await validator.handleTx(await raw(take.hash))).toBeNull();
-      expect((await metrics.getSingleMetric('vigil_defense_txs_total')!.get()).values).toContainEqual(
-        expect.objectContaining({ labels: { decision: 'no-miners' } }),
-      );
-      miner = createDefenseMiner({
-        id: `${RUN}-late-m`,
-        connection: minerConn,
-        prefix,
-        engine,
-        log,
-        heartbeatMs: 200,
-      });
-      const r = await waitFor(
-        'the deferred round',
-        async () => reports.find((x) => x.txHash === take.hash.toLowerCase()),
-        10_000,
-      );
-      expect(r.asked).toEqual([`${RUN}-late-m`]);
-      expect(r.consensus[0]).toMatchObject({ id: `${RUN}-late-owner`, outcome: 'violated' });
-      expect(reports.filter((x) => x.txHash === take.hash.toLowerCase())).toHaveLength(1);
-      // Checked now: delivering it again starts no second round.
-      expect(await validator.handleTx(await raw(take.hash))).toBeNull();
-    } finally {
-      await validator.close();
-      await miner?.close();
-      await ingest.obliterate({ force: true }).then(() => ingest.close());
-      rpc.close();
-      await closeMonitorProvider(provider);
-      engine.close();
-      for (const c of [producer, subscriber, minerConn]) c.disconnect();
-      await fx.node.rpc('anvil_dropAllTransactions');
-    }
+    const a = new Wallet(fx.node.accounts[7]!.privateKey, fx.provider);
+    const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
+      nonce: await nonceOf(a.address),
+    });
+    // No miner is live yet: the check is deferred, not lost.
+    expect(await validator.handleTx(await raw(take.hash))).toBeNull();
+    expect((await metrics.getSingleMetric('vigil_defense_txs_total')!.get()).values).toContainEqual(
+      expect.objectContaining({ labels: { decision: 'no-miners' } }),
+    );
+    await startMiners();
+    const mine = () => reports.filter((x) => x.txHash === take.hash.toLowerCase());
+    const r = await waitFor('the deferred round', async () => mine()[0], 10_000);
+    expect(r.asked).toEqual([`${RUN}-late-m`]);
+    expect(r.consensus[0]).toMatchObject({ id: `${RUN}-late-owner`, outcome: 'violated' });
+    // Checked now: delivering it again starts no second round.
+    expect(await validator.handleTx(await raw(take.hash))).toBeNull();
+    expect(mine()).toHaveLength(1);
+    await fx.node.rpc('anvil_dropAllTransactions');
   });
 });
 

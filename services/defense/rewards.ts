@@ -1,3 +1,4 @@
+import { percentile } from '../../common/stats.ts';
 import type { Vote } from '../../queues/defense.ts';
 import type { InvariantConsensus } from './consensus.ts';
 
@@ -40,12 +41,6 @@ export interface RoundRecord {
   consensus: InvariantConsensus[];
 }
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-
 const recall = (r: { agreed: number; seen: number }) => (r.seen === 0 ? 1 : r.agreed / r.seen);
 
 export interface RewardBook {
@@ -78,7 +73,7 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
     [...stats.entries()]
       .map(([miner, s]) => {
         const accuracy = recall(s.holds) * recall(s.violated);
-        const l99Ms = Math.max(1, percentile(s.latencies, 99));
+        const l99Ms = s.latencies.length > 0 ? Math.max(1, percentile(s.latencies, 99)) : 1;
         const txs = s.txs.size;
         return {
           miner,
