@@ -59,6 +59,8 @@ const schema = z.object({
   VIGIL_API_READS_NEED_KEY: z.enum(['true', 'false']).default('false'),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: z.coerce.number().int().nonnegative().default(0),
+  /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
+  ETH_HARDFORK: z.enum(['shanghai', 'cancun', 'prague', 'osaka']).default('cancun'),
   /** This miner's id (names its challenge queue); empty = `miner-<hostname>-<pid>`. */
   DEFENSE_MINER_ID: z
     .string()
@@ -137,7 +139,7 @@ export interface Config {
     rounds: number;
     minerDelayMs: number;
   };
-  ethereum: { rpcUrl: string; wsUrl: string; chainId: number };
+  ethereum: { rpcUrl: string; wsUrl: string; chainId: number; hardfork: Env['ETH_HARDFORK'] };
   defense: {
     minerId: string;
     minerConcurrency: number;
@@ -206,7 +208,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rounds: e.PATROL_ROUNDS,
       minerDelayMs: e.PATROL_MINER_DELAY_MS,
     },
-    ethereum: { rpcUrl: e.ETH_RPC_URL, wsUrl: e.ETH_WS_URL, chainId: e.ETH_CHAIN_ID },
+    ethereum: {
+      rpcUrl: e.ETH_RPC_URL,
+      wsUrl: e.ETH_WS_URL,
+      chainId: e.ETH_CHAIN_ID,
+      hardfork: e.ETH_HARDFORK,
+    },
     defense: {
       minerId: e.DEFENSE_MINER_ID,
       minerConcurrency: e.DEFENSE_MINER_CONCURRENCY,

@@ -35,6 +35,7 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
     rpc: needRpc(rt),
     log: (m) => rt.log.debug(m),
     poolSize: d.enginePool,
+    hardfork: rt.config.ethereum.hardfork,
     ...(rt.config.ethereum.chainId ? { chainId: BigInt(rt.config.ethereum.chainId) } : {}),
   });
   rt.shutdown.add('engine', () => engine.close());
@@ -51,7 +52,10 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
   });
   rt.shutdown.add('defense miner', () => miner.close());
   await serveHealth(rt, async () => ({ redis: (await connection.ping().catch(() => '')) === 'PONG' }));
-  rt.log.info({ miner: id, chainId: Number(engine.chainId) }, 'defense miner waiting for challenges');
+  rt.log.info(
+    { miner: id, chainId: Number(engine.chainId), hardfork: rt.config.ethereum.hardfork },
+    'defense miner waiting for challenges',
+  );
 }
 
 /** `vigil defense-validator`: watches the mempool, asks k miners, takes consensus, defends, ingests. */

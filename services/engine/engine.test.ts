@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { type Contract, parseEther } from 'ethers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../chains/ethereum/localNode.ts';
+import { loadConfig } from '../../common/config.ts';
+import { ConfigError } from '../../common/errors.ts';
 import { type Engine, type RpcTransaction, createEngine } from './engine.ts';
 import { type Invariant, type InvariantResult, mappingSlot, parseInvariants } from './invariants.ts';
 import { type Fixture, setupFixture } from './testkit.ts';
@@ -179,6 +181,41 @@ describe('engine on a real anvil mempool', () => {
     });
     const r2 = await engine.check({ tx: await raw(n2.hash), invariants });
     expect(byId(r2, 'eth')).toMatchObject({ status: 'holds', before: '0', after: '7' });
+  });
+});
+
+describe('the hardfork the network runs', () => {
+  it('is taken from ETH_HARDFORK, named when unknown, and simulated: an attack on a Prague node', async () => {
+    expect(loadConfig({ ETH_HARDFORK: 'prague' }).ethereum.hardfork).toBe('prague');
+    expect(loadConfig({}).ethereum.hardfork).toBe('cancun');
+    expect(() => loadConfig({ ETH_HARDFORK: 'londn' })).toThrow(ConfigError);
+    try {
+      loadConfig({ ETH_HARDFORK: 'londn' });
+    } catch (e) {
+      expect((e as ConfigError).details).toMatch(/^ETH_HARDFORK: /);
+    }
+    const fx = await setupFixture({ log, cacheDir: join(tmpdir(), 'vigil-solc-cache'), hardfork: 'prague' });
+    const engine = await createEngine({ rpc: fx.node.rpcUrl, log, hardfork: 'prague' });
+    try {
+      const a = fx.attacker;
+      const tx = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
+        nonce: await fx.provider.getTransactionCount(a.address, 'latest'),
+      });
+      const invariants = parseInvariants([
+        { id: 'owner', kind: 'ownerUnchanged', contract: fx.addresses.vault },
+      ]);
+      const pending = await fx.node.rpc<RpcTransaction>('eth_getTransactionByHash', [tx.hash]);
+      const r = await engine.check({ tx: pending, invariants });
+      expect(r.invariants[0]).toMatchObject({ status: 'violated', after: a.address.toLowerCase() });
+      // Mined on the Prague node, the tx writes what the engine predicted, with the same gas.
+      await fx.node.mine();
+      const receipt = await fx.provider.getTransactionReceipt(tx.hash);
+      expect(receipt?.status).toBe(1);
+      expect(r.tx.gasUsed).toBe(receipt!.gasUsed.toString());
+    } finally {
+      engine.close();
+      await fx.stop();
+    }
   });
 });
 

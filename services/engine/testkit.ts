@@ -26,12 +26,14 @@ export async function setupFixture(opts: {
   log: (m: string) => void;
   cacheDir: string;
   chainId?: number;
+  /** The node's hardfork (contracts are compiled for the pinned one, which every later fork runs). */
+  hardfork?: string;
 }): Promise<Fixture> {
   const contracts = await compileFiles(
     ['Token.sol', 'Vault.sol', 'Relay.sol'].map((f) => join(root, 'contracts', f)),
     { cacheDir: opts.cacheDir, log: opts.log },
   );
-  const node = await startAnvil({ log: opts.log, chainId: opts.chainId });
+  const node = await startAnvil({ log: opts.log, chainId: opts.chainId, hardfork: opts.hardfork });
   try {
     // cacheTimeout -1: ethers otherwise serves identical requests (nonces, balances) from a 250 ms cache.
     const provider = new JsonRpcProvider(node.rpcUrl, node.chainId, {
