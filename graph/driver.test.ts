@@ -29,4 +29,50 @@ describe('graph driver', () => {
       await graph.close();
     }
   });
+
+  it('runs a single read in auto-commit: same records, its time-out, and a retry after a dropped connection', async () => {
+    const graph = await openTestGraph();
+    // Between the driver and Neo4j: the first connection is cut at once, later ones pass through.
+    let connections = 0;
+    const target = new URL(neo4jUri().replace('bolt://', 'http://'));
+    const proxy = net.createServer((sock) => {
+      if (connections++ === 0) return sock.destroy();
+      const up = net.connect(Number(target.port), target.hostname);
+      sock.pipe(up).pipe(sock);
+      up.on('error', () => sock.destroy());
+      sock.on('error', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const flaky = createGraph({
+      uri: `bolt://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
+      user: 'neo4j',
+      password: '',
+      database: 'neo4j',
+    });
+    try {
+      const q = 'UNWIND range(1, 5) AS x RETURN x * $k AS y';
+      const viaQuery = await graph.query(q, { k: 3 });
+      const viaRead = await graph.read((tx) => tx.run(q, { k: 3 }));
+      expect(viaQuery.records.map((r) => r.get('y'))).toEqual([3, 6, 9, 12, 15]);
+      expect(viaQuery.records.map((r) => r.get('y'))).toEqual(viaRead.records.map((r) => r.get('y')));
+      // The server-side time-out applies.
+      await expect(
+        graph.query(
+          'UNWIND range(1, 200000000) AS x WITH x WHERE x % 7 = 0 RETURN count(x)',
+          {},
+          { timeoutMs: 50 },
+        ),
+      ).rejects.toThrow(/timeout|terminated/i);
+      // A mistake is not retried: it fails once, fast.
+      await expect(graph.query('RETURN $missing + ', {})).rejects.toThrow(/Invalid input|syntax/i);
+      // A dropped connection is transient: the read is tried again and answers.
+      const again = await flaky.query('RETURN 41 + 1 AS n', {});
+      expect(again.records[0]?.get('n')).toBe(42);
+      expect(connections).toBeGreaterThanOrEqual(2);
+    } finally {
+      await flaky.close();
+      await graph.close();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
 });

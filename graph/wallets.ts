@@ -1,4 +1,4 @@
-import neo4j from 'neo4j-driver';
+import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import type { Graph } from './driver.ts';
 import { type EdgeFilter, filterClause, typePattern } from './investigate/filters.ts';
 import { type Chain, RELATIONSHIP_TYPES, type RelationshipType } from './model.ts';
@@ -51,12 +51,9 @@ export async function getWallet(
   address: string,
   o: ReadOptions = {},
 ): Promise<WalletRecord | null> {
-  const res = await graph.read(
-    (tx) =>
-      tx.run(`MATCH (n:Wallet {chain: $chain, address: $address}) RETURN ${WALLET_FIELDS} AS w`, {
-        chain,
-        address,
-      }),
+  const res = await graph.query(
+    `MATCH (n:Wallet {chain: $chain, address: $address}) RETURN ${WALLET_FIELDS} AS w`,
+    { chain, address },
     o,
   );
   return (res.records[0]?.get('w') as WalletRecord | undefined) ?? null;
@@ -122,7 +119,6 @@ export async function getNeighbors(
 ): Promise<NeighborPage> {
   const { where, params: fp } = filterClause(opts);
   const filtered = where !== 'true';
-  const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
   const limit = opts.first + 1;
   const params = {
     chain,
@@ -133,90 +129,38 @@ export async function getNeighbors(
     ...fp,
   };
 
-  const { pages, groups } = await graph.read(async (tx) => {
-    // Fast path, one round trip: a wallet below DENSE_DEGREE in total is expanded and sorted at once.
-    const types = typePattern(opts.types);
-    const pat =
-      opts.direction === 'OUT'
-        ? `(w)-[r${types}]->(n)`
-        : opts.direction === 'IN'
-          ? `(w)<-[r${types}]-(n)`
-          : `(w)-[r${types}]-(n)`;
-    const small = await tx.run(
-      `MATCH (w:Wallet {chain: $chain, address: $address})
-       WITH w, COUNT { ${pat.replace('(n)', '()')} } AS degree
-       CALL (w, degree) {
-         WITH w WHERE degree < $dense
-         MATCH ${pat} WHERE r.id > $after AND ${where}
-         WITH w, r, n ORDER BY r.id LIMIT $limit
-         RETURN collect(${rowMap('n')}) AS rows
-       }
-       RETURN degree, rows`,
-      { ...params, dense: neo4j.int(DENSE_DEGREE) },
-    );
-    const first = small.records[0];
-    if (!first) return { pages: [], groups: [] };
-    const total = first.get('degree') as number;
-    if (total < DENSE_DEGREE) {
-      const rows = first.get('rows') as Row[];
-      return {
-        pages: [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }],
-        groups: [{ type: 'TRANSFER' as RelationshipType, direction: 'OUT' as const, degree: total }],
-      };
-    }
-    const degrees = await tx.run(degreeQuery(), { chain, address });
-    const rec = degrees.records[0];
-    const groups: Group[] = [];
-    if (rec) {
-      for (const type of RELATIONSHIP_TYPES) {
-        for (const direction of ['OUT', 'IN'] as const) {
-          const degree = rec.get(`${type}_${direction}`) as number;
-          if (degree > 0 && wanted.has(type) && (opts.direction === 'BOTH' || opts.direction === direction)) {
-            groups.push({ type, direction, degree });
-          }
-        }
-      }
-    }
-    const pages: GroupPage[] = [];
-    for (const g of groups) {
-      const out = g.direction === 'OUT';
-      if (g.degree < DENSE_DEGREE) {
-        const res = await tx.run(
-          `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${out ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`}
-           WHERE r.id > $after AND ${where}
-           WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
-          params,
-        );
-        const rows = res.records.map((x) => x.get('row') as Row);
-        pages.push({ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null });
-      } else {
-        // Streams: the index walk stops as soon as `limit` matches are found (Limit is lazy).
-        const res = await tx.run(
-          `MATCH (w:Wallet {chain: $chain, address: $address})
-           CALL (w) {
-             MATCH ()-[r:${g.type}]->() WHERE r.id > $after
-             WITH r ORDER BY r.id LIMIT $budget
-             WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
-             RETURN r LIMIT $limit
-           }
-           RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
-          params,
-        );
-        const rows = res.records.map((x) => x.get('row') as Row);
-        let completeTo: string | null = rows.length >= limit ? rows.at(-1)!.id : null;
-        if (rows.length < limit) {
-          // Short of matches: did the walk end with the index, or with the budget (and where)?
-          const edge = await tx.run(
-            `MATCH ()-[r:${g.type}]->() WHERE r.id > $after WITH r ORDER BY r.id SKIP $skip LIMIT 1 RETURN r.id AS last`,
-            { after: params.after, skip: neo4j.int(INDEX_SCAN_BUDGET - 1) },
-          );
-          completeTo = (edge.records[0]?.get('last') as string | undefined) ?? null;
-        }
-        pages.push({ rows, completeTo });
-      }
-    }
-    return { pages, groups };
-  }, opts);
+  // Fast path, one auto-commit round trip: a wallet below DENSE_DEGREE in total (nearly every
+  // wallet) is expanded and sorted at once. Only a dense one goes on to read group by group.
+  const types = typePattern(opts.types);
+  const pat =
+    opts.direction === 'OUT'
+      ? `(w)-[r${types}]->(n)`
+      : opts.direction === 'IN'
+        ? `(w)<-[r${types}]-(n)`
+        : `(w)-[r${types}]-(n)`;
+  const small = await graph.query(
+    `MATCH (w:Wallet {chain: $chain, address: $address})
+     WITH w, COUNT { ${pat.replace('(n)', '()')} } AS degree
+     CALL (w, degree) {
+       WITH w WHERE degree < $dense
+       MATCH ${pat} WHERE r.id > $after AND ${where}
+       WITH w, r, n ORDER BY r.id LIMIT $limit
+       RETURN collect(${rowMap('n')}) AS rows
+     }
+     RETURN degree, rows`,
+    { ...params, dense: neo4j.int(DENSE_DEGREE) },
+    opts,
+  );
+  const first = small.records[0];
+  let pages: GroupPage[] = [];
+  let groups: Group[] = [];
+  if (first && (first.get('degree') as number) < DENSE_DEGREE) {
+    const rows = first.get('rows') as Row[];
+    pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
+    groups = [{ type: 'TRANSFER', direction: 'OUT', degree: first.get('degree') as number }];
+  } else if (first) {
+    ({ pages, groups } = await graph.read((tx) => denseGroupPages(tx, opts, params, where), opts));
+  }
 
   // Merge the groups up to the point where all of them are complete.
   const bounds = pages.map((p) => p.completeTo).filter((b): b is string => b !== null);
@@ -246,6 +190,69 @@ export async function getNeighbors(
     endCursor: full || bound === null ? (pageRows.at(-1)?.id ?? null) : bound,
     totalCount: async () => (filtered ? countNeighbors(graph, chain, address, opts) : degreeSum),
   };
+}
+
+/** A dense wallet's page, one (type, direction) group at a time, each read the cheap way for its size. */
+async function denseGroupPages(
+  tx: ManagedTransaction,
+  opts: NeighborOptions,
+  params: { chain: Chain; address: string; after: string } & Record<string, unknown>,
+  where: string,
+): Promise<{ pages: GroupPage[]; groups: Group[] }> {
+  const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
+  const limit = opts.first + 1;
+  const degrees = await tx.run(degreeQuery(), { chain: params.chain, address: params.address });
+  const rec = degrees.records[0];
+  const groups: Group[] = [];
+  if (rec) {
+    for (const type of RELATIONSHIP_TYPES) {
+      for (const direction of ['OUT', 'IN'] as const) {
+        const degree = rec.get(`${type}_${direction}`) as number;
+        if (degree > 0 && wanted.has(type) && (opts.direction === 'BOTH' || opts.direction === direction)) {
+          groups.push({ type, direction, degree });
+        }
+      }
+    }
+  }
+  const pages: GroupPage[] = [];
+  for (const g of groups) {
+    const out = g.direction === 'OUT';
+    if (g.degree < DENSE_DEGREE) {
+      const res = await tx.run(
+        `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${out ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`}
+         WHERE r.id > $after AND ${where}
+         WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
+        params,
+      );
+      const rows = res.records.map((x) => x.get('row') as Row);
+      pages.push({ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null });
+    } else {
+      // Streams: the index walk stops as soon as `limit` matches are found (Limit is lazy).
+      const res = await tx.run(
+        `MATCH (w:Wallet {chain: $chain, address: $address})
+         CALL (w) {
+           MATCH ()-[r:${g.type}]->() WHERE r.id > $after
+           WITH r ORDER BY r.id LIMIT $budget
+           WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
+           RETURN r LIMIT $limit
+         }
+         RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
+        params,
+      );
+      const rows = res.records.map((x) => x.get('row') as Row);
+      let completeTo: string | null = rows.length >= limit ? rows.at(-1)!.id : null;
+      if (rows.length < limit) {
+        // Short of matches: did the walk end with the index, or with the budget (and where)?
+        const edge = await tx.run(
+          `MATCH ()-[r:${g.type}]->() WHERE r.id > $after WITH r ORDER BY r.id SKIP $skip LIMIT 1 RETURN r.id AS last`,
+          { after: params.after, skip: neo4j.int(INDEX_SCAN_BUDGET - 1) },
+        );
+        completeTo = (edge.records[0]?.get('last') as string | undefined) ?? null;
+      }
+      pages.push({ rows, completeTo });
+    }
+  }
+  return { pages, groups };
 }
 
 function degreeQuery(): string {
