@@ -1,0 +1,98 @@
+/**
+ * npm run bench:reads -- [--neo4j-uri bolt://127.0.0.1:7690] [--seconds 10] [--clients 16]
+ *
+ * What one hot read costs through the driver, against the graph `bench:graphql` loaded (start it
+ * with `npm run bench:graphql -- --reuse --keep`, or point --neo4j-uri at any Neo4j holding it):
+ * the same wallet lookup as a managed read transaction (the baseline) and in auto-commit
+ * (`graph.query`), then the API's neighbors question at the data layer (wallet + first page).
+ * Prints requests/s and p50/p99 per variant, and this process's CPU share (the driver's cost).
+ */
+import { parseArgs } from 'node:util';
+import { percentile } from '../common/stats.ts';
+import { createGraph } from '../graph/driver.ts';
+import { getNeighbors, getWallet } from '../graph/wallets.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    'neo4j-uri': { type: 'string', default: 'bolt://127.0.0.1:7690' },
+    seconds: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '16' },
+    wallets: { type: 'string', default: '1000000' },
+  },
+});
+const SECONDS = Number(opt.seconds);
+const CLIENTS = Number(opt.clients);
+const WALLETS = Number(opt.wallets);
+const SUPERNODES = 3;
+const WALLET_Q = 'MATCH (n:Wallet {chain: $chain, address: $address}) RETURN n.address AS w';
+
+// Drawn as bench:graphql draws its questions (power-law ranks scattered over the ids), supernodes excluded.
+const pick = () => {
+  const rank = Math.floor(WALLETS * Math.random() ** 1.8);
+  return `w${SUPERNODES + ((rank * 7_919 + 13) % (WALLETS - SUPERNODES))}`;
+};
+
+const graph = createGraph({ uri: opt['neo4j-uri'], user: 'neo4j', password: '', database: 'neo4j' });
+
+const variants: [string, (address: string) => Promise<unknown>][] = [
+  [
+    'wallet, managed read transaction (baseline)',
+    (address) => graph.read((tx) => tx.run(WALLET_Q, { chain: 'bittensor', address }), { timeoutMs: 5000 }),
+  ],
+  [
+    'wallet, auto-commit (graph.query)',
+    (address) => graph.query(WALLET_Q, { chain: 'bittensor', address }, { timeoutMs: 5000 }),
+  ],
+  [
+    'wallet + neighbors page (the API path)',
+    async (address) => {
+      await getWallet(graph, 'bittensor', address, { timeoutMs: 5000 });
+      await getNeighbors(graph, 'bittensor', address, {
+        direction: 'BOTH',
+        first: 25,
+        after: null,
+        timeoutMs: 5000,
+      });
+    },
+  ],
+];
+
+async function measure(name: string, one: (address: string) => Promise<unknown>) {
+  for (let i = 0; i < 200; i++) await one(pick()); // warm plans and connections
+  const ms: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await one(pick());
+        ms.push(performance.now() - t);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(
+    `  ${name.padEnd(44)} ${String(Math.round(ms.length / secs)).padStart(6)}/s  p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms  this process ${Math.round(((cpu.user + cpu.system) / 1e6 / secs) * 100)}% of a core`,
+  );
+  return ms.length / secs;
+}
+
+try {
+  await graph.verify();
+  const probe = await graph.query(WALLET_Q, { chain: 'bittensor', address: pick() });
+  if (probe.records.length === 0)
+    throw new Error(
+      `no bench wallets at ${opt['neo4j-uri']}: load them with npm run bench:graphql -- --keep`,
+    );
+  console.log(
+    `hot reads at ${opt['neo4j-uri']}, ${CLIENTS} concurrent callers, ${SECONDS} s each (${new Date().toISOString()})`,
+  );
+  const rates: number[] = [];
+  for (const [name, one] of variants) rates.push(await measure(name, one));
+  console.log(`  auto-commit vs managed: ${(rates[1]! / rates[0]!).toFixed(2)}x the reads per second`);
+} finally {
+  await graph.close();
+}
