@@ -58,9 +58,6 @@ export interface Expansion {
   capped: Set<string>;
 }
 
-const EDGE_FIELDS = `{id: r.id, type: type(r), from: startNode(r).address, to: endNode(r).address, amount: r.amount,
-  alphaAmount: r.alphaAmount, blockNumber: r.blockNumber, timestamp: r.timestamp, netuid: r.netuid}`;
-
 function patterns(side: Side, types: string): { step: string; degree: string } {
   if (side === 'OUT') return { step: `(x)-[r${types}]->(y:Wallet)`, degree: `COUNT { (y)-[${types}]->() }` };
   if (side === 'IN') return { step: `(x)<-[r${types}]-(y:Wallet)`, degree: `COUNT { (y)<-[${types}]-() }` };
@@ -103,8 +100,9 @@ export async function expandFrontier(
            WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
            RETURN r, y LIMIT $limit
          }
-         RETURN f.address AS origin, y.address AS other, ${opts.degrees === false ? 'null' : degree} AS degree,
-                ${EDGE_FIELDS} AS edge`,
+         RETURN f.address AS origin, y.address AS other, startNode(r) = x AS out,
+                ${opts.degrees === false ? 'null' : degree} AS degree,
+                [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid] AS e`,
         {
           ...params,
           chain,
@@ -130,17 +128,32 @@ export async function expandFrontier(
       capped.add(origin);
       continue;
     }
-    const e = rec.get('edge') as EdgeRecord;
+    // A list, not a map: no key strings per row; the ends are the two addresses already returned.
+    const [id, type, amount, alphaAmount, blockNumber, timestamp, netuid] = rec.get('e') as [
+      string,
+      RelationshipType,
+      string | null,
+      string | null,
+      number,
+      number | null,
+      number | null,
+    ];
+    const other = rec.get('other') as string;
+    const out = rec.get('out') as boolean;
     edges.push({
       origin,
-      other: rec.get('other') as string,
+      other,
       otherDegree: rec.get('degree') as number | null,
       edge: {
-        ...e,
-        amount: e.amount ?? null,
-        alphaAmount: e.alphaAmount ?? null,
-        timestamp: e.timestamp ?? null,
-        netuid: e.netuid ?? null,
+        id,
+        type,
+        from: out ? origin : other,
+        to: out ? other : origin,
+        amount,
+        alphaAmount,
+        blockNumber,
+        timestamp,
+        netuid,
       },
     });
   }
