@@ -71,7 +71,10 @@ export interface NeighborOptions extends EdgeFilter, ReadOptions {
  * sorting every relationship of the wallet.
  */
 export const DENSE_DEGREE = 2000;
-/** Index entries one dense group may walk per page; a page may then hold fewer than `first` edges. */
+/**
+ * Index entries one dense group may walk per page. A walk that finds too few matches within it
+ * falls back to reading the group from the wallet (O(degree), once), so a page is never short.
+ */
 export const INDEX_SCAN_BUDGET = 20_000;
 
 interface Group {
@@ -108,8 +111,8 @@ const rowMap = (other: string) => `{id: r.id, type: type(r), outgoing: startNode
  * known from the degree store. A small group is expanded from the wallet and sorted; a dense group
  * (a supernode's) walks the relationship-id index from the cursor for at most INDEX_SCAN_BUDGET
  * entries, so a page costs about the same on a wallet with 150,000 relationships as on one with
- * 150. When a budget runs out the page ends early (possibly with fewer than `first` edges, with
- * `hasNextPage`) and `endCursor` says where to go on.
+ * 150. When the walk finds too few within its budget (the wallet's ids cluster far along the
+ * index, or narrow filters), that group is read from the wallet instead: every page is full.
  */
 export async function getNeighbors(
   graph: Graph,
@@ -214,43 +217,43 @@ async function denseGroupPages(
       }
     }
   }
+  // A group read from the wallet: every relationship of the group, the page's `limit` smallest ids.
+  const expandGroup = async (g: Group) => {
+    const res = await tx.run(
+      `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${g.direction === 'OUT' ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`}
+       WHERE r.id > $after AND ${where}
+       WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
+      params,
+    );
+    const rows = res.records.map((x) => x.get('row') as Row);
+    return { rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null };
+  };
   const pages: GroupPage[] = [];
   for (const g of groups) {
     const out = g.direction === 'OUT';
     if (g.degree < DENSE_DEGREE) {
-      const res = await tx.run(
-        `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${out ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`}
-         WHERE r.id > $after AND ${where}
-         WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
-        params,
-      );
-      const rows = res.records.map((x) => x.get('row') as Row);
-      pages.push({ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null });
-    } else {
-      // Streams: the index walk stops as soon as `limit` matches are found (Limit is lazy).
-      const res = await tx.run(
-        `MATCH (w:Wallet {chain: $chain, address: $address})
-         CALL (w) {
-           MATCH ()-[r:${g.type}]->() WHERE r.id > $after
-           WITH r ORDER BY r.id LIMIT $budget
-           WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
-           RETURN r LIMIT $limit
-         }
-         RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
-        params,
-      );
-      const rows = res.records.map((x) => x.get('row') as Row);
-      let completeTo: string | null = rows.length >= limit ? rows.at(-1)!.id : null;
-      if (rows.length < limit) {
-        // Short of matches: did the walk end with the index, or with the budget (and where)?
-        const edge = await tx.run(
-          `MATCH ()-[r:${g.type}]->() WHERE r.id > $after WITH r ORDER BY r.id SKIP $skip LIMIT 1 RETURN r.id AS last`,
-          { after: params.after, skip: neo4j.int(INDEX_SCAN_BUDGET - 1) },
-        );
-        completeTo = (edge.records[0]?.get('last') as string | undefined) ?? null;
-      }
-      pages.push({ rows, completeTo });
+      pages.push(await expandGroup(g));
+      continue;
     }
+    // Dense: walk the relationship-id index from the cursor; it streams, stopping as soon as
+    // `limit` matches are found (Limit is lazy), so a page costs about `limit` × (relationships of
+    // the type ÷ the group's) index entries, not the group's degree.
+    const res = await tx.run(
+      `MATCH (w:Wallet {chain: $chain, address: $address})
+       CALL (w) {
+         MATCH ()-[r:${g.type}]->() WHERE r.id > $after
+         WITH r ORDER BY r.id LIMIT $budget
+         WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
+         RETURN r LIMIT $limit
+       }
+       RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
+      params,
+    );
+    const rows = res.records.map((x) => x.get('row') as Row);
+    // Short: the group's ids sit beyond the walk's budget (a wallet's ids cluster: they share its
+    // blocks), or the filters match few. Read the group from the wallet instead: O(degree) once,
+    // and the page is full and exact, where walking on would return empty pages.
+    pages.push(rows.length >= limit ? { rows, completeTo: rows.at(-1)!.id } : await expandGroup(g));
   }
   return { pages, groups };
 }

@@ -98,6 +98,42 @@ describe('a wallet with 20,000 relationships', () => {
     );
   });
 
+  it("gives a full first page when the wallet's ids sit beyond the index walk's budget", async () => {
+    // 21,000 STAKE_SWAP relationships elsewhere with smaller ids, then a wallet with 2,500 whose ids
+    // all sort after them (as a wallet's do when they share its blocks): the walk from the start
+    // of the index cannot reach them within its budget.
+    const tag = `cl${run}`;
+    await graph.write((tx) =>
+      tx.run(
+        `CREATE (a:Wallet {chain: 'bittensor', address: $tag + '-a'}), (b:Wallet {chain: 'bittensor', address: $tag + '-b'})
+         CREATE (c:Wallet {chain: 'bittensor', address: $tag + '-dense'})
+         WITH a, b, c UNWIND range(0, 20999) AS i
+         CREATE (a)-[:STAKE_SWAP {id: $tag + ':a:' + i, amount: '1', amountValue: 1.0, blockNumber: i}]->(b)
+         WITH DISTINCT c UNWIND range(0, 2499) AS i
+         CREATE (c)-[:STAKE_SWAP {id: $tag + ':z:' + right('0000' + i, 5), amount: '2', amountValue: 2.0, blockNumber: i}]->(c)`,
+        { tag },
+      ),
+    );
+    const q = `query ($a: String!, $after: String) { wallet(chain: BITTENSOR, address: $a) {
+      neighbors(direction: OUT, types: [STAKE_SWAP], first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { relationship { id } } } } }`;
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; ; page++) {
+      const r: any = await gql(q, { a: `${tag}-dense`, after });
+      expect(r.errors).toBeUndefined();
+      const n = r.data.wallet.neighbors;
+      if (page === 0) expect(n.edges).toHaveLength(100);
+      seen.push(...n.edges.map((e: any) => e.relationship.id));
+      if (!n.pageInfo.hasNextPage) break;
+      expect(n.edges).toHaveLength(100);
+      after = n.pageInfo.endCursor;
+      expect(page).toBeLessThan(30);
+    }
+    expect(seen).toHaveLength(2500);
+    expect(seen).toEqual([...seen].sort());
+    expect(new Set(seen).size).toBe(2500);
+  });
+
   it('finds paths into the hub by expanding from the small side only', async () => {
     const q = `query ($from: String!, $to: String!) { paths(chain: BITTENSOR, from: $from, to: $to, maxDepth: 4, limit: 1) {
       shortestLength truncated explored { hopsFromSource hopsFromTarget relationships } paths { wallets hops { amount } } } }`;
