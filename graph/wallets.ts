@@ -72,15 +72,27 @@ export interface NeighborOptions extends EdgeFilter, ReadOptions {
  */
 export const DENSE_DEGREE = 2000;
 /**
- * Index entries one dense group may walk per page. A walk that finds too few matches within it
- * falls back to reading the group from the wallet (O(degree), once), so a page is never short.
+ * Most index entries one dense group may walk per page (the walk is sized from the group's share
+ * of its type). A walk that finds too few matches falls back to reading the group from the wallet
+ * (O(degree), once), so a page is never short.
  */
 export const INDEX_SCAN_BUDGET = 20_000;
+
+/**
+ * Where each dense group's ids begin in the id index, with the group's degree when read. A
+ * wallet's ids cluster (they share its blocks), so a first page walks from there instead of from
+ * the start of the index. Exact while the degree is unchanged: ingestion only adds relationships,
+ * and any addition changes it. Per Graph, bounded.
+ */
+const groupStarts = new WeakMap<Graph, Map<string, { degree: number; first: string }>>();
+const GROUP_STARTS_MAX = 10_000;
 
 interface Group {
   type: RelationshipType;
   direction: 'OUT' | 'IN';
   degree: number;
+  /** Relationships of the type in the whole graph (count store). */
+  typeTotal?: number;
 }
 
 interface Row {
@@ -108,11 +120,12 @@ const rowMap = (other: string) => `{id: r.id, type: type(r), outgoing: startNode
  * wallet-to-wallet relationship types are followed (never tags).
  *
  * Degree-aware: each (type, direction) group of the wallet is read the cheap way for its size,
- * known from the degree store. A small group is expanded from the wallet and sorted; a dense group
- * (a supernode's) walks the relationship-id index from the cursor for at most INDEX_SCAN_BUDGET
- * entries, so a page costs about the same on a wallet with 150,000 relationships as on one with
- * 150. When the walk finds too few within its budget (the wallet's ids cluster far along the
- * index, or narrow filters), that group is read from the wallet instead: every page is full.
+ * known from the degree store. A small group is expanded from the wallet and sorted. A dense group
+ * (a supernode's) walks the relationship-id index from the cursor (a first page: from the group's
+ * first id, remembered while its degree holds), sized from the group's share of its type, so a page
+ * costs about the same on a wallet with 150,000 relationships as on one with 150. Where the walk
+ * would cost more than reading the group (a small share, filters), or finds too few (a gap between
+ * the wallet's clusters of ids), the group is read from the wallet: every page is full and exact.
  */
 export async function getNeighbors(
   graph: Graph,
@@ -128,7 +141,6 @@ export async function getNeighbors(
     address,
     after: opts.after ?? '',
     limit: neo4j.int(limit),
-    budget: neo4j.int(INDEX_SCAN_BUDGET),
     ...fp,
   };
 
@@ -162,7 +174,9 @@ export async function getNeighbors(
     pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
     groups = [{ type: 'TRANSFER', direction: 'OUT', degree: first.get('degree') as number }];
   } else if (first) {
-    ({ pages, groups } = await graph.read((tx) => denseGroupPages(tx, opts, params, where), opts));
+    let starts = groupStarts.get(graph);
+    if (!starts) groupStarts.set(graph, (starts = new Map()));
+    ({ pages, groups } = await graph.read((tx) => denseGroupPages(tx, opts, params, where, starts), opts));
   }
 
   // Merge the groups up to the point where all of them are complete.
@@ -201,10 +215,15 @@ async function denseGroupPages(
   opts: NeighborOptions,
   params: { chain: Chain; address: string; after: string } & Record<string, unknown>,
   where: string,
+  starts: Map<string, { degree: number; first: string }>,
 ): Promise<{ pages: GroupPage[]; groups: Group[] }> {
   const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
   const limit = opts.first + 1;
-  const degrees = await tx.run(degreeQuery(), { chain: params.chain, address: params.address });
+  const totals = RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() } AS ${t}_ALL`).join(', ');
+  const degrees = await tx.run(`${degreeQuery()}, ${totals}`, {
+    chain: params.chain,
+    address: params.address,
+  });
   const rec = degrees.records[0];
   const groups: Group[] = [];
   if (rec) {
@@ -212,15 +231,17 @@ async function denseGroupPages(
       for (const direction of ['OUT', 'IN'] as const) {
         const degree = rec.get(`${type}_${direction}`) as number;
         if (degree > 0 && wanted.has(type) && (opts.direction === 'BOTH' || opts.direction === direction)) {
-          groups.push({ type, direction, degree });
+          groups.push({ type, direction, degree, typeTotal: rec.get(`${type}_ALL`) as number });
         }
       }
     }
   }
+  const groupPattern = (g: Group) =>
+    g.direction === 'OUT' ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`;
   // A group read from the wallet: every relationship of the group, the page's `limit` smallest ids.
   const expandGroup = async (g: Group) => {
     const res = await tx.run(
-      `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${g.direction === 'OUT' ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`}
+      `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern(g)}
        WHERE r.id > $after AND ${where}
        WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
       params,
@@ -236,22 +257,45 @@ async function denseGroupPages(
       continue;
     }
     // Dense: walk the relationship-id index from the cursor; it streams, stopping as soon as
-    // `limit` matches are found (Limit is lazy), so a page costs about `limit` × (relationships of
-    // the type ÷ the group's) index entries, not the group's degree.
+    // `limit` matches are found (Limit is lazy). With the wallet's ids spread along the index, that
+    // takes about `limit` × (relationships of the type ÷ the group's) entries. Where that is no
+    // cheaper than reading the group, or filters make matches rare, read the group instead.
+    const expectedWalk = (limit * (g.typeTotal ?? Number.POSITIVE_INFINITY)) / g.degree;
+    if (where !== 'true' || expectedWalk >= g.degree) {
+      pages.push(await expandGroup(g));
+      continue;
+    }
+    const walk = neo4j.int(Math.min(INDEX_SCAN_BUDGET, Math.max(1000, Math.ceil(4 * expectedWalk))));
+    // A first page starts the walk at the group's first id (cached while the degree holds).
+    let from = '';
+    if (params.after === '') {
+      const key = `${params.chain}\n${params.address}\n${g.type}\n${g.direction}`;
+      let start = starts.get(key);
+      if (start?.degree !== g.degree) {
+        const first = await tx.run(
+          `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern(g)} RETURN min(r.id) AS first`,
+          params,
+        );
+        start = { degree: g.degree, first: (first.records[0]?.get('first') as string | null) ?? '' };
+        starts.delete(key);
+        starts.set(key, start);
+        if (starts.size > GROUP_STARTS_MAX) starts.delete(starts.keys().next().value as string);
+      }
+      from = start.first;
+    }
     const res = await tx.run(
       `MATCH (w:Wallet {chain: $chain, address: $address})
        CALL (w) {
-         MATCH ()-[r:${g.type}]->() WHERE r.id > $after
-         WITH r ORDER BY r.id LIMIT $budget
+         MATCH ()-[r:${g.type}]->() WHERE r.id > $after AND r.id >= $from
+         WITH r ORDER BY r.id LIMIT $walk
          WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
          RETURN r LIMIT $limit
        }
        RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
-      params,
+      { ...params, walk, from },
     );
     const rows = res.records.map((x) => x.get('row') as Row);
-    // Short: the group's ids sit beyond the walk's budget (a wallet's ids cluster: they share its
-    // blocks), or the filters match few. Read the group from the wallet instead: O(degree) once,
+    // Short: the group's ids sit beyond the walk (a wallet's ids cluster: they share its blocks). Read the group from the wallet instead: O(degree) once,
     // and the page is full and exact, where walking on would return empty pages.
     pages.push(rows.length >= limit ? { rows, completeTo: rows.at(-1)!.id } : await expandGroup(g));
   }

@@ -132,6 +132,21 @@ describe('a wallet with 20,000 relationships', () => {
     expect(seen).toHaveLength(2500);
     expect(seen).toEqual([...seen].sort());
     expect(new Set(seen).size).toBe(2500);
+
+    // A relationship ingested later with an id before all the others (an older block) is on the
+    // first page at once: where the group starts is remembered only while its degree holds.
+    await graph.write((tx) =>
+      tx.run(
+        `MATCH (c:Wallet {chain: 'bittensor', address: $tag + '-dense'})
+         CREATE (c)-[:STAKE_SWAP {id: $tag + ':y:0', amount: '3', amountValue: 3.0, blockNumber: 1}]->(c)`,
+        { tag },
+      ),
+    );
+    const again: any = await gql(q, { a: `${tag}-dense`, after: null });
+    expect(again.data.wallet.neighbors.edges[0].relationship.id).toBe(`${tag}:y:0`);
+    expect(again.data.wallet.neighbors.edges.slice(1).map((e: any) => e.relationship.id)).toEqual(
+      seen.slice(0, 99),
+    );
   });
 
   it('finds paths into the hub by expanding from the small side only', async () => {
