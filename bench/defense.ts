@@ -31,6 +31,7 @@ import { registerVaultInvariants, spawnDefenseMiners, waitForMiners } from '../s
 import { type RoundReport, createDefenseValidator } from '../services/defense/validator.ts';
 import { setupFixture } from '../services/engine/testkit.ts';
 import { createIngestWorker } from '../services/ingest/worker.ts';
+import { runBench } from './run.ts';
 
 const ROUNDS = Math.max(5, Number(process.argv[2] ?? 50));
 const WARMUP = Math.max(0, Number(process.argv[3] ?? 10));
@@ -274,7 +275,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

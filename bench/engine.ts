@@ -15,6 +15,7 @@ import { percentile } from '../common/stats.ts';
 import { type Engine, type RpcTransaction, createEngine } from '../services/engine/engine.ts';
 import { parseInvariants } from '../services/engine/invariants.ts';
 import { setupFixture } from '../services/engine/testkit.ts';
+import { runBench } from './run.ts';
 
 const count = Math.max(500, Number(process.argv[2] ?? 500));
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -188,7 +189,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -29,6 +29,7 @@ import { applyMigrations } from '../graph/migrations.ts';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { startApiServer } from '../services/api/server.ts';
+import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -483,10 +484,4 @@ ${lines.join('\n')}
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err) => {
-    console.error(`[bench] failed: ${err.stack ?? err}`);
-    process.exit(1);
-  },
-);
+runBench(main);

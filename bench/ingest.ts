@@ -25,6 +25,7 @@ import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { createRedisConnection } from '../queues/connection.ts';
 import { INGEST_JOB_OPTIONS, createIngestQueue } from '../queues/ingestion.ts';
 import type { SubgraphJob } from '../queues/payloads.ts';
+import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -255,10 +256,4 @@ Ingestion benchmark (${new Date().toISOString()}, ${(await import('node:os')).cp
   if (!opt.keep) await server.stop();
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(`[bench] failed: ${err.stack ?? err}`);
-    process.exit(1);
-  },
-);
+runBench(main);

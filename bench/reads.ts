@@ -8,9 +8,11 @@
  * Prints requests/s and p50/p99 per variant, and this process's CPU share (the driver's cost).
  */
 import { parseArgs } from 'node:util';
+import { VigilError } from '../common/errors.ts';
 import { percentile } from '../common/stats.ts';
 import { createGraph } from '../graph/driver.ts';
 import { getNeighbors, getWallet } from '../graph/wallets.ts';
+import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -80,19 +82,23 @@ async function measure(name: string, one: (address: string) => Promise<unknown>)
   return ms.length / secs;
 }
 
-try {
-  await graph.verify();
-  const probe = await graph.query(WALLET_Q, { chain: 'bittensor', address: pick() });
-  if (probe.records.length === 0)
-    throw new Error(
-      `no bench wallets at ${opt['neo4j-uri']}: load them with npm run bench:graphql -- --keep`,
+async function main() {
+  try {
+    await graph.verify();
+    const probe = await graph.query(WALLET_Q, { chain: 'bittensor', address: pick() });
+    if (probe.records.length === 0)
+      throw new VigilError(`no bench wallets at ${opt['neo4j-uri']}`, {
+        details: 'load them, and keep the server running, with: npm run bench:graphql -- --keep',
+      });
+    console.log(
+      `hot reads at ${opt['neo4j-uri']}, ${CLIENTS} concurrent callers, ${SECONDS} s each (${new Date().toISOString()})`,
     );
-  console.log(
-    `hot reads at ${opt['neo4j-uri']}, ${CLIENTS} concurrent callers, ${SECONDS} s each (${new Date().toISOString()})`,
-  );
-  const rates: number[] = [];
-  for (const [name, one] of variants) rates.push(await measure(name, one));
-  console.log(`  auto-commit vs managed: ${(rates[1]! / rates[0]!).toFixed(2)}x the reads per second`);
-} finally {
-  await graph.close();
+    const rates: number[] = [];
+    for (const [name, one] of variants) rates.push(await measure(name, one));
+    console.log(`  auto-commit vs managed: ${(rates[1]! / rates[0]!).toFixed(2)}x the reads per second`);
+  } finally {
+    await graph.close();
+  }
 }
+
+runBench(main);

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
+import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -183,4 +184,4 @@ ${results.join('\n')}`);
   }
 }
 
-await main();
+runBench(main);
