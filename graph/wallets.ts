@@ -185,7 +185,9 @@ export async function getNeighbors(
   const rows = pages
     .flatMap((p) => p.rows)
     .filter((r) => bound === null || r.id <= bound)
-    .sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
+    .sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0))
+    // A self-transfer is in both the OUT and the IN group of a dense wallet: list it once.
+    .filter((r, i, all) => i === 0 || r.id !== all[i - 1]!.id);
   const pageRows = rows.slice(0, opts.first);
   const full = rows.length > opts.first;
   const edges = pageRows.map((r) => ({

@@ -115,10 +115,12 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   });
   rt.shutdown.add('defense validator', () => validator.close());
   await validator.start();
-  // Scores are logged and published for the Patrol validator, which sets the combined weights on chain.
+  // Scores are logged and published for the Patrol validator, which sets the combined weights on
+  // chain: the last finished epoch's (the running one's only before the first ends). Epochs also
+  // end on this timer, so a validator that sees no rounds stops publishing old scores.
   const publish = async () => {
-    const running = rewards.current();
-    const scores = running.length > 0 ? running : rewards.lastEpoch();
+    rewards.rollEpoch();
+    const scores = rewards.settled();
     if (scores.length === 0) return;
     const weights = defenseWeights(scores);
     rt.log.info(

@@ -11,7 +11,11 @@ import { createChainView } from '../../services/patrol/chainView.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
 import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
-import { chainWeights, readDefenseWeights } from '../../services/weights/combined.ts';
+import {
+  type DefenseWeightsRead,
+  chainWeights,
+  readDefenseWeights,
+} from '../../services/weights/combined.ts';
 import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
 
 async function hotkeyFrom(rt: Runtime) {
@@ -131,19 +135,27 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     const miners = await neurons();
     const weights = await validator.weights(miners);
     // The defense validator of this operator publishes its miners' weights; mixed in by the split.
+    // Redis failing here must not cost the round its set_weights: Patrol's weights then go alone.
     const defense = await readDefenseWeights(
       connection,
       rt.config.queuePrefix,
       rt.config.defense.validatorId,
+    ).catch(
+      (err): DefenseWeightsRead => ({ ok: false, reason: `reading them failed: ${(err as Error).message}` }),
     );
     if (!defense.ok) rt.log.info({ round, reason: defense.reason }, 'Patrol weights only');
-    const share = rt.config.defense.weightShare;
-    const { uids, weights: values } = chainWeights(
+    const mixed = chainWeights(
       miners,
       weights,
       defense.ok ? defense.weights : new Map(),
-      share,
+      rt.config.defense.weightShare,
     );
+    if (defense.ok && mixed.unmatched > 0)
+      rt.log.warn(
+        { round, unmatched: mixed.unmatched, published: defense.weights.size },
+        'defense miners whose DEFENSE_MINER_ID is no hotkey of this subnet get no weight',
+      );
+    const { uids, weights: values } = mixed;
     if (values.some((v) => v > 0)) {
       const ev = await setWeights(api, producer, {
         netuid: p.netuid,
@@ -152,7 +164,7 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
         weights: values,
       });
       rt.log.info(
-        { round, block: ev.blockNumber, uids, weights: values, defenseShare: defense.ok ? share : 0 },
+        { round, block: ev.blockNumber, uids, weights: values, defenseShare: mixed.defenseShare },
         'weights set on chain (WeightsSet)',
       );
     }

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { Wallet, id as keccakText } from 'ethers';
 import type { Redis } from 'ioredis';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
@@ -175,13 +175,25 @@ export interface PauseAgentOptions {
   /** How long a sent pause keeps later requests of its incident deduplicated (default 10 min). */
   dedupeTtlMs?: number;
   /**
-   * How long a claim to send lasts before the pause is known (default 15 s). Short, so a validator
-   * that dies or hangs mid-send does not keep every other one from pausing.
+   * How long a claim to send lasts before the pause is known (default 15 s), renewed before each
+   * call to the node. Short, so a validator that dies or hangs mid-send does not keep every other
+   * one from pausing for long; a claim that expired mid-send stops the send.
    */
   claimTtlMs?: number;
 }
 
 const GWEI = 1_000_000_000n;
+
+/**
+ * Changes a pause key only while it still holds the caller's claim (ARGV[1]): 'renew' extends it,
+ * 'set' replaces it with the pause hash, 'del' drops it. Returns 1 when done, 0 when the claim is
+ * no longer there (expired, and maybe taken by another validator).
+ */
+const CLAIM_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == 'renew' then return redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+if ARGV[2] == 'set' then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) return 1 end
+return redis.call('DEL', KEYS[1])`;
 
 /** The attack's priority fee and fee cap (legacy: gasPrice for both, an upper bound of its tip). */
 export function attackFees(tx: RpcTransaction): { tip: bigint; maxFee: bigint } {
@@ -255,37 +267,59 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
     const ttl = opts.dedupeTtlMs ?? 600_000;
     // The key holds the pause's hash once sent, so a deduplicated request can still name it.
     const hashOf = (v: string | null | undefined) => (v && /^0x[0-9a-f]{64}$/i.test(v) ? { hash: v } : {});
-    if (opts.redis) {
-      const claimTtl = Math.min(opts.claimTtlMs ?? 15_000, ttl);
-      const prev = (await opts.redis.set(key, 'sending', 'PX', claimTtl, 'NX', 'GET')) as string | null;
-      if (prev !== null) return { status: 'deduped', ...hashOf(prev) };
-    } else {
+    if (!opts.redis) {
       if (seen.has(key)) return { status: 'deduped', ...hashOf(seen.get(key)) };
       seen.set(key, 'sending');
       if (seen.size > 10_000) seen.delete(seen.keys().next().value as string);
+      try {
+        const r = await sendPause(req, contract, async () => {});
+        if (r.hash) seen.set(key, r.hash);
+        return r;
+      } catch (e) {
+        seen.delete(key); // not sent: a later violation of the same incident must be able to try again
+        throw e;
+      }
     }
+    const redis = opts.redis;
+    const claimTtl = Math.min(opts.claimTtlMs ?? 15_000, ttl);
+    // A claim of our own: every later change to the key is made only while it still holds it, so an
+    // expired claim never lets us delete or overwrite another validator's claim or pause.
+    const claim = `sending:${randomUUID()}`;
+    const prev = (await redis.set(key, claim, 'PX', claimTtl, 'NX', 'GET')) as string | null;
+    if (prev !== null) return { status: 'deduped', ...hashOf(prev) };
+    const ifOurs = (op: 'renew' | 'set' | 'del', value = '', ms = 0) =>
+      redis.eval(CLAIM_SCRIPT, 1, key, claim, op, value, String(ms)) as Promise<number>;
+    // Before each call to the node: a slow node must not outlive the claim (another would send too).
+    const keepClaim = async () => {
+      if ((await ifOurs('renew', '', claimTtl)) !== 1)
+        throw new DefenseActionError(`the pause claim on ${contract} expired before it was sent`);
+    };
     try {
-      const r = await sendPause(req, contract);
+      const r = await sendPause(req, contract, keepClaim);
       if (r.hash) {
-        if (opts.redis) await opts.redis.set(key, r.hash, 'PX', ttl).catch(() => {});
-        else seen.set(key, r.hash);
+        const stored = await ifOurs('set', r.hash, ttl).catch(() => 0);
+        if (stored !== 1)
+          opts.log(`pause agent: the pause of ${contract} was sent but not recorded for dedupe`);
       }
       return r;
     } catch (e) {
-      // Not sent: a later violation of the same incident must be able to try again.
-      if (opts.redis) await opts.redis.del(key).catch(() => {});
-      else seen.delete(key);
+      await ifOurs('del').catch(() => {}); // not sent: a later violation must be able to try again
       throw e;
     }
   };
 
-  const sendPause = async (req: PauseRequest, contract: string): Promise<PauseResult> => {
+  const sendPause = async (
+    req: PauseRequest,
+    contract: string,
+    keepClaim: () => Promise<void>,
+  ): Promise<PauseResult> => {
     const fees = outbid(attackFees(req.attack), bumpBps, cap);
     if (fees.capped)
       opts.log(`pause agent: fee capped at ${cap} wei for ${contract}; the attack may still land first`);
     const data = keccakText(req.signature).slice(0, 10);
 
     const prev = inflight.get(contract);
+    await keepClaim();
     if (prev && (await stillPending(prev.nonce))) {
       if (prev.tip >= fees.tip && prev.maxFee >= fees.maxFee)
         return { status: 'covered', hash: prev.hash, nonce: prev.nonce };
@@ -293,6 +327,7 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
       const tip = fees.tip > (prev.tip * 11n) / 10n ? fees.tip : (prev.tip * 11n) / 10n + 1n;
       let maxFee = fees.maxFee > (prev.maxFee * 11n) / 10n ? fees.maxFee : (prev.maxFee * 11n) / 10n + 1n;
       if (maxFee < tip) maxFee = tip;
+      await keepClaim();
       const hash = await send(contract, data, prev.nonce, tip, maxFee);
       inflight.set(contract, { nonce: prev.nonce, tip, maxFee, hash });
       return { status: 'replaced', hash, nonce: prev.nonce, maxPriorityFeePerGas: tip, maxFeePerGas: maxFee };
@@ -301,6 +336,7 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
     if (nextNonce === undefined) await syncNonce();
     for (let attempt = 0; ; attempt++) {
       const nonce = nextNonce!;
+      await keepClaim();
       try {
         const hash = await send(contract, data, nonce, fees.tip, fees.maxFee);
         nextNonce = nonce + 1;

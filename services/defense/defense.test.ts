@@ -713,7 +713,7 @@ describe('pause dedupe across validators', () => {
     const hungUrl = `http://127.0.0.1:${(hung.address() as { port: number }).port}`;
     const redis = createRedisConnection(redisUrl(), 'worker');
     const prefix = uniquePrefix();
-    const hungRpc = createHttpRpc({ url: hungUrl, timeoutMs: 30_000 });
+    const hungRpc = createHttpRpc({ url: hungUrl, timeoutMs: 2_000 });
     const rpc = createHttpRpc({ url: fx.node.rpcUrl });
     const agent = (r: typeof rpc) =>
       createPauseAgent({
@@ -755,6 +755,10 @@ describe('pause dedupe across validators', () => {
       // Once sent, the incident stays deduplicated well past the claim, naming the pause.
       await new Promise((r) => setTimeout(r, 500));
       expect(await agent(rpc).pause(req)).toEqual({ status: 'deduped', hash: sent.hash });
+      // A's node finally fails it: A clears only a claim of its own, never B's recorded pause.
+      await expect(a).rejects.toThrow();
+      const [key] = await redis.keys(`${prefix}:defense:pause:*`);
+      expect(await redis.get(key!)).toBe(sent.hash);
     } finally {
       for (const sock of sockets) sock.destroy();
       await new Promise((r) => hung.close(r));

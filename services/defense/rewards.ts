@@ -51,6 +51,10 @@ export interface RewardBook {
   lastEpoch(): MinerScore[];
   /** Ends the epoch now: its scores become lastEpoch(), stats start from zero. */
   closeEpoch(now?: number): MinerScore[];
+  /** Ends the epoch if its time is up (also when no round came to do it); true if it did. */
+  rollEpoch(now?: number): boolean;
+  /** What weights rest on: the last finished epoch, or the running one before the first. */
+  settled(): MinerScore[];
   readonly epoch: number;
 }
 
@@ -92,7 +96,7 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
       return epoch;
     },
     record(round, now = Date.now()) {
-      if (now - epochStart >= opts.epochMs) book.closeEpoch(now);
+      book.rollEpoch(now);
       for (const [miner, a] of round.answers) {
         const s = of(miner);
         s.txs.add(round.txHash);
@@ -107,6 +111,12 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
     },
     current: scores,
     lastEpoch: () => last,
+    rollEpoch(now = Date.now()) {
+      if (now - epochStart < opts.epochMs) return false;
+      book.closeEpoch(now);
+      return true;
+    },
+    settled: () => (epoch > 0 ? last : scores()),
     closeEpoch(now = Date.now()) {
       last = scores();
       stats = new Map();

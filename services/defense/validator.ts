@@ -460,24 +460,58 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const entry = retries.get(key) ?? { tx, attempts: 0 };
     if (entry.attempts >= p.maxRetries) {
       retries.delete(key);
-      txs.inc({ decision: 'gave-up' });
-      deps.log.error({ tx: tx.hash, attempts: entry.attempts, reason }, 'tx never checked: gave up');
+      track(giveUp(entry.tx, entry.attempts, reason));
       return;
     }
     retries.set(key, entry);
-    if (retries.size > 10_000) retries.delete(retries.keys().next().value as string);
+    if (retries.size > 10_000) {
+      const [oldKey, old] = retries.entries().next().value as [
+        string,
+        { tx: RpcTransaction; attempts: number },
+      ];
+      retries.delete(oldKey);
+      track(giveUp(old.tx, old.attempts, 'more than 10,000 txs waiting for a check'));
+    }
     retryTimer ??= setTimeout(retryDeferred, p.retryMs);
   }
 
-  function retryDeferred() {
+  /** Stops retrying a tx: quietly if it was mined meanwhile, else counted and logged as never checked. */
+  async function giveUp(tx: RpcTransaction, attempts: number, reason: string) {
+    const from = lower(tx.from);
+    const mined = await (from ? stateNonceOf(from) : Promise.reject(new Error('no sender'))).then(
+      (n) => Number(BigInt(tx.nonce)) < n,
+      () => false,
+    );
+    if (mined) {
+      txs.inc({ decision: 'already-mined' });
+      return;
+    }
+    txs.inc({ decision: 'gave-up' });
+    deps.log.error({ tx: tx.hash, attempts, reason }, 'tx never checked: gave up');
+  }
+
+  /**
+   * One retry tick. Without a live miner nothing is re-run (a degraded system must not add an RPC
+   * storm per waiting tx): the attempts just count down.
+   */
+  async function retryDeferred() {
     retryTimer = undefined;
+    if (closed) return;
+    const live = await liveMiners().catch(() => [] as string[]);
     for (const [key, entry] of retries) {
       if (checked.has(key)) continue; // a watcher delivered it again meanwhile
       entry.attempts++;
-      handleTx(entry.tx).catch((e) =>
-        deps.log.warn({ tx: entry.tx.hash, err: (e as Error).message }, 'tx check retry failed'),
+      if (live.length === 0) {
+        if (entry.attempts >= p.maxRetries) deferCheck(key, entry.tx, 'no live defense miner');
+        continue;
+      }
+      track(
+        handleTx(entry.tx).catch((e) =>
+          deps.log.warn({ tx: entry.tx.hash, err: (e as Error).message }, 'tx check retry failed'),
+        ),
       );
     }
+    if (retries.size > 0 && !closed) retryTimer ??= setTimeout(retryDeferred, p.retryMs);
   }
 
   async function handleTx(tx: RpcTransaction): Promise<RoundReport | null> {
@@ -512,7 +546,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   /**
    * Everything up to the challenges sitting in the miners' queues. Resolves null when the tx needs
    * no round (not relevant, already mined), 'deferred' when no miner is live; throws when it
-   * failed before any challenge was queued.
+   * failed before any challenge was queued (a challenge queued for some miners opens the round
+   * with those).
    */
   async function openRound(
     tx: RpcTransaction,
@@ -578,26 +613,35 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       arrival: new Map(),
       onAnswer: () => {
         // Act on each violation the moment it has its majority; later votes cannot overturn it.
-        for (const c of decide(ids, asked, round.answers, p.threshold)) {
+        for (const c of decide(ids, round.asked, round.answers, p.threshold)) {
           if (c.outcome !== 'violated' || acted.has(c.id)) continue;
           acted.add(c.id);
           report.marks.violated ??= performance.now();
           acting.push(act(byId.get(c.id)!, c, tx, report));
         }
-        if (round.answers.length >= asked.length) round.wake?.();
+        if (round.answers.length >= round.asked.length) round.wake?.();
       },
     };
     rounds.set(challenge.challengeId, round);
-    try {
-      round.sentAt = performance.now();
-      await Promise.all(
-        asked.map((m) =>
-          queueFor(m).add('challenge', challenge, { jobId: challenge.challengeId.replaceAll(':', '_') }),
-        ),
-      );
-    } catch (e) {
+    round.sentAt = performance.now();
+    const queued = await Promise.allSettled(
+      asked.map((m) =>
+        queueFor(m).add('challenge', challenge, { jobId: challenge.challengeId.replaceAll(':', '_') }),
+      ),
+    );
+    const reached = asked.filter((_, i) => queued[i]!.status === 'fulfilled');
+    if (reached.length === 0) {
       rounds.delete(challenge.challengeId);
-      throw e;
+      throw (queued[0] as PromiseRejectedResult).reason;
+    }
+    if (reached.length < asked.length) {
+      // Those reached are working on it: the round goes on with them (consensus over who was asked).
+      deps.log.warn(
+        { tx: tx.hash, reached: reached.length, asked: asked.length },
+        'challenge not queued for every miner',
+      );
+      round.asked = reached;
+      report.asked = reached;
     }
     report.marks.sent = performance.now();
     txs.inc({ decision: 'challenged' });

@@ -80,8 +80,12 @@ describe('Patrol and defense weights combined for the chain', () => {
     expect(w.weights[2]).toBeGreaterThan(0);
     expect(w.weights[2]).toBeLessThan(w.weights[1]!);
     expect(w.weights[3]).toBe(0);
+    expect(w).toMatchObject({ defenseShare: 0.5, unmatched: 1 });
     // Share 0: defense ignored entirely.
     expect(chainWeights(neurons, patrol, read.weights, 0).weights).toEqual([65535, 0, 0, 0]);
+    // Defense ids that are no neuron's hotkey (DEFENSE_MINER_ID left at its default): Patrol alone.
+    const unmatched = chainWeights(neurons, patrol, new Map([['miner-host-1', 1]]), 0.5);
+    expect(unmatched).toMatchObject({ weights: [65535, 0, 0, 0], defenseShare: 0, unmatched: 1 });
   });
 
   it('names why published weights cannot be used: missing, malformed, stale', async () => {

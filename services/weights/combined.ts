@@ -96,20 +96,26 @@ export function combineWeights(
 }
 
 /**
- * The weights to set on chain for the subnet's neurons: combined by hotkey, then scaled to u16.
- * Defense ids that are no neuron's hotkey are left out before combining, so their share is not lost.
+ * The weights to set on chain for the subnet's neurons: combined by hotkey, then scaled to u16,
+ * with the share defense really got and how many defense ids matched no neuron. Those are left
+ * out before combining, so their share is not lost.
  */
 export function chainWeights(
   neurons: { uid: number; hotkey: string }[],
   patrol: Map<string, number>,
   defense: Map<string, number>,
   defenseShare: number,
-): { uids: number[]; weights: number[] } {
+): { uids: number[]; weights: number[]; defenseShare: number; unmatched: number } {
   const hotkeys = new Set(neurons.map((n) => n.hotkey));
   const onChain = new Map([...defense].filter(([id]) => hotkeys.has(id)));
   const combined = combineWeights(patrol, onChain, defenseShare);
+  const weightOf = (m: Map<string, number>) => [...m.values()].reduce((t, v) => t + Math.max(0, v), 0);
+  // The share defense really got: none without matched weight, all without Patrol weight.
+  const used = weightOf(onChain) === 0 ? 0 : weightOf(patrol) === 0 ? 1 : defenseShare;
   return {
     uids: neurons.map((n) => n.uid),
     weights: toU16Weights(neurons.map((n) => combined.get(n.hotkey) ?? 0)),
+    defenseShare: used,
+    unmatched: defense.size - onChain.size,
   };
 }
