@@ -354,7 +354,7 @@ export async function getDegrees(
   address: string,
   o: ReadOptions = {},
 ): Promise<DegreeCount[]> {
-  const res = await graph.read((tx) => tx.run(degreeQuery(), { chain, address }), o);
+  const res = await graph.query(degreeQuery(), { chain, address }, o);
   const rec = res.records[0];
   if (!rec) return [];
   return RELATIONSHIP_TYPES.flatMap((type) =>

@@ -4,6 +4,7 @@ import { getTags } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
 import { normalizeAddress } from '../../../graph/model.ts';
 import {
+  type DegreeCount,
   type Direction,
   type RelationshipRecord,
   type WalletActivity,
@@ -22,25 +23,27 @@ import { type GqlChain, type WindowInput, edgeFilter, isoTime, limitsOf, toChain
 
 const fromChain = (c: Chain) => c.toUpperCase();
 
-/** One activity scan per wallet per request, shared by totals, firstSeenAt and lastSeenAt. */
-const activityCache = new WeakMap<object, Map<string, Promise<WalletActivity>>>();
-function activity(w: WalletRecord, ctx: ApiContext): Promise<WalletActivity> {
-  let m = activityCache.get(ctx);
-  if (!m) {
-    m = new Map();
-    activityCache.set(ctx, m);
-  }
-  const key = `${w.chain}:${w.address}`;
-  let p = m.get(key);
-  if (!p) {
-    const { readTimeoutMs } = limitsOf(ctx);
-    p = withTimeoutError('the wallet totals', readTimeoutMs, () =>
-      getActivity(ctx.graph, w.chain, w.address, { timeoutMs: readTimeoutMs }),
-    );
-    m.set(key, p);
-  }
+/** Reads shared by several fields of one wallet within one request (each runs once). */
+const requestReads = new WeakMap<object, Map<string, Promise<unknown>>>();
+function oncePerRequest<T>(ctx: ApiContext, key: string, load: () => Promise<T>): Promise<T> {
+  let m = requestReads.get(ctx);
+  if (!m) requestReads.set(ctx, (m = new Map()));
+  let p = m.get(key) as Promise<T> | undefined;
+  if (!p) m.set(key, (p = load()));
   return p;
 }
+
+/** One activity scan per wallet per request, shared by totals, firstSeenAt and lastSeenAt. */
+const activity = (w: WalletRecord, ctx: ApiContext): Promise<WalletActivity> =>
+  oncePerRequest(ctx, `activity:${w.chain}:${w.address}`, () =>
+    read(ctx, 'the wallet totals', (timeoutMs) => getActivity(ctx.graph, w.chain, w.address, { timeoutMs })),
+  );
+
+/** One degree read per wallet per request, shared by degree and degreeTotal. */
+const degrees = (w: WalletRecord, ctx: ApiContext): Promise<DegreeCount[]> =>
+  oncePerRequest(ctx, `degrees:${w.chain}:${w.address}`, () =>
+    read(ctx, 'the degree', (timeoutMs) => getDegrees(ctx.graph, w.chain, w.address, { timeoutMs })),
+  );
 
 /** A read bounded by the read time-out, its time-out as a QUERY_TIMEOUT error. */
 function read<T>(ctx: ApiContext, what: string, work: (timeoutMs: number) => Promise<T>): Promise<T> {
@@ -117,12 +120,9 @@ export const walletResolvers = {
         ...t,
         asset: w.chain === 'bittensor' ? 'TAO' : 'ETH',
       })),
-    degree: (w: WalletRecord, _: unknown, ctx: ApiContext) =>
-      read(ctx, 'the degree', (timeoutMs) => getDegrees(ctx.graph, w.chain, w.address, { timeoutMs })),
+    degree: (w: WalletRecord, _: unknown, ctx: ApiContext) => degrees(w, ctx),
     degreeTotal: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
-      (
-        await read(ctx, 'the degree', (timeoutMs) => getDegrees(ctx.graph, w.chain, w.address, { timeoutMs }))
-      ).reduce((s, d) => s + d.count, 0),
+      (await degrees(w, ctx)).reduce((s, d) => s + d.count, 0),
     owner: async (w: WalletRecord, _: unknown, ctx: ApiContext) => {
       const [o] = await read(ctx, 'the owner', (timeoutMs) =>
         getStakeLinks(ctx.graph, w.chain, w.address, 'owners', { limit: 1, timeoutMs }),
