@@ -175,7 +175,10 @@ export async function getNeighbors(
     groups = [{ type: 'TRANSFER', direction: 'OUT', degree: first.get('degree') as number }];
   } else if (first) {
     let starts = groupStarts.get(graph);
-    if (!starts) groupStarts.set(graph, (starts = new Map()));
+    if (!starts) {
+      starts = new Map();
+      groupStarts.set(graph, starts);
+    }
     ({ pages, groups } = await graph.read((tx) => denseGroupPages(tx, opts, params, where, starts), opts));
   }
 

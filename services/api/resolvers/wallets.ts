@@ -27,9 +27,15 @@ const fromChain = (c: Chain) => c.toUpperCase();
 const requestReads = new WeakMap<object, Map<string, Promise<unknown>>>();
 function oncePerRequest<T>(ctx: ApiContext, key: string, load: () => Promise<T>): Promise<T> {
   let m = requestReads.get(ctx);
-  if (!m) requestReads.set(ctx, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    requestReads.set(ctx, m);
+  }
   let p = m.get(key) as Promise<T> | undefined;
-  if (!p) m.set(key, (p = load()));
+  if (!p) {
+    p = load();
+    m.set(key, p);
+  }
   return p;
 }
 
