@@ -2,9 +2,11 @@ import { type Job, QueueEvents } from 'bullmq';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../common/errors.ts';
+import { getAlert } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
+import { alertId, writeFinding, writeSubgraph } from '../../graph/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
+import { alertChannel } from '../../queues/defense.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { type FindingJob, type SubgraphJob, parseIngestJob } from '../../queues/payloads.ts';
 import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
@@ -19,7 +21,9 @@ beforeAll(async () => {
 afterAll(() => graph.close());
 
 /** A queue, its events and a worker on a prefix of their own; `graphFor` lets a test inject faults. */
-async function harness(opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number } = {}) {
+async function harness(
+  opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number; startWorker?: boolean } = {},
+) {
   const prefix = uniquePrefix();
   const producer = createRedisConnection(redisUrl(), 'producer');
   const workerConn = createRedisConnection(redisUrl(), 'worker');
@@ -39,14 +43,19 @@ async function harness(opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: 
       lockDurationMs: opts.lockDurationMs,
       stalledIntervalMs: opts.lockDurationMs,
     });
-  const worker = start();
+  const workers = opts.startWorker === false ? [] : [start()];
   return {
+    prefix,
     queue,
     events,
-    worker,
-    start,
+    worker: workers[0]!,
+    start: () => {
+      const w = start();
+      workers.push(w);
+      return w;
+    },
     async close() {
-      await worker.close();
+      for (const w of workers) await w.close();
       await events.close();
       await queue.obliterate({ force: true });
       await queue.close();
@@ -373,6 +382,49 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
         await second.close();
       }
     } finally {
+      await h.close();
+    }
+  });
+
+  it('announces an alert whose first worker stored it and died before announcing; a repeat is not announced', async () => {
+    let hang = true;
+    const h = await harness({
+      lockDurationMs: 1500,
+      graphFor: (g) => ({
+        ...g,
+        write: async (work, o) => {
+          const r = await g.write(work, o);
+          if (hang) await new Promise(() => {});
+          return r;
+        },
+      }),
+    });
+    const sub = createRedisConnection(redisUrl(), 'worker');
+    const announced: string[] = [];
+    sub.on('message', (_ch, m) => announced.push(JSON.parse(m).id));
+    await sub.subscribe(alertChannel(h.prefix));
+    try {
+      const f = sampleFinding();
+      const id = await enqueueIngest(h.queue, f);
+      // The first worker stored the alert and now hangs: it never announces.
+      await waitFor(
+        'the first worker to store the alert',
+        async () => (await getAlert(graph, alertId(f))) !== null,
+      );
+      await h.worker.close(true);
+      hang = false;
+      h.start();
+      const result = (await finished(h.queue, h.events, id)) as { alertId: string };
+      expect(result.alertId).toBe(alertId(f));
+      await waitFor('the announcement', async () => announced.includes(result.alertId));
+      expect(announced).toEqual([result.alertId]);
+      // The same finding in a fresh job (another validator's): stored already, not announced again.
+      await h.queue.remove(id);
+      await finished(h.queue, h.events, await enqueueIngest(h.queue, f));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(announced).toEqual([result.alertId]);
+    } finally {
+      sub.disconnect();
       await h.close();
     }
   });

@@ -72,7 +72,8 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
     }
     const end = duration.startTimer();
     try {
-      return await write(payload);
+      // A job started before may have stored its alert and died before announcing it.
+      return await write(payload, job.attemptsStarted > 1);
     } catch (err) {
       // Same identity, other wallets: the evidence contradicts a stored fact. Retrying cannot help.
       if ((err as { code?: string }).code === 'Neo.ClientError.Schema.ConstraintValidationFailed') {
@@ -85,12 +86,13 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
     }
   };
 
-  const write = async (payload: IngestJob): Promise<IngestResult> => {
+  const write = async (payload: IngestJob, startedBefore: boolean): Promise<IngestResult> => {
     if (payload.kind === 'finding') {
       const { alert, created } = await writeFinding(deps.graph, payload);
       jobs.inc({ kind: 'finding', outcome: 'ok' });
-      // A retried or repeated finding changes nothing and is not announced again.
-      if (created && deps.publishAlerts !== false) {
+      // A finding stored before by another job is not announced again; by an earlier attempt of
+      // this job, it is (at least once: that attempt may have died before announcing).
+      if ((created || startedBefore) && deps.publishAlerts !== false) {
         // Live feed only: the alert is stored, a lost event must not fail (and re-run) the job.
         await publishAlertEvent(deps.connection, deps.prefix, alert).catch((err) =>
           deps.log.warn({ alertId: alert.id, err: (err as Error).message }, 'alert stored but not published'),
