@@ -29,6 +29,7 @@ import { applyMigrations } from '../graph/migrations.ts';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { startApiServer } from '../services/api/server.ts';
+import { POWER_LAW_WALLET_CYPHER, powerLawWallet as drawWallet, walletAddress } from './benchGraph.ts';
 import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
@@ -66,14 +67,18 @@ const say = (m: string) => console.log(`[bench] ${m}`);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** Wallet i is `w<i>`; supernodes are wallets 0..SUPERNODES-1. */
-const addr = (i: number) => `w${i}`;
+/** `p50 … ms  p99 … ms` (and the max) of a sample, aligned for the report. */
+const spread = (ms: number[], withMax = true) =>
+  `p50 ${percentile(ms, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(7)} ms${
+    withMax
+      ? `  max ${Math.max(...ms)
+          .toFixed(0)
+          .padStart(6)} ms`
+      : ''
+  }`;
 
-/** Endpoints with power-law degrees: low ranks drawn far more often, scattered over the ids. */
-function powerLawWallet(): number {
-  const rank = Math.floor(WALLETS * Math.random() ** 1.8);
-  return SUPERNODES + ((rank * 7_919 + 13) % (WALLETS - SUPERNODES));
-}
+const addr = walletAddress;
+const powerLawWallet = () => drawWallet(WALLETS, SUPERNODES);
 
 const TYPES = [
   'TRANSFER',
@@ -113,8 +118,7 @@ async function load(graph: Graph): Promise<void> {
     type: t,
     residues: TYPES.map((x, i) => (x === t ? i : -1)).filter((i) => i >= 0),
   }));
-  const power =
-    'toInteger($supernodes + ((toInteger($wallets * rand() ^ 1.8) * 7919 + 13) % ($wallets - $supernodes)))';
+  const power = POWER_LAW_WALLET_CYPHER;
   const createOf = (type: string) => `
     UNWIND range($from, $to - 1) AS k
     WITH k WHERE k % $n IN $residues
@@ -450,22 +454,13 @@ async function main() {
       const ownErrors = own.samples.filter((s) => s.error).length;
       const ownMet =
         percentile(ownOk, 99) <= targets[kind] && ownErrors === 0 && !ownSup.some((s) => s.timedOut);
+      const pad = ''.padEnd(10);
       lines.push(
-        `  ${kind.padEnd(10)} API   n=${String(a.length).padStart(5)}  p50 ${percentile(ok, 50).toFixed(1).padStart(7)} ms  p99 ${p99.toFixed(1).padStart(7)} ms  max ${Math.max(
-          ...ok,
-        )
-          .toFixed(0)
-          .padStart(6)} ms  errors ${errors.length}   (mixed load)`,
-        `  ${''.padEnd(10)}   supernodes n=${String(sup.length).padStart(3)}  p50 ${percentile(sup, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(sup, 99).toFixed(1).padStart(7)} ms  time-outs ${supTimeouts}`,
-        `  ${''.padEnd(10)} alone n=${String(own.samples.length).padStart(5)}  p50 ${percentile(ownOk, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(ownOk, 99).toFixed(1).padStart(7)} ms  max ${Math.max(
-          ...ownOk,
-        )
-          .toFixed(0)
-          .padStart(
-            6,
-          )} ms  errors ${ownErrors}   (${(own.samples.length / own.secs).toFixed(0)}/s; target ${ownMet ? 'met' : 'MISSED'} alone)`,
-        `  ${''.padEnd(10)} naive n=${String(n.length).padStart(5)}  p50 ${percentile(nOk, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(nOk, 99).toFixed(1).padStart(7)} ms  time-outs ${nTimeouts} (${nSupTimeouts} on supernodes)${n.some((s) => s.error) ? `  errors ${n.filter((s) => s.error).length}` : ''}`,
-        `  ${''.padEnd(10)} ratio p50 ${(percentile(nOk, 50) / percentile(ok, 50)).toFixed(1)}x, p99 ${(percentile(nOk, 99) / p99).toFixed(1)}x (naive time-outs counted at ${NAIVE_TIMEOUT_MS} ms)   target p99 <= ${targets[kind]} ms: ${met ? 'met' : 'MISSED'} (mixed)`,
+        `  ${kind.padEnd(10)} API   n=${String(a.length).padStart(5)}  ${spread(ok)}  errors ${errors.length}   (mixed load)`,
+        `  ${pad}   supernodes n=${String(sup.length).padStart(3)}  ${spread(sup, false)}  time-outs ${supTimeouts}`,
+        `  ${pad} alone n=${String(own.samples.length).padStart(5)}  ${spread(ownOk)}  errors ${ownErrors}   (${(own.samples.length / own.secs).toFixed(0)}/s; target ${ownMet ? 'met' : 'MISSED'} alone)`,
+        `  ${pad} naive n=${String(n.length).padStart(5)}  ${spread(nOk, false)}  time-outs ${nTimeouts} (${nSupTimeouts} on supernodes)${n.some((s) => s.error) ? `  errors ${n.filter((s) => s.error).length}` : ''}`,
+        `  ${pad} ratio p50 ${(percentile(nOk, 50) / percentile(ok, 50)).toFixed(1)}x, p99 ${(percentile(nOk, 99) / p99).toFixed(1)}x (naive time-outs counted at ${NAIVE_TIMEOUT_MS} ms)   target p99 <= ${targets[kind]} ms: ${met ? 'met' : 'MISSED'} (mixed)`,
       );
       if (errors.length) lines.push(`  ${''.padEnd(10)} first error: ${errors[0]!.error}`);
     }

@@ -12,6 +12,7 @@ import { VigilError } from '../common/errors.ts';
 import { percentile } from '../common/stats.ts';
 import { createGraph } from '../graph/driver.ts';
 import { getNeighbors, getWallet } from '../graph/wallets.ts';
+import { powerLawWallet, walletAddress } from './benchGraph.ts';
 import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
@@ -28,11 +29,8 @@ const WALLETS = Number(opt.wallets);
 const SUPERNODES = 3;
 const WALLET_Q = 'MATCH (n:Wallet {chain: $chain, address: $address}) RETURN n.address AS w';
 
-// Drawn as bench:graphql draws its questions (power-law ranks scattered over the ids), supernodes excluded.
-const pick = () => {
-  const rank = Math.floor(WALLETS * Math.random() ** 1.8);
-  return `w${SUPERNODES + ((rank * 7_919 + 13) % (WALLETS - SUPERNODES))}`;
-};
+// Drawn as bench:graphql draws its questions, supernodes excluded.
+const pick = () => walletAddress(powerLawWallet(WALLETS, SUPERNODES));
 
 const graph = createGraph({ uri: opt['neo4j-uri'], user: 'neo4j', password: '', database: 'neo4j' });
 

@@ -33,8 +33,15 @@ export const RELATIONSHIP_TYPES = [
 ] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
 
-/** The types that move value (the first six above): the default for paths and flow. */
-export const VALUE_TYPES: readonly RelationshipType[] = RELATIONSHIP_TYPES.slice(0, 6);
+/** The types that move value: the default for paths and flow. */
+export const VALUE_TYPES: readonly RelationshipType[] = [
+  'TRANSFER',
+  'STAKE_ADD',
+  'STAKE_REMOVE',
+  'STAKE_MOVE',
+  'STAKE_TRANSFER',
+  'STAKE_SWAP',
+];
 
 export const NODE_TYPES = ['wallet', 'hotkey', 'contract'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];

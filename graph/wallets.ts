@@ -92,7 +92,7 @@ interface Group {
   direction: 'OUT' | 'IN';
   degree: number;
   /** Relationships of the type in the whole graph (count store). */
-  typeTotal?: number;
+  typeTotal: number;
 }
 
 interface Row {
@@ -167,19 +167,19 @@ export async function getNeighbors(
     opts,
   );
   const first = small.records[0];
+  // The relationships this query follows: its total degree, from the degree store.
+  let degree = (first?.get('degree') as number | undefined) ?? 0;
   let pages: GroupPage[] = [];
-  let groups: Group[] = [];
-  if (first && (first.get('degree') as number) < DENSE_DEGREE) {
+  if (first && degree < DENSE_DEGREE) {
     const rows = first.get('rows') as Row[];
     pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
-    groups = [{ type: 'TRANSFER', direction: 'OUT', degree: first.get('degree') as number }];
   } else if (first) {
     let starts = groupStarts.get(graph);
     if (!starts) {
       starts = new Map();
       groupStarts.set(graph, starts);
     }
-    ({ pages, groups } = await graph.read((tx) => denseGroupPages(tx, opts, params, where, starts), opts));
+    ({ pages, degree } = await graph.read((tx) => denseGroupPages(tx, opts, params, where, starts), opts));
   }
 
   // Merge the groups up to the point where all of them are complete.
@@ -205,12 +205,11 @@ export async function getNeighbors(
       props: r.props,
     },
   }));
-  const degreeSum = groups.reduce((s, g) => s + g.degree, 0);
   return {
     edges,
     hasNextPage: full || bound !== null,
     endCursor: full || bound === null ? (pageRows.at(-1)?.id ?? null) : bound,
-    totalCount: async () => (filtered ? countNeighbors(graph, chain, address, opts) : degreeSum),
+    totalCount: async () => (filtered ? countNeighbors(graph, chain, address, opts) : degree),
   };
 }
 
@@ -221,7 +220,7 @@ async function denseGroupPages(
   params: { chain: Chain; address: string; after: string } & Record<string, unknown>,
   where: string,
   starts: Map<string, { degree: number; first: string }>,
-): Promise<{ pages: GroupPage[]; groups: Group[] }> {
+): Promise<{ pages: GroupPage[]; degree: number }> {
   const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
   const limit = opts.first + 1;
   const totals = RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() } AS ${t}_ALL`).join(', ');
@@ -265,7 +264,7 @@ async function denseGroupPages(
     // `limit` matches are found (Limit is lazy). With the wallet's ids spread along the index, that
     // takes about `limit` × (relationships of the type ÷ the group's) entries. Where that is no
     // cheaper than reading the group, or filters make matches rare, read the group instead.
-    const expectedWalk = (limit * (g.typeTotal ?? Number.POSITIVE_INFINITY)) / g.degree;
+    const expectedWalk = (limit * g.typeTotal) / g.degree;
     if (where !== 'true' || expectedWalk >= g.degree) {
       pages.push(await expandGroup(g));
       continue;
@@ -300,11 +299,12 @@ async function denseGroupPages(
       { ...params, walk, from },
     );
     const rows = res.records.map((x) => x.get('row') as Row);
-    // Short: the group's ids sit beyond the walk (a wallet's ids cluster: they share its blocks). Read the group from the wallet instead: O(degree) once,
-    // and the page is full and exact, where walking on would return empty pages.
+    // Short: the group's ids sit beyond the walk (a gap between the wallet's clusters of ids).
+    // Read the group from the wallet: O(degree) once, and the page is full and exact, where
+    // walking on would return empty pages.
     pages.push(rows.length >= limit ? { rows, completeTo: rows.at(-1)!.id } : await expandGroup(g));
   }
-  return { pages, groups };
+  return { pages, degree: groups.reduce((s, g) => s + g.degree, 0) };
 }
 
 function degreeQuery(): string {

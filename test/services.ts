@@ -46,7 +46,7 @@ export function startTestIngestWorker(
   conn: Redis,
   prefix: string,
   graph: Graph,
-  opts: { concurrency: number; batchSize: number },
+  opts: { concurrency: number; batchSize: number; lockDurationMs?: number; stalledIntervalMs?: number },
 ) {
   return createIngestWorker({
     connection: conn.duplicate(),

@@ -120,16 +120,16 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   // end on this timer, so a validator that sees no rounds stops publishing old scores.
   const publish = async () => {
     rewards.rollEpoch();
-    const scores = rewards.settled();
+    const { epoch, scores } = rewards.settled();
     if (scores.length === 0) return;
     const weights = defenseWeights(scores);
     rt.log.info(
-      { epoch: rewards.epoch, scores: scores.map((s) => ({ ...s, weight: weights.get(s.miner) })) },
+      { epoch, scores: scores.map((s) => ({ ...s, weight: weights.get(s.miner) })) },
       'defense miner scores',
     );
     await publishDefenseWeights(connection, rt.config.queuePrefix, {
       validator: d.validatorId,
-      epoch: rewards.epoch,
+      epoch,
       weights,
     }).catch((err) => rt.log.warn({ err: (err as Error).message }, 'defense weights not published'));
   };

@@ -128,17 +128,19 @@ describe('rewards', () => {
     const book = createRewardBook({ epochMs: 1000, now: 0 });
     book.record(round('t1', 'holds', { fast: 'holds' }), 10);
     // Before the first boundary: the running epoch is what there is.
-    expect(book.settled().map((x) => x.miner)).toEqual(['fast']);
+    expect(book.settled().epoch).toBe(0);
+    expect(book.settled().scores.map((x) => x.miner)).toEqual(['fast']);
     expect(book.rollEpoch(500)).toBe(false);
     expect(book.rollEpoch(1000)).toBe(true);
     expect(book.epoch).toBe(1);
     book.record(round('t2', 'holds', { slow: 'holds' }), 1100);
     // After it: the finished epoch, not the few rounds of the new one.
-    expect(book.settled().map((x) => x.miner)).toEqual(['fast']);
+    expect(book.settled().epoch).toBe(0);
+    expect(book.settled().scores.map((x) => x.miner)).toEqual(['fast']);
     // An epoch with no rounds ends too: nothing left to settle on, so nothing is published.
     expect(book.rollEpoch(2000)).toBe(true);
     expect(book.rollEpoch(3000)).toBe(true);
-    expect(book.settled()).toEqual([]);
+    expect(book.settled()).toEqual({ epoch: 2, scores: [] });
   });
 
   it('takes the 99th percentile of latencies', () => {

@@ -11,12 +11,19 @@ import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethere
 import type { Graph } from '../../graph/driver.ts';
 import { upsertInvariant } from '../../graph/invariants.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
+import { challengeQueueName, minersKey } from '../../queues/defense.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
-import { openTestGraph, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
+import {
+  openTestGraph,
+  redisUrl,
+  silentLogger,
+  startTestIngestWorker,
+  uniquePrefix,
+  waitFor,
+} from '../../test/services.ts';
 import { createApi } from '../api/server.ts';
 import { type Engine, createEngine } from '../engine/engine.ts';
 import { type Fixture, setupFixture } from '../engine/testkit.ts';
-import { createIngestWorker } from '../ingest/worker.ts';
 import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
 import { createAlertPubSub, startAlertFeed } from './alertFeed.ts';
 import { type DefenseMiner, createDefenseMiner } from './miner.ts';
@@ -117,15 +124,7 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
         createDefenseMiner({ id: `${RUN}-m${i}`, connection: conn(), prefix, engine, log, heartbeatMs: 500 }),
       );
     }
-    const ingestWorker = createIngestWorker({
-      connection: conn(),
-      prefix,
-      graph,
-      log,
-      registry: new Registry(),
-      concurrency: 2,
-      batchSize: 100,
-    });
+    const ingestWorker = startTestIngestWorker(conn(), prefix, graph, { concurrency: 2, batchSize: 100 });
     const rpc = createHttpRpc({ url: fx.node.rpcUrl });
     const provider = createMonitorProvider({ url: fx.node.wsUrl, chainId: CHAIN_ID });
     const producer = conn();
@@ -559,7 +558,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       );
     };
     if (!opts.deferMiners) await startMiners();
-    return { validator, rewards, startMiners };
+    return { validator, rewards, startMiners, prefix };
   }
 
   it('a lying miner is outvoted and loses accuracy; an always-safe miner earns nothing', async () => {
@@ -699,6 +698,88 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     // Checked now: delivering it again starts no second round.
     expect(await validator.handleTx(await raw(take.hash))).toBeNull();
     expect(mine()).toHaveLength(1);
+    await fx.node.rpc('anvil_dropAllTransactions');
+  });
+
+  it('a challenge queued for some of the miners goes on with those', async () => {
+    const chainId = CHAIN_ID + 5;
+    const reg = validateRegistration({
+      chainId,
+      definition: { id: `${RUN}-part-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
+    });
+    await upsertInvariant(graph, reg.registration, reg.invariant);
+    const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
+    closers.push(async () => engine.close());
+    const reports: RoundReport[] = [];
+    const { validator, prefix } = await harness({
+      ids: [`${RUN}-part-ok`],
+      engineFor: () => engine,
+      threshold: 1,
+      chainId,
+      params: { minersPerTx: 2 },
+      onRound: (r) => reports.push(r),
+    });
+    // A second live miner whose queue Redis refuses (its wait list is a string: WRONGTYPE).
+    const broken = `${RUN}-part-broken`;
+    const redis = conn();
+    await redis.set(`${prefix}:${challengeQueueName(broken)}:wait`, 'not a list');
+    await redis.hset(minersKey(prefix), broken, String(Date.now()));
+    await waitFor('both miners live', async () => (await validator.liveMiners()).includes(broken));
+    const a = new Wallet(fx.node.accounts[9]!.privateKey, fx.provider);
+    const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
+      nonce: await nonceOf(a.address),
+    });
+    const r = await validator.handleTx(await raw(take.hash));
+    expect(r!.asked).toEqual([`${RUN}-part-ok`]);
+    expect(r!.consensus[0]).toMatchObject({ outcome: 'violated', asked: 1, votes: { violated: 1 } });
+    await fx.node.rpc('anvil_dropAllTransactions');
+  });
+
+  it('a tx still unchecked when its retries run out is reported, unless it was mined meanwhile', async () => {
+    const chainId = CHAIN_ID + 4;
+    const reg = validateRegistration({
+      chainId,
+      definition: { id: `${RUN}-gone-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
+    });
+    await upsertInvariant(graph, reg.registration, reg.invariant);
+    const metrics = new Registry();
+    const { validator } = await harness({
+      ids: [`${RUN}-never`],
+      engineFor: () => {
+        throw new Error('no miner ever starts in this test');
+      },
+      threshold: 1,
+      chainId,
+      deferMiners: true,
+      params: { retryMs: 50, maxRetries: 3 },
+      metrics,
+    });
+    const decisions = async () =>
+      Object.fromEntries(
+        (await metrics.getSingleMetric('vigil_defense_txs_total')!.get()).values.map((v) => [
+          v.labels.decision,
+          v.value,
+        ]),
+      );
+    // One deposit is mined while it waits for a miner, the other stays pending.
+    const u = fx.user;
+    const mined = await (fx.vault.connect(u) as Contract).getFunction('deposit')({
+      value: 1n,
+      nonce: await nonceOf(u.address),
+    });
+    expect(await validator.handleTx(await raw(mined.hash))).toBeNull();
+    await fx.node.mine();
+    const a = new Wallet(fx.node.accounts[8]!.privateKey, fx.provider);
+    const pending = await (fx.vault.connect(a) as Contract).getFunction('deposit')({
+      value: 1n,
+      nonce: await nonceOf(a.address),
+    });
+    expect(await validator.handleTx(await raw(pending.hash))).toBeNull();
+    await waitFor('both retries to end', async () => {
+      const d = await decisions();
+      return (d['gave-up'] ?? 0) + (d['already-mined'] ?? 0) >= 2;
+    });
+    expect(await decisions()).toMatchObject({ 'no-miners': 2, 'gave-up': 1, 'already-mined': 1 });
     await fx.node.rpc('anvil_dropAllTransactions');
   });
 });

@@ -53,8 +53,8 @@ export interface RewardBook {
   closeEpoch(now?: number): MinerScore[];
   /** Ends the epoch if its time is up (also when no round came to do it); true if it did. */
   rollEpoch(now?: number): boolean;
-  /** What weights rest on: the last finished epoch, or the running one before the first. */
-  settled(): MinerScore[];
+  /** What weights rest on, with its epoch number: the last finished epoch, or the running one before the first. */
+  settled(): { epoch: number; scores: MinerScore[] };
   readonly epoch: number;
 }
 
@@ -116,7 +116,7 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
       book.closeEpoch(now);
       return true;
     },
-    settled: () => (epoch > 0 ? last : scores()),
+    settled: () => (epoch > 0 ? { epoch: epoch - 1, scores: last } : { epoch, scores: scores() }),
     closeEpoch(now = Date.now()) {
       last = scores();
       stats = new Map();

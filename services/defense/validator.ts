@@ -253,8 +253,10 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     return isContract(to);
   }
 
-  /** Remembers a pending tx of its sender (synchronously, before any await, so a later nonce finds it). */
-  /** Records a pending tx under its sender; returns the sender's pending txs by nonce. */
+  /**
+   * Records a pending tx under its sender (synchronously, before any await, so a later nonce finds
+   * it); returns the sender's pending txs by nonce.
+   */
   function remember(tx: RpcTransaction) {
     const from = lower(tx.from)!;
     let mine = pendingBySender.get(from);
@@ -478,10 +480,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   /** Stops retrying a tx: quietly if it was mined meanwhile, else counted and logged as never checked. */
   async function giveUp(tx: RpcTransaction, attempts: number, reason: string) {
     const from = lower(tx.from);
-    const mined = await (from ? stateNonceOf(from) : Promise.reject(new Error('no sender'))).then(
-      (n) => Number(BigInt(tx.nonce)) < n,
-      () => false,
-    );
+    const mined = from
+      ? await stateNonceOf(from).then(
+          (n) => Number(BigInt(tx.nonce)) < n,
+          () => false, // the node cannot say: report it as never checked
+        )
+      : false;
     if (mined) {
       txs.inc({ decision: 'already-mined' });
       return;

@@ -1,5 +1,4 @@
 import { type Job, QueueEvents } from 'bullmq';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../common/errors.ts';
 import { getAlert } from '../../graph/alerts.ts';
@@ -10,9 +9,15 @@ import { alertChannel } from '../../queues/defense.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { type FindingJob, type SubgraphJob, parseIngestJob } from '../../queues/payloads.ts';
 import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
-import { openTestGraph, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
+import {
+  openTestGraph,
+  redisUrl,
+  silentLogger,
+  startTestIngestWorker,
+  uniquePrefix,
+  waitFor,
+} from '../../test/services.ts';
 import { createApi } from '../api/server.ts';
-import { createIngestWorker } from './worker.ts';
 
 let graph: Graph;
 beforeAll(async () => {
@@ -21,9 +26,7 @@ beforeAll(async () => {
 afterAll(() => graph.close());
 
 /** A queue, its events and a worker on a prefix of their own; `graphFor` lets a test inject faults. */
-async function harness(
-  opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number; startWorker?: boolean } = {},
-) {
+async function harness(opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number } = {}) {
   const prefix = uniquePrefix();
   const producer = createRedisConnection(redisUrl(), 'producer');
   const workerConn = createRedisConnection(redisUrl(), 'worker');
@@ -32,18 +35,14 @@ async function harness(
   const events = new QueueEvents('ingest', { connection: eventsConn, prefix });
   await events.waitUntilReady();
   const start = () =>
-    createIngestWorker({
-      connection: workerConn.duplicate(),
-      prefix,
-      graph: opts.graphFor ? opts.graphFor(graph) : graph,
-      log: silentLogger(),
-      registry: new Registry(),
+    startTestIngestWorker(workerConn, prefix, opts.graphFor ? opts.graphFor(graph) : graph, {
       concurrency: 1,
       batchSize: 2,
       lockDurationMs: opts.lockDurationMs,
       stalledIntervalMs: opts.lockDurationMs,
     });
-  const workers = opts.startWorker === false ? [] : [start()];
+  // Every worker started is closed with the harness (a test may start a second one).
+  const workers = [start()];
   return {
     prefix,
     queue,

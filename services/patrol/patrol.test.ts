@@ -4,6 +4,7 @@ import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
 import type { LocalSubtensor } from '../../chains/bittensor/localChain.ts';
@@ -12,7 +13,7 @@ import type { SeedManifest } from '../../chains/bittensor/seeder.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
-import { createIngestQueue } from '../../queues/ingestion.ts';
+import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { startSeededChain } from '../../test/chain.ts';
 import {
   neo4jUri,
@@ -105,6 +106,32 @@ function challengeFor(miner: KeyringPair, target: string, overrides: Partial<Cha
 }
 
 /** The coldkey with the most seeded transfers: a target with a neighbourhood worth checking. */
+/** A validator that challenges every miner on one target over the whole seeded window. */
+function validatorOn(
+  target: string,
+  d: {
+    hotkey: KeyringPair;
+    conn: Redis;
+    prefix: string;
+    ingest: IngestQueue;
+    miners: { hotkey: string; uid: number }[];
+  },
+) {
+  return createPatrolValidator({
+    hotkey: d.hotkey,
+    connection: d.conn,
+    prefix: d.prefix,
+    log: silentLogger(),
+    graph,
+    ingest: d.ingest,
+    chain: createChainView(api),
+    head: async () => chain.head().number,
+    miners: async () => d.miners,
+    params: { window: manifest.lastBlock, depth: 2, timeoutMs: 20_000, probes: 8, scoring: DEFAULT_SCORING },
+    pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
+  });
+}
+
 function busiestColdkey(): string {
   const counts = new Map<string, number>();
   for (const t of manifest.transfers) for (const a of [t.from, t.to]) counts.set(a, (counts.get(a) ?? 0) + 1);
@@ -325,25 +352,7 @@ describe('Patrol round through Redis queues', () => {
     ];
     // The same fresh target for all three: the later of two identical answers brings nothing new.
     const target = manifest.transfers.at(-1)!.to;
-    const validator = createPatrolValidator({
-      hotkey: validatorKey!,
-      connection: conn,
-      prefix,
-      log: silentLogger(),
-      graph,
-      ingest,
-      chain: createChainView(api),
-      head: async () => chain.head().number,
-      miners: async () => miners,
-      params: {
-        window: manifest.lastBlock,
-        depth: 2,
-        timeoutMs: 20_000,
-        probes: 8,
-        scoring: DEFAULT_SCORING,
-      },
-      pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
-    });
+    const validator = validatorOn(target, { hotkey: validatorKey!, conn, prefix, ingest, miners });
     const worker = startTestIngestWorker(conn, prefix, graph, { concurrency: 1, batchSize: 1000 });
     const events = new QueueEvents('ingest', { connection: conn.duplicate(), prefix });
     try {
@@ -441,25 +450,7 @@ describe('Patrol answers from others', () => {
       }),
     ];
     const target = manifest.transfers.at(-1)!.to;
-    const validator = createPatrolValidator({
-      hotkey: validatorKey!,
-      connection: conn,
-      prefix,
-      log: silentLogger(),
-      graph,
-      ingest,
-      chain: createChainView(api),
-      head: async () => chain.head().number,
-      miners: async () => miners,
-      params: {
-        window: manifest.lastBlock,
-        depth: 2,
-        timeoutMs: 20_000,
-        probes: 8,
-        scoring: DEFAULT_SCORING,
-      },
-      pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
-    });
+    const validator = validatorOn(target, { hotkey: validatorKey!, conn, prefix, ingest, miners });
     try {
       const [v, c] = (await validator.runRound(1)).results;
       expect(v).toMatchObject({ accepted: true });

@@ -24,9 +24,16 @@ describe('Patrol and defense weights combined for the chain', () => {
       new Map([['b', 10]]),
       0.5,
     );
-    expect(c.get('a')).toBeCloseTo(0.375);
-    expect(c.get('b')).toBeCloseTo(0.625);
-    expect(combineWeights(new Map([['a', 1]]), new Map([['b', 0]]), 0.5).get('a')).toBe(1);
+    expect(c.weights.get('a')).toBeCloseTo(0.375);
+    expect(c.weights.get('b')).toBeCloseTo(0.625);
+    expect(c.defenseShare).toBe(0.5);
+    const patrolOnly = combineWeights(new Map([['a', 1]]), new Map([['b', 0]]), 0.5);
+    expect(patrolOnly.weights.get('a')).toBe(1);
+    expect(patrolOnly.defenseShare).toBe(0);
+    expect(combineWeights(new Map(), new Map([['b', 2]]), 0.5)).toEqual({
+      weights: new Map([['b', 1]]),
+      defenseShare: 1,
+    });
     expect(() => combineWeights(new Map(), new Map(), 2)).toThrow(/defense share/);
   });
 

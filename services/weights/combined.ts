@@ -73,12 +73,13 @@ export async function readDefenseWeights(
 /**
  * Combines Patrol weights and defense weights by a split (share of defense, 0..1), each side
  * normalised first so neither dominates by scale; the result sums to 1 when either side has weight.
+ * Also returns the share defense really got: a side with no weight gives its share to the other.
  */
 export function combineWeights(
   patrol: Map<string, number>,
   defense: Map<string, number>,
   defenseShare: number,
-): Map<string, number> {
+): { weights: Map<string, number>; defenseShare: number } {
   if (!(defenseShare >= 0 && defenseShare <= 1))
     throw new RangeError(`defense share must be in [0, 1], got ${defenseShare}`);
   const norm = (m: Map<string, number>) => {
@@ -89,10 +90,10 @@ export function combineWeights(
   const d = norm(defense);
   // A side with no weight at all gives its share to the other.
   const share = p.t === 0 ? 1 : d.t === 0 ? 0 : defenseShare;
-  const out = new Map<string, number>();
+  const weights = new Map<string, number>();
   for (const k of new Set([...patrol.keys(), ...defense.keys()]))
-    out.set(k, (1 - share) * p.get(k) + share * d.get(k));
-  return out;
+    weights.set(k, (1 - share) * p.get(k) + share * d.get(k));
+  return { weights, defenseShare: d.t === 0 ? 0 : share };
 }
 
 /**
@@ -109,13 +110,10 @@ export function chainWeights(
   const hotkeys = new Set(neurons.map((n) => n.hotkey));
   const onChain = new Map([...defense].filter(([id]) => hotkeys.has(id)));
   const combined = combineWeights(patrol, onChain, defenseShare);
-  const weightOf = (m: Map<string, number>) => [...m.values()].reduce((t, v) => t + Math.max(0, v), 0);
-  // The share defense really got: none without matched weight, all without Patrol weight.
-  const used = weightOf(onChain) === 0 ? 0 : weightOf(patrol) === 0 ? 1 : defenseShare;
   return {
     uids: neurons.map((n) => n.uid),
-    weights: toU16Weights(neurons.map((n) => combined.get(n.hotkey) ?? 0)),
-    defenseShare: used,
+    weights: toU16Weights(neurons.map((n) => combined.weights.get(n.hotkey) ?? 0)),
+    defenseShare: combined.defenseShare,
     unmatched: defense.size - onChain.size,
   };
 }
