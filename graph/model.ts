@@ -19,29 +19,19 @@ export type Chain = (typeof CHAINS)[number];
  * OWNS_HOTKEY      coldkey → hotkey it owns (state fact, seen at a block)
  * PARENT_OF        parent hotkey → child hotkey on a subnet, with a proportion
  * COLDKEY_SWAP     old coldkey → new coldkey
+ * The first six move value (VALUE_TYPES: the default for paths and flow); the rest are facts of
+ * ownership and delegation.
  */
-export const RELATIONSHIP_TYPES = [
+export const VALUE_TYPES = [
   'TRANSFER',
   'STAKE_ADD',
   'STAKE_REMOVE',
   'STAKE_MOVE',
   'STAKE_TRANSFER',
   'STAKE_SWAP',
-  'OWNS_HOTKEY',
-  'PARENT_OF',
-  'COLDKEY_SWAP',
 ] as const;
+export const RELATIONSHIP_TYPES = [...VALUE_TYPES, 'OWNS_HOTKEY', 'PARENT_OF', 'COLDKEY_SWAP'] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
-
-/** The types that move value: the default for paths and flow. */
-export const VALUE_TYPES: readonly RelationshipType[] = [
-  'TRANSFER',
-  'STAKE_ADD',
-  'STAKE_REMOVE',
-  'STAKE_MOVE',
-  'STAKE_TRANSFER',
-  'STAKE_SWAP',
-];
 
 export const NODE_TYPES = ['wallet', 'hotkey', 'contract'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];

@@ -25,8 +25,26 @@ beforeAll(async () => {
 });
 afterAll(() => graph.close());
 
-/** A queue, its events and a worker on a prefix of their own; `graphFor` lets a test inject faults. */
-async function harness(opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number } = {}) {
+/**
+ * A queue, its events and a worker on a prefix of their own; `graphFor` lets a test inject faults.
+ * `firstWorkerDies`: the first worker stops for good after its first write, holding its job (a
+ * crash mid-job); `replaceDeadWorker()` gives up on it and starts a healthy one.
+ */
+async function harness(
+  opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number; firstWorkerDies?: boolean } = {},
+) {
+  let dying = opts.firstWorkerDies === true;
+  if (dying) {
+    opts.lockDurationMs ??= 1500;
+    opts.graphFor = (g) => ({
+      ...g,
+      write: async (work, o) => {
+        const r = await g.write(work, o);
+        if (dying) await new Promise(() => {});
+        return r;
+      },
+    });
+  }
   const prefix = uniquePrefix();
   const producer = createRedisConnection(redisUrl(), 'producer');
   const workerConn = createRedisConnection(redisUrl(), 'worker');
@@ -48,6 +66,13 @@ async function harness(opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: 
     queue,
     events,
     worker: workers[0]!,
+    async replaceDeadWorker() {
+      await workers[0]!.close(true);
+      dying = false;
+      const w = start();
+      workers.push(w);
+      return w;
+    },
     start: () => {
       const w = start();
       workers.push(w);
@@ -354,50 +379,21 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
   });
 
   it('hands the job of a worker that died mid-job to another worker, with nothing lost or doubled', async () => {
-    let hang = true;
-    const h = await harness({
-      lockDurationMs: 1500,
-      graphFor: (g) => ({
-        ...g,
-        // The first worker stops for good after its first write: it "dies" holding the job.
-        write: async (work, o) => {
-          const r = await g.write(work, o);
-          if (hang) await new Promise(() => {});
-          return r;
-        },
-      }),
-    });
+    const h = await harness({ firstWorkerDies: true });
     try {
       const job = sampleSubgraph();
       const id = await enqueueIngest(h.queue, job);
       await waitFor('the first worker to start', async () => (await h.queue.getJob(id))?.processedOn);
-      await h.worker.close(true);
-      hang = false;
-      const second = h.start();
-      try {
-        await finished(h.queue, h.events, id);
-        expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
-      } finally {
-        await second.close();
-      }
+      await h.replaceDeadWorker();
+      await finished(h.queue, h.events, id);
+      expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
     } finally {
       await h.close();
     }
   });
 
   it('announces an alert whose first worker stored it and died before announcing; a repeat is not announced', async () => {
-    let hang = true;
-    const h = await harness({
-      lockDurationMs: 1500,
-      graphFor: (g) => ({
-        ...g,
-        write: async (work, o) => {
-          const r = await g.write(work, o);
-          if (hang) await new Promise(() => {});
-          return r;
-        },
-      }),
-    });
+    const h = await harness({ firstWorkerDies: true });
     const sub = createRedisConnection(redisUrl(), 'worker');
     const announced: string[] = [];
     sub.on('message', (_ch, m) => announced.push(JSON.parse(m).id));
@@ -410,9 +406,7 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
         'the first worker to store the alert',
         async () => (await getAlert(graph, alertId(f))) !== null,
       );
-      await h.worker.close(true);
-      hang = false;
-      h.start();
+      await h.replaceDeadWorker();
       const result = (await finished(h.queue, h.events, id)) as { alertId: string };
       expect(result.alertId).toBe(alertId(f));
       await waitFor('the announcement', async () => announced.includes(result.alertId));

@@ -106,6 +106,14 @@ function challengeFor(miner: KeyringPair, target: string, overrides: Partial<Cha
 }
 
 /** The coldkey with the most seeded transfers: a target with a neighbourhood worth checking. */
+/** A miner's tamper that only delays its honest answer. */
+const answerAfter =
+  (ms: number) =>
+  async <T>(a: T): Promise<T> => {
+    await new Promise((r) => setTimeout(r, ms));
+    return a;
+  };
+
 /** A validator that challenges every miner on one target over the whole seeded window. */
 function validatorOn(
   target: string,
@@ -332,10 +340,7 @@ describe('Patrol round through Redis queues', () => {
         connection: conn,
         prefix,
         log: silentLogger(),
-        tamper: async (a) => {
-          await new Promise((r) => setTimeout(r, 1500));
-          return a;
-        },
+        tamper: answerAfter(1500),
       }),
       createPatrolMiner({
         api,
@@ -425,10 +430,7 @@ describe('Patrol answers from others', () => {
         connection: conn,
         prefix,
         log: silentLogger(),
-        tamper: async (a) => {
-          await new Promise((r) => setTimeout(r, 1500));
-          return a;
-        },
+        tamper: answerAfter(1500),
       }),
       createPatrolMiner({
         api,
