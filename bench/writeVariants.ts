@@ -1,12 +1,14 @@
 /**
- * npm run bench:write-variants -- [--rels 100000] [--wallets 50000] [--batch 10000]
+ * npm run bench:write-variants -- [--rels 100000] [--wallets 50000] [--batch 10000] [--only 0,3]
  *
  * Where the ingestion write time goes: the same new relationships written into a fresh Neo4j of
  * the bench's own (ports 7691/7478, data under .vigil/bench-variants) by variants of the Cypher
  * statement, each on a relationship type of its own, in batches of `--batch` rows per
  * transaction, one after the other. Prints relationships/s per variant; the first line is what
  * graph/ingest.ts did before element ids, the second what it does for a batch with known ids.
- * The last two lines are the ceiling: matching the two endpoints, writing nothing.
+ * The last two lines are the ceiling: matching the two endpoints, writing nothing. Each line
+ * also gives this process's CPU time as a share of the wall time: what the server waited on the
+ * client (building and packing the rows). `--only` runs the variants at those positions.
  */
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -97,13 +99,6 @@ async function main() {
     const LEAN = `CREATE (a)-[r:%T% {id: e.id, blockNumber: e.props.blockNumber, amount: e.props.amount,
                   amountValue: e.props.amountValue}]->(b)`;
     const variants: { label: string; statement: string; indexes: string[] | null; lookup: boolean }[] = [
-      {
-        label: 'procedure vigil.ingest.relationships, full props, 4 indexes',
-        statement: `CALL vigil.ingest.relationships('%T%', 'bittensor', $rows,
-                      {miner: $m, validator: $v, acceptedAt: $at}) YIELD created RETURN created`,
-        indexes: ALL_INDEXES,
-        lookup: false,
-      },
       {
         label: 'endpoints by key, id lookup, full props, 4 indexes',
         statement: BY_KEY + FULL,

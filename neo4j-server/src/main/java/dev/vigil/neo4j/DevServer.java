@@ -25,7 +25,6 @@ import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
-import org.neo4j.kernel.api.procedure.GlobalProcedures;
 import org.neo4j.kernel.internal.GraphDatabaseAPI;
 import org.neo4j.logging.Level;
 import org.neo4j.logging.log4j.Log4jLogProvider;
@@ -265,16 +264,6 @@ public final class DevServer {
     } catch (Throwable e) {
       System.err.println("VIGIL_NEO4J_ERROR could not set the password of user neo4j: " + e.getMessage());
       return 1; // the shutdown hook stops the DBMS
-    }
-
-    try {
-      // Before READY is printed, so no client can call before they exist.
-      ((GraphDatabaseAPI) dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME))
-          .getDependencyResolver().resolveDependency(GlobalProcedures.class)
-          .registerProcedure(IngestProcedures.class);
-    } catch (Throwable e) {
-      System.err.println("VIGIL_NEO4J_ERROR could not register Vigil's procedures: " + e);
-      return 1;
     }
 
     ConnectorPortRegister ports = ((GraphDatabaseAPI) dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME))
