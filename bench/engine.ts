@@ -2,6 +2,7 @@
  * Engine latency on a real anvil mempool: >= 500 pending txs (deposits, token transfers, reverting
  * drains, Relay attacks), each from its own sender so no prior txs are needed. Measures per tx:
  *   node   - the node's own eth_call of the same tx (the floor to compare against)
+ *   rpc    - one eth_blockNumber round trip (a warm check of a new sender needs at least one)
  *   cold   - engine with a new read cache per check (every account/slot over RPC)
  *   warm   - engine with the per-block cache, first sight of each tx (sender still fetched)
  *   hot    - the same txs again on the same head (everything cached: pure simulation)
@@ -124,6 +125,16 @@ async function main() {
       progress('node', i + 1, txs.length);
     }
 
+    // rpc: the smallest round trip to the node (eth_blockNumber). A warm check of a tx from a
+    // sender not seen before needs at least one (the sender's account), so this is its floor.
+    const rpcMs: number[] = [];
+    for (let i = 0; i < txs.length; i++) {
+      const t0 = performance.now();
+      await rpc.call('eth_blockNumber', []);
+      rpcMs.push(performance.now() - t0);
+      progress('rpc', i + 1, txs.length);
+    }
+
     const runPhase = async (label: string, engine: Engine) => {
       const ms: number[] = [];
       const statuses: string[] = [];
@@ -171,6 +182,7 @@ async function main() {
     console.log(`\nengine latency, ${txs.length} pending txs, ${invariants.length} invariants each (ms)`);
     console.log('phase      n      p50      p90      p99      max  p50/node p99/node');
     console.log(row('node', nodeMs));
+    console.log(row('rpc', rpcMs));
     console.log(row('cold', cold.ms));
     console.log(row('warm', warm.ms));
     console.log(row('hot', hot.ms));

@@ -2,7 +2,7 @@
  * npm run bench:graphql -- [--scale 1] [--wallets 1000000] [--rels 5000000] [--supernodes 3]
  *                          [--supernode-degree 150000] [--clients 16] [--requests 800]
  *                          [--naive-requests 96] [--naive-timeout-ms 3000] [--batch-size 20000]
- *                          [--reuse] [--keep] [--neo4j-uri bolt://…]
+ *                          [--kinds neighbors,paths,flow] [--reuse] [--keep] [--neo4j-uri bolt://…]
  *
  * Loads a synthetic Bittensor graph into a Neo4j of the bench's own (ports 7690/7477, data under
  * .vigil/bench-graphql): power-law degrees plus a few supernodes with ≥ 150,000 relationships,
@@ -26,10 +26,11 @@ import { createLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
-import { startNeo4jServer } from '../infra/neo4j.ts';
+import { readLivePid, startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { startApiServer } from '../services/api/server.ts';
 import { POWER_LAW_WALLET_CYPHER, powerLawWallet as drawWallet, walletAddress } from './benchGraph.ts';
+import { cpuMeter } from './cpu.ts';
 import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
@@ -42,6 +43,7 @@ const { values: opt } = parseArgs({
     clients: { type: 'string', default: '16' },
     requests: { type: 'string', default: '800' },
     'naive-requests': { type: 'string', default: '96' },
+    kinds: { type: 'string', default: 'neighbors,paths,flow' },
     'naive-timeout-ms': { type: 'string', default: '3000' },
     'batch-size': { type: 'string', default: '20000' },
     reuse: { type: 'boolean', default: false },
@@ -55,6 +57,12 @@ const RELS = Number(opt.rels ?? Math.round(5_000_000 * SCALE));
 const SUPERNODES = Number(opt.supernodes);
 const SUPER_DEGREE = Number(opt['supernode-degree'] ?? Math.max(1000, Math.round(150_000 * SCALE)));
 const CLIENTS = Number(opt.clients);
+const ALL_KINDS = ['neighbors', 'paths', 'flow'] as const;
+const KINDS = opt.kinds.split(',').map((k) => {
+  const kind = ALL_KINDS.find((x) => x === k.trim());
+  if (!kind) throw new Error(`--kinds: unknown kind "${k}" (known: ${ALL_KINDS.join(', ')})`);
+  return kind;
+});
 const REQUESTS = Number(opt.requests);
 const NAIVE_REQUESTS = Number(opt['naive-requests']);
 const NAIVE_TIMEOUT_MS = Number(opt['naive-timeout-ms']);
@@ -352,7 +360,7 @@ async function main() {
     );
     say(`supernode degrees: ${degrees.records.map((r) => `${r.get('a')}=${fmt(r.get('d'))}`).join(', ')}`);
 
-    const qs = await questions(graph);
+    const qs = (await questions(graph)).filter((q) => KINDS.includes(q.kind));
     api = await startApiServer({
       graph,
       log: createLogger({ level: 'warn', name: 'bench-api' }),
@@ -394,16 +402,22 @@ async function main() {
     const loadAfterApi = os.loadavg();
     // Each kind alone, 16 clients asking only it: its latency without the heavier kinds queued
     // beside it on the same two cores (the mixed run above is the harder, more realistic load).
-    const alone = new Map<Question['kind'], { samples: Sample[]; secs: number }>();
-    for (const kind of ['neighbors', 'paths', 'flow'] as const) {
+    // CPU per process while each kind runs alone: which one the latency waited on.
+    const pids = {
+      'bench+API': process.pid,
+      Neo4j: 'pid' in server ? server.pid : await readLivePid(home),
+    };
+    const alone = new Map<Question['kind'], { samples: Sample[]; secs: number; cpu: string }>();
+    for (const kind of KINDS) {
       say(`${kind} alone, ${CLIENTS} clients`);
       const t = performance.now();
+      const meter = await cpuMeter(pids);
       const samples = await runPool(shuffle(qs.filter((q) => q.kind === kind)), CLIENTS, ask);
-      alone.set(kind, { samples, secs: (performance.now() - t) / 1000 });
+      alone.set(kind, { samples, secs: (performance.now() - t) / 1000, cpu: await meter.share() });
     }
 
     // Naive: the same questions as unbounded variable-length Cypher, a sample of each kind.
-    const naiveQs = (['neighbors', 'paths', 'flow'] as const).flatMap((kind) => {
+    const naiveQs = KINDS.flatMap((kind) => {
       const ofKind = qs.filter((q) => q.kind === kind);
       const supers = ofKind.filter((q) => q.supernode).slice(0, Math.ceil(NAIVE_REQUESTS / 20));
       return [
@@ -435,7 +449,7 @@ async function main() {
     const targets = { neighbors: 30, paths: 300, flow: 300 } as const;
     const lines: string[] = [];
     let failed = false;
-    for (const kind of ['neighbors', 'paths', 'flow'] as const) {
+    for (const kind of KINDS) {
       const a = apiSamples.filter((s) => s.q.kind === kind);
       const errors = a.filter((s) => s.error);
       const ok = a.filter((s) => !s.error).map((s) => s.ms);
@@ -459,6 +473,7 @@ async function main() {
         `  ${kind.padEnd(10)} API   n=${String(a.length).padStart(5)}  ${spread(ok)}  errors ${errors.length}   (mixed load)`,
         `  ${pad}   supernodes n=${String(sup.length).padStart(3)}  ${spread(sup, false)}  time-outs ${supTimeouts}`,
         `  ${pad} alone n=${String(own.samples.length).padStart(5)}  ${spread(ownOk)}  errors ${ownErrors}   (${(own.samples.length / own.secs).toFixed(0)}/s; target ${ownMet ? 'met' : 'MISSED'} alone)`,
+        `  ${pad}   CPU while alone, % of one core: ${own.cpu || 'not measured (no /proc)'}`,
         `  ${pad} naive n=${String(n.length).padStart(5)}  ${spread(nOk, false)}  time-outs ${nTimeouts} (${nSupTimeouts} on supernodes)${n.some((s) => s.error) ? `  errors ${n.filter((s) => s.error).length}` : ''}`,
         `  ${pad} ratio p50 ${(percentile(nOk, 50) / percentile(ok, 50)).toFixed(1)}x, p99 ${(percentile(nOk, 99) / p99).toFixed(1)}x (naive time-outs counted at ${NAIVE_TIMEOUT_MS} ms)   target p99 <= ${targets[kind]} ms: ${met ? 'met' : 'MISSED'} (mixed)`,
       );
