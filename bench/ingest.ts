@@ -25,6 +25,7 @@ import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { createRedisConnection } from '../queues/connection.ts';
 import { INGEST_JOB_OPTIONS, createIngestQueue } from '../queues/ingestion.ts';
 import type { SubgraphJob } from '../queues/payloads.ts';
+import { cpuMeter } from './cpu.ts';
 import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
@@ -153,6 +154,8 @@ async function main() {
   const jobCount = Math.ceil(EDGES / JOB_EDGES);
   say(`enqueueing ${fmt(EDGES)} edges in ${fmt(jobCount)} jobs of ${fmt(JOB_EDGES)} edges`);
   const started = performance.now();
+  // Which process the throughput waited on: CPU of each, as a share of one core over the run.
+  const meter = await cpuMeter({ worker: worker.pid, Neo4j: server.pid, 'bench (producer)': process.pid });
   let enqueued = 0;
   const enqueueAll = (async () => {
     for (let j = 0; j < jobCount; j++) {
@@ -184,6 +187,7 @@ async function main() {
   }
   await enqueueAll;
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = await meter.share();
   const workerPeak = peakRssMiB(worker.pid!);
   worker.kill('SIGTERM');
 
@@ -243,6 +247,7 @@ Ingestion benchmark (${new Date().toISOString()}, ${(await import('node:os')).cp
   wall time                   ${elapsed.toFixed(1)} s
   throughput                  ${fmt(queueRate)} edges/s, ${(writeTxs / elapsed).toFixed(1)} write transactions/s (${fmt(writeTxs)} counted), ${(jobCount / elapsed).toFixed(2)} jobs/s
   worker peak memory (VmHWM)  ${workerPeak.toFixed(0)} MiB
+  CPU, % of one core          ${cpu || 'not measured (no /proc)'}
   baseline, 1 tx per edge     ${fmt(baseRate)} edges/s (${fmt(BASELINE_EDGES)} edges)
   ratio                       ${(queueRate / baseRate).toFixed(0)}x
   targets                     >= 50,000 edges/s: ${queueRate >= 50_000 ? 'met' : 'MISSED'}; >= 100x baseline: ${queueRate / baseRate >= 100 ? 'met' : 'MISSED'}`);
