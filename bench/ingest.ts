@@ -100,6 +100,18 @@ function makeJob(wallets: string[], jobIndex: number, edgeCount: number, firstEd
   };
 }
 
+/** The worker's count of Neo4j transactions run again after a transient error (its /metrics). */
+async function workerRetries(): Promise<string> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`)).text();
+    const lines = text.split('\n').filter((l) => l.startsWith('vigil_neo4j_transaction_retries_total'));
+    return String(lines.reduce((n, l) => n + Number(l.split(' ').at(-1)), 0));
+  } catch (err) {
+    return `unknown (${(err as Error).message})`;
+  }
+}
+const WORKER_METRICS_PORT = 9499;
+
 /** Peak resident memory (VmHWM) of a process, in MiB, from /proc. */
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -144,8 +156,8 @@ async function main() {
         VIGIL_QUEUE_PREFIX: prefix,
         INGEST_CONCURRENCY: opt.concurrency,
         INGEST_BATCH_SIZE: opt['batch-size'],
-        METRICS_PORT: '9499',
-        LOG_LEVEL: 'warn',
+        METRICS_PORT: String(WORKER_METRICS_PORT),
+        LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
@@ -188,6 +200,7 @@ async function main() {
   await enqueueAll;
   const elapsed = (performance.now() - started) / 1000;
   const cpu = await meter.share();
+  const retries = await workerRetries();
   const workerPeak = peakRssMiB(worker.pid!);
   worker.kill('SIGTERM');
 
@@ -248,6 +261,7 @@ Ingestion benchmark (${new Date().toISOString()}, ${(await import('node:os')).cp
   throughput                  ${fmt(queueRate)} edges/s, ${(writeTxs / elapsed).toFixed(1)} write transactions/s (${fmt(writeTxs)} counted), ${(jobCount / elapsed).toFixed(2)} jobs/s
   worker peak memory (VmHWM)  ${workerPeak.toFixed(0)} MiB
   CPU, % of one core          ${cpu || 'not measured (no /proc)'}
+  transactions retried        ${retries} (deadlocks and other transient errors, from the worker's /metrics)
   baseline, 1 tx per edge     ${fmt(baseRate)} edges/s (${fmt(BASELINE_EDGES)} edges)
   ratio                       ${(queueRate / baseRate).toFixed(0)}x
   targets                     >= 50,000 edges/s: ${queueRate >= 50_000 ? 'met' : 'MISSED'}; >= 100x baseline: ${queueRate / baseRate >= 100 ? 'met' : 'MISSED'}`);

@@ -1,4 +1,4 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { type Config, loadConfig } from '../common/config.ts';
 import { type Logger, createLogger } from '../common/logger.ts';
 import { type HealthCheck, startServiceHttp } from '../common/serviceHttp.ts';
@@ -25,7 +25,24 @@ export function createRuntime(service: string, env: NodeJS.ProcessEnv = process.
 }
 
 export function openGraph(rt: Runtime): Graph {
-  const graph = createGraph(rt.config.neo4j);
+  const retries = new Counter({
+    name: 'vigil_neo4j_transaction_retries_total',
+    help: 'Neo4j transactions run again after a transient failure (deadlock, lost connection)',
+    labelNames: ['mode'],
+    registers: [rt.registry],
+  });
+  const graph = createGraph({
+    ...rt.config.neo4j,
+    onRetry: (mode, cause) => {
+      retries.inc({ mode });
+      const e = cause as { code?: string; message?: string } | undefined;
+      // A failed commit is not seen by the work function: the cause is then unknown.
+      rt.log.debug(
+        { mode, code: e?.code ?? 'unknown', err: e?.message?.slice(0, 300) },
+        'Neo4j transaction retried',
+      );
+    },
+  });
   rt.shutdown.add('neo4j driver', () => graph.close());
   return graph;
 }

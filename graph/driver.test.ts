@@ -76,3 +76,57 @@ describe('graph driver', () => {
     }
   });
 });
+
+describe('graph driver: write retries', () => {
+  it('runs a write again after Neo4j detects a deadlock, reports the retry with its cause, and rolls back the loser', async () => {
+    const retries: { mode: string; code?: string }[] = [];
+    const base = await openTestGraph();
+    const graph = createGraph({
+      uri: neo4jUri(),
+      user: 'neo4j',
+      password: '',
+      database: 'neo4j',
+      onRetry: (mode, cause) => retries.push({ mode, code: (cause as { code?: string }).code }),
+    });
+    const tag = `deadlock-${Date.now()}`;
+    try {
+      await base.write((tx) =>
+        tx.run('CREATE (:DeadlockProbe {tag: $tag, k: 1}), (:DeadlockProbe {tag: $tag, k: 2})', { tag }),
+      );
+      // Two writers lock the two nodes in opposite order; each waits until the other holds its first.
+      const held: Array<() => void> = [];
+      const bothHold = Promise.all([0, 1].map((i) => new Promise<void>((r) => (held[i] = r))));
+      const runs = [0, 0];
+      const writer = (i: number, first: number, second: number) =>
+        graph.write(async (tx) => {
+          runs[i]!++;
+          await tx.run('MATCH (n:DeadlockProbe {tag: $tag, k: $k}) SET n.by = coalesce(n.by, []) + $i', {
+            tag,
+            k: first,
+            i,
+          });
+          held[i]!();
+          await bothHold;
+          await tx.run('MATCH (n:DeadlockProbe {tag: $tag, k: $k}) SET n.by = coalesce(n.by, []) + $i', {
+            tag,
+            k: second,
+            i,
+          });
+        });
+      await Promise.all([writer(0, 1, 2), writer(1, 2, 1)]);
+
+      expect(retries.map((r) => r.code)).toContain('Neo.TransientError.Transaction.DeadlockDetected');
+      expect(retries.every((r) => r.mode === 'write')).toBe(true);
+      expect(runs[0]! + runs[1]!).toBe(2 + retries.length);
+      // Each writer's two SETs landed once: the aborted attempt left nothing behind.
+      const res = await base.read((tx) =>
+        tx.run('MATCH (n:DeadlockProbe {tag: $tag}) RETURN n.k AS k, n.by AS by ORDER BY k', { tag }),
+      );
+      for (const r of res.records) expect([...(r.get('by') as number[])].sort()).toEqual([0, 1]);
+    } finally {
+      await base.write((tx) => tx.run('MATCH (n:DeadlockProbe {tag: $tag}) DELETE n', { tag }));
+      await graph.close();
+      await base.close();
+    }
+  });
+});

@@ -31,7 +31,12 @@ afterAll(() => graph.close());
  * crash mid-job); `replaceDeadWorker()` gives up on it and starts a healthy one.
  */
 async function harness(
-  opts: { graphFor?: (g: Graph) => Graph; lockDurationMs?: number; firstWorkerDies?: boolean } = {},
+  opts: {
+    graphFor?: (g: Graph) => Graph;
+    lockDurationMs?: number;
+    firstWorkerDies?: boolean;
+    concurrency?: number;
+  } = {},
 ) {
   let dying = opts.firstWorkerDies === true;
   if (dying) {
@@ -54,7 +59,7 @@ async function harness(
   await events.waitUntilReady();
   const start = () =>
     startTestIngestWorker(workerConn, prefix, opts.graphFor ? opts.graphFor(graph) : graph, {
-      concurrency: 1,
+      concurrency: opts.concurrency ?? 1,
       batchSize: 2,
       lockDurationMs: opts.lockDurationMs,
       stalledIntervalMs: opts.lockDurationMs,
@@ -418,6 +423,41 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
       expect(announced).toEqual([result.alertId]);
     } finally {
       sub.disconnect();
+      await h.close();
+    }
+  });
+
+  it('takes two subgraph jobs at once but writes them one at a time (no deadlocks between its own jobs)', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const h = await harness({
+      concurrency: 2,
+      graphFor: (g) => ({
+        ...g,
+        write: async (work, o) => {
+          most = Math.max(most, ++inFlight);
+          try {
+            return await g.write(work, o);
+          } finally {
+            inFlight--;
+          }
+        },
+      }),
+    });
+    try {
+      const jobs = [sampleSubgraph(), sampleSubgraph()];
+      const ids = await Promise.all(jobs.map((j) => enqueueIngest(h.queue, j)));
+      await Promise.all(ids.map((id) => finished(h.queue, h.events, id)));
+      const [a, b] = (await Promise.all(ids.map((id) => h.queue.getJob(id)))) as Job[];
+      // Both jobs were in the worker at the same time…
+      expect(a!.processedOn! < b!.finishedOn! && b!.processedOn! < a!.finishedOn!).toBe(true);
+      // …and their writes (9 transactions each at 2 rows per batch) never overlapped.
+      expect(most).toBe(1);
+      expect(await countFor(jobs.flatMap((j) => j.nodes.map((n) => n.address)))).toEqual({
+        nodes: 12,
+        rels: 10,
+      });
+    } finally {
       await h.close();
     }
   });
