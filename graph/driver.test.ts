@@ -1,4 +1,5 @@
 import net from 'node:net';
+import neo4j from 'neo4j-driver';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { neo4jUri, openTestGraph } from '../test/services.ts';
 import { createGraph } from './driver.ts';
@@ -15,6 +16,34 @@ describe('graph driver', () => {
       const one = await graph.read(async (tx) => (await tx.run('RETURN 1 AS one')).records[0]?.get('one'));
       expect(one).toBe(1);
       expect(setNoDelay.mock.calls.some(([noDelay]) => noDelay === true)).toBe(true);
+    } finally {
+      await graph.close();
+    }
+  });
+
+  // patches/neo4j-driver-bolt-connection: the driver flushed a socket write per 1,400 bytes, and
+  // asked every structure transformer about every string and number it packed.
+  it('sends a large batch in 16 KiB socket writes and still packs temporal and spatial values', async () => {
+    const graph = await openTestGraph();
+    try {
+      await graph.query('RETURN 1', {}); // connect first: only the batch's writes are counted
+      const write = vi.spyOn(net.Socket.prototype, 'write');
+      const rows = Array.from({ length: 10_000 }, (_, i) => ({ id: `row-${i}`.padEnd(100, '.'), n: i }));
+      const res = await graph.query('RETURN size($rows) AS n, $rows[9999].n AS last', { rows });
+      expect(res.records[0]?.get('n')).toBe(10_000);
+      expect(res.records[0]?.get('last')).toBe(9_999);
+      // About 1.2 MB: 75 writes of 16 KiB; 1,400-byte writes would be about 850.
+      expect(write.mock.calls.length).toBeLessThan(200);
+      write.mockRestore();
+
+      const at = new neo4j.types.DateTime(2026, 11, 23, 12, 30, 0, 0, 0);
+      const where = new neo4j.types.Point(4326, 13.4, 52.5);
+      const typed = await graph.query('RETURN $at.year AS year, $at.minute AS minute, $p.x AS x, $s AS s', {
+        at,
+        p: where,
+        s: 'plain',
+      });
+      expect(typed.records[0]?.toObject()).toEqual({ year: 2026, minute: 30, x: 13.4, s: 'plain' });
     } finally {
       await graph.close();
     }
