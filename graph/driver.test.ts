@@ -49,6 +49,28 @@ describe('graph driver', () => {
     }
   });
 
+  // patches/neo4j-driver-core: the driver formatted a stack trace for every query it ran.
+  it('formats a stack only for a query that fails, and that stack still leads to the caller', async () => {
+    const graph = await openTestGraph();
+    const original = Error.prepareStackTrace;
+    let formatted = 0;
+    Error.prepareStackTrace = (err, frames) => {
+      formatted++;
+      return original ? original(err, frames) : `${err}\n${frames.map((f) => `    at ${f}`).join('\n')}`;
+    };
+    try {
+      for (let i = 0; i < 5; i++) await graph.read((tx) => tx.run('RETURN $i AS i', { i }));
+      expect(formatted).toBe(0);
+      const err = (await graph.read((tx) => tx.run('RETURN 1 +')).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/Invalid input|syntax/i);
+      expect(formatted).toBeGreaterThan(0);
+      expect(err.stack).toMatch(/driver\.test\.ts/);
+    } finally {
+      Error.prepareStackTrace = original;
+      await graph.close();
+    }
+  });
+
   it('names the URI when Neo4j does not answer', async () => {
     const unused = neo4jUri().replace(/:\d+$/, ':1');
     const graph = createGraph({ uri: unused, user: 'neo4j', password: '', database: 'neo4j' });
