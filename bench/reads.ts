@@ -3,7 +3,7 @@
  *
  * What one hot read costs through the driver, against the graph `bench:graphql` loaded (start it
  * with `npm run bench:graphql -- --reuse --keep`, or point --neo4j-uri at any Neo4j holding it):
- * the same wallet lookup as a managed read transaction (the baseline) and in auto-commit
+ * the same wallet lookup in a read transaction (`graph.read`, the baseline) and in auto-commit
  * (`graph.query`), then the API's neighbors question at the data layer (wallet + first page).
  * Prints requests/s and p50/p99 per variant, and this process's CPU share (the driver's cost).
  */
@@ -36,7 +36,7 @@ const graph = createGraph({ uri: opt['neo4j-uri'], user: 'neo4j', password: '', 
 
 const variants: [string, (address: string) => Promise<unknown>][] = [
   [
-    'wallet, managed read transaction (baseline)',
+    'wallet, read transaction (baseline)',
     (address) => graph.read((tx) => tx.run(WALLET_Q, { chain: 'bittensor', address }), { timeoutMs: 5000 }),
   ],
   [
@@ -93,7 +93,7 @@ async function main() {
     );
     const rates: number[] = [];
     for (const [name, one] of variants) rates.push(await measure(name, one));
-    console.log(`  auto-commit vs managed: ${(rates[1]! / rates[0]!).toFixed(2)}x the reads per second`);
+    console.log(`  auto-commit vs read transaction: ${(rates[1]! / rates[0]!).toFixed(2)}x the reads per second`);
   } finally {
     await graph.close();
   }

@@ -25,8 +25,8 @@ export interface Graph {
   readonly database: string;
   read<T>(work: (tx: ManagedTransaction) => Promise<T>, opts?: { timeoutMs?: number }): Promise<T>;
   /**
-   * One read statement in an auto-commit transaction: one round trip and less driver work than a
-   * managed transaction (no BEGIN/COMMIT), about 1.6× the reads per second of `read` here. Retried
+   * One read statement in an auto-commit transaction: one round trip and less driver work than
+   * `read`'s explicit transaction (no BEGIN/COMMIT), about 1.6× the reads per second here. Retried
    * on transient errors as `read` is. For hot single-statement reads (the API's).
    */
   query(cypher: string, params: Record<string, unknown>, opts?: { timeoutMs?: number }): Promise<QueryResult>;
