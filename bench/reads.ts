@@ -93,7 +93,9 @@ async function main() {
     );
     const rates: number[] = [];
     for (const [name, one] of variants) rates.push(await measure(name, one));
-    console.log(`  auto-commit vs read transaction: ${(rates[1]! / rates[0]!).toFixed(2)}x the reads per second`);
+    console.log(
+      `  auto-commit vs read transaction: ${(rates[1]! / rates[0]!).toFixed(2)}x the reads per second`,
+    );
   } finally {
     await graph.close();
   }
