@@ -225,6 +225,9 @@ public final class DevServer {
         .setConfig(GraphDatabaseSettings.auth_enabled, auth)
         .setConfig(GraphDatabaseSettings.pagecache_memory, bytes(o.pagecache))
         // No usage reports: this machine (and CI) must not call out.
+        // Transaction time-outs are enforced when this monitor runs (default every 2 s): a query
+        // with a 1 s time-out could run for 3. Vigil sets per-query time-outs on every search.
+        .setConfig(GraphDatabaseSettings.transaction_monitor_check_interval, Duration.ofMillis(100))
         .setConfig(GraphDatabaseSettings.udc_enabled, false)
         .setConfig(GraphDatabaseInternalSettings.udc_network_enabled, false)
         // Netty waits a 5 s "quiet period" twice (boss and worker loops) after the databases have
