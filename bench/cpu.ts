@@ -42,3 +42,14 @@ async function readAll(pids: Record<string, number | undefined>) {
     out[k] = pid === undefined ? undefined : await processCpuMs(pid);
   return out;
 }
+
+/** This process's CPU from now on (no /proc needed): milliseconds used, and as a share of one core. */
+export function ownCpu() {
+  const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  const ms = () => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1000;
+  };
+  return { ms, share: () => ms() / (performance.now() - start) };
+}

@@ -176,7 +176,7 @@ async function load(graph: Graph): Promise<void> {
 // Questions
 
 interface Question {
-  kind: 'neighbors' | 'paths' | 'flow';
+  kind: (typeof ALL_KINDS)[number];
   supernode: boolean;
   query: string;
   variables: Record<string, unknown>;

@@ -7,6 +7,8 @@
  * transaction per edge (what a naive writer does) as the baseline. Prints edges/s, batches/s,
  * the worker's peak memory and the ratio. The bench uses a Neo4j of its own (ports 7689/7476,
  * data under .vigil/bench) so the developer's graph stays clean; --keep leaves it running.
+ * BENCH_WORKER_LOG_LEVEL=debug lets the worker log each retried Neo4j transaction with its code
+ * (how the deadlocks between concurrent jobs were found).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

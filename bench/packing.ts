@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
 import { createGraph } from '../graph/driver.ts';
+import { ownCpu } from './cpu.ts';
 import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
@@ -48,12 +49,11 @@ async function main() {
     await send(); // connection and plan
     const lines: string[] = [];
     for (let round = 1; round <= 3; round++) {
-      const cpu0 = process.cpuUsage();
+      const cpu = ownCpu();
       const t0 = performance.now();
       for (let b = 0; b < BATCHES; b++) await send();
-      const cpu = process.cpuUsage(cpu0);
       lines.push(
-        `  round ${round}: wall ${((performance.now() - t0) / BATCHES).toFixed(1)} ms per batch, client CPU ${((cpu.user + cpu.system) / 1000 / BATCHES).toFixed(1)} ms per batch`,
+        `  round ${round}: wall ${((performance.now() - t0) / BATCHES).toFixed(1)} ms per batch, client CPU ${(cpu.ms() / BATCHES).toFixed(1)} ms per batch`,
       );
     }
     console.log(

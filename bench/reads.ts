@@ -13,6 +13,7 @@ import { percentile } from '../common/stats.ts';
 import { createGraph } from '../graph/driver.ts';
 import { getNeighbors, getWallet } from '../graph/wallets.ts';
 import { powerLawWallet, walletAddress } from './benchGraph.ts';
+import { ownCpu } from './cpu.ts';
 import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
@@ -60,7 +61,7 @@ const variants: [string, (address: string) => Promise<unknown>][] = [
 async function measure(name: string, one: (address: string) => Promise<unknown>) {
   for (let i = 0; i < 200; i++) await one(pick()); // warm plans and connections
   const ms: number[] = [];
-  const cpu0 = process.cpuUsage();
+  const cpu = ownCpu();
   const t0 = performance.now();
   const end = t0 + SECONDS * 1000;
   await Promise.all(
@@ -73,9 +74,8 @@ async function measure(name: string, one: (address: string) => Promise<unknown>)
     }),
   );
   const secs = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
   console.log(
-    `  ${name.padEnd(44)} ${String(Math.round(ms.length / secs)).padStart(6)}/s  p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms  this process ${Math.round(((cpu.user + cpu.system) / 1e6 / secs) * 100)}% of a core`,
+    `  ${name.padEnd(44)} ${String(Math.round(ms.length / secs)).padStart(6)}/s  p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms  this process ${Math.round(cpu.share() * 100)}% of a core`,
   );
   return ms.length / secs;
 }

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
+import { ownCpu } from './cpu.ts';
 import { runBench } from './run.ts';
 
 const { values: opt } = parseArgs({
@@ -156,7 +157,7 @@ async function main() {
       for (const s of v.indexes ? schema(type, v.indexes) : []) await session.run(s);
       await session.run('CALL db.awaitIndexes(60)');
       const start = performance.now();
-      const cpu0 = process.cpuUsage();
+      const cpu = ownCpu();
       for (let first = 0; first < RELS; first += BATCH) {
         const batch = rows(first);
         await session.executeWrite(async (tx) => {
@@ -175,10 +176,8 @@ async function main() {
       const wall = performance.now() - start;
       const rate = RELS / (wall / 1000);
       // The client's share: building and packing the rows is Node work the server waits for.
-      const cpu = process.cpuUsage(cpu0);
-      const clientShare = (cpu.user + cpu.system) / 1000 / wall;
       results.push(
-        `  ${v.label.padEnd(62)} ${Math.round(rate).toLocaleString('en-US').padStart(7)} rels/s  client CPU ${(clientShare * 100).toFixed(0)}% of wall`,
+        `  ${v.label.padEnd(62)} ${Math.round(rate).toLocaleString('en-US').padStart(7)} rels/s  client CPU ${(cpu.share() * 100).toFixed(0)}% of wall`,
       );
       say(results.at(-1)!.trim());
     }

@@ -35,10 +35,9 @@ export function openGraph(rt: Runtime): Graph {
     ...rt.config.neo4j,
     onRetry: (mode, cause) => {
       retries.inc({ mode });
-      const e = cause as { code?: string; message?: string } | undefined;
-      // A failed commit is not seen by the work function: the cause is then unknown.
+      const e = cause as { code?: string; message?: string };
       rt.log.debug(
-        { mode, code: e?.code ?? 'unknown', err: e?.message?.slice(0, 300) },
+        { mode, code: e.code ?? 'none', err: e.message?.slice(0, 300) },
         'Neo4j transaction retried',
       );
     },

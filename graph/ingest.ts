@@ -128,17 +128,13 @@ export async function writeSubgraph(
   const { chain } = job;
   const stats: WriteStats = { nodes: 0, edges: 0, batches: 0 };
   const seen = blockRangePerAddress(job.edges);
-  // Sorted by address: MERGE locks each wallet's index entry in row order, and two jobs that lock
-  // shared wallets in the same order wait for each other instead of deadlocking.
-  const walletRows = job.nodes
-    .map((n) => ({
-      address: n.address,
-      first: intOrNull(seen.get(n.address)?.first),
-      last: intOrNull(seen.get(n.address)?.last),
-      isHotkey: n.type === 'hotkey',
-      isContract: n.type === 'contract',
-    }))
-    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  const walletRows = job.nodes.map((n) => ({
+    address: n.address,
+    first: intOrNull(seen.get(n.address)?.first),
+    last: intOrNull(seen.get(n.address)?.last),
+    isHotkey: n.type === 'hotkey',
+    isContract: n.type === 'contract',
+  }));
   const refs = new Map<string, string>();
   for (const rows of chunks(walletRows, opts.batchSize)) {
     const res = await graph.write((tx) => tx.run(MERGE_WALLETS, { chain, rows }));

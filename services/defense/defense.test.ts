@@ -22,7 +22,7 @@ import {
   waitFor,
 } from '../../test/services.ts';
 import { createApi } from '../api/server.ts';
-import { type Engine, createEngine } from '../engine/engine.ts';
+import { type Engine, type EngineOptions, createEngine } from '../engine/engine.ts';
 import { type Fixture, setupFixture } from '../engine/testkit.ts';
 import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
 import { createAlertPubSub, startAlertFeed } from './alertFeed.ts';
@@ -561,21 +561,32 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     return { validator, rewards, startMiners, prefix };
   }
 
-  it('a lying miner is outvoted and loses accuracy; an always-safe miner earns nothing', async () => {
-    // Chain id of its own so this validator sees only its invariant.
-    const chainId = CHAIN_ID + 1;
+  /** Watches the vault's owner on a chain id of the test's own, so its validator sees only this. */
+  async function watchVaultOwner(chainId: number, id: string) {
     const reg = validateRegistration({
       chainId,
-      definition: { id: `${RUN}-c-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
+      definition: { id, kind: 'ownerUnchanged', contract: fx.addresses.vault },
     });
     await upsertInvariant(graph, reg.registration, reg.invariant);
+  }
+
+  /** An engine on the dev node (or `rpc`), closed with the suite. */
+  async function suiteEngine(extra: Partial<EngineOptions> = {}) {
     const engine = await createEngine({
       rpc: fx.node.rpcUrl,
       log: () => {},
       chainId: BigInt(CHAIN_ID),
-      poolSize: 2,
+      ...extra,
     });
     closers.push(async () => engine.close());
+    return engine;
+  }
+
+  it('a lying miner is outvoted and loses accuracy; an always-safe miner earns nothing', async () => {
+    // Chain id of its own so this validator sees only its invariant.
+    const chainId = CHAIN_ID + 1;
+    await watchVaultOwner(chainId, `${RUN}-c-owner`);
+    const engine = await suiteEngine({ poolSize: 2 });
     const ids = ['h1', 'h2', 'h3', 'liar', 'safe'].map((x) => `${RUN}-${x}`);
     const { validator, rewards } = await harness({
       ids,
@@ -621,23 +632,10 @@ describe('consensus and rewards with dishonest and broken miners', () => {
 
   it('crashed engines answer error, and error never reads as safe', async () => {
     const chainId = CHAIN_ID + 2;
-    const reg = validateRegistration({
-      chainId,
-      definition: { id: `${RUN}-x-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
-    });
-    await upsertInvariant(graph, reg.registration, reg.invariant);
+    await watchVaultOwner(chainId, `${RUN}-x-owner`);
     // Engines whose node is gone (a port nobody listens on): every read fails.
-    const dead = await createEngine({
-      rpc: 'http://127.0.0.1:9',
-      log: () => {},
-      chainId: BigInt(CHAIN_ID),
-      rpcTimeoutMs: 1000,
-    });
-    const healthy = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
-    closers.push(
-      async () => dead.close(),
-      async () => healthy.close(),
-    );
+    const dead = await suiteEngine({ rpc: 'http://127.0.0.1:9', rpcTimeoutMs: 1000 });
+    const healthy = await suiteEngine();
     const ids = ['d1', 'd2', 'ok'].map((x) => `${RUN}-${x}`);
     const { validator, rewards } = await harness({
       ids,
@@ -662,13 +660,8 @@ describe('consensus and rewards with dishonest and broken miners', () => {
   });
   it('a tx whose check could not start is checked once a miner comes up, not dropped as checked', async () => {
     const chainId = CHAIN_ID + 3;
-    const reg = validateRegistration({
-      chainId,
-      definition: { id: `${RUN}-late-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
-    });
-    await upsertInvariant(graph, reg.registration, reg.invariant);
-    const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
-    closers.push(async () => engine.close());
+    await watchVaultOwner(chainId, `${RUN}-late-owner`);
+    const engine = await suiteEngine();
     const reports: RoundReport[] = [];
     const metrics = new Registry();
     const { validator, startMiners } = await harness({
@@ -703,13 +696,8 @@ describe('consensus and rewards with dishonest and broken miners', () => {
 
   it('a challenge queued for some of the miners goes on with those', async () => {
     const chainId = CHAIN_ID + 5;
-    const reg = validateRegistration({
-      chainId,
-      definition: { id: `${RUN}-part-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
-    });
-    await upsertInvariant(graph, reg.registration, reg.invariant);
-    const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
-    closers.push(async () => engine.close());
+    await watchVaultOwner(chainId, `${RUN}-part-owner`);
+    const engine = await suiteEngine();
     const reports: RoundReport[] = [];
     const { validator, prefix } = await harness({
       ids: [`${RUN}-part-ok`],
@@ -737,11 +725,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
 
   it('a tx still unchecked when its retries run out is reported, unless it was mined meanwhile', async () => {
     const chainId = CHAIN_ID + 4;
-    const reg = validateRegistration({
-      chainId,
-      definition: { id: `${RUN}-gone-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
-    });
-    await upsertInvariant(graph, reg.registration, reg.invariant);
+    await watchVaultOwner(chainId, `${RUN}-gone-owner`);
     const metrics = new Registry();
     const { validator } = await harness({
       ids: [`${RUN}-never`],

@@ -92,8 +92,8 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
   // skip the line: an alert must not wait behind a 10,000-row batch.
   let subgraphWrites: Promise<unknown> = Promise.resolve();
   const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = subgraphWrites.then(work, work);
-    subgraphWrites = run.catch(() => {});
+    const run = subgraphWrites.then(work);
+    subgraphWrites = run.catch(() => {}); // a failed write must not stop the ones queued after it
     return run;
   };
 
