@@ -1,4 +1,4 @@
-import neo4j, { type ManagedTransaction } from 'neo4j-driver';
+import neo4j from 'neo4j-driver';
 import type { Graph } from './driver.ts';
 import { type EdgeFilter, filterClause, typePattern } from './investigate/filters.ts';
 import { type Chain, RELATIONSHIP_TYPES, type RelationshipType } from './model.ts';
@@ -144,8 +144,9 @@ export async function getNeighbors(
     ...fp,
   };
 
-  // Fast path, one auto-commit round trip: a wallet below DENSE_DEGREE in total (nearly every
-  // wallet) is expanded and sorted at once. Only a dense one goes on to read group by group.
+  // One auto-commit round trip for nearly every wallet: below DENSE_DEGREE in total it is expanded
+  // and sorted at once. A dense wallet gets its groups' degrees (degree and count stores) instead,
+  // and its groups are then read side by side.
   const types = typePattern(opts.types);
   const pat =
     opts.direction === 'OUT'
@@ -162,7 +163,11 @@ export async function getNeighbors(
        WITH w, r, n ORDER BY r.id LIMIT $limit
        RETURN collect(${rowMap('n')}) AS rows
      }
-     RETURN degree, rows`,
+     CALL (w, degree) {
+       WITH w WHERE degree >= $dense
+       RETURN collect([${GROUP_DEGREES}]) AS groupDegrees
+     }
+     RETURN degree, rows, groupDegrees`,
     { ...params, dense: neo4j.int(DENSE_DEGREE) },
     opts,
   );
@@ -170,16 +175,19 @@ export async function getNeighbors(
   // The relationships this query follows: its total degree, from the degree store.
   let degree = (first?.get('degree') as number | undefined) ?? 0;
   let pages: GroupPage[] = [];
-  if (first && degree < DENSE_DEGREE) {
+  const groupDegrees = (first?.get('groupDegrees') as number[][] | undefined)?.[0];
+  if (first && !groupDegrees) {
     const rows = first.get('rows') as Row[];
     pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
-  } else if (first) {
+  } else if (groupDegrees) {
     let starts = groupStarts.get(graph);
     if (!starts) {
       starts = new Map();
       groupStarts.set(graph, starts);
     }
-    ({ pages, degree } = await graph.read((tx) => denseGroupPages(tx, opts, params, where, starts), opts));
+    const groups = wantedGroups(opts, groupDegrees);
+    degree = groups.reduce((s, g) => s + g.degree, 0);
+    pages = await Promise.all(groups.map((g) => denseGroupPage(graph, g, opts, params, where, starts)));
   }
 
   // Merge the groups up to the point where all of them are complete.
@@ -213,98 +221,97 @@ export async function getNeighbors(
   };
 }
 
-/** A dense wallet's page, one (type, direction) group at a time, each read the cheap way for its size. */
-async function denseGroupPages(
-  tx: ManagedTransaction,
+/** Per (type, direction) group its degree, then per type its total in the graph (count store). */
+const GROUP_DEGREES = [
+  ...RELATIONSHIP_TYPES.flatMap((t) => [`COUNT { (w)-[:${t}]->() }`, `COUNT { (w)<-[:${t}]-() }`]),
+  ...RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() }`),
+].join(', ');
+
+/** The groups a dense wallet's page reads: those with relationships that the options ask for. */
+function wantedGroups(opts: NeighborOptions, degrees: number[]): Group[] {
+  const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
+  const groups: Group[] = [];
+  RELATIONSHIP_TYPES.forEach((type, i) => {
+    (['OUT', 'IN'] as const).forEach((direction, d) => {
+      const degree = degrees[2 * i + d]!;
+      if (degree > 0 && wanted.has(type) && (opts.direction === 'BOTH' || opts.direction === direction)) {
+        groups.push({ type, direction, degree, typeTotal: degrees[2 * RELATIONSHIP_TYPES.length + i]! });
+      }
+    });
+  });
+  return groups;
+}
+
+/**
+ * One group of a dense wallet, read the cheap way for its size. Each read is its own auto-commit
+ * query, so a wallet's groups are read side by side (one round trip between them, not one each).
+ */
+async function denseGroupPage(
+  graph: Graph,
+  g: Group,
   opts: NeighborOptions,
   params: { chain: Chain; address: string; after: string } & Record<string, unknown>,
   where: string,
   starts: Map<string, { degree: number; first: string }>,
-): Promise<{ pages: GroupPage[]; degree: number }> {
-  const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
+): Promise<GroupPage> {
   const limit = opts.first + 1;
-  const totals = RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() } AS ${t}_ALL`).join(', ');
-  const degrees = await tx.run(`${degreeQuery()}, ${totals}`, {
-    chain: params.chain,
-    address: params.address,
-  });
-  const rec = degrees.records[0];
-  const groups: Group[] = [];
-  if (rec) {
-    for (const type of RELATIONSHIP_TYPES) {
-      for (const direction of ['OUT', 'IN'] as const) {
-        const degree = rec.get(`${type}_${direction}`) as number;
-        if (degree > 0 && wanted.has(type) && (opts.direction === 'BOTH' || opts.direction === direction)) {
-          groups.push({ type, direction, degree, typeTotal: rec.get(`${type}_ALL`) as number });
-        }
-      }
-    }
-  }
-  const groupPattern = (g: Group) =>
-    g.direction === 'OUT' ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`;
-  // A group read from the wallet: every relationship of the group, the page's `limit` smallest ids.
-  const expandGroup = async (g: Group) => {
-    const res = await tx.run(
-      `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern(g)}
+  const out = g.direction === 'OUT';
+  const groupPattern = out ? `(w)-[r:${g.type}]->(n)` : `(w)<-[r:${g.type}]-(n)`;
+  // The group read from the wallet: every relationship of the group, the page's `limit` smallest ids.
+  const expandGroup = async (): Promise<GroupPage> => {
+    const res = await graph.query(
+      `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern}
        WHERE r.id > $after AND ${where}
        WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
       params,
+      opts,
     );
     const rows = res.records.map((x) => x.get('row') as Row);
     return { rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null };
   };
-  const pages: GroupPage[] = [];
-  for (const g of groups) {
-    const out = g.direction === 'OUT';
-    if (g.degree < DENSE_DEGREE) {
-      pages.push(await expandGroup(g));
-      continue;
+  if (g.degree < DENSE_DEGREE) return expandGroup();
+  // Dense: walk the relationship-id index from the cursor; it streams, stopping as soon as `limit`
+  // matches are found (Limit is lazy). With the wallet's ids spread along the index, that takes
+  // about `limit` × (relationships of the type ÷ the group's) entries. Where that is no cheaper
+  // than reading the group, or filters make matches rare, read the group instead.
+  const expectedWalk = (limit * g.typeTotal) / g.degree;
+  if (where !== 'true' || expectedWalk >= g.degree) return expandGroup();
+  const walk = neo4j.int(Math.min(INDEX_SCAN_BUDGET, Math.max(1000, Math.ceil(4 * expectedWalk))));
+  // A first page starts the walk at the group's first id (cached while the degree holds).
+  let from = '';
+  if (params.after === '') {
+    const key = `${params.chain}\n${params.address}\n${g.type}\n${g.direction}`;
+    let start = starts.get(key);
+    if (start?.degree !== g.degree) {
+      const first = await graph.query(
+        `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern} RETURN min(r.id) AS first`,
+        params,
+        opts,
+      );
+      start = { degree: g.degree, first: (first.records[0]?.get('first') as string | null) ?? '' };
+      starts.delete(key);
+      starts.set(key, start);
+      if (starts.size > GROUP_STARTS_MAX) starts.delete(starts.keys().next().value as string);
     }
-    // Dense: walk the relationship-id index from the cursor; it streams, stopping as soon as
-    // `limit` matches are found (Limit is lazy). With the wallet's ids spread along the index, that
-    // takes about `limit` × (relationships of the type ÷ the group's) entries. Where that is no
-    // cheaper than reading the group, or filters make matches rare, read the group instead.
-    const expectedWalk = (limit * g.typeTotal) / g.degree;
-    if (where !== 'true' || expectedWalk >= g.degree) {
-      pages.push(await expandGroup(g));
-      continue;
-    }
-    const walk = neo4j.int(Math.min(INDEX_SCAN_BUDGET, Math.max(1000, Math.ceil(4 * expectedWalk))));
-    // A first page starts the walk at the group's first id (cached while the degree holds).
-    let from = '';
-    if (params.after === '') {
-      const key = `${params.chain}\n${params.address}\n${g.type}\n${g.direction}`;
-      let start = starts.get(key);
-      if (start?.degree !== g.degree) {
-        const first = await tx.run(
-          `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern(g)} RETURN min(r.id) AS first`,
-          params,
-        );
-        start = { degree: g.degree, first: (first.records[0]?.get('first') as string | null) ?? '' };
-        starts.delete(key);
-        starts.set(key, start);
-        if (starts.size > GROUP_STARTS_MAX) starts.delete(starts.keys().next().value as string);
-      }
-      from = start.first;
-    }
-    const res = await tx.run(
-      `MATCH (w:Wallet {chain: $chain, address: $address})
-       CALL (w) {
-         MATCH ()-[r:${g.type}]->() WHERE r.id > $after AND r.id >= $from
-         WITH r ORDER BY r.id LIMIT $walk
-         WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
-         RETURN r LIMIT $limit
-       }
-       RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
-      { ...params, walk, from },
-    );
-    const rows = res.records.map((x) => x.get('row') as Row);
-    // Short: the group's ids sit beyond the walk (a gap between the wallet's clusters of ids).
-    // Read the group from the wallet: O(degree) once, and the page is full and exact, where
-    // walking on would return empty pages.
-    pages.push(rows.length >= limit ? { rows, completeTo: rows.at(-1)!.id } : await expandGroup(g));
+    from = start.first;
   }
-  return { pages, degree: groups.reduce((s, g) => s + g.degree, 0) };
+  const res = await graph.query(
+    `MATCH (w:Wallet {chain: $chain, address: $address})
+     CALL (w) {
+       MATCH ()-[r:${g.type}]->() WHERE r.id > $after AND r.id >= $from
+       WITH r ORDER BY r.id LIMIT $walk
+       WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
+       RETURN r LIMIT $limit
+     }
+     RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
+    { ...params, walk, from },
+    opts,
+  );
+  const rows = res.records.map((x) => x.get('row') as Row);
+  // Short: the group's ids sit beyond the walk (a gap between the wallet's clusters of ids).
+  // Read the group from the wallet: O(degree) once, and the page is full and exact, where
+  // walking on would return empty pages.
+  return rows.length >= limit ? { rows, completeTo: rows.at(-1)!.id } : expandGroup();
 }
 
 function degreeQuery(): string {
