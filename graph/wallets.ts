@@ -26,6 +26,8 @@ export interface RelationshipRecord {
 }
 
 export interface NeighborPage {
+  /** The wallet itself, read by the page's first query; null: no such wallet (and no edges). */
+  wallet: WalletRecord | null;
   edges: { cursor: string; node: WalletRecord; relationship: RelationshipRecord }[];
   hasNextPage: boolean;
   /** Where the next page starts: the last edge's cursor, or further when a dense group was walked past it. */
@@ -167,7 +169,7 @@ export async function getNeighbors(
        WITH w WHERE degree >= $dense
        RETURN collect([${GROUP_DEGREES}]) AS groupDegrees
      }
-     RETURN degree, rows, groupDegrees`,
+     RETURN ${walletFields('w')} AS wallet, degree, rows, groupDegrees`,
     { ...params, dense: neo4j.int(DENSE_DEGREE) },
     opts,
   );
@@ -214,6 +216,7 @@ export async function getNeighbors(
     },
   }));
   return {
+    wallet: (first?.get('wallet') as WalletRecord | undefined) ?? null,
     edges,
     hasNextPage: full || bound !== null,
     endCursor: full || bound === null ? (pageRows.at(-1)?.id ?? null) : bound,

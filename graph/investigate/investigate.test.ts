@@ -20,10 +20,10 @@ type GqlResult = { data?: any; errors?: { message: string; extensions?: Record<s
 async function gql(
   query: string,
   variables: Record<string, unknown> = {},
-  o: { key?: string; limits?: Partial<Limits> } = {},
+  o: { key?: string; limits?: Partial<Limits>; graph?: Graph } = {},
 ) {
   const yoga = createApi({
-    graph,
+    graph: o.graph ?? graph,
     log: process.env.DEBUG_API
       ? (await import('../../common/logger.ts')).createLogger({ level: 'error', name: 't' })
       : silentLogger(),
@@ -193,6 +193,108 @@ describe('neighbors', () => {
     );
     expect(code(bad)).toBe('BAD_USER_INPUT');
     expect(code(await gql(q, { a: g.hub, w: { fromBlock: 5, toBlock: 4 } }))).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('a wallet asked with its neighbors', () => {
+  /** The test graph, recording each auto-commit query's first line. */
+  const counted = () => {
+    const queries: string[] = [];
+    const g: Graph = {
+      ...graph,
+      query: (c, p, o) => {
+        queries.push(c.trim().split('\n')[0]!);
+        return graph.query(c, p, o);
+      },
+    };
+    return { g, queries };
+  };
+
+  it('is read with its first page in one query, and the page matches the one read on its own', async () => {
+    const g = await buildGraph(
+      graph,
+      ['hub', 'a', 'b', 'c'],
+      [
+        { from: 'a', to: 'hub', block: 1, amount: '1' },
+        { from: 'hub', to: 'b', block: 2, amount: '2' },
+        { from: 'c', to: 'hub', block: 3, amount: '3' },
+      ],
+    );
+    const page =
+      'neighbors(first: $n, direction: $d) { pageInfo { hasNextPage } edges { node { address } relationship { amount } } }';
+    const together = counted();
+    const r1 = ok(
+      await gql(
+        `query ($a: String!, $n: Int, $d: Direction) { wallet(chain: BITTENSOR, address: $a) { address ${page} } }`,
+        { a: g.hub, n: 2, d: 'BOTH' },
+        { graph: together.g },
+      ),
+    );
+    expect(together.queries).toHaveLength(1);
+    expect(r1.wallet.address).toBe(g.hub);
+    expect(r1.wallet.neighbors.edges.map((e: any) => e.relationship.amount)).toHaveLength(2);
+    expect(r1.wallet.neighbors.pageInfo.hasNextPage).toBe(true);
+
+    // Under a fragment the look-ahead stands aside: two queries, the same answer.
+    const apart = counted();
+    const r2 = ok(
+      await gql(
+        `query ($a: String!, $n: Int, $d: Direction) { wallet(chain: BITTENSOR, address: $a) { address ... on Wallet { ${page} } } }`,
+        { a: g.hub, n: 2, d: 'BOTH' },
+        { graph: apart.g },
+      ),
+    );
+    expect(apart.queries).toHaveLength(2);
+    expect(r2).toEqual(r1);
+
+    // Asked twice with different arguments: each page is its own, and right.
+    const twice = ok(
+      await gql(
+        'query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { out: neighbors(direction: OUT) { edges { relationship { amount } } } in: neighbors(direction: IN) { edges { relationship { amount } } } } }',
+        { a: g.hub },
+      ),
+    );
+    expect(twice.wallet.out.edges.map((e: any) => e.relationship.amount)).toEqual(['2']);
+    expect(twice.wallet.in.edges.map((e: any) => e.relationship.amount).sort()).toEqual(['1', '3']);
+
+    // Defaults and literals read ahead as GraphQL applies them: still one query.
+    const literal = counted();
+    const r3 = ok(
+      await gql(
+        `query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { neighbors(types: [TRANSFER], minAmount: "2") { edges { relationship { amount } } } } }`,
+        { a: g.hub },
+        { graph: literal.g },
+      ),
+    );
+    expect(literal.queries).toHaveLength(1);
+    expect(r3.wallet.neighbors.edges.map((e: any) => e.relationship.amount).sort()).toEqual(['2', '3']);
+
+    // No such wallet: null, from the same single query.
+    const none = counted();
+    expect(
+      ok(
+        await gql(
+          `query { wallet(chain: BITTENSOR, address: "5NoSuchWallet") { ${page.replace('$n', '2').replace('$d', 'BOTH')} } }`,
+          {},
+          { graph: none.g },
+        ),
+      ).wallet,
+    ).toBeNull();
+    expect(none.queries).toHaveLength(1);
+  });
+
+  it('answers the wallet when its neighbors fail, and the error stays on the neighbors field', async () => {
+    const g = await buildGraph(graph, ['hub', 'a'], [{ from: 'a', to: 'hub', block: 1, amount: '1' }]);
+    const bad = await gql(
+      'query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { address neighbors(minAmount: "-3") { edges { cursor } } } }',
+      { a: g.hub },
+    );
+    expect(bad.errors).toHaveLength(1);
+    expect(bad.errors![0]!.message).toBe(
+      'minAmount must be a non-negative integer in a decimal string, got "-3"',
+    );
+    expect((bad.errors![0] as any).path).toEqual(['wallet', 'neighbors']);
+    expect(bad.data.wallet).toBeNull(); // neighbors is non-null: the error nulls its parent, as GraphQL says
   });
 });
 

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import type { AlertRecord } from '../../../graph/alerts.ts';
 import { getWalletAlerts } from '../../../graph/alerts.ts';
 import { getTags } from '../../../graph/investigate/tags.ts';
@@ -6,6 +7,7 @@ import { normalizeAddress } from '../../../graph/model.ts';
 import {
   type DegreeCount,
   type Direction,
+  type NeighborPage,
   type RelationshipRecord,
   type WalletActivity,
   type WalletRecord,
@@ -20,6 +22,7 @@ import type { ApiContext } from '../context.ts';
 import { alertsAfter, pageSize } from '../errors.ts';
 import { withTimeoutError } from '../limits.ts';
 import { type GqlChain, type WindowInput, edgeFilter, isoTime, limitsOf, toChain } from './investigate.ts';
+import { argumentsKey, subfieldArguments } from './lookahead.ts';
 
 const fromChain = (c: Chain) => c.toUpperCase();
 
@@ -57,6 +60,38 @@ function read<T>(ctx: ApiContext, what: string, work: (timeoutMs: number) => Pro
   return withTimeoutError(what, readTimeoutMs, () => work(readTimeoutMs));
 }
 
+interface NeighborsArgs {
+  direction: Direction;
+  types?: RelationshipType[] | null;
+  first: number;
+  after?: string | null;
+  minAmount?: string | null;
+  maxAmount?: string | null;
+  window?: WindowInput | null;
+}
+const NEIGHBORS_ARGS = ['direction', 'types', 'first', 'after', 'minAmount', 'maxAmount', 'window'] as const;
+const neighborsKey = (chain: Chain, address: string, args: NeighborsArgs) =>
+  `neighbors:${chain}:${address}:${argumentsKey(args as unknown as Record<string, unknown>, NEIGHBORS_ARGS)}`;
+
+async function neighborsPage(
+  ctx: ApiContext,
+  chain: Chain,
+  address: string,
+  args: NeighborsArgs,
+): Promise<NeighborPage> {
+  const filter = edgeFilter(args);
+  const first = pageSize(args.first);
+  return read(ctx, 'the neighbors', (timeoutMs) =>
+    getNeighbors(ctx.graph, chain, address, {
+      ...filter,
+      direction: args.direction,
+      first,
+      after: args.after ?? null,
+      timeoutMs,
+    }),
+  );
+}
+
 /** Resolvers for wallets, their neighbors and their alerts (schema/vigil.graphql, schema/investigate.graphql). */
 export const walletResolvers = {
   Query: {
@@ -67,38 +102,32 @@ export const walletResolvers = {
       );
       return { ok: neo4j, neo4j, version: ctx.version };
     },
-    wallet: (_: unknown, args: { chain: GqlChain; address: string }, ctx: ApiContext) => {
+    wallet: (
+      _: unknown,
+      args: { chain: GqlChain; address: string },
+      ctx: ApiContext,
+      info: GraphQLResolveInfo,
+    ) => {
       const chain = toChain(args.chain);
-      return read(ctx, 'the wallet', (timeoutMs) =>
-        getWallet(ctx.graph, chain, normalizeAddress(chain, args.address), { timeoutMs }),
+      const address = normalizeAddress(chain, args.address);
+      const plain = () =>
+        read(ctx, 'the wallet', (timeoutMs) => getWallet(ctx.graph, chain, address, { timeoutMs }));
+      // Asked with its neighbors (the investigators' usual question): the wallet comes with the
+      // first page, in one query. The neighbors field takes that page if its arguments match, and
+      // reports its error if it failed; the wallet is then read alone.
+      const asked = subfieldArguments(info, 'neighbors') as NeighborsArgs | null;
+      if (!asked) return plain();
+      const page = oncePerRequest(ctx, neighborsKey(chain, address, asked), () =>
+        neighborsPage(ctx, chain, address, asked),
       );
+      return page.then((p) => p.wallet, plain);
     },
   },
   Wallet: {
     chain: (w: WalletRecord) => fromChain(w.chain),
-    neighbors: async (
-      w: WalletRecord,
-      args: {
-        direction: Direction;
-        types?: RelationshipType[] | null;
-        first: number;
-        after?: string | null;
-        minAmount?: string | null;
-        maxAmount?: string | null;
-        window?: WindowInput | null;
-      },
-      ctx: ApiContext,
-    ) => {
-      const filter = edgeFilter(args);
-      const first = pageSize(args.first);
-      const page = await read(ctx, 'the neighbors', (timeoutMs) =>
-        getNeighbors(ctx.graph, w.chain, w.address, {
-          ...filter,
-          direction: args.direction,
-          first,
-          after: args.after ?? null,
-          timeoutMs,
-        }),
+    neighbors: async (w: WalletRecord, args: NeighborsArgs, ctx: ApiContext) => {
+      const page = await oncePerRequest(ctx, neighborsKey(w.chain, w.address, args), () =>
+        neighborsPage(ctx, w.chain, w.address, args),
       );
       return {
         edges: page.edges,
