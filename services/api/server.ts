@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { ApiKey } from '../../common/config.ts';
@@ -52,7 +53,7 @@ export function createApi(deps: ApiDeps) {
       requireRead(role, deps.readsNeedKey ?? false);
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
-    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits })],
+    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }), useGraphQlJit()],
     graphiql: { title: 'Vigil' },
     logging: {
       debug: (...a) => deps.log.debug(a.map(String).join(' ')),

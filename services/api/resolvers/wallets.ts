@@ -131,8 +131,7 @@ export const walletResolvers = {
       );
       return {
         edges: page.edges,
-        // Counted only when asked for: with filters on a supernode it reads every relationship.
-        totalCount: () => read(ctx, 'the neighbor count', () => page.totalCount()),
+        count: () => read(ctx, 'the neighbor count', () => page.totalCount()),
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
       };
     },
@@ -188,6 +187,10 @@ export const walletResolvers = {
       firstAcceptedAt: r.props.firstAcceptedAt ?? null,
       lastAcceptedAt: r.props.lastAcceptedAt ?? null,
     }),
+  },
+  NeighborConnection: {
+    // Counted only when asked for: with filters on a supernode it reads every relationship.
+    totalCount: (c: { count(): Promise<number> }) => c.count(),
   },
   Alert: {
     chain: (a: AlertRecord) => fromChain(a.chain),
