@@ -113,8 +113,39 @@ interface GroupPage {
   completeTo: string | null;
 }
 
-const rowMap = (other: string) => `{id: r.id, type: type(r), outgoing: startNode(r) = w, props: properties(r),
-  from: startNode(r).address, to: endNode(r).address, node: ${walletFields(other)}}`;
+/**
+ * A neighbor row as a list, read back by `toRow`: lists unpack without a key string per field,
+ * and the page's hot path unpacks 26 of them per request.
+ */
+const rowList = (
+  other: string,
+) => `[r.id, type(r), startNode(r) = w, properties(r), ${other}.chain, ${other}.address,
+  coalesce(${other}.isHotkey, false), ${other}:Contract, ${other}.firstSeenBlock, ${other}.lastSeenBlock]`;
+type RowList = [
+  string,
+  RelationshipType,
+  boolean,
+  Record<string, unknown>,
+  Chain,
+  string,
+  boolean,
+  boolean,
+  number | null,
+  number | null,
+];
+/** A `rowList` of wallet `self` back to a Row. */
+function toRow(self: string, l: RowList): Row {
+  const [id, type, outgoing, props, chain, address, isHotkey, isContract, firstSeenBlock, lastSeenBlock] = l;
+  return {
+    id,
+    type,
+    outgoing,
+    props,
+    from: outgoing ? self : address,
+    to: outgoing ? address : self,
+    node: { chain, address, isHotkey, isContract, firstSeenBlock, lastSeenBlock },
+  };
+}
 
 /**
  * One page of a wallet's relationships, ordered by relationship id (a stable keyset: the cursor
@@ -163,7 +194,7 @@ export async function getNeighbors(
        WITH w WHERE degree < $dense
        MATCH ${pat} WHERE r.id > $after AND ${where}
        WITH w, r, n ORDER BY r.id LIMIT $limit
-       RETURN collect(${rowMap('n')}) AS rows
+       RETURN collect(${rowList('n')}) AS rows
      }
      CALL (w, degree) {
        WITH w WHERE degree >= $dense
@@ -179,7 +210,7 @@ export async function getNeighbors(
   let pages: GroupPage[] = [];
   const groupDegrees = (first?.get('groupDegrees') as number[][] | undefined)?.[0];
   if (first && !groupDegrees) {
-    const rows = first.get('rows') as Row[];
+    const rows = (first.get('rows') as RowList[]).map((l) => toRow(address, l));
     pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
   } else if (groupDegrees) {
     let starts = groupStarts.get(graph);
@@ -265,11 +296,11 @@ async function denseGroupPage(
     const res = await graph.query(
       `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern}
        WHERE r.id > $after AND ${where}
-       WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowMap('n')} AS row`,
+       WITH w, r, n ORDER BY r.id LIMIT $limit RETURN ${rowList('n')} AS row`,
       params,
       opts,
     );
-    const rows = res.records.map((x) => x.get('row') as Row);
+    const rows = res.records.map((x) => toRow(params.address, x.get('row') as RowList));
     return { rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null };
   };
   if (g.degree < DENSE_DEGREE) return expandGroup();
@@ -306,11 +337,11 @@ async function denseGroupPage(
        WITH r WHERE ${out ? 'startNode(r)' : 'endNode(r)'} = w AND ${where}
        RETURN r LIMIT $limit
      }
-     RETURN ${rowMap(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
+     RETURN ${rowList(out ? 'endNode(r)' : 'startNode(r)')} AS row`,
     { ...params, walk, from },
     opts,
   );
-  const rows = res.records.map((x) => x.get('row') as Row);
+  const rows = res.records.map((x) => toRow(params.address, x.get('row') as RowList));
   // Short: the group's ids sit beyond the walk (a gap between the wallet's clusters of ids).
   // Read the group from the wallet: O(degree) once, and the page is full and exact, where
   // walking on would return empty pages.
