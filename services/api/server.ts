@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { makeExecutableSchema } from '@graphql-tools/schema';
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { ApiKey } from '../../common/config.ts';
