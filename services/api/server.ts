@@ -11,6 +11,7 @@ import { createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
+import { useBodyLimit } from './bodyLimit.ts';
 import type { ApiContext } from './context.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
@@ -53,7 +54,8 @@ export function createApi(deps: ApiDeps) {
       requireRead(role, deps.readsNeedKey ?? false);
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
-    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }), useGraphQlJit()],
+    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }), useGraphQlJit(), useBodyLimit()],
+    maxRequestBodySize: false, // useBodyLimit instead
     graphiql: { title: 'Vigil' },
     logging: {
       debug: (...a) => deps.log.debug(a.map(String).join(' ')),
