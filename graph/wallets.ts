@@ -89,6 +89,28 @@ export const INDEX_SCAN_BUDGET = 20_000;
 const groupStarts = new WeakMap<Graph, Map<string, { degree: number; first: string }>>();
 const GROUP_STARTS_MAX = 10_000;
 
+/**
+ * Dense wallets' group degrees as last read, per question shape (wallet, direction, types). A
+ * page of a wallet found here reads its groups side by side with the first query, on these
+ * degrees, and keeps them only if the first query finds the same degrees. Per Graph, bounded.
+ */
+const denseDegrees = new WeakMap<Graph, Map<string, number[]>>();
+
+/** A bounded per-Graph map: the oldest entry goes when it is full. */
+function perGraph<V>(maps: WeakMap<Graph, Map<string, V>>, graph: Graph): Map<string, V> {
+  let m = maps.get(graph);
+  if (!m) {
+    m = new Map();
+    maps.set(graph, m);
+  }
+  return m;
+}
+function remember<V>(m: Map<string, V>, key: string, value: V): void {
+  m.delete(key);
+  m.set(key, value);
+  if (m.size > GROUP_STARTS_MAX) m.delete(m.keys().next().value as string);
+}
+
 interface Group {
   type: RelationshipType;
   direction: 'OUT' | 'IN';
@@ -187,6 +209,18 @@ export async function getNeighbors(
       : opts.direction === 'IN'
         ? `(w)<-[r${types}]-(n)`
         : `(w)-[r${types}]-(n)`;
+  // A wallet already known to be dense for this question: its groups are read now, on the degrees
+  // last seen, beside the first query (one round trip in all, not two).
+  const starts = perGraph(groupStarts, graph);
+  const readGroups = (degrees: number[]) =>
+    Promise.all(
+      wantedGroups(opts, degrees).map((g) => denseGroupPage(graph, g, opts, params, where, starts)),
+    );
+  const known = perGraph(denseDegrees, graph);
+  const shape = `${chain}\n${address}\n${opts.direction}\n${types}`;
+  const remembered = filtered ? undefined : known.get(shape);
+  // A failed early read is only wasted: the groups are then read again, and fail in the open.
+  const early = remembered ? readGroups(remembered).catch(() => null) : null;
   const small = await graph.query(
     `MATCH (w:Wallet {chain: $chain, address: $address})
      WITH w, COUNT { ${pat.replace('(n)', '()')} } AS degree
@@ -213,14 +247,11 @@ export async function getNeighbors(
     const rows = (first.get('rows') as RowList[]).map((l) => toRow(address, l));
     pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
   } else if (groupDegrees) {
-    let starts = groupStarts.get(graph);
-    if (!starts) {
-      starts = new Map();
-      groupStarts.set(graph, starts);
-    }
+    remember(known, shape, groupDegrees);
+    const kept = early && sameGroupDegrees(remembered!, groupDegrees) ? await early : null;
     const groups = wantedGroups(opts, groupDegrees);
     degree = groups.reduce((s, g) => s + g.degree, 0);
-    pages = await Promise.all(groups.map((g) => denseGroupPage(graph, g, opts, params, where, starts)));
+    pages = kept ?? (await readGroups(groupDegrees));
   }
 
   // Merge the groups up to the point where all of them are complete.
@@ -260,6 +291,10 @@ const GROUP_DEGREES = [
   ...RELATIONSHIP_TYPES.flatMap((t) => [`COUNT { (w)-[:${t}]->() }`, `COUNT { (w)<-[:${t}]-() }`]),
   ...RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() }`),
 ].join(', ');
+
+/** Whether two reads of a wallet's group degrees agree (the type totals may differ: they only size walks). */
+const sameGroupDegrees = (a: number[], b: number[]) =>
+  RELATIONSHIP_TYPES.every((_, i) => a[2 * i] === b[2 * i] && a[2 * i + 1] === b[2 * i + 1]);
 
 /** The groups a dense wallet's page reads: those with relationships that the options ask for. */
 function wantedGroups(opts: NeighborOptions, degrees: number[]): Group[] {
@@ -323,9 +358,7 @@ async function denseGroupPage(
         opts,
       );
       start = { degree: g.degree, first: (first.records[0]?.get('first') as string | null) ?? '' };
-      starts.delete(key);
-      starts.set(key, start);
-      if (starts.size > GROUP_STARTS_MAX) starts.delete(starts.keys().next().value as string);
+      remember(starts, key, start);
     }
     from = start.first;
   }
