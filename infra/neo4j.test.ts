@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   type Neo4jProcess,
   isBoltReachable,
+  javaMajor,
+  javaVersionLine,
   readLivePid,
   startNeo4jServer,
   stopNeo4jByPidFile,
@@ -21,6 +24,26 @@ const BOLT_PORT = 17687;
 const HTTP_PORT = 17474;
 const BOLT_URI = `bolt://127.0.0.1:${BOLT_PORT}`;
 const log = (m: string) => console.log(`[neo4j.test] ${m}`);
+
+describe('Java version check', () => {
+  it('reads the version past the lines JAVA_TOOL_OPTIONS makes the JVM print first', async () => {
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'java',
+        ['-version'],
+        { env: { ...process.env, JAVA_TOOL_OPTIONS: '-Xlog:gc' } },
+        (err, out, errOut) => (err ? reject(err) : resolve(out + errOut)),
+      ),
+    );
+    expect(output).toContain('Picked up JAVA_TOOL_OPTIONS');
+    // The old check read the first line: no version there.
+    expect(javaMajor(output.split('\n')[0]!)).toBe(0);
+    const line = javaVersionLine(output);
+    expect(line).toMatch(/version "/);
+    expect(javaMajor(line)).toBeGreaterThanOrEqual(17);
+    expect(javaMajor('java version "1.8.0_401"')).toBe(8);
+  });
+});
 
 describe('Neo4j server launcher', () => {
   let home = '';

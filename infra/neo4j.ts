@@ -667,14 +667,14 @@ async function newestMtime(dir: string): Promise<number> {
 
 let javaVersionCache: Promise<string> | undefined;
 
-/** `java -version`'s first line; throws a VigilError naming the package when java is missing. */
+/** `java -version`'s version line; throws a VigilError naming the package when java is missing. */
 function javaVersionString(): Promise<string> {
   javaVersionCache ??= runCapture('java', ['-version'], process.cwd(), 30_000).then(({ code, output }) => {
     if (code === 'ENOENT') {
       throw new VigilError('Java is not installed: Neo4j runs in a JVM', { details: INSTALL_HINT });
     }
     if (code !== 0) throw new VigilError(`java -version failed (exit ${code})`, { details: output });
-    return output.split('\n')[0] ?? '';
+    return javaVersionLine(output);
   });
   javaVersionCache.catch(() => {
     javaVersionCache = undefined;
@@ -682,12 +682,25 @@ function javaVersionString(): Promise<string> {
   return javaVersionCache;
 }
 
-async function javaVersion(): Promise<number> {
-  const line = await javaVersionString();
+/**
+ * The version line of `java -version`'s output, past what the JVM may print first (`Picked up
+ * JAVA_TOOL_OPTIONS: …`, GC log lines), which once read as "Java 0 is too old".
+ */
+export function javaVersionLine(output: string): string {
+  const lines = output.split('\n');
+  return lines.find((l) => /version "/.test(l)) ?? lines[0] ?? '';
+}
+
+/** The major version in a `javaVersionLine` (1.8 → 8); 0 if there is none. */
+export function javaMajor(line: string): number {
   const m = /version "(\d+)(?:\.(\d+))?/.exec(line);
   if (!m) return 0;
   const major = Number(m[1]);
   return major === 1 ? Number(m[2]) : major;
+}
+
+async function javaVersion(): Promise<number> {
+  return javaMajor(await javaVersionString());
 }
 
 function runCapture(
