@@ -71,6 +71,33 @@ describe('graph driver', () => {
     }
   });
 
+  // patches/neo4j-driver-bolt-connection: with disableLosslessIntegers the unpacker built an
+  // Integer per received integer and then several more to compare it with the safe range.
+  it('reads integers of every width straight into exact numbers, and beyond ±2^53 as ±Infinity', async () => {
+    const graph = await openTestGraph();
+    try {
+      const values = [0, 127, -1, -16, -17, -128, 200, -32768, 40_000, -2_147_483_648, 2_147_483_647, 4_294_967_296,
+        1_700_000_000_000, -1_700_000_000_000, 2 ** 52 + 12_345, -(2 ** 52) - 7]; // biome-ignore format: a table
+      const toNumber = vi.spyOn(neo4j.Integer.prototype, 'toNumberOrInfinity');
+      const res = await graph.query('RETURN $values AS values', { values: values.map((v) => neo4j.int(v)) });
+      expect(res.records[0]!.get('values')).toEqual(values);
+      expect(toNumber).not.toHaveBeenCalled();
+      // The edges of the safe range and beyond take the driver's own path.
+      const edges = await graph.query(
+        'RETURN [9007199254740991, -9007199254740991, 9223372036854775807, -9223372036854775808] AS v',
+        {},
+      );
+      expect(edges.records[0]!.get('v')).toEqual([
+        2 ** 53 - 1,
+        -(2 ** 53 - 1),
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+      ]);
+    } finally {
+      await graph.close();
+    }
+  });
+
   it('names the URI when Neo4j does not answer', async () => {
     const unused = neo4jUri().replace(/:\d+$/, ':1');
     const graph = createGraph({ uri: unused, user: 'neo4j', password: '', database: 'neo4j' });
