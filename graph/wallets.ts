@@ -87,7 +87,8 @@ export const INDEX_SCAN_BUDGET = 20_000;
  * and any addition changes it. Per Graph, bounded.
  */
 const groupStarts = new WeakMap<Graph, Map<string, { degree: number; first: string }>>();
-const GROUP_STARTS_MAX = 10_000;
+/** Entries kept in each of the per-Graph maps below; the oldest goes first. */
+const REMEMBERED_MAX = 10_000;
 
 /**
  * Dense wallets' group degrees as last read, per question shape (wallet, direction, types). A
@@ -96,7 +97,7 @@ const GROUP_STARTS_MAX = 10_000;
  */
 const denseDegrees = new WeakMap<Graph, Map<string, number[]>>();
 
-/** A bounded per-Graph map: the oldest entry goes when it is full. */
+/** This Graph's map in `maps`, made on first use. */
 function perGraph<V>(maps: WeakMap<Graph, Map<string, V>>, graph: Graph): Map<string, V> {
   let m = maps.get(graph);
   if (!m) {
@@ -105,10 +106,11 @@ function perGraph<V>(maps: WeakMap<Graph, Map<string, V>>, graph: Graph): Map<st
   }
   return m;
 }
+/** Sets `key` as the newest entry of `m`, dropping the oldest past REMEMBERED_MAX. */
 function remember<V>(m: Map<string, V>, key: string, value: V): void {
   m.delete(key);
   m.set(key, value);
-  if (m.size > GROUP_STARTS_MAX) m.delete(m.keys().next().value as string);
+  if (m.size > REMEMBERED_MAX) m.delete(m.keys().next().value as string);
 }
 
 interface Group {
