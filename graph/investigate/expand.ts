@@ -94,7 +94,7 @@ export async function expandFrontier(
            MATCH ${step}
            WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
            RETURN r, y ORDER BY coalesce(r.amountValue, -1.0) DESC, r.id LIMIT $limit
-           UNION
+           UNION ALL
            WITH x, f WHERE f.dense
            MATCH ${step}
            WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
