@@ -8,10 +8,11 @@
  * Loads a synthetic Bittensor graph into a Neo4j of the bench's own (ports 7690/7477, data under
  * .vigil/bench-graphql): power-law degrees plus a few supernodes with ≥ 150,000 relationships,
  * generated inside Neo4j in batches, with a progress line. Then asks the investigation API (a real
- * HTTP server, in a process of its own: bench/apiProcess.ts) neighbors, paths (maxDepth 4) and flow
- * (depth 3) with 16 concurrent clients in this process (all kinds mixed, then each kind alone), and in the same run the same questions as naive
- * unbounded variable-length Cypher (with a time-out, counting time-outs). Prints p50/p99/max per
- * question, the ratios, the load average.
+ * HTTP server, in a process of its own: bench/apiProcess.ts), warmed up for --warmup-seconds,
+ * neighbors, paths (maxDepth 4) and flow (depth 3) with 16 concurrent clients in this process (all
+ * kinds mixed, then each kind alone), and in the same run the same questions as naive unbounded
+ * variable-length Cypher (with a time-out, counting time-outs). Prints p50/p99/max per question,
+ * the ratios, the CPU per process, the load average.
  * `--scale 0.02` makes a quick run (20k wallets, 100k relationships, supernodes of 3,000).
  * `--reuse` keeps an already loaded graph of the same size; `--keep` leaves Neo4j running (detached);
  * `--neo4j-uri bolt://…` uses a running Neo4j that holds the graph (with --reuse), e.g. one left by

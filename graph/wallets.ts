@@ -234,7 +234,7 @@ export async function getNeighbors(
      }
      CALL (w, degree) {
        WITH w WHERE degree >= $dense
-       RETURN collect([${GROUP_DEGREES}]) AS groupDegrees
+       RETURN collect([${GROUP_DEGREES}, ${TYPE_TOTALS}]) AS groupDegrees
      }
      RETURN ${walletFields('w')} AS wallet, degree, rows, groupDegrees`,
     { ...params, dense: neo4j.int(DENSE_DEGREE) },
@@ -288,29 +288,33 @@ export async function getNeighbors(
   };
 }
 
-/** Per (type, direction) group its degree, then per type its total in the graph (count store). */
-const GROUP_DEGREES = [
-  ...RELATIONSHIP_TYPES.flatMap((t) => [`COUNT { (w)-[:${t}]->() }`, `COUNT { (w)<-[:${t}]-() }`]),
-  ...RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() }`),
-].join(', ');
+/** Every (type, direction) group of a wallet, in one fixed order shared by the degree reads below. */
+const GROUPS = RELATIONSHIP_TYPES.flatMap((type) =>
+  (['OUT', 'IN'] as const).map((direction) => ({ type, direction })),
+);
+/** Each group's degree of wallet `w` (degree store), in GROUPS order. */
+const GROUP_DEGREES = GROUPS.map(({ type, direction }) =>
+  direction === 'OUT' ? `COUNT { (w)-[:${type}]->() }` : `COUNT { (w)<-[:${type}]-() }`,
+).join(', ');
+/** Each type's relationships in the whole graph (count store), in RELATIONSHIP_TYPES order. */
+const TYPE_TOTALS = RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() }`).join(', ');
 
 /** Whether two reads of a wallet's group degrees agree (the type totals may differ: they only size walks). */
-const sameGroupDegrees = (a: number[], b: number[]) =>
-  RELATIONSHIP_TYPES.every((_, i) => a[2 * i] === b[2 * i] && a[2 * i + 1] === b[2 * i + 1]);
+const sameGroupDegrees = (a: number[], b: number[]) => GROUPS.every((_, i) => a[i] === b[i]);
 
-/** The groups a dense wallet's page reads: those with relationships that the options ask for. */
+/**
+ * The groups a dense wallet's page reads: those with relationships that the options ask for.
+ * `degrees` is GROUP_DEGREES followed by TYPE_TOTALS.
+ */
 function wantedGroups(opts: NeighborOptions, degrees: number[]): Group[] {
   const wanted = new Set(opts.types?.length ? opts.types : RELATIONSHIP_TYPES);
-  const groups: Group[] = [];
-  RELATIONSHIP_TYPES.forEach((type, i) => {
-    (['OUT', 'IN'] as const).forEach((direction, d) => {
-      const degree = degrees[2 * i + d]!;
-      if (degree > 0 && wanted.has(type) && (opts.direction === 'BOTH' || opts.direction === direction)) {
-        groups.push({ type, direction, degree, typeTotal: degrees[2 * RELATIONSHIP_TYPES.length + i]! });
-      }
-    });
+  return GROUPS.flatMap(({ type, direction }, i) => {
+    const degree = degrees[i]!;
+    if (degree === 0 || !wanted.has(type) || (opts.direction !== 'BOTH' && opts.direction !== direction))
+      return [];
+    const typeTotal = degrees[GROUPS.length + RELATIONSHIP_TYPES.indexOf(type)]!;
+    return [{ type, direction, degree, typeTotal }];
   });
-  return groups;
 }
 
 /**
@@ -383,14 +387,6 @@ async function denseGroupPage(
   return rows.length >= limit ? { rows, completeTo: rows.at(-1)!.id } : expandGroup();
 }
 
-function degreeQuery(): string {
-  const cols = RELATIONSHIP_TYPES.flatMap((t) => [
-    `COUNT { (w)-[:${t}]->() } AS ${t}_OUT`,
-    `COUNT { (w)<-[:${t}]-() } AS ${t}_IN`,
-  ]).join(', ');
-  return `MATCH (w:Wallet {chain: $chain, address: $address}) RETURN ${cols}`;
-}
-
 /** Relationships of a wallet that pass the filters (reads each of them: slow on a supernode). */
 export async function countNeighbors(
   graph: Graph,
@@ -433,16 +429,14 @@ export async function getDegrees(
   address: string,
   o: ReadOptions = {},
 ): Promise<DegreeCount[]> {
-  const res = await graph.query(degreeQuery(), { chain, address }, o);
-  const rec = res.records[0];
-  if (!rec) return [];
-  return RELATIONSHIP_TYPES.flatMap((type) =>
-    (['OUT', 'IN'] as const).map((direction) => ({
-      type,
-      direction,
-      count: rec.get(`${type}_${direction}`) as number,
-    })),
-  ).filter((d) => d.count > 0);
+  const res = await graph.query(
+    `MATCH (w:Wallet {chain: $chain, address: $address}) RETURN [${GROUP_DEGREES}] AS degrees`,
+    { chain, address },
+    o,
+  );
+  const degrees = res.records[0]?.get('degrees') as number[] | undefined;
+  if (!degrees) return [];
+  return GROUPS.map((g, i) => ({ ...g, count: degrees[i]! })).filter((d) => d.count > 0);
 }
 
 export interface WalletTotal {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { openTestGraph, silentLogger } from '../../test/services.ts';
 import { MAX_REQUEST_BODY_BYTES } from './bodyLimit.ts';
-import { startApiServer } from './server.ts';
+import { createApi, startApiServer } from './server.ts';
 
 let graph: Graph;
 let api: { url: string; close(): Promise<void> };
@@ -66,5 +66,20 @@ describe('request body limit', () => {
     const streamed = await post(padded(MAX_REQUEST_BODY_BYTES + 1), true);
     expect(streamed.status).toBe(413);
     expect(streamed.body.errors[0].message).toBe(`request body larger than ${MAX_REQUEST_BODY_BYTES} bytes`);
+  });
+
+  // Node's HTTP parser refuses such a header itself; the handler is also used without it
+  // (tests, other adapters), and must not then read the body unbounded.
+  it('refuses a Content-Length that is not a number with 400, when the handler is called directly', async () => {
+    const yoga = createApi({ graph, log: silentLogger(), version: 'test' });
+    const res = await yoga.fetch('http://vigil.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': 'abc' },
+      body: padded(100).join(''),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as any;
+    expect(body.errors[0].message).toBe('Content-Length header is invalid');
+    expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 });

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { VigilError } from '../../common/errors.ts';
+import { oneAtATime } from '../../common/serial.ts';
 
 /**
  * Defense actions run when consensus says an invariant is violated by a pending transaction:
@@ -236,7 +237,8 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
   const gasLimit = opts.gasLimit ?? 100_000n;
   let nextNonce: number | undefined;
   const inflight = new Map<string, { nonce: number; tip: bigint; maxFee: bigint; hash: string }>();
-  let lock: Promise<unknown> = Promise.resolve();
+  // One pause at a time: nonces and the in-flight table stay consistent.
+  const serially = oneAtATime();
   const seen = new Map<string, string>();
 
   const syncNonce = async () => {
@@ -358,11 +360,6 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
 
   return {
     guardian,
-    // One pause at a time: nonces and the in-flight table stay consistent.
-    pause(req) {
-      const p = lock.then(() => run(req));
-      lock = p.catch(() => {});
-      return p;
-    },
+    pause: (req) => serially(() => run(req)),
   };
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { InvalidPayloadError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import { oneAtATime } from '../../common/serial.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
 import { INGEST_QUEUE, ingestBackoff } from '../../queues/ingestion.ts';
@@ -90,12 +91,7 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
   // on meanwhile. Two subgraphs written at once deadlock in Neo4j on their shared wallets (about
   // one transaction in ten in bench:ingest), and each deadlock re-runs a whole batch. Findings
   // skip the line: an alert must not wait behind a 10,000-row batch.
-  let subgraphWrites: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = subgraphWrites.then(work);
-    subgraphWrites = run.catch(() => {}); // a failed write must not stop the ones queued after it
-    return run;
-  };
+  const writeSerially = oneAtATime();
 
   const write = async (payload: IngestJob, startedBefore: boolean): Promise<IngestResult> => {
     if (payload.kind === 'finding') {
@@ -111,7 +107,9 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
       }
       return { kind: 'finding', nodes: 0, edges: 0, batches: 1, alertId: alert.id };
     }
-    const stats = await oneAtATime(() => writeSubgraph(deps.graph, payload, { batchSize: deps.batchSize }));
+    const stats = await writeSerially(() =>
+      writeSubgraph(deps.graph, payload, { batchSize: deps.batchSize }),
+    );
     jobs.inc({ kind: 'subgraph', outcome: 'ok' });
     rows.inc({ what: 'nodes' }, stats.nodes);
     rows.inc({ what: 'edges' }, stats.edges);
