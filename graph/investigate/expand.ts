@@ -64,6 +64,52 @@ function patterns(side: Side, types: string): { step: string; degree: string } {
   return { step: `(x)-[r${types}]-(y:Wallet)`, degree: `COUNT { (y)-[${types}]-() }` };
 }
 
+/**
+ * A frontier is read in slices side by side, each its own auto-commit query: Neo4j runs a query on
+ * one thread, so a supernode's hop of 500 wallets would otherwise take one core however many the
+ * server has, and under load it gets one share among the light questions' queries. A slice holds
+ * at least MIN_SLICE_RELATIONSHIPS (estimated from the wallets' degrees, a dense wallet counting as
+ * its fan-out), so the usual small frontier stays one round trip.
+ */
+export const MIN_SLICE_RELATIONSHIPS = 1000;
+export const MAX_SLICES = 4;
+
+/** Relationships a frontier wallet's expansion is expected to read (unknown degree: a fan-out). */
+function expectedReads(f: FrontierItem, fanOut: number): number {
+  if (f.degree === undefined || f.degree >= DENSE_FANOUT_DEGREE) return fanOut + 1;
+  return f.degree;
+}
+
+/**
+ * Cuts a frontier, in order, into at most `maxSlices` runs of about equal expected reads, none
+ * under `minSlice` (a frontier below twice that is one slice).
+ */
+export function sliceFrontier(
+  frontier: FrontierItem[],
+  fanOut: number,
+  minSlice = MIN_SLICE_RELATIONSHIPS,
+  maxSlices = MAX_SLICES,
+): FrontierItem[][] {
+  const reads = frontier.map((f) => expectedReads(f, fanOut));
+  const total = reads.reduce((s, r) => s + r, 0);
+  const count = Math.max(1, Math.min(maxSlices, frontier.length, Math.floor(total / minSlice)));
+  if (count === 1) return [frontier];
+  const target = total / count;
+  const slices: FrontierItem[][] = [];
+  let current: FrontierItem[] = [];
+  let acc = 0;
+  frontier.forEach((f, i) => {
+    current.push(f);
+    acc += reads[i]!;
+    if (acc >= target * (slices.length + 1) && slices.length < count - 1) {
+      slices.push(current);
+      current = [];
+    }
+  });
+  if (current.length > 0) slices.push(current);
+  return slices;
+}
+
 export async function expandFrontier(
   graph: Graph,
   chain: Chain,
@@ -78,35 +124,39 @@ export async function expandFrontier(
      * relationship chain: a third of Neo4j's CPU in bench:graphql. Skip it on a search's last hop.
      */
     degrees?: boolean;
+    /** Slicing (see MIN_SLICE_RELATIONSHIPS); tests set it to compare sliced and whole reads. */
+    slices?: { min: number; max: number };
   },
 ): Promise<Expansion> {
   if (frontier.length === 0) return { edges: [], capped: new Set() };
   const types = typePattern(opts.filter.types);
   const { step, degree } = patterns(opts.side, types);
   const { where, params } = filterClause(opts.filter);
-  const res = await graph.read(
-    (tx) =>
-      tx.run(
-        `UNWIND $frontier AS f
-         MATCH (x:Wallet {chain: $chain, address: f.address})
-         CALL (x, f) {
-           WITH x, f WHERE NOT f.dense
-           MATCH ${step}
-           WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
-           RETURN r, y ORDER BY coalesce(r.amountValue, -1.0) DESC, r.id LIMIT $limit
-           UNION ALL
-           WITH x, f WHERE f.dense
-           MATCH ${step}
-           WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
-           RETURN r, y LIMIT $limit
-         }
-         RETURN f.address AS origin, y.address AS other, startNode(r) = x AS out,
-                ${opts.degrees === false ? 'null' : degree} AS degree,
-                [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid] AS e`,
+  const cypher = `UNWIND $frontier AS f
+     MATCH (x:Wallet {chain: $chain, address: f.address})
+     CALL (x, f) {
+       WITH x, f WHERE NOT f.dense
+       MATCH ${step}
+       WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
+       RETURN r, y ORDER BY coalesce(r.amountValue, -1.0) DESC, r.id LIMIT $limit
+       UNION ALL
+       WITH x, f WHERE f.dense
+       MATCH ${step}
+       WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
+       RETURN r, y LIMIT $limit
+     }
+     RETURN f.address AS origin, y.address AS other, startNode(r) = x AS out,
+            ${opts.degrees === false ? 'null' : degree} AS degree,
+            [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid] AS e`;
+  const slices = sliceFrontier(frontier, opts.fanOut, opts.slices?.min, opts.slices?.max);
+  const results = await Promise.all(
+    slices.map((slice) =>
+      graph.query(
+        cypher,
         {
           ...params,
           chain,
-          frontier: frontier.map((f) => ({
+          frontier: slice.map((f) => ({
             address: f.address,
             since: f.since ?? null,
             until: f.until ?? null,
@@ -114,13 +164,14 @@ export async function expandFrontier(
           })),
           limit: neo4j.int(opts.fanOut + 1),
         },
+        { timeoutMs: opts.timeoutMs },
       ),
-    { timeoutMs: opts.timeoutMs },
+    ),
   );
   const perOrigin = new Map<string, number>();
   const capped = new Set<string>();
   const edges: ExpandedEdge[] = [];
-  for (const rec of res.records) {
+  for (const rec of results.flatMap((r) => r.records)) {
     const origin = rec.get('origin') as string;
     const n = (perOrigin.get(origin) ?? 0) + 1;
     perOrigin.set(origin, n);
@@ -180,23 +231,39 @@ export async function degreesOf(
   return new Map(res.records.map((r) => [r.get('a') as string, r.get('degree') as number]));
 }
 
+/** The code of a SearchTimeoutError (the API answers it as QUERY_TIMEOUT, like Neo4j's own). */
+export const SEARCH_TIMED_OUT = 'Vigil.Search.TimedOut';
+
+/** A search that ran past its deadline (between two of its queries; within one, Neo4j stops it). */
+export class SearchTimeoutError extends Error {
+  readonly code = SEARCH_TIMED_OUT;
+  constructor(timeoutMs: number) {
+    super(`the search timed out: it took longer than ${timeoutMs} ms`);
+  }
+}
+
 /**
- * Runs a multi-hop search in ONE read transaction: `work` gets a Graph whose reads reuse that
- * transaction, so hops cost a round trip each instead of a transaction each, and `timeoutMs`
- * bounds the whole search rather than each hop.
+ * Runs a multi-hop search under one deadline: `work` gets a Graph whose every read is bounded by
+ * the time left, so `timeoutMs` bounds the whole search rather than each hop. Its reads are
+ * separate auto-commit queries, not one transaction, so a hop's slices can run side by side
+ * (Neo4j reads are read-committed either way: one transaction gave no snapshot).
  */
-export function inOneTransaction<T>(
+export function withDeadline<T>(
   graph: Graph,
   timeoutMs: number | undefined,
   work: (g: Graph) => Promise<T>,
 ): Promise<T> {
-  return graph.read(
-    (tx) =>
-      work({
-        ...graph,
-        read: (w) => w(tx),
-        write: () => Promise.reject(new Error('a search does not write')),
-      }),
-    { timeoutMs },
-  );
+  if (!timeoutMs) return work(graph);
+  const deadline = performance.now() + timeoutMs;
+  const left = () => {
+    const ms = Math.ceil(deadline - performance.now());
+    if (ms <= 0) throw new SearchTimeoutError(timeoutMs);
+    return ms;
+  };
+  return work({
+    ...graph,
+    read: async (w) => graph.read(w, { timeoutMs: left() }),
+    query: async (cypher, params) => graph.query(cypher, params, { timeoutMs: left() }),
+    write: () => Promise.reject(new Error('a search does not write')),
+  });
 }

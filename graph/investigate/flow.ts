@@ -1,6 +1,6 @@
 import type { Graph } from '../driver.ts';
 import type { Chain } from '../model.ts';
-import { type EdgeRecord, type FrontierItem, degreesOf, expandFrontier, inOneTransaction } from './expand.ts';
+import { type EdgeRecord, type FrontierItem, degreesOf, expandFrontier, withDeadline } from './expand.ts';
 import type { EdgeFilter } from './filters.ts';
 
 export interface TraceFlowParameters {
@@ -18,6 +18,7 @@ export interface TraceFlowParameters {
   maxFrontier?: number;
   /** Wallets listed per hop. @defaultValue 25 */
   walletsPerHop?: number;
+  /** Bounds the whole flow (every query of it). */
   timeoutMs?: number;
 }
 
@@ -58,7 +59,7 @@ export interface TraceFlowReturnType {
  * contributes its `fanOut` largest matching relationships (a dense wallet: its first, see expand.ts).
  */
 export function traceFlow(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowReturnType> {
-  return inOneTransaction(graph, p.timeoutMs, (g) => trace(g, p));
+  return withDeadline(graph, p.timeoutMs, (g) => trace(g, p));
 }
 
 async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowReturnType> {

@@ -453,6 +453,22 @@ describe('flow', () => {
     expect(late.hops.map((h: any) => h.wallets.map((w: any) => w.address))).toEqual([[g.z], [g.w]]);
     expect(code(await gql(FLOW, { from: g.s, depth: 0 }))).toBe('ARGUMENT_LIMIT');
   });
+
+  it('answers QUERY_TIMEOUT when its hops together outlast the search time-out', async () => {
+    const g = await flowGraph();
+    // Every hop's answer comes 200 ms late: one hop fits in the 300 ms time-out, three do not.
+    const late: Graph = {
+      ...graph,
+      query: async (cypher, params, o) => {
+        const res = await graph.query(cypher, params, o);
+        await new Promise((r) => setTimeout(r, 200));
+        return res;
+      },
+    };
+    const r = await gql(FLOW, { from: g.s, depth: 3 }, { graph: late, limits: { searchTimeoutMs: 300 } });
+    expect(code(r)).toBe('QUERY_TIMEOUT');
+    expect(r.errors?.[0]?.message).toMatch(/^the flow took longer than 300 ms/);
+  });
 });
 
 describe('tags', () => {

@@ -7,7 +7,7 @@ import {
   type Side,
   degreesOf,
   expandFrontier,
-  inOneTransaction,
+  withDeadline,
 } from './expand.ts';
 import { type EdgeFilter, filterClause, sumAmounts, typePattern } from './filters.ts';
 
@@ -26,7 +26,7 @@ export interface FindPathsParameters {
   fanOut?: number;
   /** Wallets kept per frontier per hop. @defaultValue 2000 */
   maxFrontier?: number;
-  /** Per Neo4j transaction. */
+  /** Bounds the whole search (every query of it). */
   timeoutMs?: number;
   /** Relationships listed per hop of a returned path, largest first (an export asks for all). @defaultValue 5 */
   hopRelationships?: number;
@@ -77,7 +77,7 @@ interface SearchSide {
  * then enumerated shortest first, pruned by exact distance-to-target in that subgraph.
  */
 export function findPaths(graph: Graph, p: FindPathsParameters): Promise<FindPathsReturnType> {
-  return inOneTransaction(graph, p.timeoutMs, (g) => search(g, p));
+  return withDeadline(graph, p.timeoutMs, (g) => search(g, p));
 }
 
 async function search(graph: Graph, p: FindPathsParameters): Promise<FindPathsReturnType> {

@@ -9,6 +9,7 @@ import type {
   SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { SEARCH_TIMED_OUT } from '../../graph/investigate/expand.ts';
 import { userError } from './errors.ts';
 
 /**
@@ -218,6 +219,7 @@ const TIMEOUT_CODES = new Set([
   'Neo.ClientError.Transaction.TransactionTimedOut',
   'Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration',
   'Neo.TransientError.Transaction.LockClientStopped',
+  SEARCH_TIMED_OUT,
 ]);
 
 /** Runs a graph read; a Neo4j transaction time-out becomes a QUERY_TIMEOUT error. */
