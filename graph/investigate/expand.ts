@@ -58,10 +58,13 @@ export interface Expansion {
   capped: Set<string>;
 }
 
-function patterns(side: Side, types: string): { step: string; degree: string } {
-  if (side === 'OUT') return { step: `(x)-[r${types}]->(y:Wallet)`, degree: `COUNT { (y)-[${types}]->() }` };
-  if (side === 'IN') return { step: `(x)<-[r${types}]-(y:Wallet)`, degree: `COUNT { (y)<-[${types}]-() }` };
-  return { step: `(x)-[r${types}]-(y:Wallet)`, degree: `COUNT { (y)-[${types}]-() }` };
+/** The step from frontier wallet x to y, and the COUNT of a wallet's relationships followed. */
+function patterns(side: Side, types: string): { step: string; degree: (w: string) => string } {
+  if (side === 'OUT')
+    return { step: `(x)-[r${types}]->(y:Wallet)`, degree: (w) => `COUNT { (${w})-[${types}]->() }` };
+  if (side === 'IN')
+    return { step: `(x)<-[r${types}]-(y:Wallet)`, degree: (w) => `COUNT { (${w})<-[${types}]-() }` };
+  return { step: `(x)-[r${types}]-(y:Wallet)`, degree: (w) => `COUNT { (${w})-[${types}]-() }` };
 }
 
 /**
@@ -132,21 +135,23 @@ export async function expandFrontier(
   const types = typePattern(opts.filter.types);
   const { step, degree } = patterns(opts.side, types);
   const { where, params } = filterClause(opts.filter);
+  // A wallet of unknown degree (a search's first) is counted here, not in a round trip of its own.
   const cypher = `UNWIND $frontier AS f
      MATCH (x:Wallet {chain: $chain, address: f.address})
-     CALL (x, f) {
-       WITH x, f WHERE NOT f.dense
+     WITH x, f, coalesce(f.dense, ${degree('x')} >= $denseDegree) AS dense
+     CALL (x, f, dense) {
+       WITH x, f WHERE NOT dense
        MATCH ${step}
        WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
        RETURN r, y ORDER BY coalesce(r.amountValue, -1.0) DESC, r.id LIMIT $limit
        UNION ALL
-       WITH x, f WHERE f.dense
+       WITH x, f WHERE dense
        MATCH ${step}
        WHERE ${where} AND (f.since IS NULL OR r.blockNumber >= f.since) AND (f.until IS NULL OR r.blockNumber <= f.until)
        RETURN r, y LIMIT $limit
      }
      RETURN f.address AS origin, y.address AS other, startNode(r) = x AS out,
-            ${opts.degrees === false ? 'null' : degree} AS degree,
+            ${opts.degrees === false ? 'null' : degree('y')} AS degree,
             [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid] AS e`;
   const slices = sliceFrontier(frontier, opts.fanOut, opts.slices?.min, opts.slices?.max);
   const results = await Promise.all(
@@ -160,9 +165,10 @@ export async function expandFrontier(
             address: f.address,
             since: f.since ?? null,
             until: f.until ?? null,
-            dense: (f.degree ?? 0) >= DENSE_FANOUT_DEGREE,
+            dense: f.degree === undefined ? null : f.degree >= DENSE_FANOUT_DEGREE,
           })),
           limit: neo4j.int(opts.fanOut + 1),
+          denseDegree: neo4j.int(DENSE_FANOUT_DEGREE),
         },
         { timeoutMs: opts.timeoutMs },
       ),
@@ -223,7 +229,7 @@ export async function degreesOf(
   const res = await graph.read(
     (tx) =>
       tx.run(
-        `UNWIND $addresses AS a MATCH (y:Wallet {chain: $chain, address: a}) RETURN a, ${degree} AS degree`,
+        `UNWIND $addresses AS a MATCH (y:Wallet {chain: $chain, address: a}) RETURN a, ${degree('y')} AS degree`,
         { chain, addresses },
       ),
     { timeoutMs: opts.timeoutMs },

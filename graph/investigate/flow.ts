@@ -1,6 +1,6 @@
 import type { Graph } from '../driver.ts';
 import type { Chain } from '../model.ts';
-import { type EdgeRecord, type FrontierItem, degreesOf, expandFrontier, withDeadline } from './expand.ts';
+import { type EdgeRecord, type FrontierItem, expandFrontier, withDeadline } from './expand.ts';
 import type { EdgeFilter } from './filters.ts';
 
 export interface TraceFlowParameters {
@@ -68,15 +68,8 @@ async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowRet
   const maxFrontier = p.maxFrontier ?? 1000;
   const walletsPerHop = p.walletsPerHop ?? 25;
   const forward = p.direction === 'OUT';
-  const sourceDegree = (
-    await degreesOf(graph, p.chain, [p.source], {
-      side: p.direction,
-      types: filter.types,
-      timeoutMs: p.timeoutMs,
-    })
-  ).get(p.source);
-  let frontier: FrontierItem[] =
-    sourceDegree === undefined ? [] : [{ address: p.source, degree: sourceDegree }];
+  // The source's degree is counted by the first hop's query (an unknown wallet: no hops).
+  let frontier: FrontierItem[] = [{ address: p.source }];
   const visited = new Set([p.source]);
   const hops: FlowHop[] = [];
   const edges: TraceFlowReturnType['edges'] = [];
