@@ -226,12 +226,9 @@ export async function degreesOf(
 ): Promise<Map<string, number>> {
   const types = typePattern(opts.types);
   const { degree } = patterns(opts.side, types);
-  const res = await graph.read(
-    (tx) =>
-      tx.run(
-        `UNWIND $addresses AS a MATCH (y:Wallet {chain: $chain, address: a}) RETURN a, ${degree('y')} AS degree`,
-        { chain, addresses },
-      ),
+  const res = await graph.query(
+    `UNWIND $addresses AS a MATCH (y:Wallet {chain: $chain, address: a}) RETURN a, ${degree('y')} AS degree`,
+    { chain, addresses },
     { timeoutMs: opts.timeoutMs },
   );
   return new Map(res.records.map((r) => [r.get('a') as string, r.get('degree') as number]));

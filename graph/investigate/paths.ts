@@ -262,10 +262,8 @@ async function describePaths(
   const types = typePattern(o.filter.types);
   const { where, params } = filterClause(o.filter);
   const rel = o.directed ? `-[r${types}]->` : `-[r${types}]-`;
-  const res = await graph.read(
-    (tx) =>
-      tx.run(
-        `UNWIND $pairs AS p
+  const res = await graph.query(
+    `UNWIND $pairs AS p
          MATCH (x:Wallet {chain: $chain, address: p.from}), (y:Wallet {chain: $chain, address: p.to})
          CALL (x, y) {
            MATCH (x)${rel}(y) WHERE ${where}
@@ -275,8 +273,7 @@ async function describePaths(
                            alphaAmount: r.alphaAmount, blockNumber: r.blockNumber, timestamp: r.timestamp, netuid: r.netuid})[..$sample] AS rels
          }
          RETURN p.from AS from, p.to AS to, n, amounts, rels`,
-        { ...params, chain, pairs: [...pairs.values()], sample: neo4j.int(o.sample) },
-      ),
+    { ...params, chain, pairs: [...pairs.values()], sample: neo4j.int(o.sample) },
     { timeoutMs: o.timeoutMs },
   );
   const hops = new Map<string, PathHop>();
