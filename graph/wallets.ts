@@ -97,6 +97,23 @@ const REMEMBERED_MAX = 10_000;
  */
 const denseDegrees = new WeakMap<Graph, Map<string, number[]>>();
 
+/**
+ * The ids of dense wallets' groups' first pages (unfiltered), with the group's degree when read.
+ * A wallet known to be dense, all of whose wanted groups are here, gets its page in its first
+ * query: the ids are read back by unique-index seeks, and kept if its group degrees are the ones
+ * remembered. Exact while the degree is unchanged, as for `groupStarts`. Per Graph, bounded.
+ */
+interface FirstPage {
+  degree: number;
+  /** The group's smallest ids, in order. */
+  ids: string[];
+  /** `ids` are all of the group's relationships. */
+  complete: boolean;
+}
+const firstPages = new WeakMap<Graph, Map<string, FirstPage>>();
+/** Groups whose first page is kept (up to 101 ids each). */
+const FIRST_PAGES_MAX = 2000;
+
 /** This Graph's map in `maps`, made on first use. */
 function perGraph<V>(maps: WeakMap<Graph, Map<string, V>>, graph: Graph): Map<string, V> {
   let m = maps.get(graph);
@@ -106,11 +123,11 @@ function perGraph<V>(maps: WeakMap<Graph, Map<string, V>>, graph: Graph): Map<st
   }
   return m;
 }
-/** Sets `key` as the newest entry of `m`, dropping the oldest past REMEMBERED_MAX. */
-function remember<V>(m: Map<string, V>, key: string, value: V): void {
+/** Sets `key` as the newest entry of `m`, dropping the oldest past `max`. */
+function remember<V>(m: Map<string, V>, key: string, value: V, max = REMEMBERED_MAX): void {
   m.delete(key);
   m.set(key, value);
-  if (m.size > REMEMBERED_MAX) m.delete(m.keys().next().value as string);
+  if (m.size > max) m.delete(m.keys().next().value as string);
 }
 
 interface Group {
@@ -183,6 +200,8 @@ function toRow(self: string, l: RowList): Row {
  * costs about the same on a wallet with 150,000 relationships as on one with 150. Where the walk
  * would cost more than reading the group (a small share, filters), or finds too few (a gap between
  * the wallet's clusters of ids), the group is read from the wallet: every page is full and exact.
+ * A dense wallet's unfiltered first page, once its groups' first pages are known (`firstPages`),
+ * is read by id inside the first query: one round trip, as for a small wallet.
  */
 export async function getNeighbors(
   graph: Graph,
@@ -214,15 +233,58 @@ export async function getNeighbors(
   // A wallet already known to be dense for this question: its groups are read now, on the degrees
   // last seen, beside the first query (one round trip in all, not two).
   const starts = perGraph(groupStarts, graph);
+  const kept = perGraph(firstPages, graph);
+  const firstUnfiltered = !filtered && params.after === '';
+  const groupKey = (g: { type: string; direction: string }) =>
+    `${chain}\n${address}\n${g.type}\n${g.direction}`;
   const readGroups = (degrees: number[]) =>
     Promise.all(
-      wantedGroups(opts, degrees).map((g) => denseGroupPage(graph, g, opts, params, where, starts)),
+      wantedGroups(opts, degrees).map(async (g) => {
+        const page = await denseGroupPage(graph, g, opts, params, where, starts);
+        if (firstUnfiltered) {
+          const ids = page.rows.map((r) => r.id);
+          remember(
+            kept,
+            groupKey(g),
+            { degree: g.degree, ids, complete: page.completeTo === null },
+            FIRST_PAGES_MAX,
+          );
+        }
+        return page;
+      }),
     );
   const known = perGraph(denseDegrees, graph);
   const shape = `${chain}\n${address}\n${opts.direction}\n${types}`;
   const remembered = filtered ? undefined : known.get(shape);
-  // A failed early read is only wasted: the groups are then read again, and fail in the open.
-  const early = remembered ? readGroups(remembered).catch(() => null) : null;
+  /**
+   * This page from the wanted groups' kept first pages, as the merge below would cut it (the ids
+   * up to the smallest group's bound, the first `limit` of them); null unless every group has one.
+   */
+  const keptPage = (degrees: number[]): KeptPage | null => {
+    const ids: { id: string; type: RelationshipType }[] = [];
+    let bound: string | null = null;
+    for (const group of wantedGroups(opts, degrees)) {
+      const page = kept.get(groupKey(group));
+      if (!page || page.degree !== group.degree) return null;
+      const own = page.ids.slice(0, limit);
+      const last = own.at(-1);
+      if (own.length >= limit && last !== undefined) bound = minId(bound, last);
+      else if (!page.complete) return null;
+      for (const id of own) ids.push({ id, type: group.type });
+    }
+    const wanted = [...new Map(ids.map((x) => [x.id, x])).values()]
+      .filter((x) => bound === null || x.id <= bound)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
+    return { ids: wanted.map((x) => x.id), types: wanted.map((x) => x.type), completeTo: bound };
+  };
+  // Known dense, every wanted group's first page kept: the page comes with the first query.
+  const cached = remembered && firstUnfiltered ? keptPage(remembered) : null;
+  const byType: Record<string, string[]> = Object.fromEntries(RELATIONSHIP_TYPES.map((t) => [t, []]));
+  cached?.ids.forEach((id, k) => byType[cached.types[k]!]!.push(id));
+  // Otherwise its groups are read now, beside the first query. A failed early read is only
+  // wasted: the groups are then read again, and fail in the open.
+  const early = remembered && !cached ? readGroups(remembered).catch(() => null) : null;
   const small = await graph.query(
     `MATCH (w:Wallet {chain: $chain, address: $address})
      WITH w, COUNT { ${pat.replace('(n)', '()')} } AS degree
@@ -236,8 +298,14 @@ export async function getNeighbors(
        WITH w WHERE degree >= $dense
        RETURN collect([${GROUP_DEGREES}, ${TYPE_TOTALS}]) AS groupDegrees
      }
-     RETURN ${walletFields('w')} AS wallet, degree, rows, groupDegrees`,
-    { ...params, dense: neo4j.int(DENSE_DEGREE) },
+     CALL (w, degree) {
+       WITH w WHERE degree >= $dense
+       CALL (w) { ${BY_KEPT_IDS} }
+       WITH w, r, CASE WHEN startNode(r) = w THEN endNode(r) ELSE startNode(r) END AS n
+       RETURN collect(${rowList('n')}) AS keptRows
+     }
+     RETURN ${walletFields('w')} AS wallet, degree, rows, groupDegrees, keptRows`,
+    { ...params, dense: neo4j.int(DENSE_DEGREE), kept: byType },
     opts,
   );
   const first = small.records[0];
@@ -250,10 +318,15 @@ export async function getNeighbors(
     pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
   } else if (groupDegrees) {
     remember(known, shape, groupDegrees);
-    const kept = early && sameGroupDegrees(remembered!, groupDegrees) ? await early : null;
+    const same = remembered !== undefined && sameGroupDegrees(remembered, groupDegrees);
+    const ready = !same
+      ? null
+      : cached
+        ? pagesOf(cached, first!.get('keptRows') as RowList[], address)
+        : await early;
     const groups = wantedGroups(opts, groupDegrees);
     degree = groups.reduce((s, g) => s + g.degree, 0);
-    pages = kept ?? (await readGroups(groupDegrees));
+    pages = ready ?? (await readGroups(groupDegrees));
   }
 
   // Merge the groups up to the point where all of them are complete.
@@ -301,6 +374,34 @@ const TYPE_TOTALS = RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() }`).jo
 
 /** Whether two reads of a wallet's group degrees agree (the type totals may differ: they only size walks). */
 const sameGroupDegrees = (a: number[], b: number[]) => GROUPS.every((_, i) => a[i] === b[i]);
+
+/** The relationships of ids in `$kept` (a list per type) that touch `w`: a unique-index seek each. */
+const BY_KEPT_IDS = RELATIONSHIP_TYPES.map(
+  (t) =>
+    `UNWIND $kept.${t} AS id MATCH ()-[r:${t} {id: id}]->() WHERE startNode(r) = w OR endNode(r) = w RETURN r`,
+).join(' UNION ALL ');
+
+/** The smaller of two relationship ids, `a` absent meaning none yet. */
+const minId = (a: string | null, b: string): string => (a === null || b < a ? b : a);
+
+/** A page cut from kept first pages: its ids in order (with their types), complete up to `completeTo`. */
+interface KeptPage {
+  ids: string[];
+  types: RelationshipType[];
+  completeTo: string | null;
+}
+
+/** The kept page with its rows read back by id, as one group page; null if any id was not found. */
+function pagesOf(cached: KeptPage, keptRows: RowList[], address: string): GroupPage[] | null {
+  const byId = new Map(keptRows.map((l) => [l[0], l]));
+  const rows: Row[] = [];
+  for (const id of cached.ids) {
+    const l = byId.get(id);
+    if (!l) return null;
+    rows.push(toRow(address, l));
+  }
+  return [{ rows, completeTo: cached.completeTo }];
+}
 
 /**
  * The groups a dense wallet's page reads: those with relationships that the options ask for.

@@ -4,6 +4,7 @@ import type { Limits } from '../../services/api/limits.ts';
 import { createApi } from '../../services/api/server.ts';
 import { openTestGraph, silentLogger } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
+import { getNeighbors } from '../wallets.ts';
 
 /**
  * A supernode at test scale: one hub with 20,000 relationships (10,000 in, 10,000 out, amounts
@@ -208,5 +209,52 @@ describe('a wallet with 20,000 relationships', () => {
     );
     expect(r.errors?.[0]?.extensions?.code).toBe('QUERY_TIMEOUT');
     expect(r.errors?.[0]?.message).toMatch(/^the export took longer than 1 ms/);
+  });
+
+  it("answers a known dense wallet's first page in its first query, until the wallet changes", async () => {
+    const queries: string[] = [];
+    // A Graph of its own: the per-Graph memory of dense wallets starts empty.
+    const counted: Graph = {
+      ...graph,
+      query: (cypher, params, o) => {
+        queries.push(cypher);
+        return graph.query(cypher, params, o);
+      },
+    };
+    const ask = (g: Graph, first = 25) =>
+      getNeighbors(g, 'bittensor', hub, { direction: 'BOTH', first, after: null });
+    const page = (p: Awaited<ReturnType<typeof ask>>) => ({
+      ids: p.edges.map((e) => e.relationship.id),
+      hasNextPage: p.hasNextPage,
+      endCursor: p.endCursor,
+    });
+    const cold = await ask(counted);
+    expect(queries.length).toBeGreaterThan(1);
+    await ask(counted); // known dense now: its groups' first pages are kept
+    queries.length = 0;
+    const hot = await ask(counted);
+    expect(queries).toHaveLength(1);
+    expect(page(hot)).toEqual(page(cold));
+    expect(hot.edges).toEqual((await ask({ ...graph })).edges);
+    // A longer page than the kept ones: read as before, and the same as without any memory.
+    queries.length = 0;
+    const longer = await ask(counted, 100);
+    expect(queries.length).toBeGreaterThan(1);
+    expect(page(longer)).toEqual(page(await ask({ ...graph }, 100)));
+
+    // A relationship with the smallest id yet: the degree changes, the kept page is not used.
+    const id = `sn${run}:a:0`;
+    await graph.write((tx) =>
+      tx.run(
+        `MATCH (h:Wallet {chain: 'bittensor', address: $hub})
+         CREATE (h)<-[:TRANSFER {id: $id, amount: '0', amountValue: 0.0, blockNumber: 1}]-(:Wallet {chain: 'bittensor', address: $from})`,
+        { hub, id, from: w('late') },
+      ),
+    );
+    queries.length = 0;
+    const changed = await ask(counted);
+    expect(queries.length).toBeGreaterThan(1);
+    expect(changed.edges[0]!.relationship.id).toBe(id);
+    expect(page(changed).ids.slice(1)).toEqual(page(cold).ids.slice(0, 24));
   });
 });
