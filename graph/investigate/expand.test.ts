@@ -10,7 +10,7 @@ import {
   withDeadline,
 } from './expand.ts';
 import { traceFlow } from './flow.ts';
-import { buildGraph } from './testkit.ts';
+import { buildGraph, recordingGraph } from './testkit.ts';
 
 let graph: Graph;
 beforeAll(async () => {
@@ -18,19 +18,13 @@ beforeAll(async () => {
 });
 afterAll(() => graph.close());
 
-/** The graph, with every auto-commit query counted, and its answer optionally delayed. */
+/** The graph with its queries recorded: each one's frontier size (0 for other queries). */
 function counting(base: Graph, delayMs = 0) {
-  const queries: number[] = [];
-  const g: Graph = {
-    ...base,
-    query: async (cypher, params, o) => {
-      queries.push((params.frontier as unknown[] | undefined)?.length ?? 0);
-      const res = await base.query(cypher, params, o);
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      return res;
-    },
+  const { g, queries } = recordingGraph(base, delayMs);
+  return {
+    g,
+    frontiers: () => queries.map((q) => (q.params.frontier as unknown[] | undefined)?.length ?? 0),
   };
-  return { g, queries };
 }
 
 const item = (address: string, degree?: number): FrontierItem => ({ address, degree });
@@ -87,9 +81,9 @@ describe('expandFrontier in slices', () => {
       slices: { min: 10, max: 4 },
     });
 
-    expect(whole.queries).toEqual([24]);
-    expect(sliced.queries).toHaveLength(4);
-    expect(sliced.queries.reduce((s, n) => s + n, 0)).toBe(24);
+    expect(whole.frontiers()).toEqual([24]);
+    expect(sliced.frontiers()).toHaveLength(4);
+    expect(sliced.frontiers().reduce((s, n) => s + n, 0)).toBe(24);
     expect(four.edges).toEqual(one.edges);
     expect([...four.capped].sort()).toEqual([...one.capped].sort());
     // Fan-out 3: the senders of 4 and 5 receivers are capped, keeping their 3 largest.
@@ -120,7 +114,7 @@ describe('withDeadline', () => {
     // The third hop is never sent.
     const slow = counting(graph, 300);
     await expect(flow(slow.g, 500)).rejects.toBeInstanceOf(SearchTimeoutError);
-    expect(slow.queries).toHaveLength(2);
+    expect(slow.frontiers()).toHaveLength(2);
     // With time to spare the same flow answers every hop.
     const r = await flow(counting(graph, 300).g, 5000);
     expect(r.hops.map((h) => h.count)).toEqual([1, 1, 1]);

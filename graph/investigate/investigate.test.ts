@@ -5,7 +5,7 @@ import { sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph, silentLogger } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import { writeSubgraph } from '../ingest.ts';
-import { buildGraph } from './testkit.ts';
+import { buildGraph, recordingGraph } from './testkit.ts';
 
 let graph: Graph;
 beforeAll(async () => {
@@ -197,18 +197,8 @@ describe('neighbors', () => {
 });
 
 describe('a wallet asked with its neighbors', () => {
-  /** The test graph, recording each auto-commit query's first line. */
-  const counted = () => {
-    const queries: string[] = [];
-    const g: Graph = {
-      ...graph,
-      query: (c, p, o) => {
-        queries.push(c.trim().split('\n')[0]!);
-        return graph.query(c, p, o);
-      },
-    };
-    return { g, queries };
-  };
+  /** The test graph, recording each auto-commit query. */
+  const counted = () => recordingGraph(graph);
 
   it('is read with its first page in one query, and the page matches the one read on its own', async () => {
     const g = await buildGraph(
@@ -457,14 +447,7 @@ describe('flow', () => {
   it('answers QUERY_TIMEOUT when its hops together outlast the search time-out', async () => {
     const g = await flowGraph();
     // Every hop's answer comes 200 ms late: one hop fits in the 300 ms time-out, three do not.
-    const late: Graph = {
-      ...graph,
-      query: async (cypher, params, o) => {
-        const res = await graph.query(cypher, params, o);
-        await new Promise((r) => setTimeout(r, 200));
-        return res;
-      },
-    };
+    const late = recordingGraph(graph, 200).g;
     const r = await gql(FLOW, { from: g.s, depth: 3 }, { graph: late, limits: { searchTimeoutMs: 300 } });
     expect(code(r)).toBe('QUERY_TIMEOUT');
     expect(r.errors?.[0]?.message).toMatch(/^the flow took longer than 300 ms/);

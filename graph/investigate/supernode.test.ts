@@ -5,6 +5,7 @@ import { createApi } from '../../services/api/server.ts';
 import { openTestGraph, silentLogger } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import { getNeighbors } from '../wallets.ts';
+import { recordingGraph } from './testkit.ts';
 
 /**
  * A supernode at test scale: one hub with 20,000 relationships (10,000 in, 10,000 out, amounts
@@ -212,15 +213,8 @@ describe('a wallet with 20,000 relationships', () => {
   });
 
   it("answers a known dense wallet's first page in its first query, until the wallet changes", async () => {
-    const queries: string[] = [];
     // A Graph of its own: the per-Graph memory of dense wallets starts empty.
-    const counted: Graph = {
-      ...graph,
-      query: (cypher, params, o) => {
-        queries.push(cypher);
-        return graph.query(cypher, params, o);
-      },
-    };
+    const { g: counted, queries } = recordingGraph(graph);
     const ask = (g: Graph, first = 25) =>
       getNeighbors(g, 'bittensor', hub, { direction: 'BOTH', first, after: null });
     const page = (p: Awaited<ReturnType<typeof ask>>) => ({

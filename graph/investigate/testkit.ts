@@ -62,3 +62,21 @@ export async function buildGraph(
   }
   return addr;
 }
+
+/**
+ * `base` with each auto-commit query (`graph.query`) recorded, its answer optionally delayed: to
+ * count a read's round trips, or to make a search's hops slow without a slow database.
+ */
+export function recordingGraph(base: Graph, delayMs = 0) {
+  const queries: { cypher: string; params: Record<string, unknown> }[] = [];
+  const g: Graph = {
+    ...base,
+    query: async (cypher, params, o) => {
+      queries.push({ cypher, params });
+      const res = await base.query(cypher, params, o);
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      return res;
+    },
+  };
+  return { g, queries };
+}
