@@ -80,13 +80,6 @@ export const DENSE_DEGREE = 2000;
  */
 export const INDEX_SCAN_BUDGET = 20_000;
 
-/**
- * Where each dense group's ids begin in the id index, with the group's degree when read. A
- * wallet's ids cluster (they share its blocks), so a first page walks from there instead of from
- * the start of the index. Exact while the degree is unchanged: ingestion only adds relationships,
- * and any addition changes it. Per Graph, bounded.
- */
-const groupStarts = new WeakMap<Graph, Map<string, { degree: number; first: string }>>();
 /** Entries kept in each of the per-Graph maps below; the oldest goes first. */
 const REMEMBERED_MAX = 10_000;
 
@@ -98,14 +91,16 @@ const REMEMBERED_MAX = 10_000;
 const denseDegrees = new WeakMap<Graph, Map<string, number[]>>();
 
 /**
- * The ids of dense wallets' groups' first pages (unfiltered), with the group's degree when read.
- * A wallet known to be dense, all of whose wanted groups are here, gets its page in its first
- * query: the ids are read back by unique-index seeks, and kept if its group degrees are the ones
- * remembered. Exact while the degree is unchanged, as for `groupStarts`. Per Graph, bounded.
+ * The first page (unfiltered) of each dense wallet's groups as last read, with the group's degree
+ * then. Exact while the degree is unchanged: ingestion only adds relationships, and any addition
+ * changes it. Its first id is where the group's ids begin in the id index (a wallet's ids cluster:
+ * they share its blocks), so a first page walks from there; a wallet known to be dense, all of
+ * whose wanted groups are here, gets its page in its first query, read back by id. Per Graph,
+ * bounded.
  */
 interface FirstPage {
   degree: number;
-  /** The group's smallest ids, in order. */
+  /** The group's smallest ids, in order (never empty: a dense group has relationships). */
   ids: string[];
   /** `ids` are all of the group's relationships. */
   complete: boolean;
@@ -113,6 +108,9 @@ interface FirstPage {
 const firstPages = new WeakMap<Graph, Map<string, FirstPage>>();
 /** Groups whose first page is kept (up to 101 ids each). */
 const FIRST_PAGES_MAX = 2000;
+/** The key of a wallet's group in `firstPages`. */
+const groupKey = (chain: Chain, address: string, g: { type: string; direction: string }) =>
+  `${chain}\n${address}\n${g.type}\n${g.direction}`;
 
 /** This Graph's map in `maps`, made on first use. */
 function perGraph<V>(maps: WeakMap<Graph, Map<string, V>>, graph: Graph): Map<string, V> {
@@ -230,60 +228,23 @@ export async function getNeighbors(
       : opts.direction === 'IN'
         ? `(w)<-[r${types}]-(n)`
         : `(w)-[r${types}]-(n)`;
-  // A wallet already known to be dense for this question: its groups are read now, on the degrees
-  // last seen, beside the first query (one round trip in all, not two).
-  const starts = perGraph(groupStarts, graph);
-  const kept = perGraph(firstPages, graph);
-  const firstUnfiltered = !filtered && params.after === '';
-  const groupKey = (g: { type: string; direction: string }) =>
-    `${chain}\n${address}\n${g.type}\n${g.direction}`;
+  const pagesKept = perGraph(firstPages, graph);
   const readGroups = (degrees: number[]) =>
     Promise.all(
-      wantedGroups(opts, degrees).map(async (g) => {
-        const page = await denseGroupPage(graph, g, opts, params, where, starts);
-        if (firstUnfiltered) {
-          const ids = page.rows.map((r) => r.id);
-          remember(
-            kept,
-            groupKey(g),
-            { degree: g.degree, ids, complete: page.completeTo === null },
-            FIRST_PAGES_MAX,
-          );
-        }
-        return page;
-      }),
+      wantedGroups(opts, degrees).map((g) => denseGroupPage(graph, g, opts, params, where, pagesKept)),
     );
   const known = perGraph(denseDegrees, graph);
   const shape = `${chain}\n${address}\n${opts.direction}\n${types}`;
   const remembered = filtered ? undefined : known.get(shape);
-  /**
-   * This page from the wanted groups' kept first pages, as the merge below would cut it (the ids
-   * up to the smallest group's bound, the first `limit` of them); null unless every group has one.
-   */
-  const keptPage = (degrees: number[]): KeptPage | null => {
-    const ids: { id: string; type: RelationshipType }[] = [];
-    let bound: string | null = null;
-    for (const group of wantedGroups(opts, degrees)) {
-      const page = kept.get(groupKey(group));
-      if (!page || page.degree !== group.degree) return null;
-      const own = page.ids.slice(0, limit);
-      const last = own.at(-1);
-      if (own.length >= limit && last !== undefined) bound = minId(bound, last);
-      else if (!page.complete) return null;
-      for (const id of own) ids.push({ id, type: group.type });
-    }
-    const wanted = [...new Map(ids.map((x) => [x.id, x])).values()]
-      .filter((x) => bound === null || x.id <= bound)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .slice(0, limit);
-    return { ids: wanted.map((x) => x.id), types: wanted.map((x) => x.type), completeTo: bound };
-  };
-  // Known dense, every wanted group's first page kept: the page comes with the first query.
-  const cached = remembered && firstUnfiltered ? keptPage(remembered) : null;
-  const byType: Record<string, string[]> = Object.fromEntries(RELATIONSHIP_TYPES.map((t) => [t, []]));
-  cached?.ids.forEach((id, k) => byType[cached.types[k]!]!.push(id));
-  // Otherwise its groups are read now, beside the first query. A failed early read is only
-  // wasted: the groups are then read again, and fail in the open.
+  // A wallet already known to be dense for this question, every wanted group's first page kept:
+  // the page is read by id in the first query. Short of that, its groups are read now, on the
+  // degrees last seen, beside the first query. Either is kept only if the first query finds the
+  // same degrees. A failed early read is only wasted: the groups are then read again, and fail in
+  // the open.
+  const cached =
+    remembered && params.after === ''
+      ? keptPage(wantedGroups(opts, remembered), (g) => pagesKept.get(groupKey(chain, address, g)), limit)
+      : null;
   const early = remembered && !cached ? readGroups(remembered).catch(() => null) : null;
   const small = await graph.query(
     `MATCH (w:Wallet {chain: $chain, address: $address})
@@ -305,7 +266,7 @@ export async function getNeighbors(
        RETURN collect(${rowList('n')}) AS keptRows
      }
      RETURN ${walletFields('w')} AS wallet, degree, rows, groupDegrees, keptRows`,
-    { ...params, dense: neo4j.int(DENSE_DEGREE), kept: byType },
+    { ...params, dense: neo4j.int(DENSE_DEGREE), kept: cached?.byType ?? {} },
     opts,
   );
   const first = small.records[0];
@@ -375,20 +336,52 @@ const TYPE_TOTALS = RELATIONSHIP_TYPES.map((t) => `COUNT { ()-[:${t}]->() }`).jo
 /** Whether two reads of a wallet's group degrees agree (the type totals may differ: they only size walks). */
 const sameGroupDegrees = (a: number[], b: number[]) => GROUPS.every((_, i) => a[i] === b[i]);
 
-/** The relationships of ids in `$kept` (a list per type) that touch `w`: a unique-index seek each. */
+/**
+ * The relationships of ids in `$kept` (a list per type; a type absent: none) that touch `w`: a
+ * unique-index seek each.
+ */
 const BY_KEPT_IDS = RELATIONSHIP_TYPES.map(
   (t) =>
     `UNWIND $kept.${t} AS id MATCH ()-[r:${t} {id: id}]->() WHERE startNode(r) = w OR endNode(r) = w RETURN r`,
 ).join(' UNION ALL ');
 
-/** The smaller of two relationship ids, `a` absent meaning none yet. */
-const minId = (a: string | null, b: string): string => (a === null || b < a ? b : a);
-
-/** A page cut from kept first pages: its ids in order (with their types), complete up to `completeTo`. */
+/** A page cut from kept first pages: its ids in order (and per type), complete up to `completeTo`. */
 interface KeptPage {
   ids: string[];
-  types: RelationshipType[];
+  byType: Partial<Record<RelationshipType, string[]>>;
   completeTo: string | null;
+}
+
+/**
+ * A page of `limit` from the groups' kept first pages, as the merge in getNeighbors would cut it:
+ * their ids up to the smallest group's bound, the first `limit` of them. Null unless every group
+ * has one of its degree, and of `limit` ids or all of the group.
+ */
+function keptPage(
+  groups: Group[],
+  keptOf: (g: Group) => FirstPage | undefined,
+  limit: number,
+): KeptPage | null {
+  const typeOf = new Map<string, RelationshipType>();
+  let bound = null as string | null;
+  for (const g of groups) {
+    const page = keptOf(g);
+    if (!page || page.degree !== g.degree) return null;
+    const own = page.ids.slice(0, limit);
+    if (own.length >= limit) bound = bound === null || own.at(-1)! < bound ? own.at(-1)! : bound;
+    else if (!page.complete) return null;
+    for (const id of own) typeOf.set(id, g.type);
+  }
+  const ids = [...typeOf.keys()]
+    .filter((id) => bound === null || id <= bound)
+    .sort()
+    .slice(0, limit);
+  const byType: KeptPage['byType'] = {};
+  for (const id of ids) {
+    const type = typeOf.get(id)!;
+    byType[type] = [...(byType[type] ?? []), id];
+  }
+  return { ids, byType, completeTo: bound };
 }
 
 /** The kept page with its rows read back by id, as one group page; null if any id was not found. */
@@ -428,7 +421,34 @@ async function denseGroupPage(
   opts: NeighborOptions,
   params: { chain: Chain; address: string; after: string } & Record<string, unknown>,
   where: string,
-  starts: Map<string, { degree: number; first: string }>,
+  pagesKept: Map<string, FirstPage>,
+): Promise<GroupPage> {
+  // An unfiltered first page is kept, and where a kept one of this degree begins is walked from.
+  if (params.after !== '' || where !== 'true') return readGroupPage(graph, g, opts, params, where);
+  const key = groupKey(params.chain, params.address, g);
+  const before = pagesKept.get(key);
+  const page = await readGroupPage(
+    graph,
+    g,
+    opts,
+    params,
+    where,
+    before?.degree === g.degree ? before.ids[0] : undefined,
+  );
+  const ids = page.rows.map((r) => r.id);
+  if (ids.length > 0)
+    remember(pagesKept, key, { degree: g.degree, ids, complete: page.completeTo === null }, FIRST_PAGES_MAX);
+  return page;
+}
+
+/** One group's page (see denseGroupPage); `first`: where the group's ids begin, when known. */
+async function readGroupPage(
+  graph: Graph,
+  g: Group,
+  opts: NeighborOptions,
+  params: { chain: Chain; address: string; after: string } & Record<string, unknown>,
+  where: string,
+  first?: string,
 ): Promise<GroupPage> {
   const limit = opts.first + 1;
   const out = g.direction === 'OUT';
@@ -453,21 +473,16 @@ async function denseGroupPage(
   const expectedWalk = (limit * g.typeTotal) / g.degree;
   if (where !== 'true' || expectedWalk >= g.degree) return expandGroup();
   const walk = neo4j.int(Math.min(INDEX_SCAN_BUDGET, Math.max(1000, Math.ceil(4 * expectedWalk))));
-  // A first page starts the walk at the group's first id (cached while the degree holds).
+  // A first page starts the walk at the group's first id (known from its kept first page, or read).
   let from = '';
-  if (params.after === '') {
-    const key = `${params.chain}\n${params.address}\n${g.type}\n${g.direction}`;
-    let start = starts.get(key);
-    if (start?.degree !== g.degree) {
-      const first = await graph.query(
-        `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern} RETURN min(r.id) AS first`,
-        params,
-        opts,
-      );
-      start = { degree: g.degree, first: (first.records[0]?.get('first') as string | null) ?? '' };
-      remember(starts, key, start);
-    }
-    from = start.first;
+  if (params.after === '' && first !== undefined) from = first;
+  else if (params.after === '') {
+    const res = await graph.query(
+      `MATCH (w:Wallet {chain: $chain, address: $address}) MATCH ${groupPattern} RETURN min(r.id) AS first`,
+      params,
+      opts,
+    );
+    from = (res.records[0]?.get('first') as string | null) ?? '';
   }
   const res = await graph.query(
     `MATCH (w:Wallet {chain: $chain, address: $address})

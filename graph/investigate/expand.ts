@@ -27,7 +27,10 @@ export interface FrontierItem {
   since?: number | null;
   /** Only relationships at or before this block (time-respecting backward flow). */
   until?: number | null;
-  /** Relationships of the followed types and direction, when known (dense wallets are not sorted). */
+  /**
+   * Relationships of the followed types and direction, when known (dense wallets are not sorted;
+   * an unknown one is counted by the expansion's query).
+   */
   degree?: number;
 }
 
@@ -113,6 +116,7 @@ export function sliceFrontier(
   return slices;
 }
 
+/** Bounded in time by the Graph it is given (a search's: withDeadline). */
 export async function expandFrontier(
   graph: Graph,
   chain: Chain,
@@ -121,7 +125,6 @@ export async function expandFrontier(
     side: Side;
     filter: EdgeFilter;
     fanOut: number;
-    timeoutMs?: number;
     /**
      * Also count the other wallets' relationships (default true). A count walks the wallet's
      * relationship chain: a third of Neo4j's CPU in bench:graphql. Skip it on a search's last hop.
@@ -156,22 +159,18 @@ export async function expandFrontier(
   const slices = sliceFrontier(frontier, opts.fanOut, opts.slices?.min, opts.slices?.max);
   const results = await Promise.all(
     slices.map((slice) =>
-      graph.query(
-        cypher,
-        {
-          ...params,
-          chain,
-          frontier: slice.map((f) => ({
-            address: f.address,
-            since: f.since ?? null,
-            until: f.until ?? null,
-            dense: f.degree === undefined ? null : f.degree >= DENSE_FANOUT_DEGREE,
-          })),
-          limit: neo4j.int(opts.fanOut + 1),
-          denseDegree: neo4j.int(DENSE_FANOUT_DEGREE),
-        },
-        { timeoutMs: opts.timeoutMs },
-      ),
+      graph.query(cypher, {
+        ...params,
+        chain,
+        frontier: slice.map((f) => ({
+          address: f.address,
+          since: f.since ?? null,
+          until: f.until ?? null,
+          dense: f.degree === undefined ? null : f.degree >= DENSE_FANOUT_DEGREE,
+        })),
+        limit: neo4j.int(opts.fanOut + 1),
+        denseDegree: neo4j.int(DENSE_FANOUT_DEGREE),
+      }),
     ),
   );
   const perOrigin = new Map<string, number>();
@@ -222,14 +221,13 @@ export async function degreesOf(
   graph: Graph,
   chain: Chain,
   addresses: string[],
-  opts: { side: Side; types?: readonly RelationshipType[] | null; timeoutMs?: number },
+  opts: { side: Side; types?: readonly RelationshipType[] | null },
 ): Promise<Map<string, number>> {
   const types = typePattern(opts.types);
   const { degree } = patterns(opts.side, types);
   const res = await graph.query(
     `UNWIND $addresses AS a MATCH (y:Wallet {chain: $chain, address: a}) RETURN a, ${degree('y')} AS degree`,
     { chain, addresses },
-    { timeoutMs: opts.timeoutMs },
   );
   return new Map(res.records.map((r) => [r.get('a') as string, r.get('degree') as number]));
 }

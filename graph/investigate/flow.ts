@@ -80,7 +80,6 @@ async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowRet
       side: p.direction,
       filter,
       fanOut,
-      timeoutMs: p.timeoutMs,
       // The wallets reached on the last hop are not expanded: their degrees are not needed.
       degrees: hop < p.depth,
     });

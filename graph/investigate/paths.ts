@@ -104,8 +104,8 @@ async function search(graph: Graph, p: FindPathsParameters): Promise<FindPathsRe
     side: directed ? 'IN' : 'BOTH',
   };
   const [da, db] = await Promise.all([
-    degreesOf(graph, p.chain, [p.from], { side: a.side, types: filter.types, timeoutMs: p.timeoutMs }),
-    degreesOf(graph, p.chain, [p.to], { side: b.side, types: filter.types, timeoutMs: p.timeoutMs }),
+    degreesOf(graph, p.chain, [p.from], { side: a.side, types: filter.types }),
+    degreesOf(graph, p.chain, [p.to], { side: b.side, types: filter.types }),
   ]);
   if (!da.has(p.from) || !db.has(p.to)) {
     return { ...empty, explored: { wallets: 0, relationships: 0, hopsFromSource: 0, hopsFromTarget: 0 } };
@@ -137,7 +137,6 @@ async function search(graph: Graph, p: FindPathsParameters): Promise<FindPathsRe
       side: s.side,
       filter,
       fanOut,
-      timeoutMs: p.timeoutMs,
       // Degrees steer the next expansions; after the last one allowed they are not needed.
       degrees: a.depth + b.depth + 1 < p.maxDepth,
     });
@@ -170,7 +169,6 @@ async function search(graph: Graph, p: FindPathsParameters): Promise<FindPathsRe
   const paths = await describePaths(graph, p.chain, found, {
     directed,
     filter,
-    timeoutMs: p.timeoutMs,
     sample: p.hopRelationships ?? HOP_SAMPLE,
   });
   return {
@@ -253,7 +251,7 @@ async function describePaths(
   graph: Graph,
   chain: Chain,
   found: string[][],
-  o: { directed: boolean; filter: EdgeFilter; timeoutMs?: number; sample: number },
+  o: { directed: boolean; filter: EdgeFilter; sample: number },
 ): Promise<PathRecord[]> {
   if (found.length === 0) return [];
   const pairs = new Map<string, { from: string; to: string }>();
@@ -274,7 +272,6 @@ async function describePaths(
          }
          RETURN p.from AS from, p.to AS to, n, amounts, rels`,
     { ...params, chain, pairs: [...pairs.values()], sample: neo4j.int(o.sample) },
-    { timeoutMs: o.timeoutMs },
   );
   const hops = new Map<string, PathHop>();
   for (const rec of res.records) {

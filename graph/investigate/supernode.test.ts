@@ -250,5 +250,27 @@ describe('a wallet with 20,000 relationships', () => {
     expect(queries.length).toBeGreaterThan(1);
     expect(changed.edges[0]!.relationship.id).toBe(id);
     expect(page(changed).ids.slice(1)).toEqual(page(cold).ids.slice(0, 24));
+
+    // A kept relationship gone under an equal degree (ingestion never deletes; a hand edit might,
+    // adding another into the same group): the page is read again, not cut short.
+    queries.length = 0;
+    await ask(counted);
+    expect(queries).toHaveLength(1);
+    const gone = page(changed).ids[2]!;
+    expect(gone).toMatch(/:in:/);
+    await graph.write((tx) =>
+      tx.run(
+        `MATCH ()-[r:TRANSFER {id: $gone}]->() DELETE r
+         WITH count(*) AS deleted MATCH (h:Wallet {chain: 'bittensor', address: $hub})
+         CREATE (h)<-[:TRANSFER {id: $id, amount: '0', amountValue: 0.0, blockNumber: 1}]-(:Wallet {chain: 'bittensor', address: $from})`,
+        { gone, hub, id: `sn${run}:z:0`, from: w('later') },
+      ),
+    );
+    queries.length = 0;
+    const edited = await ask(counted);
+    expect(queries.length).toBeGreaterThan(1);
+    expect(page(edited).ids).not.toContain(gone);
+    expect(page(edited)).toEqual(page(await ask({ ...graph })));
+    expect(edited.edges).toHaveLength(25);
   });
 });
