@@ -3,6 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { makeExecutableSchema } from '@graphql-tools/schema';
+import { type DocumentNode, getOperationAST } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { ApiKey } from '../../common/config.ts';
@@ -45,6 +46,13 @@ export interface ApiDeps {
   pubsub?: AlertPubSub;
 }
 
+/**
+ * graphql-jit compiles queries only: its compiled subscriptions hand the subscribe resolver empty
+ * arguments (graphql-hive/envelop#2008), so `alertRaised(filter:)` would deliver every alert.
+ */
+const notSubscription = (args: { document: DocumentNode; operationName?: string | null }) =>
+  getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
+
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
   return createYoga<Record<string, unknown>, ApiContext>({
@@ -54,7 +62,7 @@ export function createApi(deps: ApiDeps) {
       requireRead(role, deps.readsNeedKey ?? false);
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
-    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }), useGraphQlJit(), useBodyLimit()],
+    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }), useGraphQlJit({}, { enableIf: notSubscription }), useBodyLimit()],
     maxRequestBodySize: false, // useBodyLimit instead
     graphiql: { title: 'Vigil' },
     logging: {

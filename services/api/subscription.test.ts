@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertRecord } from '../../graph/alerts.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { openTestGraph, redisUrl, silentLogger, uniquePrefix } from '../../test/services.ts';
+import { createAlertPubSub, publishAlertEvent, startAlertFeed } from '../defense/alertFeed.ts';
+import { createApi } from './server.ts';
+
+// Live alerts as an investigator's browser gets them: published on Redis by the ingest worker,
+// relayed by the API's alert feed, streamed over SSE, filtered by the subscription's arguments.
+
+const prefix = uniquePrefix();
+const publisher = createRedisConnection(redisUrl(), 'worker');
+const subscriber = createRedisConnection(redisUrl(), 'worker');
+const pubsub = createAlertPubSub();
+let graph: Graph;
+let feed: { close(): Promise<void> };
+let yoga: ReturnType<typeof createApi>;
+
+beforeAll(async () => {
+  graph = await openTestGraph();
+  feed = await startAlertFeed({ subscriber, prefix, pubsub });
+  yoga = createApi({ graph, log: silentLogger(), version: 'test', pubsub });
+});
+afterAll(async () => {
+  await feed?.close();
+  await Promise.all([publisher.quit(), subscriber.quit()]);
+  await graph?.close();
+});
+
+const VAULT = '0x00000000000000000000000000000000000000aa';
+const OTHER = '0x00000000000000000000000000000000000000bb';
+
+const alert = (id: string, severity: string, contract: string): AlertRecord => ({
+  id,
+  chain: 'ethereum',
+  chainId: 31337,
+  severity,
+  txHash: `0x${'1'.repeat(64)}`,
+  contract,
+  sender: '0x00000000000000000000000000000000000000cc',
+  invariantId: id,
+  invariantKind: 'ownerUnchanged',
+  description: 'test',
+  before: null,
+  after: null,
+  votesViolated: 2,
+  votesTotal: 3,
+  miners: ['m1', 'm2'],
+  validator: 'v',
+  raisedAt: new Date().toISOString(),
+});
+
+/** Opens an SSE subscription and returns a reader of its `alertRaised` ids and errors, in order. */
+async function subscribe(filter: Record<string, unknown>) {
+  const res = await yoga.fetch('http://vigil.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({
+      query: 'subscription ($f: AlertFilter) { alertRaised(filter: $f) { id severity contract } }',
+      variables: { f: filter },
+    }),
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const read = async () => {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended; unread: ${buffered}`);
+    buffered += decoder.decode(value, { stream: true });
+  };
+  // yoga answers with headers and a first ping once the subscribe resolver has run: from then on
+  // a published alert reaches this stream.
+  await read();
+  /** The next `data:` payload, parsed. */
+  const next = async (): Promise<any> => {
+    for (;;) {
+      const m = /^data: (.*)$/m.exec(buffered);
+      if (m) {
+        buffered = buffered.slice(m.index + m[0].length);
+        return JSON.parse(m[1]!);
+      }
+      await read();
+    }
+  };
+  return { next, close: () => reader.cancel() };
+}
+
+describe('alertRaised subscription', () => {
+  it('delivers only the alerts its filter matches', async () => {
+    const sub = await subscribe({ contract: VAULT.toUpperCase().replace('0X', '0x'), severity: ['CRITICAL'] });
+    await publishAlertEvent(publisher, prefix, alert('high-on-vault', 'high', VAULT));
+    await publishAlertEvent(publisher, prefix, alert('critical-elsewhere', 'critical', OTHER));
+    await publishAlertEvent(publisher, prefix, alert('critical-on-vault', 'critical', VAULT));
+    await publishAlertEvent(publisher, prefix, alert('second-on-vault', 'critical', VAULT));
+    expect((await sub.next()).data.alertRaised).toEqual({
+      id: 'critical-on-vault',
+      severity: 'CRITICAL',
+      contract: VAULT,
+    });
+    expect((await sub.next()).data.alertRaised.id).toBe('second-on-vault');
+    await sub.close();
+  });
+
+  it('names a malformed filter instead of streaming everything', async () => {
+    const sub = await subscribe({ from: 'yesterday' });
+    const first = await sub.next();
+    expect(first.data ?? null).toBeNull();
+    expect(first.errors[0].message).toMatch(/from/);
+    await sub.close();
+  });
+});
