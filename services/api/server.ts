@@ -62,7 +62,11 @@ export function createApi(deps: ApiDeps) {
       requireRead(role, deps.readsNeedKey ?? false);
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
-    plugins: [useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }), useGraphQlJit({}, { enableIf: notSubscription }), useBodyLimit()],
+    plugins: [
+      useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }),
+      useGraphQlJit({}, { enableIf: notSubscription }),
+      useBodyLimit(),
+    ],
     maxRequestBodySize: false, // useBodyLimit instead
     graphiql: { title: 'Vigil' },
     logging: {

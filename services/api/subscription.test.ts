@@ -88,7 +88,10 @@ async function subscribe(filter: Record<string, unknown>) {
 
 describe('alertRaised subscription', () => {
   it('delivers only the alerts its filter matches', async () => {
-    const sub = await subscribe({ contract: VAULT.toUpperCase().replace('0X', '0x'), severity: ['CRITICAL'] });
+    const sub = await subscribe({
+      contract: VAULT.toUpperCase().replace('0X', '0x'),
+      severity: ['CRITICAL'],
+    });
     await publishAlertEvent(publisher, prefix, alert('high-on-vault', 'high', VAULT));
     await publishAlertEvent(publisher, prefix, alert('critical-elsewhere', 'critical', OTHER));
     await publishAlertEvent(publisher, prefix, alert('critical-on-vault', 'critical', VAULT));
