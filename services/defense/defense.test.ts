@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Contract, Wallet, parseEther } from 'ethers';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
@@ -81,6 +81,15 @@ async function startReceiver() {
 const raw = (hash: string) => fx.node.rpc<RpcTransaction>('eth_getTransactionByHash', [hash]);
 const nonceOf = (a: string) => fx.provider.getTransactionCount(a, 'pending');
 const gwei = (n: number) => BigInt(Math.round(n * 1e9));
+
+// The scenarios share one vault: a test that fails with the vault paused must not fail the rest.
+afterEach(async () => {
+  if (!fx || !(await fx.vault.getFunction('paused')())) return;
+  await (fx.vault.connect(fx.deployer) as Contract).getFunction('unpause')({
+    nonce: await nonceOf(fx.deployer.address),
+  });
+  await fx.node.mine();
+});
 
 describe('defense end to end: mempool → miners → consensus → pause, alert, notifications', () => {
   const prefix = uniquePrefix();
