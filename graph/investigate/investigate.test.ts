@@ -32,7 +32,9 @@ async function gql(
       { role: 'write', key: WRITE_KEY },
       { role: 'read', key: READ_KEY },
     ],
-    limits: o.limits,
+    // Answers, not the production time limits (tests of those set their own): a fresh Neo4j on a
+    // loaded CI machine can take seconds to plan a new question shape.
+    limits: { readTimeoutMs: 60_000, searchTimeoutMs: 60_000, ...o.limits },
   });
   const res = await yoga.fetch('http://vigil.test/graphql', {
     method: 'POST',
