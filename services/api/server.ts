@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
+import { warmUp } from './warmup.ts';
 
 /** The SDL is the source of truth: every `schema/*.graphql` file, merged (features `extend type`). */
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
@@ -44,6 +45,14 @@ export interface ApiDeps {
   limits?: Partial<Limits>;
   /** Live alerts for `alertRaised` (fed from Redis by services/defense/alertFeed.ts startAlertFeed). */
   pubsub?: AlertPubSub;
+}
+
+export interface ApiServerDeps extends ApiDeps {
+  host: string;
+  port: number;
+  registry: Registry;
+  /** Ask the common questions once after listening (services/api/warmup.ts); default true. */
+  warmUp?: boolean;
 }
 
 /**
@@ -79,9 +88,7 @@ export function createApi(deps: ApiDeps) {
 }
 
 /** Serves GraphQL at /graphql plus /health and /metrics on one port. */
-export async function startApiServer(
-  deps: ApiDeps & { host: string; port: number; registry: Registry },
-): Promise<{ url: string; close(): Promise<void> }> {
+export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string; close(): Promise<void> }> {
   const yoga = createApi(deps);
   const ops = createServiceHttpHandler({
     registry: deps.registry,
@@ -97,5 +104,21 @@ export async function startApiServer(
     yoga(req, res);
   });
   const { url, close } = await listen(server, deps.host, deps.port);
-  return { url: `${url}/graphql`, close };
+  // In the background: the API answers from the start, no slower than without the warm-up.
+  const stopWarmUp = new AbortController();
+  const warming =
+    deps.warmUp === false
+      ? Promise.resolve()
+      : warmUp({ graph: deps.graph, fetch: yoga.fetch, log: deps.log, signal: stopWarmUp.signal }).then(
+          (r) => deps.log.info(r, 'query plans warmed up (the first questions after a Neo4j start)'),
+          (err) => deps.log.warn({ err }, 'the query plan warm-up stopped; questions are planned as asked'),
+        );
+  return {
+    url: `${url}/graphql`,
+    async close() {
+      stopWarmUp.abort();
+      await close();
+      await warming;
+    },
+  };
 }

@@ -1,0 +1,120 @@
+import neo4j from 'neo4j-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Graph } from '../../graph/driver.ts';
+import { DENSE_DEGREE } from '../../graph/wallets.ts';
+import { openTestGraph, silentLogger } from '../../test/services.ts';
+import { createApi } from './server.ts';
+import { sampleWallets, warmUp } from './warmup.ts';
+
+// The warm-up asks each common question shape through the real handler against the real Neo4j;
+// whether that makes the first answers faster is measured by `npm run bench:cold-start`.
+
+let graph: Graph;
+let run: string;
+const w = (k: string) => `wu${run}-${k}`;
+
+beforeAll(async () => {
+  graph = await openTestGraph();
+  run = crypto.randomUUID().slice(0, 8);
+  // A dense wallet (its groups are read by queries of their own), and a chain a → b → c.
+  await graph.write((tx) =>
+    tx.run(
+      `CREATE (d:Wallet {chain: 'bittensor', address: $d})
+       WITH d UNWIND range(0, $n - 1) AS i
+       CREATE (d)-[:TRANSFER {id: $run + ':d:' + i, amount: '1', amountValue: 1.0, blockNumber: i}]->
+              (:Wallet {chain: 'bittensor', address: $run + '-o-' + i})
+       WITH DISTINCT d
+       CREATE (a:Wallet {chain: 'bittensor', address: $a})-[:TRANSFER {id: $run + ':ab', amount: '5', amountValue: 5.0, blockNumber: 1}]->
+              (b:Wallet {chain: 'bittensor', address: $b})-[:TRANSFER {id: $run + ':bc', amount: '4', amountValue: 4.0, blockNumber: 2}]->
+              (:Wallet {chain: 'bittensor', address: $c})`,
+      { d: w('dense'), a: w('a'), b: w('b'), c: w('c'), run: `wu${run}`, n: neo4j.int(DENSE_DEGREE + 100) },
+    ),
+  );
+}, 120_000);
+afterAll(() => graph.close());
+
+/** The handler, with each question's operation and variables recorded. */
+function recordedApi() {
+  // Generous limits: this checks what is asked; a loaded CI machine may plan slowly.
+  const yoga = createApi({
+    graph,
+    log: silentLogger(),
+    version: 'test',
+    limits: { readTimeoutMs: 60_000, searchTimeoutMs: 60_000 },
+  });
+  const asked: { field: string; variables: Record<string, unknown>; errors: unknown }[] = [];
+  const fetch = async (url: string, init: RequestInit) => {
+    const res = await yoga.fetch(url, init);
+    const { query, variables } = JSON.parse(String(init.body));
+    const body = await res.clone().json();
+    const field = /\{\s*(\w+)/.exec(query)![1]!;
+    asked.push({ field, variables, errors: body.errors ?? null });
+    return res;
+  };
+  return { fetch, asked };
+}
+
+describe('query plan warm-up', () => {
+  it('asks every common question shape, a dense wallet next pages included, without errors', async () => {
+    const { fetch, asked } = recordedApi();
+    const sample = { chain: 'bittensor', ordinary: [w('a'), w('c')], dense: w('dense') };
+    const report = await warmUp({ graph, fetch, log: silentLogger(), sample });
+
+    expect(report).toMatchObject({ questions: asked.length, failed: 0 });
+    expect(asked.filter((q) => q.errors)).toEqual([]);
+    const neighbors = asked.filter((q) => q.field === 'wallet').map((q) => q.variables);
+    for (const dir of ['BOTH', 'OUT', 'IN']) {
+      expect(neighbors).toContainEqual({ chain: 'BITTENSOR', a: w('a'), dir });
+      expect(neighbors).toContainEqual({ chain: 'BITTENSOR', a: w('dense'), dir });
+    }
+    // The dense wallet has more than a page in BOTH and OUT (not IN): its next pages are asked.
+    const next = neighbors.filter((v) => v.after).map((v) => [v.a, v.dir]);
+    expect(next).toEqual([
+      [w('dense'), 'BOTH'],
+      [w('dense'), 'OUT'],
+    ]);
+    expect(asked.filter((q) => q.field === 'paths').map((q) => q.variables)).toEqual([
+      { chain: 'BITTENSOR', a: w('a'), b: w('c') },
+    ]);
+    expect(asked.filter((q) => q.field === 'flow').map((q) => q.variables.dir)).toEqual(['OUT', 'IN']);
+    expect(asked.filter((q) => q.field === 'alerts')).toHaveLength(1);
+  });
+
+  it('samples wallets that exist, a dense one only if its degree is dense', async () => {
+    const s = await sampleWallets(graph);
+    expect(s.ordinary.length).toBeGreaterThan(0);
+    const exists = await graph.query(
+      `UNWIND $addresses AS address
+       MATCH (x:Wallet {chain: $chain, address: address})
+       RETURN address, COUNT { (x)--() } AS degree`,
+      { chain: s.chain, addresses: [...s.ordinary, ...(s.dense ? [s.dense] : [])] },
+    );
+    const degree = new Map(exists.records.map((r) => [r.get('address') as string, Number(r.get('degree'))]));
+    for (const a of s.ordinary) expect(degree.get(a)).toBeLessThan(DENSE_DEGREE);
+    if (s.dense) expect(degree.get(s.dense)).toBeGreaterThanOrEqual(DENSE_DEGREE);
+  });
+
+  it('stops before its next question once aborted', async () => {
+    const { fetch, asked } = recordedApi();
+    const stop = new AbortController();
+    const stopping = async (url: string, init: RequestInit) => {
+      const res = await fetch(url, init);
+      stop.abort();
+      return res;
+    };
+    const sample = { chain: 'bittensor', ordinary: [w('a')], dense: null };
+    const report = await warmUp({ graph, fetch: stopping, log: silentLogger(), sample, signal: stop.signal });
+    expect(report.questions).toBe(1);
+    expect(asked).toHaveLength(1);
+  });
+
+  it('counts an API that cannot answer as failed questions, and never throws', async () => {
+    const down = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:4000');
+    };
+    const sample = { chain: 'bittensor', ordinary: [w('a')], dense: null };
+    const report = await warmUp({ graph, fetch: down, log: silentLogger(), sample });
+    expect(report.questions).toBeGreaterThan(5);
+    expect(report.failed).toBe(report.questions);
+  });
+});
