@@ -45,6 +45,8 @@ export interface ApiDeps {
   limits?: Partial<Limits>;
   /** Live alerts for `alertRaised` (fed from Redis by services/defense/alertFeed.ts startAlertFeed). */
   pubsub?: AlertPubSub;
+  /** Compile queries and mutations with graphql-jit (default true); false runs graphql-js. */
+  jit?: boolean;
 }
 
 export interface ApiServerDeps extends ApiDeps {
@@ -73,7 +75,7 @@ export function createApi(deps: ApiDeps) {
     },
     plugins: [
       useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }),
-      useGraphQlJit({}, { enableIf: notSubscription }),
+      ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
       useBodyLimit(),
     ],
     maxRequestBodySize: false, // useBodyLimit instead
