@@ -27,8 +27,10 @@ const say = (m: string) => console.log(`[cold-start] ${m}`);
 
 const NEIGHBORS = `query ($a: String!, $after: String, $dir: Direction) { wallet(chain: BITTENSOR, address: $a) {
   neighbors(first: 25, after: $after, direction: $dir) { totalCount pageInfo { endCursor } edges { relationship { id amount } node { address } } } } }`;
-const PATHS = `query ($a: String!, $b: String!) { paths(chain: BITTENSOR, from: $a, to: $b, maxDepth: 4, limit: 3) { shortestLength paths { wallets } } }`;
-const FLOW = `query ($a: String!) { flow(chain: BITTENSOR, from: $a, depth: 3) { truncated hops { hop count } } }`;
+const PATHS =
+  'query ($a: String!, $b: String!) { paths(chain: BITTENSOR, from: $a, to: $b, maxDepth: 4, limit: 3) { shortestLength paths { wallets } } }';
+const FLOW =
+  'query ($a: String!) { flow(chain: BITTENSOR, from: $a, depth: 3) { truncated hops { hop count } } }';
 
 /** The questions, in the order asked: [label, document, variables, ask the next page too]. */
 const QUESTIONS: [string, string, Record<string, unknown>, boolean][] = [

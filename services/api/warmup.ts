@@ -45,7 +45,7 @@ const PATHS = `query ($chain: Chain!, $a: String!, $b: String!) {
   paths(chain: $chain, from: $a, to: $b, maxDepth: 4, limit: 3) { shortestLength paths { wallets } } }`;
 const FLOW = `query ($chain: Chain!, $a: String!, $dir: FlowDirection) {
   flow(chain: $chain, from: $a, direction: $dir, depth: 3) { truncated hops { hop count amount } } }`;
-const ALERTS = `query { alerts(first: 10) { edges { node { id } } pageInfo { hasNextPage } } }`;
+const ALERTS = 'query { alerts(first: 10) { edges { node { id } } pageInfo { hasNextPage } } }';
 
 /** An address no wallet has: its questions still plan the first query of each shape. */
 const ABSENT = 'vigil-warm-up-absent';
