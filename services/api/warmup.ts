@@ -78,6 +78,11 @@ export async function sampleWallets(graph: Graph): Promise<WarmUpSample> {
   };
 }
 
+/** The part of an answer the warm-up reads: whether a neighbors page has a next one. */
+interface Answer {
+  wallet?: { neighbors?: { pageInfo?: { hasNextPage: boolean; endCursor: string | null } } } | null;
+}
+
 export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   const t0 = performance.now();
   let questions = 0;
@@ -91,7 +96,7 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
       });
-      const body = (await res.json()) as { data?: any; errors?: { message: string }[] };
+      const body = (await res.json()) as { data?: Answer; errors?: { message: string }[] };
       if (body.errors?.length) {
         failed++;
         deps.log.debug({ error: body.errors[0]!.message }, 'warm-up question answered with an error');
