@@ -1,0 +1,174 @@
+import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Graph } from '../../graph/driver.ts';
+import { ensureRedis } from '../../infra/redis.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import { sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
+import {
+  openTestGraph,
+  silentLogger,
+  startTestIngestWorker,
+  uniquePrefix,
+  waitFor,
+} from '../../test/services.ts';
+import { createApi } from '../api/server.ts';
+import { createAlertPubSub, startAlertFeed } from '../defense/alertFeed.ts';
+
+// A Redis of this test's own, started as `vigil infra up` starts one (AOF on), so it can be killed
+// and started again without touching the other tests' queues.
+
+let dataDir: string | undefined;
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function redisPid(dir: string): Promise<number> {
+  return Number((await readFile(path.join(dir, 'redis.pid'), 'utf8')).trim());
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('Redis dies during ingestion', () => {
+  it('lands every job exactly once after Redis is killed and started again; live alerts resume', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'vigil-redis-restart-'));
+    const dir = dataDir;
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const start = () => ensureRedis({ url, dataDir: dir, log: () => {} });
+    expect((await start()).started).toBe(true);
+    cleanup.push(async () => {
+      const pid = await redisPid(dir).catch(() => 0);
+      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+
+    const graph: Graph = await openTestGraph();
+    cleanup.push(() => graph.close());
+    const prefix = uniquePrefix();
+    const conn = createRedisConnection(url, 'worker');
+    const subscriber = createRedisConnection(url, 'worker');
+    cleanup.push(
+      () => conn.disconnect(),
+      () => subscriber.disconnect(),
+    );
+    const queue = createIngestQueue(conn, prefix);
+    cleanup.push(() => queue.close());
+    const worker = startTestIngestWorker(conn, prefix, graph, {
+      concurrency: 1,
+      batchSize: 2,
+      // A job whose worker lost Redis mid-job is taken again soon after Redis is back.
+      lockDurationMs: 3000,
+      stalledIntervalMs: 1000,
+    });
+    cleanup.push(() => worker.close());
+
+    // The API's live alert feed on the same Redis, and an investigator subscribed over SSE.
+    const pubsub = createAlertPubSub();
+    const feed = await startAlertFeed({ subscriber, prefix, pubsub });
+    cleanup.push(() => feed.close());
+    const yoga = createApi({ graph, log: silentLogger(), version: 'test', pubsub });
+    const before = sampleFinding();
+    const after = sampleFinding({ invariant: { ...before.invariant } });
+    const res = await yoga.fetch('http://vigil.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: 'subscription ($f: AlertFilter) { alertRaised(filter: $f) { txHash } }',
+        variables: { f: { contract: before.invariant.contract } },
+      }),
+    });
+    const reader = res.body!.getReader();
+    cleanup.push(() => reader.cancel());
+    let sse = '';
+    const decoder = new TextDecoder();
+    await reader.read(); // the stream is open: the subscription is registered
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        sse += decoder.decode(value, { stream: true });
+      }
+    })().catch(() => {});
+    const received = (hash: string) =>
+      waitFor(
+        `the alert of tx ${hash.slice(0, 10)}… on the live subscription`,
+        async () => sse.includes(hash),
+        60_000,
+      );
+
+    const jobs = Array.from({ length: 40 }, () => sampleSubgraph());
+    await enqueueIngest(queue, before);
+    for (const j of jobs) await enqueueIngest(queue, j);
+    await received(before.tx.hash);
+    await waitFor(
+      'some jobs to land',
+      async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= 5,
+      60_000,
+    );
+
+    // Kill -9: no clean shutdown; what Redis acknowledged is in its append-only file.
+    const pid = await redisPid(dir);
+    process.kill(pid, 'SIGKILL');
+    await waitFor('redis-server to exit', async () => !alive(pid), 10_000);
+    const landedBeforeKill = (await landed(graph, jobs)).submissions;
+    expect(landedBeforeKill).toBeLessThan(jobs.length);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await start()).started).toBe(true);
+
+    await waitFor(
+      'every job to land',
+      async () => ((await queue.getJobCounts('completed')).completed ?? 0) === jobs.length + 1,
+      180_000,
+    );
+    expect(await queue.getJobCounts('failed', 'waiting', 'active', 'delayed')).toMatchObject({
+      failed: 0,
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+    });
+    expect(await landed(graph, jobs)).toEqual({
+      nodes: jobs.length * 6,
+      rels: jobs.length * 5,
+      submissions: jobs.length,
+    });
+
+    // The feed re-subscribed on its own: an alert stored after the restart reaches the investigator.
+    await enqueueIngest(queue, after);
+    await received(after.tx.hash);
+  }, 300_000);
+});
+
+/** What landed in Neo4j of `jobs`: wallets, relationships between them, submissions. */
+async function landed(graph: Graph, jobs: ReturnType<typeof sampleSubgraph>[]) {
+  const res = await graph.read((tx) =>
+    tx.run(
+      `MATCH (w:Wallet) WHERE w.address IN $addresses
+       OPTIONAL MATCH (w)-[r]->(:Wallet)
+       RETURN count(DISTINCT w) AS nodes, count(DISTINCT r) AS rels,
+              COUNT { (s:Submission) WHERE s.id IN $ids } AS submissions`,
+      { addresses: jobs.flatMap((j) => j.nodes.map((n) => n.address)), ids: jobs.map((j) => j.submissionId) },
+    ),
+  );
+  const row = res.records[0]!;
+  return { nodes: row.get('nodes'), rels: row.get('rels'), submissions: row.get('submissions') };
+}
