@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
+import type { SubgraphJob } from '../queues/payloads.ts';
 import { createIngestWorker } from '../services/ingest/worker.ts';
 
 /** Handles on the real services started by test/globalSetup.ts. */
@@ -56,4 +57,19 @@ export function startTestIngestWorker(
     registry: new Registry(),
     ...opts,
   });
+}
+
+/** What landed in Neo4j of `jobs`: wallets, relationships between them, submissions. */
+export async function landedSubgraphs(graph: Graph, jobs: SubgraphJob[]) {
+  const res = await graph.read((tx) =>
+    tx.run(
+      `MATCH (w:Wallet) WHERE w.address IN $addresses
+       OPTIONAL MATCH (w)-[r]->(:Wallet)
+       RETURN count(DISTINCT w) AS nodes, count(DISTINCT r) AS rels,
+              COUNT { (s:Submission) WHERE s.id IN $ids } AS submissions`,
+      { addresses: jobs.flatMap((j) => j.nodes.map((n) => n.address)), ids: jobs.map((j) => j.submissionId) },
+    ),
+  );
+  const row = res.records[0]!;
+  return { nodes: row.get('nodes'), rels: row.get('rels'), submissions: row.get('submissions') };
 }

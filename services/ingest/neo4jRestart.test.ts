@@ -10,7 +10,14 @@ import { LAUNCHER_DIR } from '../../infra/up.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { sampleSubgraph } from '../../test/fixtures.ts';
-import { redisUrl, silentLogger, startTestIngestWorker, uniquePrefix, waitFor } from '../../test/services.ts';
+import {
+  landedSubgraphs,
+  redisUrl,
+  silentLogger,
+  startTestIngestWorker,
+  uniquePrefix,
+  waitFor,
+} from '../../test/services.ts';
 
 // A Neo4j of this test's own, so it can be killed and started again without touching the others.
 const BOLT = 7692;
@@ -85,24 +92,11 @@ describe('Neo4j dies during ingestion', () => {
         240_000,
       );
       expect((await queue.getJobCounts('failed')).failed).toBe(0);
-      const addresses = jobs.flatMap((j) => j.nodes.map((n) => n.address));
-      const res = await graph.read((tx) =>
-        tx.run(
-          `MATCH (w:Wallet) WHERE w.address IN $addresses
-           OPTIONAL MATCH (w)-[r]->(:Wallet)
-           RETURN count(DISTINCT w) AS nodes, count(DISTINCT r) AS rels,
-                  COUNT { (s:Submission) WHERE s.id IN $ids } AS submissions`,
-          { addresses, ids: jobs.map((j) => j.submissionId) },
-        ),
-      );
-      const row = res.records[0]!;
-      expect({ nodes: row.get('nodes'), rels: row.get('rels'), submissions: row.get('submissions') }).toEqual(
-        {
-          nodes: jobs.length * 6,
-          rels: jobs.length * 5,
-          submissions: jobs.length,
-        },
-      );
+      expect(await landedSubgraphs(graph, jobs)).toEqual({
+        nodes: jobs.length * 6,
+        rels: jobs.length * 5,
+        submissions: jobs.length,
+      });
     } finally {
       await worker.close();
       await events.close();

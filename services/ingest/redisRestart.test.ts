@@ -10,6 +10,7 @@ import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import {
+  landedSubgraphs,
   openTestGraph,
   silentLogger,
   startTestIngestWorker,
@@ -130,7 +131,7 @@ describe('Redis dies during ingestion', () => {
     const pid = await redisPid(dir);
     process.kill(pid, 'SIGKILL');
     await waitFor('redis-server to exit', async () => !alive(pid), 10_000);
-    const landedBeforeKill = (await landed(graph, jobs)).submissions;
+    const landedBeforeKill = (await landedSubgraphs(graph, jobs)).submissions;
     expect(landedBeforeKill).toBeLessThan(jobs.length);
     await new Promise((r) => setTimeout(r, 2000));
     expect((await start()).started).toBe(true);
@@ -146,7 +147,7 @@ describe('Redis dies during ingestion', () => {
       active: 0,
       delayed: 0,
     });
-    expect(await landed(graph, jobs)).toEqual({
+    expect(await landedSubgraphs(graph, jobs)).toEqual({
       nodes: jobs.length * 6,
       rels: jobs.length * 5,
       submissions: jobs.length,
@@ -157,18 +158,3 @@ describe('Redis dies during ingestion', () => {
     await received(after.tx.hash);
   }, 300_000);
 });
-
-/** What landed in Neo4j of `jobs`: wallets, relationships between them, submissions. */
-async function landed(graph: Graph, jobs: ReturnType<typeof sampleSubgraph>[]) {
-  const res = await graph.read((tx) =>
-    tx.run(
-      `MATCH (w:Wallet) WHERE w.address IN $addresses
-       OPTIONAL MATCH (w)-[r]->(:Wallet)
-       RETURN count(DISTINCT w) AS nodes, count(DISTINCT r) AS rels,
-              COUNT { (s:Submission) WHERE s.id IN $ids } AS submissions`,
-      { addresses: jobs.flatMap((j) => j.nodes.map((n) => n.address)), ids: jobs.map((j) => j.submissionId) },
-    ),
-  );
-  const row = res.records[0]!;
-  return { nodes: row.get('nodes'), rels: row.get('rels'), submissions: row.get('submissions') };
-}
