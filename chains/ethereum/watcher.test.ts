@@ -1,5 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Wallet, parseEther } from 'ethers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalNode, startAnvil } from './localNode.ts';
 import type { RpcTransaction } from './types.ts';
 import { closeMonitorProvider, createMonitorProvider, watchHeads, watchPending } from './watcher.ts';
@@ -16,6 +18,38 @@ async function waitFor<T>(get: () => T | undefined, ms = 5000): Promise<T> {
   }
 }
 
+/** A JSON-RPC proxy to `target` that answers "Method not found" for the methods `refuse` picks. */
+async function startProxy(target: string, refuse: (method: string) => boolean) {
+  const calls: string[] = [];
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const requests = [JSON.parse(body)].flat() as { id: number; method: string }[];
+    calls.push(...requests.map((r) => r.method));
+    const answer = async (r: { id: number; method: string }) =>
+      refuse(r.method)
+        ? { jsonrpc: '2.0', id: r.id, error: { code: -32601, message: 'Method not found' } }
+        : (
+            await fetch(target, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(r),
+            })
+          ).json();
+    const answers = await Promise.all(requests.map(answer));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? answers : answers[0]));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 describe('watchers on anvil', () => {
   let node: LocalNode;
   beforeAll(async () => {
@@ -24,6 +58,8 @@ describe('watchers on anvil', () => {
   afterAll(async () => {
     await node?.stop();
   });
+  // Each test starts from an empty pool, even after one that failed midway.
+  beforeEach(() => node.rpc('anvil_dropAllTransactions'));
 
   async function send(i: number, nonce: number) {
     const http = createMonitorProvider({ url: node.rpcUrl, chainId: node.chainId });
@@ -52,19 +88,95 @@ describe('watchers on anvil', () => {
     await node.rpc('anvil_dropAllTransactions');
   });
 
-  it('polling txpool_content delivers each pending tx once', async () => {
-    const http = createMonitorProvider({ url: node.rpcUrl, chainId: node.chainId });
+  it('polling a pending-tx filter delivers each pending tx once, those pending before it too', async () => {
+    const before = await send(2, 0);
+    const proxy = await startProxy(node.rpcUrl, () => false); // counts the calls
+    const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
     const got: RpcTransaction[] = [];
-    const w = await watchPending(http, (tx) => void got.push(tx), { log, pollIntervalMs: 30 });
+    const logged: string[] = [];
+    const w = await watchPending(http, (tx) => void got.push(tx), {
+      log: (m) => logged.push(m),
+      pollIntervalMs: 30,
+    });
     expect(w.mode).toBe('poll');
-    const h1 = await send(2, 0);
-    const h2 = await send(3, 0);
-    await waitFor(() => (got.length >= 2 ? true : undefined));
+    const h1 = await send(3, 0);
+    const h2 = await send(4, 0);
+    await waitFor(() => (got.length >= 3 ? true : undefined));
     await new Promise((r) => setTimeout(r, 150)); // several more polls: no duplicates
-    expect(got.map((t) => t.hash).sort()).toEqual([h1, h2].sort());
+    expect(got.map((t) => t.hash).sort()).toEqual([before, h1, h2].sort());
     expect(got.every((t) => typeof t.from === 'string')).toBe(true);
+    // The pool is read once, with the new filter; every later poll asks the filter.
+    expect(logged.join('\n')).not.toMatch(/unsupported/);
+    expect(proxy.calls.filter((m) => m === 'txpool_content')).toHaveLength(1);
+    expect(proxy.calls.filter((m) => m === 'eth_getFilterChanges').length).toBeGreaterThanOrEqual(3);
+    await w.stop();
+    expect(proxy.calls.at(-1)).toBe('eth_uninstallFilter');
+    await closeMonitorProvider(http);
+    await proxy.close();
+    await node.rpc('anvil_dropAllTransactions');
+  });
+
+  it('falls back to txpool_content on a node without pending-tx filters', async () => {
+    const proxy = await startProxy(node.rpcUrl, (method) => method.includes('Filter'));
+    const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
+    const got: RpcTransaction[] = [];
+    const logged: string[] = [];
+    const w = await watchPending(http, (tx) => void got.push(tx), {
+      log: (m) => logged.push(m),
+      pollIntervalMs: 30,
+    });
+    const h1 = await send(5, 0);
+    const h2 = await send(6, 0);
+    await waitFor(() => (got.length >= 2 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(got.map((t) => t.hash).sort()).toEqual([h1, h2].sort());
+    expect(logged).toContain('watcher: pending-tx filters unsupported, polling txpool_content');
+    expect(proxy.calls.filter((m) => m === 'txpool_content').length).toBeGreaterThan(3);
     await w.stop();
     await closeMonitorProvider(http);
+    await proxy.close();
+    await node.rpc('anvil_dropAllTransactions');
+  });
+
+  it('replaces a filter the node lost in a restart, and reads the pool again', async () => {
+    const own = await startAnvil({ log });
+    const port = own.port;
+    let restarted: LocalNode | undefined;
+    const http = createMonitorProvider({ url: own.rpcUrl, chainId: own.chainId });
+    const got: string[] = [];
+    const logged: string[] = [];
+    const failures: unknown[] = [];
+    const w = await watchPending(http, (tx) => void got.push(tx.hash!), {
+      log: (m) => logged.push(m),
+      pollIntervalMs: 30,
+      onError: (e) => failures.push(e),
+    });
+    try {
+      const pay = async (n: LocalNode) => {
+        const p = createMonitorProvider({ url: n.rpcUrl, chainId: n.chainId });
+        const tx = await new Wallet(n.accounts[1]!.privateKey, p).sendTransaction({
+          to: n.accounts[9]!.address,
+          value: 1n,
+          nonce: await p.getTransactionCount(n.accounts[1]!.address, 'pending'),
+        });
+        await closeMonitorProvider(p);
+        return tx.hash;
+      };
+      const h1 = await pay(own);
+      await waitFor(() => (got.includes(h1) ? true : undefined));
+      await own.stop();
+      await new Promise((r) => setTimeout(r, 200)); // polls fail while the node is down
+      restarted = await startAnvil({ log, port });
+      const h2 = await pay(restarted);
+      await waitFor(() => (got.includes(h2) ? true : undefined), 10_000);
+      expect(failures.length).toBeGreaterThan(0);
+      expect(logged).toContain('watcher: pending-tx filter lost, creating a new one');
+      expect(got.filter((h) => h === h2)).toHaveLength(1);
+    } finally {
+      await w.stop();
+      await closeMonitorProvider(http);
+      await restarted?.stop();
+    }
   });
 
   it('watchHeads reports mined blocks', async () => {

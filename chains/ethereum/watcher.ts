@@ -59,16 +59,46 @@ export interface WatchPendingOptions {
   pollIntervalMs?: number;
   /** Handler or fetch failures; the watcher keeps running. */
   onError?: (err: unknown) => void;
-  /** Bound of the seen-hash memory in subscribe mode (the poll mode forgets what left the pool). */
+  /** Bound of the memory of delivered hashes (the oldest are forgotten first). */
   maxSeen?: number;
 }
 
 type Pool = Record<string, Record<string, RpcTransaction>>;
 
+/** Hashes already delivered, the oldest forgotten past `max` (Sets iterate in insertion order). */
+class Seen {
+  private readonly hashes = new Set<string>();
+  constructor(private readonly max: number) {}
+  /** Adds `hash`; false if it was already there. */
+  add(hash: string): boolean {
+    if (this.hashes.has(hash)) return false;
+    this.hashes.add(hash);
+    if (this.hashes.size > this.max) this.hashes.delete(this.hashes.values().next().value as string);
+    return true;
+  }
+}
+
+/** The node's JSON-RPC error inside an ethers error (its message names the method, so not that). */
+const rpcError = (e: unknown): { code?: number; message: string } => {
+  const inner = (e as { error?: { code?: number; message?: string } })?.error;
+  return inner?.message !== undefined
+    ? { code: inner.code, message: inner.message }
+    : { message: String((e as Error)?.message ?? e) };
+};
+/** The node lacks the method (geth: "does not exist/is not available"; anvil over WS: "did not match"). */
+const unsupported = (e: unknown) => {
+  const { code, message } = rpcError(e);
+  return (
+    code === -32601 ||
+    /method not found|not supported|not available|does not exist|did not match any variant/i.test(message)
+  );
+};
+const filterLost = (e: unknown) => /filter not found/i.test(rpcError(e).message);
+
 /**
  * Calls onTx once per new pending transaction, with the full RPC tx object (`from` included, as the
- * engine needs it). Subscribes to `pending` over WebSocket, or polls `txpool_content`, falling back
- * to `eth_getBlockByNumber('pending', true)` on nodes without the txpool namespace.
+ * engine needs it). Subscribes to `pending` over WebSocket, or polls a pending-tx filter, falling
+ * back to `txpool_content`, then `eth_getBlockByNumber('pending', true)`, on nodes without them.
  */
 export async function watchPending(
   provider: JsonRpcApiProvider,
@@ -102,13 +132,9 @@ export async function watchPending(
   };
 
   if (mode === 'subscribe') {
-    const maxSeen = opts.maxSeen ?? 50_000;
-    const seen = new Set<string>();
+    const seen = new Seen(opts.maxSeen ?? 50_000);
     const listener = (hash: string) => {
-      if (stopped || seen.has(hash)) return;
-      seen.add(hash);
-      // Sets iterate in insertion order: evict the oldest.
-      if (seen.size > maxSeen) seen.delete(seen.values().next().value as string);
+      if (stopped || !seen.add(hash)) return;
       const p = (async () => {
         // The node announced it, but a getter can race the announcement: retry briefly.
         for (let i = 0; i < 5 && !stopped; i++) {
@@ -137,35 +163,66 @@ export async function watchPending(
     };
   }
 
-  // Poll mode: remember only what is still pending, so memory is bounded by the pool itself.
-  let seen = new Set<string>();
-  let source: 'txpool' | 'pendingBlock' = 'txpool';
-  const poll = async () => {
-    let txs: RpcTransaction[];
-    if (source === 'txpool') {
+  // Poll mode. Preferred: a pending-tx filter, whose polls cost what is new (36 bytes and 2 ms on an
+  // idle anvil), not what is pending: a txpool_content read of 1,000 pending txs took 225 ms and
+  // 0.6 MB there, of 4,000 (a mainnet-sized pool) 890 ms. The whole pool is read once, when a
+  // filter is (re)created, so txs pending before it are checked too. Nodes without filters or
+  // without the txpool namespace fall back to reading the pool, then the pending block, per poll.
+  const seen = new Seen(opts.maxSeen ?? 50_000);
+  let source: 'filter' | 'txpool' | 'pendingBlock' = 'filter';
+  let filterId: string | null = null;
+  const readPool = async (): Promise<RpcTransaction[]> => {
+    if (source !== 'pendingBlock') {
       try {
         const pool = (await provider.send('txpool_content', [])) as { pending?: Pool; queued?: Pool };
-        txs = Object.values(pool.pending ?? {}).flatMap((byNonce) => Object.values(byNonce));
+        return Object.values(pool.pending ?? {}).flatMap((byNonce) => Object.values(byNonce));
       } catch (e) {
-        if (!/txpool|not (found|supported|available)|-32601/i.test(String((e as Error).message ?? e)))
-          throw e;
-        source = 'pendingBlock';
-        opts.log('watcher: txpool_content unsupported, polling the pending block');
-        return poll();
+        if (!unsupported(e)) throw e;
+        if (source === 'txpool') {
+          source = 'pendingBlock';
+          opts.log('watcher: txpool_content unsupported, polling the pending block');
+        }
       }
-    } else {
-      const block = (await provider.send('eth_getBlockByNumber', ['pending', true])) as {
-        transactions?: RpcTransaction[];
-      } | null;
-      txs = block?.transactions ?? [];
     }
-    const now = new Set<string>();
-    for (const tx of txs) {
-      if (!tx.hash) continue;
-      now.add(tx.hash);
-      if (!seen.has(tx.hash)) deliver(tx);
+    const block = (await provider.send('eth_getBlockByNumber', ['pending', true])) as {
+      transactions?: RpcTransaction[];
+    } | null;
+    return block?.transactions ?? [];
+  };
+  const newHashes = async (): Promise<string[] | null> => {
+    try {
+      if (!filterId) {
+        filterId = (await provider.send('eth_newPendingTransactionFilter', [])) as string;
+        return null; // a new filter: read the pool once instead
+      }
+      return (await provider.send('eth_getFilterChanges', [filterId])) as string[];
+    } catch (e) {
+      if (filterLost(e)) {
+        // The node restarted or expired the filter: a new one, and the pool read once again.
+        opts.log('watcher: pending-tx filter lost, creating a new one');
+        filterId = null;
+        return newHashes();
+      }
+      if (!unsupported(e)) throw e;
+      source = 'txpool';
+      opts.log('watcher: pending-tx filters unsupported, polling txpool_content');
+      return null;
     }
-    seen = now;
+  };
+  const poll = async () => {
+    const hashes = source === 'filter' ? await newHashes() : null;
+    if (hashes === null) {
+      for (const tx of await readPool()) if (tx.hash && seen.add(tx.hash)) deliver(tx);
+      return;
+    }
+    await Promise.all(
+      hashes
+        .filter((h) => seen.add(h))
+        .map(async (h) => {
+          const tx = (await provider.send('eth_getTransactionByHash', [h])) as RpcTransaction | null;
+          if (tx) deliver(tx); // null: already dropped or replaced
+        }),
+    );
   };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -185,6 +242,7 @@ export async function watchPending(
       if (timer) clearTimeout(timer);
       await running;
       await Promise.allSettled([...inflight]);
+      if (filterId) await provider.send('eth_uninstallFilter', [filterId]).catch(() => {});
     },
   };
 }
