@@ -1,8 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalNode, startAnvil } from './localNode.ts';
+import { startRpcProxy } from './rpcProxy.ts';
 import type { RpcTransaction } from './types.ts';
 import { closeMonitorProvider, createMonitorProvider, watchHeads, watchPending } from './watcher.ts';
 
@@ -16,38 +15,6 @@ async function waitFor<T>(get: () => T | undefined, ms = 5000): Promise<T> {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** A JSON-RPC proxy to `target` that answers "Method not found" for the methods `refuse` picks. */
-async function startProxy(target: string, refuse: (method: string) => boolean) {
-  const calls: string[] = [];
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const requests = [JSON.parse(body)].flat() as { id: number; method: string }[];
-    calls.push(...requests.map((r) => r.method));
-    const answer = async (r: { id: number; method: string }) =>
-      refuse(r.method)
-        ? { jsonrpc: '2.0', id: r.id, error: { code: -32601, message: 'Method not found' } }
-        : (
-            await fetch(target, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(r),
-            })
-          ).json();
-    const answers = await Promise.all(requests.map(answer));
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? answers : answers[0]));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }
 
 describe('watchers on anvil', () => {
@@ -90,7 +57,7 @@ describe('watchers on anvil', () => {
 
   it('polling a pending-tx filter delivers each pending tx once, those pending before it too', async () => {
     const before = await send(2, 0);
-    const proxy = await startProxy(node.rpcUrl, () => false); // counts the calls
+    const proxy = await startRpcProxy(node.rpcUrl, () => false); // counts the calls
     const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
     const got: RpcTransaction[] = [];
     const logged: string[] = [];
@@ -117,7 +84,7 @@ describe('watchers on anvil', () => {
   });
 
   it('falls back to txpool_content on a node without pending-tx filters', async () => {
-    const proxy = await startProxy(node.rpcUrl, (method) => method.includes('Filter'));
+    const proxy = await startRpcProxy(node.rpcUrl, (method) => method.includes('Filter'));
     const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
     const got: RpcTransaction[] = [];
     const logged: string[] = [];

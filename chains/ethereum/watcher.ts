@@ -19,6 +19,7 @@ export function createMonitorProvider(opts: {
   const options = {
     staticNetwork: network,
     cacheTimeout: -1,
+    batchStallTime: 0,
     pollingInterval: opts.pollingIntervalMs ?? 1000,
   };
   if (opts.url.startsWith('ws://') || opts.url.startsWith('wss://'))
