@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
 import { type LocalNode, startAnvil } from '../chains/ethereum/localNode.ts';
-import { startRpcProxy } from '../chains/ethereum/rpcProxy.ts';
+import { METHOD_NOT_FOUND, startRpcProxy } from '../chains/ethereum/rpcProxy.ts';
 import { closeMonitorProvider, createMonitorProvider, watchPending } from '../chains/ethereum/watcher.ts';
 import { percentile } from '../common/stats.ts';
 
@@ -57,7 +57,9 @@ async function fillPool(node: LocalNode, to: number, nonces: number[]) {
 }
 
 async function measure(node: LocalNode, way: 'filter' | 'txpool', probeNonces: number[]) {
-  const proxy = await startRpcProxy(node.rpcUrl, way === 'txpool' ? (m) => m.includes('Filter') : undefined);
+  const proxy = await startRpcProxy(node.rpcUrl, (m) =>
+    way === 'txpool' && m.includes('Filter') ? METHOD_NOT_FOUND : undefined,
+  );
   const provider = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
   const seenAt = new Map<string, number>();
   const watcher = await watchPending(provider, (tx) => void seenAt.set(tx.hash!, performance.now()), {

@@ -1,7 +1,7 @@
 import { Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalNode, startAnvil } from './localNode.ts';
-import { startRpcProxy } from './rpcProxy.ts';
+import { METHOD_NOT_FOUND, type RpcErrorObject, startRpcProxy } from './rpcProxy.ts';
 import type { RpcTransaction } from './types.ts';
 import { closeMonitorProvider, createMonitorProvider, watchHeads, watchPending } from './watcher.ts';
 
@@ -57,7 +57,7 @@ describe('watchers on anvil', () => {
 
   it('polling a pending-tx filter delivers each pending tx once, those pending before it too', async () => {
     const before = await send(2, 0);
-    const proxy = await startRpcProxy(node.rpcUrl, () => false); // counts the calls
+    const proxy = await startRpcProxy(node.rpcUrl); // counts the calls
     const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
     const got: RpcTransaction[] = [];
     const logged: string[] = [];
@@ -84,7 +84,9 @@ describe('watchers on anvil', () => {
   });
 
   it('falls back to txpool_content on a node without pending-tx filters', async () => {
-    const proxy = await startRpcProxy(node.rpcUrl, (method) => method.includes('Filter'));
+    const proxy = await startRpcProxy(node.rpcUrl, (method) =>
+      method.includes('Filter') ? METHOD_NOT_FOUND : undefined,
+    );
     const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
     const got: RpcTransaction[] = [];
     const logged: string[] = [];
@@ -103,6 +105,42 @@ describe('watchers on anvil', () => {
     await closeMonitorProvider(http);
     await proxy.close();
     await node.rpc('anvil_dropAllTransactions');
+  });
+
+  it('loses nothing to lookups or pool reads that fail for a while', async () => {
+    const busy: RpcErrorObject = { code: -32000, message: 'server busy' };
+    let failing = new Set(['txpool_content']);
+    const proxy = await startRpcProxy(node.rpcUrl, (m) => (failing.has(m) ? busy : undefined));
+    const before = await send(7, 0);
+    const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
+    const got: string[] = [];
+    const failures: unknown[] = [];
+    const w = await watchPending(http, (tx) => void got.push(tx.hash!), {
+      log,
+      pollIntervalMs: 20,
+      onError: (e) => failures.push(e),
+    });
+    try {
+      // The pool read that follows a new filter fails: it is tried again until it answers.
+      await waitFor(() => (failures.length >= 3 ? true : undefined));
+      expect(got).toEqual([]);
+      failing = new Set();
+      await waitFor(() => (got.includes(before) ? true : undefined));
+      // A new tx whose lookup fails: asked again until it answers.
+      failing = new Set(['eth_getTransactionByHash']);
+      const failed = failures.length;
+      const during = await send(8, 0);
+      await waitFor(() => (failures.length >= failed + 3 ? true : undefined));
+      expect(got).not.toContain(during);
+      failing = new Set();
+      await waitFor(() => (got.includes(during) ? true : undefined));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got.sort()).toEqual([before, during].sort());
+    } finally {
+      await w.stop();
+      await closeMonitorProvider(http);
+      await proxy.close();
+    }
   });
 
   it('replaces a filter the node lost in a restart, and reads the pool again', async () => {

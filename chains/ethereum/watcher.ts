@@ -70,6 +70,9 @@ type Pool = Record<string, Record<string, RpcTransaction>>;
 class Seen {
   private readonly hashes = new Set<string>();
   constructor(private readonly max: number) {}
+  has(hash: string): boolean {
+    return this.hashes.has(hash);
+  }
   /** Adds `hash`; false if it was already there. */
   add(hash: string): boolean {
     if (this.hashes.has(hash)) return false;
@@ -190,11 +193,14 @@ export async function watchPending(
     } | null;
     return block?.transactions ?? [];
   };
-  const newHashes = async (): Promise<string[] | null> => {
+  // Set with each new filter; cleared only once a pool read succeeds, so a failed read is retried.
+  let poolUnread = true;
+  const newHashes = async (): Promise<string[]> => {
     try {
       if (!filterId) {
         filterId = (await provider.send('eth_newPendingTransactionFilter', [])) as string;
-        return null; // a new filter: read the pool once instead
+        poolUnread = true; // what was pending before this filter: read from the pool
+        return [];
       }
       return (await provider.send('eth_getFilterChanges', [filterId])) as string[];
     } catch (e) {
@@ -207,23 +213,38 @@ export async function watchPending(
       if (!unsupported(e)) throw e;
       source = 'txpool';
       opts.log('watcher: pending-tx filters unsupported, polling txpool_content');
-      return null;
+      return [];
     }
   };
-  const poll = async () => {
-    const hashes = source === 'filter' ? await newHashes() : null;
-    if (hashes === null) {
-      for (const tx of await readPool()) if (tx.hash && seen.add(tx.hash)) deliver(tx);
-      return;
-    }
+  // Hashes whose lookup failed: asked again next poll (the filter will not report them again).
+  let unfetched: string[] = [];
+  const fetchByHash = async (hashes: string[]) => {
+    const failed: string[] = [];
+    let firstError: unknown;
     await Promise.all(
-      hashes
-        .filter((h) => seen.add(h))
-        .map(async (h) => {
+      hashes.map(async (h) => {
+        try {
           const tx = (await provider.send('eth_getTransactionByHash', [h])) as RpcTransaction | null;
-          if (tx) deliver(tx); // null: already dropped or replaced
-        }),
+          if (tx && seen.add(h)) deliver(tx); // null: dropped or replaced since
+        } catch (e) {
+          failed.push(h);
+          firstError ??= e;
+        }
+      }),
     );
+    unfetched = failed.slice(-(opts.maxSeen ?? 50_000));
+    if (failed.length) throw firstError; // reported by the loop's onError
+  };
+  const poll = async () => {
+    if (source === 'filter') {
+      const hashes = await newHashes();
+      if (source === 'filter') {
+        await fetchByHash([...unfetched, ...hashes.filter((h) => !seen.has(h))]);
+        if (!poolUnread) return;
+      }
+    }
+    for (const tx of await readPool()) if (tx.hash && seen.add(tx.hash)) deliver(tx);
+    poolUnread = false;
   };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
