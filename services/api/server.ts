@@ -58,7 +58,7 @@ export interface ApiServerDeps extends ApiDeps {
 }
 
 /**
- * graphql-jit compiles queries only: its compiled subscriptions hand the subscribe resolver empty
+ * graphql-jit compiles queries and mutations only: its compiled subscriptions hand the subscribe resolver empty
  * arguments (graphql-hive/envelop#2008), so `alertRaised(filter:)` would deliver every alert.
  */
 const notSubscription = (args: { document: DocumentNode; operationName?: string | null }) =>
@@ -106,7 +106,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string
     yoga(req, res);
   });
   const { url, close } = await listen(server, deps.host, deps.port);
-  // In the background: the API answers from the start, no slower than without the warm-up.
+  // In the background: the API answers from the start; until the warm-up ends, it shares the CPU.
   const stopWarmUp = new AbortController();
   const warming =
     deps.warmUp === false
