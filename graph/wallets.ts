@@ -1,4 +1,5 @@
 import neo4j from 'neo4j-driver';
+import { rememberBounded } from '../common/bounded.ts';
 import type { Graph } from './driver.ts';
 import { type EdgeFilter, filterClause, typePattern } from './investigate/filters.ts';
 import { type Chain, RELATIONSHIP_TYPES, type RelationshipType } from './model.ts';
@@ -120,12 +121,6 @@ function perGraph<V>(maps: WeakMap<Graph, Map<string, V>>, graph: Graph): Map<st
     maps.set(graph, m);
   }
   return m;
-}
-/** Sets `key` as the newest entry of `m`, dropping the oldest past `max`. */
-function remember<V>(m: Map<string, V>, key: string, value: V, max = REMEMBERED_MAX): void {
-  m.delete(key);
-  m.set(key, value);
-  if (m.size > max) m.delete(m.keys().next().value as string);
 }
 
 interface Group {
@@ -278,7 +273,7 @@ export async function getNeighbors(
     const rows = (first.get('rows') as RowList[]).map((l) => toRow(address, l));
     pages = [{ rows, completeTo: rows.length >= limit ? rows.at(-1)!.id : null }];
   } else if (groupDegrees) {
-    remember(known, shape, groupDegrees);
+    rememberBounded(known, shape, groupDegrees, REMEMBERED_MAX);
     const same = remembered !== undefined && sameGroupDegrees(remembered, groupDegrees);
     const ready = !same
       ? null
@@ -437,7 +432,12 @@ async function denseGroupPage(
   );
   const ids = page.rows.map((r) => r.id);
   if (ids.length > 0)
-    remember(pagesKept, key, { degree: g.degree, ids, complete: page.completeTo === null }, FIRST_PAGES_MAX);
+    rememberBounded(
+      pagesKept,
+      key,
+      { degree: g.degree, ids, complete: page.completeTo === null },
+      FIRST_PAGES_MAX,
+    );
   return page;
 }
 

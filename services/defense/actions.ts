@@ -3,6 +3,7 @@ import { Wallet, id as keccakText } from 'ethers';
 import type { Redis } from 'ioredis';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
+import { rememberBounded } from '../../common/bounded.ts';
 import { VigilError } from '../../common/errors.ts';
 import { oneAtATime } from '../../common/serial.ts';
 
@@ -271,8 +272,7 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
     const hashOf = (v: string | null | undefined) => (v && /^0x[0-9a-f]{64}$/i.test(v) ? { hash: v } : {});
     if (!opts.redis) {
       if (seen.has(key)) return { status: 'deduped', ...hashOf(seen.get(key)) };
-      seen.set(key, 'sending');
-      if (seen.size > 10_000) seen.delete(seen.keys().next().value as string);
+      rememberBounded(seen, key, 'sending', 10_000);
       try {
         const r = await sendPause(req, contract, async () => {});
         if (r.hash) seen.set(key, r.hash);

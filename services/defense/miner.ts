@@ -1,6 +1,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { rememberBounded } from '../../common/bounded.ts';
 import { InvalidPayloadError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import {
@@ -74,8 +75,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
         if (!(e instanceof InvalidInvariantError)) throw e;
         p = e;
       }
-      parsedSets.set(key, p);
-      if (parsedSets.size > 256) parsedSets.delete(parsedSets.keys().next().value as string);
+      rememberBounded(parsedSets, key, p, 256);
     }
     return p;
   };

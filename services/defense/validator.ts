@@ -4,6 +4,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/watcher.ts';
+import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { alertId } from '../../graph/ingest.ts';
@@ -235,8 +236,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (hit !== undefined) return hit;
     const code = await deps.rpc.call<string>('eth_getCode', [address, 'latest']);
     const yes = code !== '0x' && code !== '0x0';
-    hasCode.set(address, yes);
-    if (hasCode.size > 50_000) hasCode.delete(hasCode.keys().next().value as string);
+    rememberBounded(hasCode, address, yes, 50_000);
     return yes;
   }
 
@@ -272,8 +272,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const hit = stateNonces.get(from);
     if (hit && hit.head === head) return hit.nonce;
     const nonce = Number(BigInt(await deps.rpc.call<string>('eth_getTransactionCount', [from, 'latest'])));
-    stateNonces.set(from, { head, nonce });
-    if (stateNonces.size > 50_000) stateNonces.delete(stateNonces.keys().next().value as string);
+    rememberBounded(stateNonces, from, { head, nonce }, 50_000);
     return nonce;
   }
 
@@ -523,9 +522,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (closed || !tx.hash) return null;
     // Subscription and txpool backstop may both deliver a tx: check it once.
     const key = lower(tx.hash)!;
-    if (checked.has(key)) return null;
-    checked.add(key);
-    if (checked.size > 100_000) checked.delete(checked.values().next().value as string);
+    if (!addBounded(checked, key, 100_000)) return null;
     let opened: OpenRound | null | 'deferred';
     try {
       opened = await openRound(tx, key, seen);

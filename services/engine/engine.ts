@@ -6,6 +6,7 @@ import { type VM, createVM, runTx } from '@ethereumjs/vm';
 import { HARDFORK } from '../../chains/ethereum/localNode.ts';
 import { type JsonRpcClient, createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
+import { rememberBounded } from '../../common/bounded.ts';
 import { VigilError } from '../../common/errors.ts';
 import { BlockReader, ForkState } from './forkState.ts';
 import {
@@ -283,10 +284,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     const hit = key ? parsedTxs.get(key) : undefined;
     if (hit) return hit;
     const tx = await parseTx(raw);
-    if (key) {
-      parsedTxs.set(key, tx);
-      if (parsedTxs.size > 4096) parsedTxs.delete(parsedTxs.keys().next().value as string);
-    }
+    if (key) rememberBounded(parsedTxs, key, tx, 4096);
     return tx;
   }
 

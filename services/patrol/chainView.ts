@@ -2,6 +2,7 @@ import type { ApiPromise } from '@polkadot/api';
 import { type BlockEventCache, createBlockEventCache } from '../../chains/bittensor/blocks.ts';
 import type { DomainEvent } from '../../chains/bittensor/events.ts';
 import { ownerOf } from '../../chains/bittensor/keys.ts';
+import { rememberBounded } from '../../common/bounded.ts';
 
 /** What verification needs from the chain: decoded events and hotkey owners, by block. */
 export interface ChainView {
@@ -33,9 +34,8 @@ export function createChainView(
       let p = owners.get(key);
       if (!p) {
         p = cache.get(blockNumber).then((b) => ownerOf(api, hotkey, b.hash));
-        owners.set(key, p);
+        rememberBounded(owners, key, p, 100_000);
         p.catch(() => owners.delete(key));
-        if (owners.size > 100_000) owners.delete(owners.keys().next().value as string);
       }
       return p;
     },
