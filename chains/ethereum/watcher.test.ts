@@ -3,7 +3,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalNode, startAnvil } from './localNode.ts';
 import { METHOD_NOT_FOUND, type RpcErrorObject, startRpcProxy } from './rpcProxy.ts';
 import type { RpcTransaction } from './types.ts';
-import { closeMonitorProvider, createMonitorProvider, watchHeads, watchPending } from './watcher.ts';
+import {
+  BACKSTOP_POLL_MS,
+  closeMonitorProvider,
+  createMonitorProvider,
+  watchHeads,
+  watchPending,
+} from './watcher.ts';
+
+type Send = (method: string, params: unknown[]) => Promise<unknown>;
 
 const log = () => {};
 
@@ -28,83 +36,142 @@ describe('watchers on anvil', () => {
   // Each test starts from an empty pool, even after one that failed midway.
   beforeEach(() => node.rpc('anvil_dropAllTransactions'));
 
-  async function send(i: number, nonce: number) {
-    const http = createMonitorProvider({ url: node.rpcUrl, chainId: node.chainId });
-    const w = new Wallet(node.accounts[i]!.privateKey, http);
-    const tx = await w.sendTransaction({ to: node.accounts[9]!.address, value: parseEther('0.1'), nonce });
+  async function send(i: number, nonce: number, to: LocalNode = node) {
+    const http = createMonitorProvider({ url: to.rpcUrl, chainId: to.chainId });
+    const w = new Wallet(to.accounts[i]!.privateKey, http);
+    const tx = await w.sendTransaction({ to: to.accounts[9]!.address, value: parseEther('0.1'), nonce });
     await closeMonitorProvider(http);
     return tx.hash;
   }
 
-  it('WebSocket subscription delivers the full pending tx with from', async () => {
-    const ws = createMonitorProvider({ url: node.wsUrl, chainId: node.chainId });
+  /**
+   * A watcher on `url` recording what it delivers, logs and fails on. `wrap` sees every request the
+   * watcher sends on its real provider (to count or fail some).
+   */
+  async function watching(
+    url: string,
+    o: {
+      pollIntervalMs?: number;
+      wrap?: (method: string, params: unknown[], send: Send) => Promise<unknown>;
+    } = {},
+  ) {
+    const provider = createMonitorProvider({ url, chainId: node.chainId });
+    if (o.wrap) {
+      const send: Send = provider.send.bind(provider);
+      provider.send = (method, params) => o.wrap!(method, params as unknown[], send);
+    }
     const got: RpcTransaction[] = [];
-    const w = await watchPending(ws, (tx) => void got.push(tx), { log });
-    expect(w.mode).toBe('subscribe');
+    const logged: string[] = [];
+    const failures: unknown[] = [];
+    const w = await watchPending(provider, (tx) => void got.push(tx), {
+      log: (m) => logged.push(m),
+      pollIntervalMs: o.pollIntervalMs ?? 30,
+      onError: (e) => failures.push(e),
+    });
+    return {
+      w,
+      got,
+      hashes: () => got.map((t) => t.hash!),
+      logged,
+      failures,
+      stop: async () => {
+        await w.stop();
+        await closeMonitorProvider(provider);
+      },
+    };
+  }
+
+  it('WebSocket subscription delivers the full pending tx with from', async () => {
+    const v = await watching(node.wsUrl);
+    expect(v.w.mode).toBe('subscribe');
     const hash = await send(1, 0);
-    const tx = await waitFor(() => got.find((t) => t.hash === hash));
+    const tx = await waitFor(() => v.got.find((t) => t.hash === hash));
     expect(tx.from.toLowerCase()).toBe(node.accounts[1]!.address.toLowerCase());
     expect(tx.blockNumber).toBeNull();
-    await w.stop();
+    await v.w.stop();
     // After stop, nothing more is delivered.
-    const n = got.length;
+    const n = v.got.length;
     await send(1, 1);
     await new Promise((r) => setTimeout(r, 200));
-    expect(got.length).toBe(n);
-    await closeMonitorProvider(ws);
-    await node.rpc('anvil_dropAllTransactions');
+    expect(v.got.length).toBe(n);
+    await v.stop();
+  });
+
+  it('over WebSocket, looks each tx up once, though the subscription and its backstop both see it', async () => {
+    const lookups: string[] = [];
+    const methods: string[] = [];
+    const v = await watching(node.wsUrl, {
+      wrap: (method, params, send) => {
+        methods.push(method);
+        if (method === 'eth_getTransactionByHash') lookups.push(params[0] as string);
+        return send(method, params);
+      },
+    });
+    const sent = [await send(1, 0), await send(2, 0), await send(3, 0)];
+    await waitFor(() => (v.got.length >= 3 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 3 * BACKSTOP_POLL_MS)); // the backstop's polls see them too
+    expect(v.hashes().sort()).toEqual([...sent].sort());
+    expect(lookups.sort()).toEqual([...sent].sort());
+    expect(methods.filter((m) => m === 'eth_getFilterChanges').length).toBeGreaterThanOrEqual(2);
+    expect(v.failures).toEqual([]);
+    await v.stop();
+  });
+
+  it('over WebSocket, delivers by the backstop a tx whose lookup failed', async () => {
+    const failedOnce = new Set<string>();
+    const v = await watching(node.wsUrl, {
+      wrap: (method, params, send) => {
+        const hash = params[0] as string;
+        if (method === 'eth_getTransactionByHash' && !failedOnce.has(hash)) {
+          failedOnce.add(hash);
+          return Promise.reject(new Error('connection reset'));
+        }
+        return send(method, params);
+      },
+    });
+    const hash = await send(4, 0);
+    await waitFor(() => (v.hashes().includes(hash) ? true : undefined), 3000);
+    expect(v.hashes()).toEqual([hash]);
+    expect(v.failures.map((e) => (e as Error).message)).toEqual(['connection reset']);
+    await v.stop();
   });
 
   it('polling a pending-tx filter delivers each pending tx once, those pending before it too', async () => {
     const before = await send(2, 0);
     const proxy = await startRpcProxy(node.rpcUrl); // counts the calls
-    const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
-    const got: RpcTransaction[] = [];
-    const logged: string[] = [];
-    const w = await watchPending(http, (tx) => void got.push(tx), {
-      log: (m) => logged.push(m),
-      pollIntervalMs: 30,
-    });
-    expect(w.mode).toBe('poll');
+    const v = await watching(proxy.url);
+    expect(v.w.mode).toBe('poll');
     const h1 = await send(3, 0);
     const h2 = await send(4, 0);
-    await waitFor(() => (got.length >= 3 ? true : undefined));
+    await waitFor(() => (v.got.length >= 3 ? true : undefined));
     await new Promise((r) => setTimeout(r, 150)); // several more polls: no duplicates
-    expect(got.map((t) => t.hash).sort()).toEqual([before, h1, h2].sort());
-    expect(got.every((t) => typeof t.from === 'string')).toBe(true);
+    expect(v.hashes().sort()).toEqual([before, h1, h2].sort());
+    expect(v.got.every((t) => typeof t.from === 'string')).toBe(true);
     // The pool is read once, with the new filter; every later poll asks the filter.
-    expect(logged.join('\n')).not.toMatch(/unsupported/);
+    expect(v.logged.join('\n')).not.toMatch(/unsupported/);
+    expect(v.failures).toEqual([]);
     expect(proxy.calls.filter((m) => m === 'txpool_content')).toHaveLength(1);
     expect(proxy.calls.filter((m) => m === 'eth_getFilterChanges').length).toBeGreaterThanOrEqual(3);
-    await w.stop();
+    await v.w.stop();
     expect(proxy.calls.at(-1)).toBe('eth_uninstallFilter');
-    await closeMonitorProvider(http);
+    await v.stop();
     await proxy.close();
-    await node.rpc('anvil_dropAllTransactions');
   });
 
   it('falls back to txpool_content on a node without pending-tx filters', async () => {
     const proxy = await startRpcProxy(node.rpcUrl, (method) =>
       method.includes('Filter') ? METHOD_NOT_FOUND : undefined,
     );
-    const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
-    const got: RpcTransaction[] = [];
-    const logged: string[] = [];
-    const w = await watchPending(http, (tx) => void got.push(tx), {
-      log: (m) => logged.push(m),
-      pollIntervalMs: 30,
-    });
+    const v = await watching(proxy.url);
     const h1 = await send(5, 0);
     const h2 = await send(6, 0);
-    await waitFor(() => (got.length >= 2 ? true : undefined));
+    await waitFor(() => (v.got.length >= 2 ? true : undefined));
     await new Promise((r) => setTimeout(r, 150));
-    expect(got.map((t) => t.hash).sort()).toEqual([h1, h2].sort());
-    expect(logged).toContain('watcher: pending-tx filters unsupported, polling txpool_content');
+    expect(v.hashes().sort()).toEqual([h1, h2].sort());
+    expect(v.logged).toContain('watcher: pending-tx filters unsupported, polling txpool_content');
     expect(proxy.calls.filter((m) => m === 'txpool_content').length).toBeGreaterThan(3);
-    await w.stop();
-    await closeMonitorProvider(http);
+    await v.stop();
     await proxy.close();
-    await node.rpc('anvil_dropAllTransactions');
   });
 
   it('loses nothing to lookups or pool reads that fail for a while', async () => {
@@ -112,74 +179,46 @@ describe('watchers on anvil', () => {
     let failing = new Set(['txpool_content']);
     const proxy = await startRpcProxy(node.rpcUrl, (m) => (failing.has(m) ? busy : undefined));
     const before = await send(7, 0);
-    const http = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
-    const got: string[] = [];
-    const failures: unknown[] = [];
-    const w = await watchPending(http, (tx) => void got.push(tx.hash!), {
-      log,
-      pollIntervalMs: 20,
-      onError: (e) => failures.push(e),
-    });
+    const v = await watching(proxy.url, { pollIntervalMs: 20 });
     try {
       // The pool read that follows a new filter fails: it is tried again until it answers.
-      await waitFor(() => (failures.length >= 3 ? true : undefined));
-      expect(got).toEqual([]);
+      await waitFor(() => (v.failures.length >= 3 ? true : undefined));
+      expect(v.got).toEqual([]);
       failing = new Set();
-      await waitFor(() => (got.includes(before) ? true : undefined));
+      await waitFor(() => (v.hashes().includes(before) ? true : undefined));
       // A new tx whose lookup fails: asked again until it answers.
       failing = new Set(['eth_getTransactionByHash']);
-      const failed = failures.length;
+      const failed = v.failures.length;
       const during = await send(8, 0);
-      await waitFor(() => (failures.length >= failed + 3 ? true : undefined));
-      expect(got).not.toContain(during);
+      await waitFor(() => (v.failures.length >= failed + 3 ? true : undefined));
+      expect(v.hashes()).not.toContain(during);
       failing = new Set();
-      await waitFor(() => (got.includes(during) ? true : undefined));
+      await waitFor(() => (v.hashes().includes(during) ? true : undefined));
       await new Promise((r) => setTimeout(r, 100));
-      expect(got.sort()).toEqual([before, during].sort());
+      expect(v.hashes().sort()).toEqual([before, during].sort());
     } finally {
-      await w.stop();
-      await closeMonitorProvider(http);
+      await v.stop();
       await proxy.close();
     }
   });
 
   it('replaces a filter the node lost in a restart, and reads the pool again', async () => {
     const own = await startAnvil({ log });
-    const port = own.port;
     let restarted: LocalNode | undefined;
-    const http = createMonitorProvider({ url: own.rpcUrl, chainId: own.chainId });
-    const got: string[] = [];
-    const logged: string[] = [];
-    const failures: unknown[] = [];
-    const w = await watchPending(http, (tx) => void got.push(tx.hash!), {
-      log: (m) => logged.push(m),
-      pollIntervalMs: 30,
-      onError: (e) => failures.push(e),
-    });
+    const v = await watching(own.rpcUrl);
     try {
-      const pay = async (n: LocalNode) => {
-        const p = createMonitorProvider({ url: n.rpcUrl, chainId: n.chainId });
-        const tx = await new Wallet(n.accounts[1]!.privateKey, p).sendTransaction({
-          to: n.accounts[9]!.address,
-          value: 1n,
-          nonce: await p.getTransactionCount(n.accounts[1]!.address, 'pending'),
-        });
-        await closeMonitorProvider(p);
-        return tx.hash;
-      };
-      const h1 = await pay(own);
-      await waitFor(() => (got.includes(h1) ? true : undefined));
+      const h1 = await send(1, 0, own);
+      await waitFor(() => (v.hashes().includes(h1) ? true : undefined));
       await own.stop();
       await new Promise((r) => setTimeout(r, 200)); // polls fail while the node is down
-      restarted = await startAnvil({ log, port });
-      const h2 = await pay(restarted);
-      await waitFor(() => (got.includes(h2) ? true : undefined), 10_000);
-      expect(failures.length).toBeGreaterThan(0);
-      expect(logged).toContain('watcher: pending-tx filter lost, creating a new one');
-      expect(got.filter((h) => h === h2)).toHaveLength(1);
+      restarted = await startAnvil({ log, port: own.port });
+      const h2 = await send(1, 0, restarted); // a fresh chain: nonce 0 again
+      await waitFor(() => (v.hashes().includes(h2) ? true : undefined), 10_000);
+      expect(v.failures.length).toBeGreaterThan(0);
+      expect(v.logged).toContain('watcher: pending-tx filter lost, creating a new one');
+      expect(v.hashes().filter((h) => h === h2)).toHaveLength(1);
     } finally {
-      await w.stop();
-      await closeMonitorProvider(http);
+      await v.stop();
       await restarted?.stop();
     }
   });

@@ -1,4 +1,5 @@
 import { type JsonRpcApiProvider, JsonRpcProvider, Network, SocketProvider, WebSocketProvider } from 'ethers';
+import { addBounded } from '../../common/bounded.ts';
 import { VigilError } from '../../common/errors.ts';
 import type { RpcTransaction } from './types.ts';
 
@@ -66,22 +67,6 @@ export interface WatchPendingOptions {
 
 type Pool = Record<string, Record<string, RpcTransaction>>;
 
-/** Hashes already delivered, the oldest forgotten past `max` (Sets iterate in insertion order). */
-class Seen {
-  private readonly hashes = new Set<string>();
-  constructor(private readonly max: number) {}
-  has(hash: string): boolean {
-    return this.hashes.has(hash);
-  }
-  /** Adds `hash`; false if it was already there. */
-  add(hash: string): boolean {
-    if (this.hashes.has(hash)) return false;
-    this.hashes.add(hash);
-    if (this.hashes.size > this.max) this.hashes.delete(this.hashes.values().next().value as string);
-    return true;
-  }
-}
-
 /** The node's JSON-RPC error inside an ethers error (its message names the method, so not that). */
 const rpcError = (e: unknown): { code?: number; message: string } => {
   const inner = (e as { error?: { code?: number; message?: string } })?.error;
@@ -99,10 +84,23 @@ const unsupported = (e: unknown) => {
 };
 const filterLost = (e: unknown) => /filter not found/i.test(rpcError(e).message);
 
+/** How often the subscription's backstop polls (see watchPending). */
+export const BACKSTOP_POLL_MS = 250;
+
 /**
  * Calls onTx once per new pending transaction, with the full RPC tx object (`from` included, as the
- * engine needs it). Subscribes to `pending` over WebSocket, or polls a pending-tx filter, falling
- * back to `txpool_content`, then `eth_getBlockByNumber('pending', true)`, on nodes without them.
+ * engine needs it).
+ *
+ * Poll mode polls a pending-tx filter, whose polls cost what is new (36 bytes and 2 ms on an idle
+ * anvil), not what is pending: a txpool_content read of 1,000 pending txs took 225 ms and 0.6 MB
+ * there, of 4,000 (a mainnet-sized pool) 890 ms. The whole pool is read once, when a filter is
+ * (re)created, so txs pending before it are delivered too. Nodes without filters or without the
+ * txpool namespace fall back to reading the pool, then the pending block, every poll.
+ *
+ * Subscribe mode (WebSocket) takes the node's `pending` notifications, and polls as above every
+ * BACKSTOP_POLL_MS: a notification can be dropped, and its lookup can fail. Both share one memory
+ * of what was delivered or is being looked up, so a tx is looked up once however it is announced.
+ * A failed lookup is retried by the next poll.
  */
 export async function watchPending(
   provider: JsonRpcApiProvider,
@@ -120,61 +118,61 @@ export async function watchPending(
   }
   const onError =
     opts.onError ?? ((e: unknown) => opts.log(`watcher: ${e instanceof Error ? e.message : String(e)}`));
+  const maxSeen = opts.maxSeen ?? 50_000;
   const inflight = new Set<Promise<void>>();
-  let stopped = false;
-
-  const deliver = (tx: RpcTransaction) => {
-    const p = (async () => {
-      try {
-        await onTx(tx);
-      } catch (e) {
-        onError(e);
-      }
-    })();
+  const track = (p: Promise<void>) => {
     inflight.add(p);
     p.finally(() => inflight.delete(p));
   };
+  let stopped = false;
 
-  if (mode === 'subscribe') {
-    const seen = new Seen(opts.maxSeen ?? 50_000);
-    const listener = (hash: string) => {
-      if (stopped || !seen.add(hash)) return;
-      const p = (async () => {
-        // The node announced it, but a getter can race the announcement: retry briefly.
-        for (let i = 0; i < 5 && !stopped; i++) {
-          try {
-            const tx = await provider.send('eth_getTransactionByHash', [hash]);
-            if (tx) return deliver(tx as RpcTransaction);
-          } catch (e) {
-            return onError(e);
-          }
-          await new Promise((r) => setTimeout(r, 20 * (i + 1)));
+  const delivered = new Set<string>();
+  const deliver = (tx: RpcTransaction) => {
+    if (!tx.hash || !addBounded(delivered, tx.hash, maxSeen)) return;
+    track(
+      (async () => {
+        try {
+          await onTx(tx);
+        } catch (e) {
+          onError(e);
         }
-      })();
-      inflight.add(p);
-      p.finally(() => inflight.delete(p));
-    };
-    await provider.on('pending', listener);
-    opts.log('watcher: subscribed to pending txs');
-    return {
-      mode,
-      async stop() {
-        stopped = true;
-        await provider.off('pending', listener);
-        await settleUnsubscribe(provider);
-        await Promise.allSettled([...inflight]);
-      },
-    };
-  }
+      })(),
+    );
+  };
 
-  // Poll mode. Preferred: a pending-tx filter, whose polls cost what is new (36 bytes and 2 ms on an
-  // idle anvil), not what is pending: a txpool_content read of 1,000 pending txs took 225 ms and
-  // 0.6 MB there, of 4,000 (a mainnet-sized pool) 890 ms. The whole pool is read once, when a
-  // filter is (re)created, so txs pending before it are checked too. Nodes without filters or
-  // without the txpool namespace fall back to reading the pool, then the pending block, per poll.
-  const seen = new Seen(opts.maxSeen ?? 50_000);
+  // Lookups by hash: one at a time per hash; a failed one is kept for the next poll to retry.
+  const lookingUp = new Set<string>();
+  const unfetched = new Set<string>();
+  /** Looks `hash` up and delivers its tx; `tries` > 1 waits out a node that announced it early. */
+  const lookUp = async (hash: string, tries = 1): Promise<void> => {
+    if (delivered.has(hash) || lookingUp.has(hash)) return;
+    lookingUp.add(hash);
+    unfetched.delete(hash);
+    try {
+      for (let i = 0; i < tries && !stopped; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 20 * i));
+        const tx = (await provider.send('eth_getTransactionByHash', [hash])) as RpcTransaction | null;
+        if (tx) return deliver(tx); // null: not visible yet, or dropped or replaced since
+      }
+    } catch (e) {
+      if (unfetched.size < maxSeen) unfetched.add(hash);
+      throw e;
+    } finally {
+      lookingUp.delete(hash);
+    }
+  };
+  /** Looks up every hash; rejects with the first failure (each failed one stays for a retry). */
+  const lookUpAll = async (hashes: string[]) => {
+    const failed = (await Promise.allSettled(hashes.map((h) => lookUp(h)))).find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected',
+    );
+    if (failed) throw failed.reason;
+  };
+
   let source: 'filter' | 'txpool' | 'pendingBlock' = 'filter';
   let filterId: string | null = null;
+  // Set with each new filter; cleared only once a pool read succeeds, so a failed read is retried.
+  let poolUnread = true;
   const readPool = async (): Promise<RpcTransaction[]> => {
     if (source !== 'pendingBlock') {
       try {
@@ -193,13 +191,12 @@ export async function watchPending(
     } | null;
     return block?.transactions ?? [];
   };
-  // Set with each new filter; cleared only once a pool read succeeds, so a failed read is retried.
-  let poolUnread = true;
+  /** What the filter reports since the last poll; a new filter reports nothing (the pool is read). */
   const newHashes = async (): Promise<string[]> => {
     try {
       if (!filterId) {
         filterId = (await provider.send('eth_newPendingTransactionFilter', [])) as string;
-        poolUnread = true; // what was pending before this filter: read from the pool
+        poolUnread = true;
         return [];
       }
       return (await provider.send('eth_getFilterChanges', [filterId])) as string[];
@@ -216,55 +213,48 @@ export async function watchPending(
       return [];
     }
   };
-  // Hashes whose lookup failed: asked again next poll (the filter will not report them again).
-  let unfetched: string[] = [];
-  const fetchByHash = async (hashes: string[]) => {
-    const failed: string[] = [];
-    let firstError: unknown;
-    await Promise.all(
-      hashes.map(async (h) => {
-        try {
-          const tx = (await provider.send('eth_getTransactionByHash', [h])) as RpcTransaction | null;
-          if (tx && seen.add(h)) deliver(tx); // null: dropped or replaced since
-        } catch (e) {
-          failed.push(h);
-          firstError ??= e;
-        }
-      }),
-    );
-    unfetched = failed.slice(-(opts.maxSeen ?? 50_000));
-    if (failed.length) throw firstError; // reported by the loop's onError
-  };
   const poll = async () => {
     if (source === 'filter') {
       const hashes = await newHashes();
       if (source === 'filter') {
-        await fetchByHash([...unfetched, ...hashes.filter((h) => !seen.has(h))]);
+        await lookUpAll([...unfetched, ...hashes]);
         if (!poolUnread) return;
       }
     }
-    for (const tx of await readPool()) if (tx.hash && seen.add(tx.hash)) deliver(tx);
+    for (const tx of await readPool()) deliver(tx);
     poolUnread = false;
   };
+
+  let listener: ((hash: string) => void) | undefined;
+  if (mode === 'subscribe') {
+    listener = (hash: string) => {
+      if (!stopped) track(lookUp(hash, 5).catch(onError));
+    };
+    await provider.on('pending', listener);
+    opts.log('watcher: subscribed to pending txs');
+  }
+  const intervalMs = mode === 'subscribe' ? BACKSTOP_POLL_MS : (opts.pollIntervalMs ?? 250);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   const loop = () => {
     running = poll()
       .catch(onError)
       .finally(() => {
-        if (!stopped) timer = setTimeout(loop, opts.pollIntervalMs ?? 250);
+        if (!stopped) timer = setTimeout(loop, intervalMs);
       });
   };
   loop();
-  opts.log(`watcher: polling pending txs every ${opts.pollIntervalMs ?? 250} ms`);
+  opts.log(`watcher: polling pending txs every ${intervalMs} ms${listener ? ' (backstop)' : ''}`);
   return {
     mode,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (listener) await provider.off('pending', listener);
       await running;
       await Promise.allSettled([...inflight]);
       if (filterId) await provider.send('eth_uninstallFilter', [filterId]).catch(() => {});
+      await settleUnsubscribe(provider);
     },
   };
 }

@@ -520,7 +520,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   async function handleTx(tx: RpcTransaction): Promise<RoundReport | null> {
     const seen = performance.now();
     if (closed || !tx.hash) return null;
-    // Subscription and txpool backstop may both deliver a tx: check it once.
+    // A tx is checked once, however often it arrives (the watcher, or a direct call).
     const key = lower(tx.hash)!;
     if (!addBounded(checked, key, 100_000)) return null;
     let opened: OpenRound | null | 'deferred';
@@ -753,20 +753,15 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
         await handleTx(tx);
       };
       const onError = (e: unknown) => deps.log.error({ err: (e as Error).message }, 'tx check failed');
-      const primary = await watchPending(deps.provider, onTx, {
-        log,
-        mode: deps.watchMode ?? 'auto',
-        pollIntervalMs: 50,
-        onError,
-      });
-      watchers.push(primary);
-      // A subscription can drop a notification (or its tx lookup can lose a race): the txpool backstop
-      // catches what it missed; `checked` keeps each tx to one round.
-      if (primary.mode === 'subscribe') {
-        watchers.push(
-          await watchPending(deps.provider, onTx, { log, mode: 'poll', pollIntervalMs: 250, onError }),
-        );
-      }
+      // Over WebSocket the watcher also polls, as a backstop for dropped notifications.
+      watchers.push(
+        await watchPending(deps.provider, onTx, {
+          log,
+          mode: deps.watchMode ?? 'auto',
+          pollIntervalMs: 50,
+          onError,
+        }),
+      );
       deps.log.info(
         { validator: deps.id, chainId: deps.chainId, head, invariants: invariants.length, ...p },
         'defense validator watching the mempool',
