@@ -31,6 +31,17 @@ const POLL_MS = Number(opt['poll-ms']);
 const FILLERS = 20; // accounts 10..29 fill the pool; accounts 1..5 send the probes
 const say = (m: string) => console.log(`[mempool] ${m}`);
 
+/** 1 wei to account 0, gas and fees fixed: one RPC call, no estimate or fee lookup. */
+const pay = (from: Wallet, node: LocalNode, nonce: number) =>
+  from.sendTransaction({
+    to: node.accounts[0]!.address,
+    value: 1n,
+    nonce,
+    gasLimit: 21_000,
+    maxFeePerGas: 10n ** 10n,
+    maxPriorityFeePerGas: 10n ** 9n,
+  });
+
 async function fillPool(node: LocalNode, to: number, nonces: number[]) {
   const provider = createMonitorProvider({ url: node.rpcUrl, chainId: node.chainId });
   const wallets = node.accounts.slice(10, 10 + FILLERS).map((a) => new Wallet(a.privateKey, provider));
@@ -39,16 +50,7 @@ async function fillPool(node: LocalNode, to: number, nonces: number[]) {
     const batch: Promise<unknown>[] = [];
     for (let i = 0; i < 50 && pending < to; i++, pending++) {
       const k = pending % FILLERS;
-      batch.push(
-        wallets[k]!.sendTransaction({
-          to: node.accounts[0]!.address,
-          value: 1n,
-          nonce: nonces[k]!++,
-          gasLimit: 21_000,
-          maxFeePerGas: 10n ** 10n,
-          maxPriorityFeePerGas: 10n ** 9n,
-        }),
-      );
+      batch.push(pay(wallets[k]!, node, nonces[k]!++));
     }
     await Promise.all(batch);
     if (pending % 1000 === 0) say(`pool at ${pending} pending txs`);
@@ -85,14 +87,7 @@ async function measure(node: LocalNode, way: 'filter' | 'txpool', probeNonces: n
       const k = i % 5;
       const w = new Wallet(node.accounts[1 + k]!.privateKey, sender);
       const sent = performance.now();
-      const tx = await w.sendTransaction({
-        to: node.accounts[0]!.address,
-        value: 1n,
-        nonce: probeNonces[k]!++,
-        gasLimit: 21_000,
-        maxFeePerGas: 10n ** 10n,
-        maxPriorityFeePerGas: 10n ** 9n,
-      });
+      const tx = await pay(w, node, probeNonces[k]!++);
       const deadline = performance.now() + 30_000;
       while (!seenAt.has(tx.hash) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 1));
       const at = seenAt.get(tx.hash);

@@ -161,7 +161,10 @@ export async function watchPending(
       lookingUp.delete(hash);
     }
   };
-  /** Looks up every hash; rejects with the first failure (each failed one stays for a retry). */
+  /**
+   * Looks up every hash; rejects with the first failure (each failed one stays for a retry). Over
+   * HTTP, ethers sends one poll's lookups as one JSON-RPC batch (20 at once: one request).
+   */
   const lookUpAll = async (hashes: string[]) => {
     const failed = (await Promise.allSettled(hashes.map((h) => lookUp(h)))).find(
       (r): r is PromiseRejectedResult => r.status === 'rejected',
