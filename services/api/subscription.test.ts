@@ -3,6 +3,7 @@ import type { AlertRecord } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { openTestGraph, redisUrl, silentLogger, uniquePrefix } from '../../test/services.ts';
+import { openSubscription } from '../../test/sse.ts';
 import { createAlertPubSub, publishAlertEvent, startAlertFeed } from '../defense/alertFeed.ts';
 import { createApi } from './server.ts';
 
@@ -51,40 +52,12 @@ const alert = (id: string, severity: string, contract: string): AlertRecord => (
   raisedAt: new Date().toISOString(),
 });
 
-/** Opens an SSE subscription and returns a reader of its `alertRaised` ids and errors, in order. */
-async function subscribe(filter: Record<string, unknown>) {
-  const res = await yoga.fetch('http://vigil.test/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({
-      query: 'subscription ($f: AlertFilter) { alertRaised(filter: $f) { id severity contract } }',
-      variables: { f: filter },
-    }),
-  });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
-  const read = async () => {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the stream ended; unread: ${buffered}`);
-    buffered += decoder.decode(value, { stream: true });
-  };
-  // yoga answers with headers and a first ping once the subscribe resolver has run: from then on
-  // a published alert reaches this stream.
-  await read();
-  /** The next `data:` payload, parsed. */
-  const next = async (): Promise<any> => {
-    for (;;) {
-      const m = /^data: (.*)$/m.exec(buffered);
-      if (m) {
-        buffered = buffered.slice(m.index + m[0].length);
-        return JSON.parse(m[1]!);
-      }
-      await read();
-    }
-  };
-  return { next, close: () => reader.cancel() };
-}
+const subscribe = (filter: Record<string, unknown>) =>
+  openSubscription(
+    yoga.fetch,
+    'subscription ($f: AlertFilter) { alertRaised(filter: $f) { id severity contract } }',
+    { f: filter },
+  );
 
 describe('alertRaised subscription', () => {
   it('delivers only the alerts its filter matches', async () => {

@@ -21,6 +21,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
+import { openSubscription } from '../../test/sse.ts';
 import { createApi } from '../api/server.ts';
 import { type Engine, type EngineOptions, createEngine } from '../engine/engine.ts';
 import { type Fixture, setupFixture } from '../engine/testkit.ts';
@@ -305,25 +306,11 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
 
   it('an attack through Relay is detected in the mempool, the pause lands first, the attack reverts', async () => {
     // Live subscription opened before the attack (SSE, as a browser would).
-    const sub = await yoga.fetch('http://vigil.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({
-        query:
-          'subscription ($f: AlertFilter) { alertRaised(filter: $f) { id invariantId severity txHash contract sender after } }',
-        variables: { f: { contract: fx.addresses.vault, severity: ['CRITICAL'] } },
-      }),
-    });
-    const reader = sub.body!.getReader();
-    let sse = '';
-    const nextEvent = (async () => {
-      while (!sse.includes('"alertRaised"')) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        sse += new TextDecoder().decode(value);
-      }
-      return sse;
-    })();
+    const sub = await openSubscription(
+      yoga.fetch,
+      'subscription ($f: AlertFilter) { alertRaised(filter: $f) { id invariantId severity txHash contract sender after } }',
+      { f: { contract: fx.addresses.vault, severity: ['CRITICAL'] } },
+    );
 
     const a = fx.attacker;
     const vaultEthBefore = await fx.provider.getBalance(fx.addresses.vault);
@@ -411,10 +398,10 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
     expect(none.data.alerts.edges).toEqual([]);
 
     // The live subscription got the critical one.
-    const events = await nextEvent;
-    await reader.cancel();
-    expect(events).toContain(`"invariantId":"${RUN}-owner"`);
-    expect(events).not.toContain(`"invariantId":"${RUN}-eth"`);
+    const live = (await sub.next()).data.alertRaised;
+    await sub.close();
+    expect(live.invariantId).toBe(`${RUN}-owner`);
+    expect(live.severity).toBe('CRITICAL');
 
     // Webhook (HMAC verified) and Telegram received the owner alert.
     const hook = await waitFor(

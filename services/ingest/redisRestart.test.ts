@@ -17,6 +17,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
+import { openSubscription } from '../../test/sse.ts';
 import { createApi } from '../api/server.ts';
 import { createAlertPubSub, startAlertFeed } from '../defense/alertFeed.ts';
 
@@ -90,30 +91,16 @@ describe('Redis dies during ingestion', () => {
     const yoga = createApi({ graph, log: silentLogger(), version: 'test', pubsub });
     const before = sampleFinding();
     const after = sampleFinding({ invariant: { ...before.invariant } });
-    const res = await yoga.fetch('http://vigil.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({
-        query: 'subscription ($f: AlertFilter) { alertRaised(filter: $f) { txHash } }',
-        variables: { f: { contract: before.invariant.contract } },
-      }),
-    });
-    const reader = res.body!.getReader();
-    cleanup.push(() => reader.cancel());
-    let sse = '';
-    const decoder = new TextDecoder();
-    await reader.read(); // the stream is open: the subscription is registered
-    void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        sse += decoder.decode(value, { stream: true });
-      }
-    })().catch(() => {});
+    const sub = await openSubscription(
+      yoga.fetch,
+      'subscription ($f: AlertFilter) { alertRaised(filter: $f) { txHash } }',
+      { f: { contract: before.invariant.contract } },
+    );
+    cleanup.push(() => sub.close());
     const received = (hash: string) =>
       waitFor(
         `the alert of tx ${hash.slice(0, 10)}… on the live subscription`,
-        async () => sse.includes(hash),
+        async () => sub.events.some((e) => e.data?.alertRaised?.txHash === hash),
         60_000,
       );
 
