@@ -372,10 +372,7 @@ function keptPage(
     .sort()
     .slice(0, limit);
   const byType: KeptPage['byType'] = {};
-  for (const id of ids) {
-    const type = typeOf.get(id)!;
-    byType[type] = [...(byType[type] ?? []), id];
-  }
+  for (const id of ids) (byType[typeOf.get(id)!] ??= []).push(id);
   return { ids, byType, completeTo: bound };
 }
 

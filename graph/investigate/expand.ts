@@ -1,4 +1,5 @@
 import neo4j from 'neo4j-driver';
+import { VigilError } from '../../common/errors.ts';
 import type { Graph } from '../driver.ts';
 import type { Chain, RelationshipType } from '../model.ts';
 import { type EdgeFilter, filterClause, typePattern } from './filters.ts';
@@ -236,7 +237,8 @@ export async function degreesOf(
 export const SEARCH_TIMED_OUT = 'Vigil.Search.TimedOut';
 
 /** A search that ran past its deadline (between two of its queries; within one, Neo4j stops it). */
-export class SearchTimeoutError extends Error {
+export class SearchTimeoutError extends VigilError {
+  override name = 'SearchTimeoutError';
   readonly code = SEARCH_TIMED_OUT;
   constructor(timeoutMs: number) {
     super(`the search timed out: it took longer than ${timeoutMs} ms`);

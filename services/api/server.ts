@@ -53,8 +53,6 @@ export interface ApiServerDeps extends ApiDeps {
   host: string;
   port: number;
   registry: Registry;
-  /** Ask the common questions once after listening (services/api/warmup.ts); default true. */
-  warmUp?: boolean;
 }
 
 /**
@@ -108,13 +106,15 @@ export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string
   const { url, close } = await listen(server, deps.host, deps.port);
   // In the background: the API answers from the start; until the warm-up ends, it shares the CPU.
   const stopWarmUp = new AbortController();
-  const warming =
-    deps.warmUp === false
-      ? Promise.resolve()
-      : warmUp({ graph: deps.graph, fetch: yoga.fetch, log: deps.log, signal: stopWarmUp.signal }).then(
-          (r) => deps.log.info(r, 'query plans warmed up (the first questions after a Neo4j start)'),
-          (err) => deps.log.warn({ err }, 'the query plan warm-up stopped; questions are planned as asked'),
-        );
+  const warming = warmUp({
+    graph: deps.graph,
+    fetch: yoga.fetch,
+    log: deps.log,
+    signal: stopWarmUp.signal,
+  }).then(
+    (r) => deps.log.info(r, 'query plans warmed up (the first questions after a Neo4j start)'),
+    (err) => deps.log.warn({ err }, 'the query plan warm-up stopped; questions are planned as asked'),
+  );
   return {
     url: `${url}/graphql`,
     async close() {
