@@ -372,7 +372,11 @@ function keptPage(
     .sort()
     .slice(0, limit);
   const byType: KeptPage['byType'] = {};
-  for (const id of ids) (byType[typeOf.get(id)!] ??= []).push(id);
+  for (const id of ids) {
+    const type = typeOf.get(id)!;
+    byType[type] ??= [];
+    byType[type].push(id);
+  }
   return { ids, byType, completeTo: bound };
 }
 
