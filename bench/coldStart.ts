@@ -71,18 +71,11 @@ async function round(mode: 'cold' | 'warm'): Promise<number[]> {
   const server = await startCold();
   const graph: Graph = createGraph({ uri: server.boltUri, user: 'neo4j', password: '', database: 'neo4j' });
   try {
-    const yoga = createApi({
-      graph,
-      log: createLogger({ level: 'silent', name: 'bench' }),
-      version: 'bench',
-    });
+    const log = createLogger({ level: 'silent', name: 'bench' });
+    const yoga = createApi({ graph, log, version: 'bench' });
     let line = `${mode}:`;
     if (mode === 'warm') {
-      const r = await warmUp({
-        graph,
-        fetch: yoga.fetch,
-        log: createLogger({ level: 'silent', name: 'bench' }),
-      });
+      const r = await warmUp({ graph, fetch: yoga.fetch, log });
       line += ` warm-up ${r.ms} ms (${r.questions} questions, ${r.failed} with errors) |`;
     }
     const times: number[] = [];

@@ -1,9 +1,8 @@
-import { readFile, rm } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../chains/ethereum/localNode.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { ensureRedis } from '../../infra/redis.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -31,14 +30,6 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 async function redisPid(dir: string): Promise<number> {
   return Number((await readFile(path.join(dir, 'redis.pid'), 'utf8')).trim());
 }
@@ -56,7 +47,7 @@ describe('Redis dies during ingestion', () => {
   it('lands every job exactly once after Redis is killed and started again; live alerts resume', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'vigil-redis-restart-'));
     const dir = dataDir;
-    const url = `redis://127.0.0.1:${await freePort()}`;
+    const url = `redis://127.0.0.1:${await findFreePort()}`;
     const start = () => ensureRedis({ url, dataDir: dir, log: () => {} });
     expect((await start()).started).toBe(true);
     cleanup.push(async () => {
