@@ -97,6 +97,20 @@ describe('watchers on anvil', () => {
     await v.stop();
   });
 
+  it('has delivered the txs pending before it once it resolves, however slow the pool read', async () => {
+    const before = await send(5, 0);
+    const v = await watching(node.wsUrl, {
+      wrap: async (method, params, send) => {
+        if (method === 'txpool_content') await new Promise((r) => setTimeout(r, 300));
+        return send(method, params);
+      },
+    });
+    // Had it resolved before its first pool read, a tx sent now could be delivered by that read
+    // instead of by its own announcement, and `before` would not be here yet.
+    expect(v.hashes()).toEqual([before]);
+    await v.stop();
+  });
+
   it('over WebSocket, looks each tx up once, though the subscription and its backstop both see it', async () => {
     const lookups: string[] = [];
     const methods: string[] = [];

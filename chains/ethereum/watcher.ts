@@ -101,6 +101,9 @@ export const BACKSTOP_POLL_MS = 250;
  * BACKSTOP_POLL_MS: a notification can be dropped, and its lookup can fail. Both share one memory
  * of what was delivered or is being looked up, so a tx is looked up once however it is announced.
  * A failed lookup is retried by the next poll.
+ *
+ * Resolves after the first poll has run (failed or not): the txs pending at the start have been
+ * handed to onTx, unless that read failed (then the next polls retry it).
  */
 export async function watchPending(
   provider: JsonRpcApiProvider,
@@ -247,6 +250,9 @@ export async function watchPending(
       });
   };
   loop();
+  // The first poll reads the pool: once it has run, every tx pending before the watcher started is
+  // delivered or being looked up, so a caller knows where its watch begins.
+  await running;
   opts.log(`watcher: polling pending txs every ${intervalMs} ms${listener ? ' (backstop)' : ''}`);
   return {
     mode,
