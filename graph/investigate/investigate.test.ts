@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Limits } from '../../services/api/limits.ts';
-import { createApi } from '../../services/api/server.ts';
+import { createTestApi } from '../../test/api.ts';
 import { sampleSubgraph } from '../../test/fixtures.ts';
-import { openTestGraph, silentLogger } from '../../test/services.ts';
+import { openTestGraph } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import { writeSubgraph } from '../ingest.ts';
 import { buildGraph, recordingGraph } from './testkit.ts';
@@ -22,19 +22,16 @@ async function gql(
   variables: Record<string, unknown> = {},
   o: { key?: string; limits?: Partial<Limits>; graph?: Graph } = {},
 ) {
-  const yoga = createApi({
+  const yoga = createTestApi({
     graph: o.graph ?? graph,
-    log: process.env.DEBUG_API
-      ? (await import('../../common/logger.ts')).createLogger({ level: 'error', name: 't' })
-      : silentLogger(),
-    version: 'test',
+    ...(process.env.DEBUG_API
+      ? { log: (await import('../../common/logger.ts')).createLogger({ level: 'error', name: 't' }) }
+      : {}),
     keys: [
       { role: 'write', key: WRITE_KEY },
       { role: 'read', key: READ_KEY },
     ],
-    // Answers, not the production time limits (tests of those set their own): a fresh Neo4j on a
-    // loaded CI machine can take seconds to plan a new question shape.
-    limits: { readTimeoutMs: 60_000, searchTimeoutMs: 60_000, ...o.limits },
+    limits: o.limits,
   });
   const res = await yoga.fetch('http://vigil.test/graphql', {
     method: 'POST',

@@ -1,8 +1,8 @@
 import neo4j from 'neo4j-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Limits } from '../../services/api/limits.ts';
-import { createApi } from '../../services/api/server.ts';
-import { openTestGraph, silentLogger } from '../../test/services.ts';
+import { createTestApi } from '../../test/api.ts';
+import { openTestGraph } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import { getNeighbors } from '../wallets.ts';
 import { recordingGraph } from './testkit.ts';
@@ -47,17 +47,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => graph.close());
 
-// These tests check answers, not the production time limits (the QUERY_TIMEOUT test sets its own):
-// a freshly started Neo4j on a loaded CI machine took over 3 s to plan a new question shape.
-const CORRECTNESS_LIMITS: Partial<Limits> = { readTimeoutMs: 60_000, searchTimeoutMs: 60_000 };
-
 async function gql(query: string, variables: Record<string, unknown>, limits?: Partial<Limits>) {
-  const yoga = createApi({
-    graph,
-    log: silentLogger(),
-    version: 'test',
-    limits: { ...CORRECTNESS_LIMITS, ...limits },
-  });
+  const yoga = createTestApi({ graph, limits });
   const t0 = performance.now();
   const res = await yoga.fetch('http://vigil.test/graphql', {
     method: 'POST',

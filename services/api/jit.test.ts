@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
 import { upsertInvariant } from '../../graph/invariants.ts';
+import { createTestApi } from '../../test/api.ts';
 import { sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
-import { openTestGraph, silentLogger } from '../../test/services.ts';
+import { openTestGraph } from '../../test/services.ts';
 import { validateRegistration } from '../defense/registry.ts';
-import { createApi, createApiSchema } from './server.ts';
+import { type createApi, createApiSchema } from './server.ts';
 
 // The API compiles queries with graphql-jit for speed; graphql-js is the reference. A compiled
 // subscription once ignored its arguments (services/api/subscription.test.ts): this asks every
@@ -71,8 +72,7 @@ function everyField(type: SchemaType, depth: number): string {
 const all = (field: string, depth: number) => everyField(named(root[field]!.type as SchemaType), depth);
 
 function handlers() {
-  const deps = { graph, log: silentLogger(), version: 'test', limits: { readTimeoutMs: 60_000 } };
-  return { jit: createApi(deps), js: createApi({ ...deps, jit: false }) };
+  return { jit: createTestApi({ graph }), js: createTestApi({ graph, jit: false }) };
 }
 
 async function ask(yoga: ReturnType<typeof createApi>, query: string) {

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
-import { openTestGraph, redisUrl, silentLogger, uniquePrefix } from '../../test/services.ts';
+import { createTestApi } from '../../test/api.ts';
+import { openTestGraph, redisUrl, uniquePrefix } from '../../test/services.ts';
 import { openSubscription } from '../../test/sse.ts';
 import { createAlertPubSub, publishAlertEvent, startAlertFeed } from '../defense/alertFeed.ts';
-import { createApi } from './server.ts';
+import type { createApi } from './server.ts';
 
 // Live alerts as an investigator's browser gets them: published on Redis by the ingest worker,
 // relayed by the API's alert feed, streamed over SSE, filtered by the subscription's arguments.
@@ -21,7 +22,7 @@ let yoga: ReturnType<typeof createApi>;
 beforeAll(async () => {
   graph = await openTestGraph();
   feed = await startAlertFeed({ subscriber, prefix, pubsub });
-  yoga = createApi({ graph, log: silentLogger(), version: 'test', pubsub });
+  yoga = createTestApi({ graph, pubsub });
 });
 afterAll(async () => {
   await feed?.close();

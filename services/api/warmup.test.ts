@@ -2,8 +2,8 @@ import neo4j from 'neo4j-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { DENSE_DEGREE } from '../../graph/wallets.ts';
+import { createTestApi } from '../../test/api.ts';
 import { openTestGraph, silentLogger } from '../../test/services.ts';
-import { createApi } from './server.ts';
 import { sampleWallets, warmUp } from './warmup.ts';
 
 // The warm-up asks each common question shape through the real handler against the real Neo4j;
@@ -35,13 +35,7 @@ afterAll(() => graph.close());
 
 /** The handler, with each question's operation and variables recorded. */
 function recordedApi() {
-  // Generous limits: this checks what is asked; a loaded CI machine may plan slowly.
-  const yoga = createApi({
-    graph,
-    log: silentLogger(),
-    version: 'test',
-    limits: { readTimeoutMs: 60_000, searchTimeoutMs: 60_000 },
-  });
+  const yoga = createTestApi({ graph });
   const asked: { field: string; variables: Record<string, unknown>; errors: unknown }[] = [];
   const fetch = async (url: string, init: RequestInit) => {
     const res = await yoga.fetch(url, init);

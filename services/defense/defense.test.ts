@@ -13,6 +13,7 @@ import { upsertInvariant } from '../../graph/invariants.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { challengeQueueName, minersKey } from '../../queues/defense.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
+import { createTestApi } from '../../test/api.ts';
 import {
   openTestGraph,
   redisUrl,
@@ -22,7 +23,7 @@ import {
   waitFor,
 } from '../../test/services.ts';
 import { openSubscription } from '../../test/sse.ts';
-import { createApi } from '../api/server.ts';
+import type { createApi } from '../api/server.ts';
 import { type Engine, type EngineOptions, createEngine } from '../engine/engine.ts';
 import { type Fixture, setupFixture } from '../engine/testkit.ts';
 import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
@@ -124,7 +125,7 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
     receiver = await startReceiver();
     const pubsub = createAlertPubSub();
     const feed = await startAlertFeed({ subscriber: conn(), prefix, pubsub });
-    yoga = createApi({ graph, log, version: 'test', keys: [{ role: 'write', key: WRITE_KEY }], pubsub });
+    yoga = createTestApi({ graph, keys: [{ role: 'write', key: WRITE_KEY }], pubsub });
 
     // Three honest miners, each with its own engine, as separate processes would have.
     for (let i = 0; i < 3; i++) {

@@ -8,16 +8,15 @@ import { createRedisConnection } from '../../queues/connection.ts';
 import { alertChannel } from '../../queues/defense.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { type FindingJob, type SubgraphJob, parseIngestJob } from '../../queues/payloads.ts';
+import { createTestApi } from '../../test/api.ts';
 import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import {
   openTestGraph,
   redisUrl,
-  silentLogger,
   startTestIngestWorker,
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
-import { createApi } from '../api/server.ts';
 
 let graph: Graph;
 beforeAll(async () => {
@@ -130,7 +129,7 @@ const QUERY = `query ($address: String!) {
 }`;
 
 async function gql(query: string, variables: Record<string, unknown>) {
-  const yoga = createApi({ graph, log: silentLogger(), version: 'test' });
+  const yoga = createTestApi({ graph });
   const res = await yoga.fetch('http://vigil.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -7,17 +7,16 @@ import type { Graph } from '../../graph/driver.ts';
 import { ensureRedis } from '../../infra/redis.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import { createTestApi } from '../../test/api.ts';
 import { sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import {
   landedSubgraphs,
   openTestGraph,
-  silentLogger,
   startTestIngestWorker,
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
 import { openSubscription } from '../../test/sse.ts';
-import { createApi } from '../api/server.ts';
 import { createAlertPubSub, startAlertFeed } from '../defense/alertFeed.ts';
 
 // A Redis of this test's own, started as `vigil infra up` starts one (AOF on), so it can be killed
@@ -79,7 +78,7 @@ describe('Redis dies during ingestion', () => {
     const pubsub = createAlertPubSub();
     const feed = await startAlertFeed({ subscriber, prefix, pubsub });
     cleanup.push(() => feed.close());
-    const yoga = createApi({ graph, log: silentLogger(), version: 'test', pubsub });
+    const yoga = createTestApi({ graph, pubsub });
     const before = sampleFinding();
     const after = sampleFinding({ invariant: { ...before.invariant } });
     const sub = await openSubscription(

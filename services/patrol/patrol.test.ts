@@ -14,6 +14,7 @@ import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
+import { createTestApi } from '../../test/api.ts';
 import { startSeededChain } from '../../test/chain.ts';
 import {
   neo4jUri,
@@ -24,7 +25,6 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
-import { createApi } from '../api/server.ts';
 import { subnetNeurons } from './chainAccess.ts';
 import { createChainView } from './chainView.ts';
 import { edgesOfEvent } from './edges.ts';
@@ -380,7 +380,7 @@ describe('Patrol round through Redis queues', () => {
 
       for (const id of report.ingestedJobs)
         await (await ingest.getJob(id))!.waitUntilFinished(events, 30_000);
-      const yoga = createApi({ graph, log: silentLogger(), version: 'test' });
+      const yoga = createTestApi({ graph });
       const res = await yoga.fetch('http://t/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

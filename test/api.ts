@@ -1,0 +1,19 @@
+import type { Limits } from '../services/api/limits.ts';
+import { type ApiDeps, createApi } from '../services/api/server.ts';
+import { silentLogger } from './services.ts';
+
+/**
+ * Tests check answers, not the production time limits (tests of those pass their own): a freshly
+ * started Neo4j on a loaded 2-core CI machine took over 3 s to plan a new question shape.
+ */
+export const CORRECTNESS_LIMITS: Partial<Limits> = { readTimeoutMs: 60_000, searchTimeoutMs: 60_000 };
+
+/** The API handler as tests ask it: silent, version "test", and CORRECTNESS_LIMITS under `limits`. */
+export function createTestApi(deps: Omit<ApiDeps, 'log' | 'version'> & Partial<Pick<ApiDeps, 'log'>>) {
+  return createApi({
+    log: silentLogger(),
+    version: 'test',
+    ...deps,
+    limits: { ...CORRECTNESS_LIMITS, ...deps.limits },
+  });
+}
