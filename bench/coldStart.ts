@@ -17,7 +17,7 @@ import { createLogger } from '../common/logger.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { type Neo4jProcess, startNeo4jServer, stopNeo4jByPidFile } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
-import { createApi } from '../services/api/server.ts';
+import { type ApiHandler, createApi } from '../services/api/server.ts';
 import { warmUp } from '../services/api/warmup.ts';
 
 const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '2' } } });
@@ -55,7 +55,7 @@ async function startCold(): Promise<Neo4jProcess> {
   });
 }
 
-async function ask(yoga: ReturnType<typeof createApi>, query: string, variables: Record<string, unknown>) {
+async function ask(yoga: ApiHandler, query: string, variables: Record<string, unknown>) {
   const t0 = performance.now();
   const res = await yoga.fetch('http://bench/graphql', {
     method: 'POST',

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import {
   mkdir,
   mkdtemp,
@@ -13,11 +13,12 @@ import {
   unlink,
   writeFile,
 } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
 import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
+import { freePorts } from '../common/ports.ts';
+import { isAlive } from '../common/processes.ts';
 
 /**
  * Vigil's own Neo4j: the real Neo4j 5.26 Community engine from Maven Central, run by the small Java
@@ -603,20 +604,6 @@ export async function readLivePid(homeDir: string): Promise<number | undefined> 
   return argv.includes(MAIN_CLASS) && i >= 0 && path.resolve(argv[i + 1] ?? '') === home ? pid : undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie (exited, not yet reaped by its parent) is gone for our purposes.
-  try {
-    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -724,24 +711,6 @@ function runCapture(
     });
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output }));
   });
-}
-
-/** Ports the OS says are free now (for the training run). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const s = net.createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /**

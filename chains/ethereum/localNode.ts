@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HDNodeWallet, Mnemonic } from 'ethers';
 import { VigilError } from '../../common/errors.ts';
+import { findFreePort } from '../../common/ports.ts';
 
 /** The pinned hardfork for node, compiler and simulator: they must agree or gas and opcodes differ. */
 export const HARDFORK = 'cancun';
@@ -45,20 +45,6 @@ export interface StartAnvilOptions {
   /** Path to the anvil binary; defaults to the project's node_modules/.bin/anvil. */
   binary?: string;
   startTimeoutMs?: number;
-}
-
-/** Asks the OS for a free TCP port on loopback (closed again before returning). */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function defaultBinary(): string {

@@ -6,7 +6,7 @@ import { createTestApi } from '../../test/api.ts';
 import { sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';
 import { validateRegistration } from '../defense/registry.ts';
-import { type createApi, createApiSchema } from './server.ts';
+import { type ApiHandler, createApiSchema } from './server.ts';
 
 // The API compiles queries with graphql-jit for speed; graphql-js is the reference. A compiled
 // subscription once ignored its arguments (services/api/subscription.test.ts): this asks every
@@ -75,7 +75,7 @@ function handlers() {
   return { jit: createTestApi({ graph }), js: createTestApi({ graph, jit: false }) };
 }
 
-async function ask(yoga: ReturnType<typeof createApi>, query: string) {
+async function ask(yoga: ApiHandler, query: string) {
   const res = await yoga.fetch('http://vigil.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -87,6 +87,9 @@ export function createApi(deps: ApiDeps) {
   });
 }
 
+/** The GraphQL handler createApi returns. */
+export type ApiHandler = ReturnType<typeof createApi>;
+
 /** Serves GraphQL at /graphql plus /health and /metrics on one port. */
 export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string; close(): Promise<void> }> {
   const yoga = createApi(deps);

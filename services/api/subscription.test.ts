@@ -6,7 +6,7 @@ import { createTestApi } from '../../test/api.ts';
 import { openTestGraph, redisUrl, uniquePrefix } from '../../test/services.ts';
 import { openSubscription } from '../../test/sse.ts';
 import { createAlertPubSub, publishAlertEvent, startAlertFeed } from '../defense/alertFeed.ts';
-import type { createApi } from './server.ts';
+import type { ApiHandler } from './server.ts';
 
 // Live alerts as an investigator's browser gets them: published on Redis by the ingest worker,
 // relayed by the API's alert feed, streamed over SSE, filtered by the subscription's arguments.
@@ -17,7 +17,7 @@ const subscriber = createRedisConnection(redisUrl(), 'worker');
 const pubsub = createAlertPubSub();
 let graph: Graph;
 let feed: { close(): Promise<void> };
-let yoga: ReturnType<typeof createApi>;
+let yoga: ApiHandler;
 
 beforeAll(async () => {
   graph = await openTestGraph();

@@ -109,8 +109,9 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
     }
   };
 
-  const { chain: lower, ordinary, dense } = deps.sample ?? (await sampleWallets(deps.graph));
-  const chain = lower.toUpperCase();
+  const sample = deps.sample ?? (await sampleWallets(deps.graph));
+  const { ordinary, dense } = sample;
+  const chain = sample.chain.toUpperCase(); // stored 'bittensor', the GraphQL enum BITTENSOR
   const a = ordinary[0] ?? ABSENT;
   const b = ordinary.at(-1) ?? a;
   // Each direction's first page, and a next page (a dense wallet's next page is its own query).

@@ -23,7 +23,7 @@ import {
   waitFor,
 } from '../../test/services.ts';
 import { openSubscription } from '../../test/sse.ts';
-import type { createApi } from '../api/server.ts';
+import type { ApiHandler } from '../api/server.ts';
 import { type Engine, type EngineOptions, createEngine } from '../engine/engine.ts';
 import { type Fixture, setupFixture } from '../engine/testkit.ts';
 import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
@@ -107,7 +107,7 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
   const miners: DefenseMiner[] = [];
   const engines: Engine[] = [];
   let closers: (() => Promise<unknown>)[] = [];
-  let yoga: ReturnType<typeof createApi>;
+  let yoga: ApiHandler;
 
   const gql = async (query: string, variables: Record<string, unknown> = {}, key?: string) => {
     const res = await yoga.fetch('http://vigil.test/graphql', {

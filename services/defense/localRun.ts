@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { findFreePort } from '../../chains/ethereum/localNode.ts';
+import { findFreePort } from '../../common/ports.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { upsertInvariant } from '../../graph/invariants.ts';
 import { type Severity, type defenseActionSchema, validateRegistration } from './registry.ts';

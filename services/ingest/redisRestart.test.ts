@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../chains/ethereum/localNode.ts';
+import { findFreePort } from '../../common/ports.ts';
+import { isAlive } from '../../common/processes.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { ensureRedis } from '../../infra/redis.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -33,15 +34,6 @@ async function redisPid(dir: string): Promise<number> {
   return Number((await readFile(path.join(dir, 'redis.pid'), 'utf8')).trim());
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe('Redis dies during ingestion', () => {
   it('lands every job exactly once after Redis is killed and started again; live alerts resume', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'vigil-redis-restart-'));
@@ -51,7 +43,7 @@ describe('Redis dies during ingestion', () => {
     expect((await start()).started).toBe(true);
     cleanup.push(async () => {
       const pid = await redisPid(dir).catch(() => 0);
-      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
     });
 
     const graph: Graph = await openTestGraph();
@@ -107,7 +99,7 @@ describe('Redis dies during ingestion', () => {
     // Kill -9: no clean shutdown; what Redis acknowledged is in its append-only file.
     const pid = await redisPid(dir);
     process.kill(pid, 'SIGKILL');
-    await waitFor('redis-server to exit', async () => !alive(pid), 10_000);
+    await waitFor('redis-server to exit', async () => !isAlive(pid), 10_000);
     const landedBeforeKill = (await landedSubgraphs(graph, jobs)).submissions;
     expect(landedBeforeKill).toBeLessThan(jobs.length);
     await new Promise((r) => setTimeout(r, 2000));
