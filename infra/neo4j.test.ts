@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../common/ports.ts';
 import {
   type Neo4jProcess,
   isBoltReachable,
@@ -16,12 +17,20 @@ import {
 } from './neo4j.ts';
 
 /**
- * A real Neo4j 5.26 from Maven Central, on ports of its own (not the dev 7687/7474 nor the test
+ * A real Neo4j 5.26 from Maven Central, on free ports of its own (not the dev 7687/7474 nor the test
  * suite's 7688/7475), in a temp directory: write, read, Browser, clean stop, restart, read back.
  */
 const LAUNCHER_DIR = path.resolve(import.meta.dirname, '..', 'neo4j-server');
-const BOLT_PORT = 17687;
-const HTTP_PORT = 17474;
+// Free ports, not fixed ones: another checkout's run of this file may be on the machine too.
+const [BOLT_PORT, HTTP_PORT, P1, P2, P3, P4, P5] = (await freePorts(7)) as number[] as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 const BOLT_URI = `bolt://127.0.0.1:${BOLT_PORT}`;
 const log = (m: string) => console.log(`[neo4j.test] ${m}`);
 
@@ -116,8 +125,8 @@ describe('Neo4j server launcher', () => {
       await expect(
         startNeo4jServer({
           homeDir: home,
-          boltPort: BOLT_PORT + 1,
-          httpPort: HTTP_PORT + 1,
+          boltPort: P1,
+          httpPort: P2,
           launcherDir: LAUNCHER_DIR,
           log,
         }),
@@ -130,19 +139,19 @@ describe('Neo4j server launcher', () => {
           startNeo4jServer({
             homeDir: other,
             boltPort: BOLT_PORT,
-            httpPort: HTTP_PORT + 2,
+            httpPort: P3,
             launcherDir: LAUNCHER_DIR,
             log,
           }),
-        ).rejects.toThrow(/port in use: bolt 127\.0\.0\.1:17687/);
+        ).rejects.toThrow(new RegExp(`port in use: bolt 127\\.0\\.0\\.1:${BOLT_PORT}`));
         const blocker = net.createServer();
-        await new Promise<void>((r) => blocker.listen(HTTP_PORT + 3, '127.0.0.1', () => r()));
+        await new Promise<void>((r) => blocker.listen(P5, '127.0.0.1', () => r()));
         try {
           await expect(
             startNeo4jServer({
               homeDir: other,
-              boltPort: BOLT_PORT + 3,
-              httpPort: HTTP_PORT + 3,
+              boltPort: P4,
+              httpPort: P5,
               launcherDir: LAUNCHER_DIR,
               log,
             }),

@@ -11,8 +11,10 @@ import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
  * ids and queue prefixes, so they can share both.
  */
 export const TEST_REDIS_URL = 'redis://127.0.0.1:6379';
-export const TEST_NEO4J_BOLT_PORT = 7688;
-export const TEST_NEO4J_HTTP_PORT = 7475;
+// Overridable so that several checkouts on one machine can each run their suite against a Neo4j of
+// their own (the run empties its database at the start).
+export const TEST_NEO4J_BOLT_PORT = Number(process.env.VIGIL_TEST_NEO4J_BOLT_PORT ?? 7688);
+export const TEST_NEO4J_HTTP_PORT = Number(process.env.VIGIL_TEST_NEO4J_HTTP_PORT ?? 7475);
 
 declare module 'vitest' {
   export interface ProvidedContext {
