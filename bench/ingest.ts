@@ -24,9 +24,9 @@ import type { RelationshipType } from '../graph/model.ts';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { ensureRedis } from '../infra/redis.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
+import type { SubgraphJob } from '../protocol/ingest.ts';
 import { createRedisConnection } from '../queues/connection.ts';
 import { INGEST_JOB_OPTIONS, createIngestQueue } from '../queues/ingestion.ts';
-import type { SubgraphJob } from '../queues/payloads.ts';
 import { cpuMeter } from './cpu.ts';
 import { runBench } from './run.ts';
 

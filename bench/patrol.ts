@@ -15,9 +15,9 @@ import { connectSubtensor } from '../chains/bittensor/client.ts';
 import { startLocalSubtensor } from '../chains/bittensor/localChain.ts';
 import { seedScenario } from '../chains/bittensor/seeder.ts';
 import { loadConfig } from '../common/config.ts';
+import { type Challenge, signAnswer } from '../protocol/patrol.ts';
 import { createChainView } from '../services/patrol/chainView.ts';
 import { buildSubgraph } from '../services/patrol/miner.ts';
-import { type Challenge, signAnswer } from '../services/patrol/protocol.ts';
 import { verifyAnswer } from '../services/patrol/verify.ts';
 
 const { values: opt } = parseArgs({

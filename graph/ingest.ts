@@ -1,5 +1,6 @@
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
-import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
+import { alertId } from '../protocol/ids.ts';
+import type { FindingJob, SubgraphJob } from '../protocol/ingest.ts';
 import { ALERT_FIELDS, type AlertRecord } from './alerts.ts';
 import type { Graph } from './driver.ts';
 import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
@@ -223,11 +224,6 @@ MERGE (a)-[:IN_TX]->(t)
 MERGE (a)-[:INVOLVES]->(sender)
 MERGE (a)-[:RAISED_ON]->(c)
 RETURN ${ALERT_FIELDS}, created`;
-
-/** The identity of an alert: one per (chain, transaction, invariant). */
-export function alertId(f: Pick<FindingJob, 'chainId' | 'tx' | 'invariant'>): string {
-  return `ethereum:${f.chainId}:${f.tx.hash}:${f.invariant.id}`;
-}
 
 /**
  * Stores a finding as an alert; returns the alert as stored (what readers will see) and whether

@@ -1,11 +1,9 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors.ts';
-import { alertId } from '../graph/ingest.ts';
-import type { FindingJob, IngestJob, SubgraphJob } from './payloads.ts';
-
-/** The queue of validator-accepted subgraphs and consensus findings waiting to be merged into Neo4j. */
-export const INGEST_QUEUE = 'ingest';
+import { ingestJobId } from '../protocol/ids.ts';
+import type { FindingJob, IngestJob, SubgraphJob } from '../protocol/ingest.ts';
+import { INGEST_QUEUE } from '../protocol/keys.ts';
 
 /**
  * Attempts are many and spaced by a capped backoff (see INGEST_BACKOFF) so a Neo4j outage of
@@ -27,11 +25,6 @@ export type IngestQueue = Queue<IngestJob, unknown, IngestJob['kind']>;
 
 export function createIngestQueue(connection: Redis, prefix: string): IngestQueue {
   return new Queue(INGEST_QUEUE, { connection, prefix, defaultJobOptions: INGEST_JOB_OPTIONS });
-}
-
-/** Job ids derive from the payload's identity, so enqueueing the same answer twice queues it once. */
-export function ingestJobId(job: IngestJob): string {
-  return job.kind === 'subgraph' ? `subgraph:${job.submissionId}` : `finding:${alertId(job)}`;
 }
 
 /**

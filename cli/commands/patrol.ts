@@ -83,6 +83,7 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     chain: createChainView(api),
     head: () => bestBlock(api),
     miners: neurons,
+    metrics: rt.registry,
     params: {
       window: p.window,
       depth: p.depth,

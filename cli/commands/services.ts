@@ -19,7 +19,8 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
     subscriber,
     prefix: rt.config.queuePrefix,
     pubsub,
-    onError: (err) => rt.log.warn({ err }, 'bad alert message'),
+    metrics: rt.registry,
+    onRefused: (err) => rt.log.warn({ reason: (err as Error).message }, 'alert message refused: dropped'),
   });
   rt.shutdown.add('alert feed', () => feed.close());
   const server = await startApiServer({

@@ -1,6 +1,6 @@
 import { Keyring } from '@polkadot/keyring';
 import { describe, expect, it } from 'vitest';
-import { answerSignatureValid, canonicalJson, signAnswer } from './protocol.ts';
+import { answerSignatureValid, canonicalJson, signAnswer } from './patrol.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and matches JSON.stringify otherwise', () => {
