@@ -2,6 +2,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
+/** The EVM rules Vigil simulates, compiles and runs its dev node by unless ETH_HARDFORK says otherwise. */
+export const DEFAULT_HARDFORK = 'cancun';
+
 /**
  * Every setting Vigil reads from the environment, parsed once at start-up into typed options.
  * Nothing else in the code base reads process.env: pass the Config (or a slice of it) down.
@@ -60,7 +63,7 @@ const schema = z.object({
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: z.coerce.number().int().nonnegative().default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
-  ETH_HARDFORK: z.enum(['shanghai', 'cancun', 'prague', 'osaka']).default('cancun'),
+  ETH_HARDFORK: z.enum(['shanghai', 'cancun', 'prague', 'osaka']).default(DEFAULT_HARDFORK),
   /** This miner's id (names its challenge queue); empty = `miner-<hostname>-<pid>`. */
   DEFENSE_MINER_ID: z
     .string()

@@ -4,11 +4,11 @@ import type { Codec } from '@polkadot/types/types';
 import { VigilError } from '../../common/errors.ts';
 import { type DomainEvent, createEventDecoder } from './events.ts';
 import { type BlockProducer, type NonceTracker, type TxResult, sendTxs, txOf } from './extrinsics.ts';
-import type { StorageOverrides } from './localChain.ts';
 
 /** What the weight helpers need from the local chain: blocks, and storage writes for permits. */
 export interface AdminChain extends BlockProducer {
-  setStorage(storage: StorageOverrides): Promise<void>;
+  /** `{ Pallet: { Item: value } }` (localChain.ts StorageOverrides; not imported: that is dev code). */
+  setStorage(storage: Record<string, Record<string, unknown>>): Promise<void>;
 }
 
 function eventsOf(api: ApiPromise, res: TxResult): DomainEvent[] {

@@ -4,11 +4,11 @@ import { parseArgs } from 'node:util';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import { ConfigError, VigilError } from '../../common/errors.ts';
-import { listInvariants, removeInvariant, upsertInvariant } from '../../graph/invariants.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createPauseAgent } from '../../services/defense/actions.ts';
+import { listInvariants, removeInvariant, upsertInvariant } from '../../services/defense/invariantStore.ts';
 import { createDefenseMiner } from '../../services/defense/miner.ts';
 import {
   type DefenseActionSpec,

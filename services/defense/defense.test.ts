@@ -9,7 +9,6 @@ import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { upsertInvariant } from '../../graph/invariants.ts';
 import { defenseChallengeQueue, defenseMinersKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
@@ -28,6 +27,7 @@ import { type Engine, type EngineOptions, createEngine } from '../engine/engine.
 import { type Fixture, setupFixture } from '../engine/testkit.ts';
 import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
 import { createAlertPubSub, startAlertFeed } from './alertFeed.ts';
+import { upsertInvariant } from './invariantStore.ts';
 import { type DefenseMiner, createDefenseMiner } from './miner.ts';
 import { validateRegistration } from './registry.ts';
 import { createRewardBook } from './rewards.ts';

@@ -7,7 +7,6 @@ import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/wa
 import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { listInvariants } from '../../graph/invariants.ts';
 import { type Answer, type Challenge, heartbeatSchema, parseAnswer } from '../../protocol/defense.ts';
 import { alertId } from '../../protocol/ids.ts';
 import type { FindingJob } from '../../protocol/ingest.ts';
@@ -16,6 +15,7 @@ import { type ChallengeQueue, createChallengeQueue } from '../../queues/defense.
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { type AlertNotice, type PauseAgent, type PauseResult, sendTelegram, sendWebhook } from './actions.ts';
 import { type InvariantConsensus, decide } from './consensus.ts';
+import { listInvariants } from './invariantStore.ts';
 import type { RegisteredInvariant } from './registry.ts';
 import type { RewardBook } from './rewards.ts';
 

@@ -1,6 +1,11 @@
 import { filter, pipe } from 'graphql-yoga';
 import { type AlertFilter, type AlertRecord, alertMatches, searchAlerts } from '../../../graph/alerts.ts';
-import { getInvariant, listInvariants, removeInvariant, upsertInvariant } from '../../../graph/invariants.ts';
+import {
+  getInvariant,
+  listInvariants,
+  removeInvariant,
+  upsertInvariant,
+} from '../../defense/invariantStore.ts';
 import {
   type DefenseAction,
   InvalidRegistrationError,

@@ -1,0 +1,91 @@
+/**
+ * Layer rules (docs/architecture.md "Layers"), checked by `npm run lint` and so by `.ci/run`:
+ *
+ *   common ← protocol ← chains, graph ← queues ← services ← cli ← bin
+ *
+ * An arrow points from what is used to its user: services may import queues, never the reverse.
+ * infra (starting Redis and Neo4j) sits beside services. Tests, benches and dev-only code (the
+ * demo, local chains, seeders, launchers) may import production code; production code never
+ * imports them.
+ */
+const layer = (name, mayNotUse, comment) => ({
+  name: `layer-${name}`,
+  severity: 'error',
+  comment,
+  from: { path: `^${name}/`, pathNot: '[.]test[.]ts$' },
+  to: { path: `^(${mayNotUse.join('|')})/` },
+});
+
+/** Dev-only modules: the demo and what builds its world (and the test kits). */
+const DEV = [
+  '^test/',
+  '^bench/',
+  '[.]test[.]ts$',
+  '^cli/commands/demo[.]ts$',
+  '^chains/bittensor/(localChain|seeder)[.]ts$',
+  '^chains/ethereum/(localNode|compile|rpcProxy)[.]ts$',
+  '^services/engine/testkit[.]ts$',
+  '^services/defense/(demoScenario|localRun)[.]ts$',
+];
+
+module.exports = {
+  forbidden: [
+    layer(
+      'common',
+      ['protocol', 'chains', 'graph', 'queues', 'services', 'infra', 'cli', 'bin'],
+      'common is the base: it imports no other layer',
+    ),
+    layer(
+      'protocol',
+      ['chains', 'graph', 'queues', 'services', 'infra', 'cli', 'bin'],
+      'the wire contract depends on common alone, so miners can read it whole',
+    ),
+    layer(
+      'chains',
+      ['graph', 'queues', 'services', 'infra', 'cli', 'bin'],
+      'chain adapters know nothing of storage or services',
+    ),
+    layer(
+      'graph',
+      ['chains', 'queues', 'services', 'infra', 'cli', 'bin'],
+      'graph never imports queues or services',
+    ),
+    layer('queues', ['services', 'infra', 'cli', 'bin'], 'queues carry messages; services use them'),
+    layer('services', ['infra', 'cli', 'bin'], 'services take their dependencies; cli wires them'),
+    layer('infra', ['services', 'queues', 'cli', 'bin'], 'infra starts services Vigil depends on'),
+    layer('cli', ['bin'], 'bin is the entry point'),
+    {
+      name: 'no-dev-in-production',
+      severity: 'error',
+      comment: 'production code never imports tests, benches, the demo or its local chains',
+      from: { pathNot: [...DEV, '^cli/main[.]ts$'] },
+      to: { path: DEV },
+    },
+    {
+      // The command table names the demo command; the packaging work moves the demo to a dev-only
+      // folder and drops this exception.
+      name: 'no-dev-in-production-main',
+      severity: 'error',
+      comment: 'the CLI entry reaches dev code only through the demo command',
+      from: { path: '^cli/main[.]ts$' },
+      to: { path: DEV, pathNot: '^cli/commands/demo[.]ts$' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'a cycle ties modules that should stand apart',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|neo4j-server|scripts|contracts)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+};
