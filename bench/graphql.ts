@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
+import { loadConfig } from '../common/config.ts';
 import { percentile } from '../common/stats.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
@@ -323,6 +324,7 @@ async function main() {
         httpPort: HTTP_PORT,
         // 24 GB of RAM shared with other engineers: a third of it.
         heap: SCALE >= 0.5 ? '4g' : '1g',
+        cds: loadConfig().neo4j.cds,
         pagecache: SCALE >= 0.5 ? '4g' : '512m',
         launcherDir: LAUNCHER_DIR,
         // --keep: the JVM outlives the bench (stop it with `kill -TERM $(cat .vigil/bench-graphql/neo4j/neo4j.pid)`).

@@ -133,6 +133,7 @@ async function main() {
     httpPort: HTTP_PORT,
     pagecache: '2g',
     heap: '4g',
+    cds: loadConfig().neo4j.cds,
     launcherDir: LAUNCHER_DIR,
     // --keep: the JVM outlives the bench (a non-detached one stops when the bench exits).
     detached: opt.keep,

@@ -21,6 +21,8 @@ const schema = z.object({
   NEO4J_HTTP_PORT: port.default(7474),
   NEO4J_PAGECACHE: z.string().default('512m'),
   NEO4J_HEAP: z.string().default('1g'),
+  /** `0` turns off the local Neo4j's class-data-sharing archive (a faster JVM start, trained once). */
+  VIGIL_NEO4J_CDS: z.enum(['0', '1']).default('1'),
   VIGIL_DATA_DIR: z.string().default('.vigil'),
   VIGIL_QUEUE_PREFIX: z.string().default('vigil'),
   API_HOST: z.string().default('127.0.0.1'),
@@ -125,6 +127,8 @@ export interface Config {
     httpPort: number;
     pagecache: string;
     heap: string;
+    /** Start the local Neo4j with its class-data-sharing archive (VIGIL_NEO4J_CDS). */
+    cds: boolean;
   };
   dataDir: string;
   api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean };
@@ -182,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpPort: e.NEO4J_HTTP_PORT,
       pagecache: e.NEO4J_PAGECACHE,
       heap: e.NEO4J_HEAP,
+      cds: e.VIGIL_NEO4J_CDS === '1',
     },
     dataDir: path.resolve(e.VIGIL_DATA_DIR),
     api: {
@@ -236,4 +241,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       weightShare: e.DEFENSE_WEIGHT_SHARE,
     },
   };
+}
+
+/**
+ * The demo prints its own progress lines, so chopsticks' per-block logs are quieted unless a level
+ * was asked for. chopsticks reads LOG_LEVEL once, when first imported: bin/quietChain.ts calls this
+ * before the CLI's modules load.
+ */
+export function quietChainLogsForDemo(argv: string[], env: NodeJS.ProcessEnv = process.env): void {
+  if (argv[2] === 'demo' && !env.LOG_LEVEL) env.LOG_LEVEL = 'warn';
 }

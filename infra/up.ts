@@ -48,6 +48,7 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
       httpPort,
       pagecache: config.neo4j.pagecache,
       heap: config.neo4j.heap,
+      cds: config.neo4j.cds,
       launcherDir: LAUNCHER_DIR,
       detached: true,
       log,

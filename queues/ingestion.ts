@@ -16,7 +16,10 @@ export const INGEST_JOB_OPTIONS: JobsOptions = {
   removeOnFail: false,
 };
 
-/** Exponential from 500 ms, capped at 30 s: about 15 minutes of retries over 40 attempts. */
+/**
+ * Exponential from 500 ms, capped at 30 s: 39 waits between 40 attempts, 0.5+1+2+4+8+16 s then
+ * 33 × 30 s = 1,021.5 s, about 17 minutes.
+ */
 export function ingestBackoff(attemptsMade: number): number {
   return Math.min(30_000, 500 * 2 ** Math.max(0, attemptsMade - 1));
 }
