@@ -58,7 +58,7 @@ export const answerSchema = z
 export type Answer = z.infer<typeof answerSchema>;
 
 /** A Redis list entry of keys.ts patrolScoresKey: one round's score in [0, 1], as a decimal string. */
-export const scoreEntrySchema = z.coerce.number().min(0).max(1);
+export const scoreEntrySchema = z.string().trim().min(1).pipe(z.coerce.number().min(0).max(1));
 
 /**
  * JSON with sorted keys, so signer and verifier hash the same bytes whatever the transport did.

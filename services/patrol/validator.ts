@@ -7,7 +7,13 @@ import type { Graph } from '../../graph/driver.ts';
 import { relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
 import { patrolAnswerQueue, patrolChallengeQueue, patrolScoresKey } from '../../protocol/keys.ts';
-import { type Answer, type Challenge, challengeWindow, checkAnswer } from '../../protocol/patrol.ts';
+import {
+  type Answer,
+  type Challenge,
+  challengeWindow,
+  checkAnswer,
+  scoreEntrySchema,
+} from '../../protocol/patrol.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import type { ChainView } from './chainView.ts';
 import {
@@ -138,6 +144,15 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   );
   answers.on('error', (err) => deps.log.error({ err: err.message }, 'answer worker error'));
 
+  /** A score history as read from Redis; an entry that is not a score is left out and logged. */
+  const scoresOf = (hotkey: string, entries: string[]): number[] =>
+    entries.flatMap((entry, i) => {
+      const score = scoreEntrySchema.safeParse(entry);
+      if (score.success) return [score.data];
+      deps.log.warn({ miner: hotkey, entry, index: i }, 'score history entry is not a score: left out');
+      return [];
+    });
+
   /** Appends a round score, keeps the last N, returns them: one round trip. */
   const recordScore = async (hotkey: string, total: number): Promise<number[]> => {
     const key = historyKey(hotkey);
@@ -149,7 +164,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       .exec();
     const [err, history] = res?.[2] ?? [new Error('no reply from Redis')];
     if (err) throw err;
-    return (history as string[]).map(Number);
+    return scoresOf(hotkey, history as string[]);
   };
 
   const queueFor = (hotkey: string) => {
@@ -302,7 +317,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   async function weights(miners: PatrolMiner[]): Promise<Map<string, number>> {
     const averages = new Map<string, number>();
     for (const m of miners) {
-      const history = (await deps.connection.lrange(historyKey(m.hotkey), 0, -1)).map(Number);
+      const history = scoresOf(m.hotkey, await deps.connection.lrange(historyKey(m.hotkey), 0, -1));
       averages.set(m.hotkey, movingAverage(history, deps.params.scoring));
     }
     return normalizeWeights(averages);
