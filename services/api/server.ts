@@ -3,6 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { makeExecutableSchema } from '@graphql-tools/schema';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type DocumentNode, getOperationAST } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
@@ -82,6 +83,8 @@ export function createApi(deps: ApiDeps) {
     ],
     maxRequestBodySize: false, // useBodyLimit instead
     graphiql: { title: 'Vigil' },
+    // GraphiQL's scripts and styles inlined from the package, not a CDN: the page works offline.
+    renderGraphiQL,
     logging: {
       debug: (...a) => deps.log.debug(a.map(String).join(' ')),
       info: (...a) => deps.log.info(a.map(String).join(' ')),
