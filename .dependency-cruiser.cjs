@@ -4,9 +4,9 @@
  *   common ← protocol ← chains, graph ← queues ← services ← cli ← bin
  *
  * An arrow points from what is used to its user: services may import queues, never the reverse.
- * infra (starting Redis and Neo4j) sits beside services. Tests, benches and dev-only code (the
- * demo, local chains, seeders, launchers) may import production code; production code never
- * imports them.
+ * infra (starting Redis and Neo4j) sits beside services. Tests, benches and dev/ may import
+ * production code; production code never imports them statically (`vigil demo` loads dev/ with a
+ * dynamic import(), so a production install without devDependencies still runs every service).
  */
 const layer = (name, mayNotUse, comment) => ({
   name: `layer-${name}`,
@@ -16,17 +16,8 @@ const layer = (name, mayNotUse, comment) => ({
   to: { path: `^(${mayNotUse.join('|')})/` },
 });
 
-/** Dev-only modules: the demo and what builds its world (and the test kits). */
-const DEV = [
-  '^test/',
-  '^bench/',
-  '[.]test[.]ts$',
-  '^cli/commands/demo[.]ts$',
-  '^chains/bittensor/(localChain|seeder)[.]ts$',
-  '^chains/ethereum/(localNode|compile|rpcProxy)[.]ts$',
-  '^services/engine/testkit[.]ts$',
-  '^services/defense/(demoScenario|localRun)[.]ts$',
-];
+/** Dev-only code: the dev/ folder (demo, local chains, seeder, anvil, solc, test kits), tests, benches. */
+const DEV = ['^dev/', '^test/', '^bench/', '[.]test[.]ts$'];
 
 module.exports = {
   forbidden: [
@@ -58,17 +49,8 @@ module.exports = {
       name: 'no-dev-in-production',
       severity: 'error',
       comment: 'production code never imports tests, benches, the demo or its local chains',
-      from: { pathNot: [...DEV, '^cli/main[.]ts$'] },
-      to: { path: DEV },
-    },
-    {
-      // The command table names the demo command; the packaging work moves the demo to a dev-only
-      // folder and drops this exception.
-      name: 'no-dev-in-production-main',
-      severity: 'error',
-      comment: 'the CLI entry reaches dev code only through the demo command',
-      from: { path: '^cli/main[.]ts$' },
-      to: { path: DEV, pathNot: '^cli/commands/demo[.]ts$' },
+      from: { pathNot: DEV },
+      to: { path: DEV, dependencyTypesNot: ['dynamic-import', 'type-import', 'type-only'] },
     },
     {
       name: 'no-circular',

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
+import { redactUrl } from '../common/redact.ts';
 
 /** True when a Redis server answers PING at `url` within `timeoutMs`. */
 export async function isRedisReachable(url: string, timeoutMs = 1500): Promise<boolean> {
@@ -92,13 +93,4 @@ function runToExit(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-/** Hides a password in a redis://user:pass@host URL before it reaches a log line. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
-  }
-}
+export { redactUrl };

@@ -2,7 +2,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import { ingestJobId } from '../protocol/ids.ts';
-import type { FindingJob, IngestJob, SubgraphJob } from '../protocol/ingest.ts';
+import { type FindingJob, type IngestJob, type SubgraphJob, checkJobSize } from '../protocol/ingest.ts';
 import { INGEST_QUEUE } from '../protocol/keys.ts';
 
 /**
@@ -31,7 +31,8 @@ export function createIngestQueue(connection: Redis, prefix: string): IngestQueu
 }
 
 /**
- * Adds a job, failing within `timeoutMs` if Redis does not take it. Safe to call again after a
+ * Adds a job, failing within `timeoutMs` if Redis does not take it, and at once (InvalidPayloadError)
+ * if it exceeds JOB_LIMITS. Safe to call again after a
  * failure: the job id is the payload's identity, so a late first add and a retry queue it once.
  */
 export async function enqueueIngest(
@@ -39,6 +40,8 @@ export async function enqueueIngest(
   job: SubgraphJob | FindingJob,
   { timeoutMs = 5000 } = {},
 ): Promise<string> {
+  // Too big to write in one transaction: refused here with the reason, before Redis holds it.
+  checkJobSize(job);
   let timer: NodeJS.Timeout | undefined;
   try {
     const added = await Promise.race([

@@ -5,10 +5,12 @@ import { VigilError } from '../../common/errors.ts';
 import { type DomainEvent, createEventDecoder } from './events.ts';
 import { type BlockProducer, type NonceTracker, type TxResult, sendTxs, txOf } from './extrinsics.ts';
 
+/** `{ Pallet: { Item: value | [[keys...], value][] } }`, values as JSON or raw SCALE hex. */
+export type StorageOverrides = Record<string, Record<string, unknown>>;
+
 /** What the weight helpers need from the local chain: blocks, and storage writes for permits. */
 export interface AdminChain extends BlockProducer {
-  /** `{ Pallet: { Item: value } }` (localChain.ts StorageOverrides; not imported: that is dev code). */
-  setStorage(storage: Record<string, Record<string, unknown>>): Promise<void>;
+  setStorage(storage: StorageOverrides): Promise<void>;
 }
 
 function eventsOf(api: ApiPromise, res: TxResult): DomainEvent[] {

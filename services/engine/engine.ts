@@ -3,10 +3,10 @@ import { type Common, Mainnet, createCustomCommon } from '@ethereumjs/common';
 import { type TypedTransaction, createTxFromRPC } from '@ethereumjs/tx';
 import { createAddressFromString, hexToBytes } from '@ethereumjs/util';
 import { type VM, createVM, runTx } from '@ethereumjs/vm';
+import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { type JsonRpcClient, createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { rememberBounded } from '../../common/bounded.ts';
-import { DEFAULT_HARDFORK } from '../../common/config.ts';
 import { VigilError } from '../../common/errors.ts';
 import { BlockReader, ForkState } from './forkState.ts';
 import {
@@ -134,7 +134,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const rpc =
     typeof opts.rpc === 'string' ? createHttpRpc({ url: opts.rpc, timeoutMs: opts.rpcTimeoutMs }) : opts.rpc;
   const ownsRpc = typeof opts.rpc === 'string';
-  const hardfork = opts.hardfork ?? DEFAULT_HARDFORK;
+  const hardfork = opts.hardfork ?? HARDFORK;
   let chainId = opts.chainId;
   if (chainId === undefined) {
     try {

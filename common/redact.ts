@@ -1,0 +1,10 @@
+/** Hides a password in a redis://user:pass@host URL before it reaches a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
