@@ -94,6 +94,8 @@ const schema = z.object({
     }),
   /** When true, queries need a read key too; by default reads are open and writes need a write key. */
   VIGIL_API_READS_NEED_KEY: z.enum(['true', 'false']).default('false'),
+  /** `keyed`: schema introspection (`__schema`, `__type`) needs an API key; for production. */
+  VIGIL_API_INTROSPECTION: z.enum(['open', 'keyed']).default('open'),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: whole(0).default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
@@ -163,7 +165,7 @@ export interface Config {
     heap: string;
   };
   dataDir: string;
-  api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean };
+  api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean; introspection: 'open' | 'keyed' };
   metricsPort: number;
   ingest: { concurrency: number; batchSize: number };
   logLevel: Env['LOG_LEVEL'];
@@ -231,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean)
         .map((p) => ({ role: p.slice(0, p.indexOf(':')) as ApiRole, key: p.slice(p.indexOf(':') + 1) })),
       readsNeedKey: e.VIGIL_API_READS_NEED_KEY === 'true',
+      introspection: e.VIGIL_API_INTROSPECTION,
     },
     metricsPort: e.METRICS_PORT,
     ingest: { concurrency: e.INGEST_CONCURRENCY, batchSize: e.INGEST_BATCH_SIZE },

@@ -29,6 +29,7 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
     version: VERSION,
     keys: rt.config.api.keys,
     readsNeedKey: rt.config.api.readsNeedKey,
+    limits: { introspection: rt.config.api.introspection },
     host: rt.config.api.host,
     port: rt.config.api.port,
     registry: rt.registry,

@@ -14,6 +14,7 @@ import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
 import type { ApiContext } from './context.ts';
+import { useRequestBudget, useShapeGuards } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
@@ -64,6 +65,7 @@ const notSubscription = (args: { document: DocumentNode; operationName?: string 
 
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   return createYoga<Record<string, unknown>, ApiContext>({
     schema: createApiSchema(),
     context: ({ request }) => {
@@ -72,8 +74,10 @@ export function createApi(deps: ApiDeps) {
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
     plugins: [
-      useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }),
+      ...useShapeGuards(limits),
+      useQueryLimits(limits),
       ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
+      useRequestBudget(limits),
       useBodyLimit(),
     ],
     maxRequestBodySize: false, // useBodyLimit instead
