@@ -32,7 +32,10 @@ const SECRET_QUERY_KEY = /key|token|secret|pass|auth|sig|credential/i;
 /** A path segment that looks like a provider's API key (Infura's 32 hex, Alchemy's 32 base64url…). */
 const KEY_LIKE_SEGMENT = /^[A-Za-z0-9_-]{20,}$/;
 
-/** A URL with its password, credential-looking query values and key-like path segments masked. */
+/**
+ * A URL with its password, credential-looking query values and key-like path segments masked;
+ * returned exactly as given when it holds none (so messages quote what the user typed).
+ */
 export function redactUrl(url: string): string {
   let u: URL;
   try {
@@ -40,12 +43,23 @@ export function redactUrl(url: string): string {
   } catch {
     return redactUrlsIn(url);
   }
-  if (u.password) u.password = MASK;
-  for (const [k] of u.searchParams) if (SECRET_QUERY_KEY.test(k)) u.searchParams.set(k, MASK);
+  let changed = false;
+  if (u.password) {
+    u.password = MASK;
+    changed = true;
+  }
+  for (const [k] of u.searchParams) {
+    if (SECRET_QUERY_KEY.test(k)) {
+      u.searchParams.set(k, MASK);
+      changed = true;
+    }
+  }
   const segments = u.pathname.split('/').map((s) => (KEY_LIKE_SEGMENT.test(s) ? MASK : s));
-  // Non-special schemes (bolt:, redis:) keep an opaque path: only rewrite when something changed.
-  if (segments.join('/') !== u.pathname) u.pathname = segments.join('/');
-  return u.toString().replace(/%2A%2A%2A/g, MASK);
+  if (segments.join('/') !== u.pathname) {
+    u.pathname = segments.join('/');
+    changed = true;
+  }
+  return changed ? u.toString().replace(/%2A%2A%2A/g, MASK) : url;
 }
 
 /** Masks `scheme://user:password@` wherever it appears in free text. */
