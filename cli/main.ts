@@ -1,5 +1,5 @@
 import { ConfigError, ServiceUnavailableError, UsageError, VigilError } from '../common/errors.ts';
-import { createRedactor } from '../common/redact.ts';
+import { createRedactor, redactConsole } from '../common/redact.ts';
 import { defenseMinerCommand, defenseValidatorCommand, invariantsCommand } from './commands/defense.ts';
 import { infraCommand } from './commands/infra.ts';
 import { ingestAdminCommand } from './commands/ingestAdmin.ts';
@@ -91,6 +91,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  redactConsole(createRedactor(process.env));
   const [name, ...args] = argv;
   if (!name || name === 'help' || name === '--help') {
     console.log(usage());

@@ -1,3 +1,5 @@
+import { format } from 'node:util';
+
 /**
  * The one place that hides secrets before text reaches a log line, an error or the CLI's output.
  * Two layers: credentials inside URLs are masked wherever a URL appears (a password in
@@ -117,5 +119,17 @@ function safeDecode(s: string): string {
     return decodeURIComponent(s);
   } catch {
     return s;
+  }
+}
+
+/**
+ * Passes everything written through `console` by this process (ours and libraries': polkadot's
+ * logger prints a node's URL, credentials included, on each reconnect) through `redact`.
+ * For the CLI's entry point; pino's lines are redacted by the logger itself.
+ */
+export function redactConsole(redact: Redactor): void {
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => original(redact(format(...args)));
   }
 }

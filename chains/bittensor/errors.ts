@@ -19,8 +19,14 @@ export class ChainUnreachableError extends ServiceUnavailableError {
   override name = 'ChainUnreachableError';
   readonly url: string;
   constructor(url: string, opts: { timeoutMs: number; cause?: unknown }) {
+    // A WebSocket error event is no Error but may carry a message; never print "[object Object]".
+    const message = (opts.cause as { message?: unknown } | undefined)?.message;
     const reason =
-      opts.cause instanceof Error ? opts.cause.message : opts.cause ? String(opts.cause) : undefined;
+      typeof message === 'string' && message
+        ? message
+        : opts.cause instanceof Error || typeof opts.cause !== 'object'
+          ? opts.cause && String(opts.cause)
+          : undefined;
     super(`subtensor node unreachable at ${redactUrl(url)} (no answer within ${opts.timeoutMs} ms)`, {
       details: reason ? `last error: ${reason}` : undefined,
       cause: opts.cause,
