@@ -25,7 +25,7 @@ const schema = z.object({
   /** Port for /health and /metrics of a long-running worker service. */
   METRICS_PORT: port.default(9464),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-  /** Rows per Neo4j write transaction. */
+  /** Rows per Neo4j write statement (a subgraph job is one transaction of such statements). */
   INGEST_BATCH_SIZE: z.coerce.number().int().min(100).max(100_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SUBTENSOR_URL: z.string().default(''),
@@ -57,6 +57,8 @@ const schema = z.object({
     }),
   /** When true, queries need a read key too; by default reads are open and writes need a write key. */
   VIGIL_API_READS_NEED_KEY: z.enum(['true', 'false']).default('false'),
+  /** `keyed`: schema introspection (`__schema`, `__type`) needs an API key; for production. */
+  VIGIL_API_INTROSPECTION: z.enum(['open', 'keyed']).default('open'),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: z.coerce.number().int().nonnegative().default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
@@ -124,7 +126,7 @@ export interface Config {
     heap: string;
   };
   dataDir: string;
-  api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean };
+  api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean; introspection: 'open' | 'keyed' };
   metricsPort: number;
   ingest: { concurrency: number; batchSize: number };
   logLevel: Env['LOG_LEVEL'];
@@ -189,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean)
         .map((p) => ({ role: p.slice(0, p.indexOf(':')) as ApiRole, key: p.slice(p.indexOf(':') + 1) })),
       readsNeedKey: e.VIGIL_API_READS_NEED_KEY === 'true',
+      introspection: e.VIGIL_API_INTROSPECTION,
     },
     metricsPort: e.METRICS_PORT,
     ingest: { concurrency: e.INGEST_CONCURRENCY, batchSize: e.INGEST_BATCH_SIZE },

@@ -16,4 +16,6 @@ export interface ApiContext {
   limits?: Partial<Limits>;
   /** Live alert events for the `alertRaised` subscription; absent when the API runs without Redis. */
   pubsub?: AlertPubSub;
+  /** When the request's time budget ends (ms since epoch; services/api/guards.ts useRequestBudget). */
+  deadline?: number;
 }

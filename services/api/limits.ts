@@ -36,6 +36,18 @@ export interface Limits {
   fanOut: number;
   /** Rows in one export. @defaultValue 10000 */
   maxExportRows: number;
+  /** Aliased fields in one operation (`__typename` free), graphql-armor max-aliases. @defaultValue 15 */
+  maxAliases: number;
+  /** Lexical tokens in one document, graphql-armor max-tokens. @defaultValue 2000 */
+  maxTokens: number;
+  /** Directives in one operation, graphql-armor max-directives. @defaultValue 50 */
+  maxDirectives: number;
+  /** Bytes of one answer (JSON); a bigger one is replaced by RESPONSE_TOO_LARGE. @defaultValue 10 MB */
+  maxResponseBytes: number;
+  /** Wall time of one operation; past it, no more Neo4j work starts (REQUEST_TIMEOUT). @defaultValue 20000 */
+  requestTimeoutMs: number;
+  /** `keyed`: introspection (`__schema`, `__type`) needs an API key. @defaultValue 'open' */
+  introspection: 'open' | 'keyed';
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -48,29 +60,56 @@ export const DEFAULT_LIMITS: Limits = {
   maxFlowDepth: 6,
   fanOut: 100,
   maxExportRows: 10_000,
+  maxAliases: 15,
+  maxTokens: 2000,
+  maxDirectives: 50,
+  maxResponseBytes: 10 * 1024 * 1024,
+  requestTimeoutMs: 20_000,
+  introspection: 'open',
 };
 
 /**
  * Cost of a field: its weight (Neo4j work it starts) plus its children's cost times how many
  * times they run (`first`, `limit`, `depth` or `walletsPerHop` when given, 10 for other lists).
+ * Every field whose resolver calls Neo4j weighs at least NEO4J_CALL (services/api/cost.test.ts
+ * checks each resolver is listed here or in NO_NEO4J); aliases repeat a field's weight.
  */
-const FIELD_WEIGHTS: Record<string, number> = {
-  'Query.wallet': 1,
+export const NEO4J_CALL = 10;
+export const FIELD_WEIGHTS: Record<string, number> = {
+  'Query.health': NEO4J_CALL,
+  'Query.wallet': NEO4J_CALL,
   'Query.paths': 200,
   'Query.flow': 200,
   'Query.export': 500,
-  'Wallet.neighbors': 5,
-  'Wallet.degree': 2,
+  'Query.alerts': NEO4J_CALL,
+  'Query.invariants': NEO4J_CALL,
+  'Query.invariant': NEO4J_CALL,
+  'Mutation.addTag': NEO4J_CALL,
+  'Mutation.removeTag': NEO4J_CALL,
+  'Mutation.addInvariant': NEO4J_CALL,
+  'Mutation.removeInvariant': NEO4J_CALL,
+  'Wallet.neighbors': 2 * NEO4J_CALL,
+  'NeighborConnection.totalCount': 2 * NEO4J_CALL,
+  'Wallet.degree': NEO4J_CALL,
+  'Wallet.degreeTotal': NEO4J_CALL,
   'Wallet.totals': 20,
   'Wallet.firstSeenAt': 20,
   'Wallet.lastSeenAt': 20,
-  'Wallet.owner': 2,
-  'Wallet.hotkeys': 2,
-  'Wallet.parents': 2,
-  'Wallet.children': 2,
-  'Wallet.tags': 1,
-  'Wallet.alerts': 2,
+  'Wallet.owner': NEO4J_CALL,
+  'Wallet.hotkeys': NEO4J_CALL,
+  'Wallet.parents': NEO4J_CALL,
+  'Wallet.children': NEO4J_CALL,
+  'Wallet.tags': NEO4J_CALL,
+  'Wallet.alerts': NEO4J_CALL,
 };
+
+/**
+ * Introspection runs in memory but its answer is the schema (`__schema`: ~80 KB with every
+ * description): priced so that the cost limit allows a few, not thousands. Its nesting is bounded
+ * by graphql's MaxIntrospectionDepthRule (a specified rule), not by maxQueryDepth, so that
+ * GraphiQL's own introspection query (TypeRef nests `ofType` 9 deep) still works.
+ */
+export const INTROSPECTION_WEIGHTS: Record<string, number> = { __schema: 1000, __type: 50 };
 const MULTIPLIER_ARGS = ['first', 'limit', 'walletsPerHop', 'depth'];
 const DEFAULT_LIST_SIZE = 10;
 
@@ -100,12 +139,19 @@ function intArgs(
   return out;
 }
 
+/** Depth (introspection not counted), estimated cost, and how many introspection roots it asks. */
+export interface OperationShape {
+  depth: number;
+  cost: number;
+  introspection: number;
+}
+
 export function analyzeOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown>,
-): { depth: number; cost: number } {
+): OperationShape {
   const fragments = new Map<string, FragmentDefinitionNode>();
   let operation: OperationDefinitionNode | undefined;
   for (const d of document.definitions) {
@@ -113,25 +159,27 @@ export function analyzeOperation(
     else if (d.kind === 'OperationDefinition' && (!operationName || d.name?.value === operationName))
       operation ??= d;
   }
-  if (!operation) return { depth: 0, cost: 0 };
+  if (!operation) return { depth: 0, cost: 0, introspection: 0 };
   const root =
     operation.operation === 'query'
       ? schema.getQueryType()
       : operation.operation === 'mutation'
         ? schema.getMutationType()
         : schema.getSubscriptionType();
-  if (!root) return { depth: 0, cost: 0 };
+  if (!root) return { depth: 0, cost: 0, introspection: 0 };
 
-  const walk = (
-    set: SelectionSetNode,
-    typeName: string,
-    seen: Set<string>,
-  ): { depth: number; cost: number } => {
+  const walk = (set: SelectionSetNode, typeName: string, seen: Set<string>): OperationShape => {
     let depth = 0;
     let cost = 0;
+    let introspection = 0;
     const type = schema.getType(typeName);
     for (const sel of set.selections) {
       if (sel.kind === 'Field') {
+        const meta = INTROSPECTION_WEIGHTS[sel.name.value];
+        if (meta) {
+          cost += meta;
+          introspection++;
+        }
         if (sel.name.value.startsWith('__')) continue;
         const fields =
           type && 'getFields' in type
@@ -142,7 +190,7 @@ export function analyzeOperation(
         const key = `${typeName}.${def.name}`;
         const { name: named, list } = unwrap(def.type);
         let weight = FIELD_WEIGHTS[key] ?? (sel.selectionSet ? 1 : 0);
-        let child = { depth: 0, cost: 0 };
+        let child: OperationShape = { depth: 0, cost: 0, introspection: 0 };
         if (sel.selectionSet) child = walk(sel.selectionSet, named, seen);
         const args = intArgs(def, sel, variables);
         // A connection's `first` already counts its edges.
@@ -151,6 +199,7 @@ export function analyzeOperation(
         if (key === 'Query.paths' && typeof args.maxDepth === 'number') weight *= args.maxDepth;
         depth = Math.max(depth, 1 + child.depth);
         cost += weight + times * child.cost;
+        introspection += child.introspection;
       } else {
         const frag = sel.kind === 'FragmentSpread' ? fragments.get(sel.name.value) : sel;
         if (!frag) continue;
@@ -160,41 +209,48 @@ export function analyzeOperation(
         const sub = walk(frag.selectionSet, frag.typeCondition?.name.value ?? typeName, next);
         depth = Math.max(depth, sub.depth);
         cost += sub.cost;
+        introspection += sub.introspection;
       }
     }
-    return { depth, cost };
+    return { depth, cost, introspection };
   };
   return walk(operation.selectionSet, root.name, new Set());
 }
 
-/** Refuses operations deeper or costlier than the limits, before any resolver runs. */
-export function useQueryLimits(limits: Pick<Limits, 'maxQueryDepth' | 'maxQueryCost'>): Plugin {
+/**
+ * Refuses operations deeper or costlier than the limits, and introspection from anonymous callers
+ * when `introspection` is `keyed`, before any resolver runs. Hand-written rather than
+ * graphql-armor's cost-limit: that one prices every field alike and cannot weigh a field by the
+ * Neo4j work it starts nor multiply by `first` / `limit`.
+ */
+export function useQueryLimits(
+  limits: Pick<Limits, 'maxQueryDepth' | 'maxQueryCost' | 'introspection'>,
+): Plugin<{ role?: string }> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const { depth, cost } = analyzeOperation(
+      const { depth, cost, introspection } = analyzeOperation(
         args.schema,
         args.document,
         args.operationName,
         (args.variableValues ?? {}) as Record<string, unknown>,
       );
-      if (depth > limits.maxQueryDepth) {
-        setResultAndStopExecution({
-          errors: [
-            userError(
-              `query depth ${depth} exceeds the limit of ${limits.maxQueryDepth}`,
-              'QUERY_DEPTH_LIMIT',
-              { depth, max: limits.maxQueryDepth },
-            ),
-          ],
+      const refuse = (message: string, code: string, extra: Record<string, unknown>) =>
+        setResultAndStopExecution({ errors: [userError(message, code, extra)] });
+      if (introspection > 0 && limits.introspection === 'keyed' && args.contextValue.role === 'anonymous') {
+        refuse(
+          'introspection needs an API key on this API (VIGIL_API_INTROSPECTION=keyed)',
+          'INTROSPECTION_DISABLED',
+          {},
+        );
+      } else if (depth > limits.maxQueryDepth) {
+        refuse(`query depth ${depth} exceeds the limit of ${limits.maxQueryDepth}`, 'QUERY_DEPTH_LIMIT', {
+          depth,
+          max: limits.maxQueryDepth,
         });
       } else if (cost > limits.maxQueryCost) {
-        setResultAndStopExecution({
-          errors: [
-            userError(`query cost ${cost} exceeds the limit of ${limits.maxQueryCost}`, 'QUERY_COST_LIMIT', {
-              cost,
-              max: limits.maxQueryCost,
-            }),
-          ],
+        refuse(`query cost ${cost} exceeds the limit of ${limits.maxQueryCost}`, 'QUERY_COST_LIMIT', {
+          cost,
+          max: limits.maxQueryCost,
         });
       }
     },

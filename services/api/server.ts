@@ -8,13 +8,15 @@ import { type DocumentNode, getOperationAST } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { ApiKey } from '../../common/config.ts';
+import { createHealth, neo4jCheck } from '../../common/health.ts';
 import type { Logger } from '../../common/logger.ts';
-import { createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
+import { type HealthCheck, createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
 import type { ApiContext } from './context.ts';
+import { useRequestBudget, useShapeGuards } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
@@ -54,6 +56,8 @@ export interface ApiServerDeps extends ApiDeps {
   host: string;
   port: number;
   registry: Registry;
+  /** Readiness for /health (common/health.ts); default: Neo4j only. `vigil api` adds Redis. */
+  health?: HealthCheck;
 }
 
 /**
@@ -65,6 +69,7 @@ const notSubscription = (args: { document: DocumentNode; operationName?: string 
 
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   return createYoga<Record<string, unknown>, ApiContext>({
     schema: createApiSchema(),
     context: ({ request }) => {
@@ -73,8 +78,10 @@ export function createApi(deps: ApiDeps) {
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
     plugins: [
-      useQueryLimits({ ...DEFAULT_LIMITS, ...deps.limits }),
+      ...useShapeGuards(limits),
+      useQueryLimits(limits),
       ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
+      useRequestBudget(limits),
       useBodyLimit(),
     ],
     maxRequestBodySize: false, // useBodyLimit instead
@@ -96,14 +103,10 @@ export type ApiHandler = ReturnType<typeof createApi>;
 /** Serves GraphQL at /graphql plus /health and /metrics on one port. */
 export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string; close(): Promise<void> }> {
   const yoga = createApi(deps);
+  const ownHealth = deps.health ? undefined : createHealth({ neo4j: { check: neo4jCheck(deps.graph) } });
   const ops = createServiceHttpHandler({
     registry: deps.registry,
-    health: async () => ({
-      neo4j: await deps.graph.verify().then(
-        () => true,
-        () => false,
-      ),
-    }),
+    health: deps.health ?? ownHealth!.report,
   });
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
@@ -124,9 +127,11 @@ export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string
   return {
     url: `${url}/graphql`,
     async close() {
+      ownHealth?.stop();
       stopWarmUp.abort();
       await close();
-      await warming;
+      // The warm-up stops at its next question; one stuck on a Neo4j that is down is not waited for.
+      await Promise.race([warming, new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }

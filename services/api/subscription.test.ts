@@ -86,4 +86,20 @@ describe('alertRaised subscription', () => {
     expect(first.errors[0].message).toMatch(/from/);
     await sub.close();
   });
+
+  it('serves more than 10 subscribers without a MaxListenersExceededWarning, each gets the alert', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const subs = await Promise.all(Array.from({ length: 25 }, () => subscribe({ contract: VAULT })));
+      await publishAlertEvent(publisher, prefix, alert('to-25-subscribers', 'high', VAULT));
+      for (const sub of subs) expect((await sub.next()).data.alertRaised.id).toBe('to-25-subscribers');
+      await Promise.all(subs.map((s) => s.close()));
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

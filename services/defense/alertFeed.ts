@@ -1,4 +1,5 @@
-import { createPubSub } from 'graphql-yoga';
+import { setMaxListeners } from 'node:events';
+import { type PubSubEventTarget, createPubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { AlertRecord } from '../../graph/alerts.ts';
 import { alertChannel } from '../../queues/defense.ts';
@@ -10,7 +11,18 @@ import { alertChannel } from '../../queues/defense.ts';
  */
 
 export type AlertPubSub = ReturnType<typeof createAlertPubSub>;
-export const createAlertPubSub = () => createPubSub<{ alertRaised: [AlertRecord] }>();
+type AlertEvents = { alertRaised: [AlertRecord] };
+
+/**
+ * Each open `alertRaised` subscription is one listener on the pubsub's EventTarget; node warns
+ * (MaxListenersExceededWarning) past 10 on one target. Many subscribers is the normal case, not a
+ * leak (services/api/subscription.test.ts opens 25).
+ */
+export function createAlertPubSub() {
+  const eventTarget = new EventTarget();
+  setMaxListeners(0, eventTarget);
+  return createPubSub<AlertEvents>({ eventTarget: eventTarget as PubSubEventTarget<AlertEvents> });
+}
 
 /** Publishes an alert as stored (the writer's own read-back, so subscribers see what queries return). */
 export async function publishAlertEvent(redis: Redis, prefix: string, alert: AlertRecord): Promise<void> {

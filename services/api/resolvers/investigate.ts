@@ -10,13 +10,21 @@ import { type Direction, getNeighbors } from '../../../graph/wallets.ts';
 import { requireWrite } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { userError } from '../errors.ts';
+import { checkDeadline } from '../guards.ts';
 import { DEFAULT_LIMITS, type Limits, boundedInt, withTimeoutError } from '../limits.ts';
 
 /** Resolvers for schema/investigate.graphql: paths, flow, export, tags. Thin: graph/investigate does the work. */
 
 export type GqlChain = 'BITTENSOR' | 'ETHEREUM';
 export const toChain = (c: GqlChain): Chain => (c === 'BITTENSOR' ? 'bittensor' : 'ethereum');
-export const limitsOf = (ctx: ApiContext): Limits => ({ ...DEFAULT_LIMITS, ...ctx.limits });
+/**
+ * The limits of this request. Every resolver that reaches Neo4j asks them first, so past the
+ * request's time budget this refuses (REQUEST_TIMEOUT) before more Neo4j work starts.
+ */
+export const limitsOf = (ctx: ApiContext): Limits => {
+  checkDeadline(ctx.deadline);
+  return { ...DEFAULT_LIMITS, ...ctx.limits };
+};
 
 export interface WindowInput {
   fromBlock?: number | null;

@@ -1,6 +1,6 @@
 import neo4j from 'neo4j-driver';
-import type { Graph } from '../driver.ts';
-import type { Chain, RelationshipType } from '../model.ts';
+import type { Graph } from '../../graph/driver.ts';
+import type { Chain, RelationshipType } from '../../graph/model.ts';
 
 /**
  * Hand-built graphs for the investigation tests: wallets named by letter get fresh addresses,

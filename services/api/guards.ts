@@ -1,0 +1,112 @@
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import type { ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { userError } from './errors.ts';
+import type { Limits } from './limits.ts';
+
+/**
+ * Bounds on the shape and size of one request that graphql-armor checks before anything runs
+ * (aliases, tokens, directives), and on what it may use while it runs (wall time, answer bytes).
+ * Each refusal carries an `extensions.code`. Introspection nesting (`fields { type { fields …`)
+ * is refused by graphql's own MaxIntrospectionDepthRule, one of its specified rules since 16.9.
+ */
+
+type GuardLimits = Pick<
+  Limits,
+  'maxAliases' | 'maxTokens' | 'maxDirectives' | 'maxResponseBytes' | 'requestTimeoutMs'
+>;
+
+/** graphql-armor's errors have no code: its rejection callback reports ours instead. */
+function coded(code: string, what: string, max: number) {
+  return {
+    propagateOnRejection: false,
+    onReject: [
+      (ctx: ValidationContext | null, err: Error) => {
+        const found = /found (\d+)/.exec(err.message)?.[1];
+        const error = userError(
+          `${what}: at most ${max} per request${found ? `, found ${found}` : ''}`,
+          code,
+          { max },
+        );
+        // max-tokens rejects while parsing, with no validation context: the thrown error is the answer.
+        if (!ctx) throw error;
+        ctx.reportError(error);
+      },
+    ],
+  };
+}
+
+export function useShapeGuards(limits: GuardLimits): Plugin[] {
+  return [
+    maxTokensPlugin({ n: limits.maxTokens, ...coded('TOKEN_LIMIT', 'too many tokens', limits.maxTokens) }),
+    maxAliasesPlugin({
+      n: limits.maxAliases,
+      ...coded('ALIAS_LIMIT', 'too many aliases', limits.maxAliases),
+    }),
+    maxDirectivesPlugin({
+      n: limits.maxDirectives,
+      ...coded('DIRECTIVE_LIMIT', 'too many directives', limits.maxDirectives),
+    }),
+  ] as Plugin[];
+}
+
+/**
+ * A time budget per operation: the answer is REQUEST_TIMEOUT once it is spent, and resolvers start
+ * no more Neo4j work (limitsOf checks `ctx.deadline`). Must come after the graphql-jit plugin,
+ * whose compiled execute it wraps.
+ */
+export function useRequestBudget(limits: GuardLimits): Plugin<{ deadline?: number }> {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      args.contextValue.deadline = Date.now() + limits.requestTimeoutMs;
+      setExecuteFn(async (a) => {
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise((resolve) => {
+          timer = setTimeout(
+            () =>
+              resolve({
+                errors: [
+                  userError(
+                    `the request took longer than its budget of ${limits.requestTimeoutMs} ms`,
+                    'REQUEST_TIMEOUT',
+                    { timeoutMs: limits.requestTimeoutMs },
+                  ),
+                ],
+              }),
+            limits.requestTimeoutMs,
+          );
+        });
+        try {
+          return (await Promise.race([executeFn(a), expired])) as Awaited<ReturnType<typeof executeFn>>;
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+      return {
+        // The last line of defense: limits above keep answers far smaller.
+        onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in result) return; // subscriptions: one small event at a time
+          const bytes = Buffer.byteLength(JSON.stringify(result));
+          if (bytes > limits.maxResponseBytes)
+            setResult({
+              errors: [
+                userError(
+                  `the answer is ${bytes} bytes, over the limit of ${limits.maxResponseBytes}; ask for fewer fields or rows`,
+                  'RESPONSE_TOO_LARGE',
+                  { bytes, max: limits.maxResponseBytes },
+                ),
+              ],
+            });
+        },
+      };
+    },
+  };
+}
+
+/** The request's time budget is spent: resolvers call this before starting Neo4j work. */
+export function checkDeadline(deadline: number | undefined): void {
+  if (deadline !== undefined && Date.now() > deadline)
+    throw userError('the request ran out of its time budget', 'REQUEST_TIMEOUT');
+}
