@@ -62,7 +62,7 @@ const schema = z.object({
   /** Port for /health and /metrics of a long-running worker service. */
   METRICS_PORT: listenPort.default(9464),
   INGEST_CONCURRENCY: whole(1, 64).default(2),
-  /** Rows per Neo4j write transaction. */
+  /** Rows per Neo4j write statement (a subgraph job is one transaction of such statements). */
   INGEST_BATCH_SIZE: whole(100, 100_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SUBTENSOR_URL: optionalUrl(['ws', 'wss'], 'ws://127.0.0.1:9944'),
