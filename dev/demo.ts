@@ -147,7 +147,7 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     (l) => {
       if (l.msg === 'miner scored' && !l.accepted && !minerUids.has(l.uid as number)) {
         say(
-          `uid ${l.uid}: registered on subnet ${netuid} but runs no miner in this demo, so no answer before the deadline (score 0): ${l.reason}`,
+          `uid ${l.uid}: a registered neuron of subnet ${netuid} that runs no miner in this demo: ${l.reason} (score 0)`,
         );
       } else if (l.msg === 'miner scored') {
         say(
