@@ -20,6 +20,8 @@ import { closeMonitorProvider, createMonitorProvider } from '../chains/ethereum/
 import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
+import { registerVaultInvariants, spawnDefenseMiners, waitForMiners } from '../dev/defense/localRun.ts';
+import { setupFixture } from '../dev/testkit/engine.ts';
 import { createGraph } from '../graph/driver.ts';
 import { alertId } from '../graph/ingest.ts';
 import { applyMigrations } from '../graph/migrations.ts';
@@ -27,9 +29,7 @@ import { createRedisConnection } from '../queues/connection.ts';
 import { alertChannel } from '../queues/defense.ts';
 import { createIngestQueue } from '../queues/ingestion.ts';
 import { createPauseAgent } from '../services/defense/actions.ts';
-import { registerVaultInvariants, spawnDefenseMiners, waitForMiners } from '../services/defense/localRun.ts';
 import { type RoundReport, createDefenseValidator } from '../services/defense/validator.ts';
-import { setupFixture } from '../services/engine/testkit.ts';
 import { createIngestWorker } from '../services/ingest/worker.ts';
 import { runBench } from './run.ts';
 

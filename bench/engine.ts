@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { type Contract, Interface, Wallet, keccak256, parseEther, toBeHex } from 'ethers';
 import { createHttpRpc } from '../chains/ethereum/rpc.ts';
 import { percentile } from '../common/stats.ts';
+import { setupFixture } from '../dev/testkit/engine.ts';
 import { type Engine, type RpcTransaction, createEngine } from '../services/engine/engine.ts';
 import { parseInvariants } from '../services/engine/invariants.ts';
-import { setupFixture } from '../services/engine/testkit.ts';
 import { runBench } from './run.ts';
 
 const count = Math.max(500, Number(process.argv[2] ?? 500));

@@ -13,10 +13,10 @@
  */
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
-import { type LocalNode, startAnvil } from '../chains/ethereum/localNode.ts';
-import { METHOD_NOT_FOUND, startRpcProxy } from '../chains/ethereum/rpcProxy.ts';
 import { closeMonitorProvider, createMonitorProvider, watchPending } from '../chains/ethereum/watcher.ts';
 import { percentile } from '../common/stats.ts';
+import { type LocalNode, startAnvil } from '../dev/ethereum/localNode.ts';
+import { METHOD_NOT_FOUND, startRpcProxy } from '../dev/ethereum/rpcProxy.ts';
 
 const { values: opt } = parseArgs({
   options: {

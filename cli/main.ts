@@ -1,11 +1,28 @@
 import { VigilError } from '../common/errors.ts';
 import { defenseMinerCommand, defenseValidatorCommand, invariantsCommand } from './commands/defense.ts';
-import { demoCommand } from './commands/demo.ts';
 import { infraCommand } from './commands/infra.ts';
 import { ingestAdminCommand } from './commands/ingestAdmin.ts';
 import { patrolMinerCommand, patrolValidatorCommand } from './commands/patrol.ts';
 import { apiCommand, ingestWorkerCommand } from './commands/services.ts';
 import { type Runtime, createRuntime } from './runtime.ts';
+
+/**
+ * The demo, its local chain and the test kits live in dev/ and need the devDependencies, so they
+ * load only when asked for: every other command runs from a production install (npm ci --omit=dev).
+ */
+async function runDemo(rt: Runtime, args: string[]): Promise<void> {
+  let demo: typeof import('../dev/demo.ts');
+  try {
+    demo = await import('../dev/demo.ts');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new VigilError('demo needs the development install (npm ci, without --omit=dev)', {
+      details: (err as Error).message,
+      cause: err,
+    });
+  }
+  await demo.demoCommand(rt, args);
+}
 
 interface Command {
   summary: string;
@@ -18,7 +35,7 @@ const COMMANDS: Record<string, Command> = {
   demo: {
     summary: 'the main job end to end on local defaults (npm start); --exit to stop after',
     longRunning: true,
-    run: demoCommand,
+    run: runDemo,
   },
   infra: {
     summary: 'infra up|down — start or reuse Redis and Neo4j, apply the schema',

@@ -1,7 +1,9 @@
+import type { Redis } from 'ioredis';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { type Config, loadConfig } from '../common/config.ts';
+import { type Dependency, createHealth, neo4jCheck, redisCheck } from '../common/health.ts';
 import { type Logger, createLogger } from '../common/logger.ts';
-import { type HealthCheck, startServiceHttp } from '../common/serviceHttp.ts';
+import { startServiceHttp } from '../common/serviceHttp.ts';
 import { type Shutdown, createShutdown, exitOnSignals } from '../common/shutdown.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 
@@ -47,15 +49,18 @@ export function openGraph(rt: Runtime): Graph {
 }
 
 /**
- * /health and /metrics of a long-running service on METRICS_PORT (0 picks a free port). A port
+ * /health (/health/ready), /health/live and /metrics of a long-running service on METRICS_PORT
+ * (0 picks a free port), readiness from `deps` (common/health.ts; changes are logged). A port
  * already taken (several services on one host with the same METRICS_PORT) is logged, not fatal.
  */
-export async function serveHealth(rt: Runtime, health: HealthCheck): Promise<void> {
+export async function serveHealth(rt: Runtime, deps: Record<string, Dependency>): Promise<void> {
+  const health = createHealth(deps, { log: rt.log });
+  rt.shutdown.add('health monitor', () => health.stop());
   const http = await startServiceHttp({
     host: '127.0.0.1',
     port: rt.config.metricsPort,
     registry: rt.registry,
-    health,
+    health: health.report,
   }).catch((err) => {
     rt.log.warn(
       { err: (err as Error).message },
@@ -67,3 +72,17 @@ export async function serveHealth(rt: Runtime, health: HealthCheck): Promise<voi
   rt.shutdown.add('health server', () => http.close());
   rt.log.info({ health: `${http.url}/health`, metrics: `${http.url}/metrics` }, 'health and metrics');
 }
+
+/** Redis as a dependency of this service's health, checked on `conn`. */
+export const redisDependency = (rt: Runtime, conn: Redis): Dependency => ({
+  check: redisCheck(conn),
+  variable: 'REDIS_URL',
+  url: rt.config.redisUrl,
+});
+
+/** Neo4j as a dependency of this service's health. */
+export const neo4jDependency = (rt: Runtime, graph: Graph): Dependency => ({
+  check: neo4jCheck(graph),
+  variable: 'NEO4J_URI',
+  url: rt.config.neo4j.uri,
+});

@@ -25,7 +25,7 @@ const schema = z.object({
   /** Port for /health and /metrics of a long-running worker service. */
   METRICS_PORT: port.default(9464),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-  /** Rows per Neo4j write transaction. */
+  /** Rows per Neo4j write statement (a subgraph job is one transaction of such statements). */
   INGEST_BATCH_SIZE: z.coerce.number().int().min(100).max(100_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SUBTENSOR_URL: z.string().default(''),

@@ -1,20 +1,33 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
+import type { HealthReport } from './health.ts';
 
-export type HealthCheck = () => Promise<Record<string, boolean>>;
+export type HealthCheck = () => Promise<HealthReport>;
 
 /**
- * /health (200 when every dependency answers, 503 otherwise, JSON either way) and /metrics
- * (Prometheus text) for a long-running service.
+ * Liveness, readiness and metrics of a long-running service:
+ * - /health/live: 200 while the process runs (restart it only if this stops answering);
+ * - /health/ready and /health: 200 `{status:'ok', checks}` when every dependency answers, else 503
+ *   `{status:'degraded', checks: {redis: {ok: false, error}, …}}` (see common/health.ts);
+ * - /metrics: Prometheus text.
  */
 export function createServiceHttpHandler(deps: { health: HealthCheck; registry: Registry }) {
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
     const url = req.url?.split('?')[0];
-    if (url === '/health') {
-      const checks = await deps.health().catch(() => ({ health: false }));
-      const ok = Object.values(checks).every(Boolean);
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: ok ? 'ok' : 'degraded', checks }));
+    if (url === '/health/live') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'live' }));
+      return true;
+    }
+    if (url === '/health' || url === '/health/ready') {
+      const report = await deps.health().catch(
+        (err): HealthReport => ({
+          status: 'degraded',
+          checks: { health: { ok: false, error: (err as Error).message } },
+        }),
+      );
+      res.writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(report));
       return true;
     }
     if (url === '/metrics') {

@@ -1,6 +1,7 @@
 /**
  * A shutdown registry: services register their cleanup; `kill()` runs every step in reverse order,
- * each one even if an earlier one throws, and is safe to call twice.
+ * each one even if an earlier one throws or hangs (bounded by `stepTimeoutMs`), and is safe to
+ * call twice.
  */
 export interface Shutdown {
   add(name: string, fn: () => Promise<unknown> | unknown): void;
@@ -8,7 +9,10 @@ export interface Shutdown {
   readonly signal: AbortSignal;
 }
 
-export function createShutdown(log: (msg: string, err?: unknown) => void = () => {}): Shutdown {
+export function createShutdown(
+  log: (msg: string, err?: unknown) => void = () => {},
+  { stepTimeoutMs = 5000 } = {},
+): Shutdown {
   const steps: { name: string; fn: () => Promise<unknown> | unknown }[] = [];
   const controller = new AbortController();
   let done: Promise<void> | undefined;
@@ -21,10 +25,22 @@ export function createShutdown(log: (msg: string, err?: unknown) => void = () =>
       done ??= (async () => {
         controller.abort();
         for (const step of steps.reverse()) {
+          let timer: NodeJS.Timeout | undefined;
           try {
-            await step.fn();
+            // A step waiting on a dependency that is down (Redis, Neo4j) must not hold the exit.
+            await Promise.race([
+              step.fn(),
+              new Promise((_, reject) => {
+                timer = setTimeout(
+                  () => reject(new Error(`did not finish within ${stepTimeoutMs} ms; moving on`)),
+                  stepTimeoutMs,
+                );
+              }),
+            ]);
           } catch (err) {
             log(`shutdown step ${step.name} failed`, err);
+          } finally {
+            clearTimeout(timer);
           }
         }
       })();

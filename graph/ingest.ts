@@ -6,9 +6,9 @@ import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationship
 import { storedIds } from './relationships.ts';
 
 /**
- * Writes validated ingestion jobs into Neo4j with batched `UNWIND … MERGE` transactions.
- * Every statement is idempotent: a job written twice, or retried after a crash between two of
- * its batches, leaves the graph as one write would.
+ * Writes validated ingestion jobs into Neo4j with batched `UNWIND … MERGE` statements, one
+ * transaction per job. Every statement is idempotent: a job written twice, or retried after a
+ * crash, leaves the graph as one write would.
  */
 
 const MERGE_WALLETS = `
@@ -120,10 +120,36 @@ export interface WriteStats {
   batches: number;
 }
 
+/**
+ * Writes a whole subgraph job in ONE transaction: its wallets, relationships and Submission
+ * commit together or not at all, so a job that fails (conflicting evidence, Neo4j lost midway)
+ * leaves the graph as it was and its replay starts clean. The job size caps in
+ * queues/payloads.ts (JOB_LIMITS) keep that transaction's memory bounded.
+ *
+ * New relationships are CREATEd (the fast path). If one turns out stored after all (a concurrent
+ * writer), or an endpoint's element id is stale, the transaction is rolled back and the job is
+ * written again with MERGE for every relationship; a real conflict (same identity, other wallets)
+ * then fails on the uniqueness constraint with nothing committed.
+ */
 export async function writeSubgraph(
   graph: Graph,
   job: SubgraphJob,
   opts: { batchSize: number; onBatch?: WriteProgress },
+): Promise<WriteStats> {
+  try {
+    return await graph.write((tx) => writeJob(tx, job, opts, 'create-new'));
+  } catch (err) {
+    if (!isConstraintViolation(err) && !(err instanceof EndpointMissingError)) throw err;
+    return await graph.write((tx) => writeJob(tx, job, opts, 'merge-all'));
+  }
+}
+
+/** The job's statements in the caller's transaction; state is rebuilt on each (re)try. */
+async function writeJob(
+  tx: ManagedTransaction,
+  job: SubgraphJob,
+  opts: { batchSize: number; onBatch?: WriteProgress },
+  mode: 'create-new' | 'merge-all',
 ): Promise<WriteStats> {
   const { chain } = job;
   const stats: WriteStats = { nodes: 0, edges: 0, batches: 0 };
@@ -137,7 +163,7 @@ export async function writeSubgraph(
   }));
   const refs = new Map<string, string>();
   for (const rows of chunks(walletRows, opts.batchSize)) {
-    const res = await graph.write((tx) => tx.run(MERGE_WALLETS, { chain, rows }));
+    const res = await tx.run(MERGE_WALLETS, { chain, rows });
     for (const r of res.records) refs.set(r.get('address') as string, r.get('ref') as string);
     stats.nodes += rows.length;
     stats.batches++;
@@ -160,44 +186,43 @@ export async function writeSubgraph(
       props: edgeProps(e),
     }));
     for (const batch of chunks(rows, opts.batchSize)) {
-      try {
-        await graph.write(async (tx) => {
-          const existing = await knownIds(tx, type, batch);
-          const fresh = batch.filter((r) => !existing.has(r.id));
-          const known = batch.filter((r) => existing.has(r.id));
-          if (fresh.length) {
-            const res = await tx.run(CREATE_EDGES[type], { ...common, rows: fresh });
-            const created = res.records[0]?.get('created') as number;
-            if (created !== fresh.length) throw new EndpointMissingError(fresh.length - created);
-          }
-          if (known.length) await tx.run(MERGE_EDGES[type], { ...common, rows: known });
-        });
-      } catch (err) {
-        // Another writer stored one of these first (or the evidence conflicts): MERGE sorts it
-        // out, and throws the constraint error again only for a real conflict. A wallet whose
-        // element id went stale (never expected: wallets are not deleted) is found by key there.
-        if (!isConstraintViolation(err) && !(err instanceof EndpointMissingError)) throw err;
-        await graph.write((tx) => tx.run(MERGE_EDGES[type], { ...common, rows: batch }));
-      }
+      if (mode === 'merge-all') await tx.run(MERGE_EDGES[type], { ...common, rows: batch });
+      else await createOrWiden(tx, type, batch, common);
       stats.edges += batch.length;
       stats.batches++;
       opts.onBatch?.(stats);
     }
   }
 
-  // Written last: its presence says the whole submission landed.
-  await graph.write((tx) =>
-    tx.run(MERGE_SUBMISSION, {
-      ...common,
-      id: job.submissionId,
-      target: job.target,
-      nodeCount: neo4j.int(job.nodes.length),
-      edgeCount: neo4j.int(job.edges.length),
-      windowFrom: intOrNull(job.window?.from),
-      windowTo: intOrNull(job.window?.to),
-    }),
-  );
+  // Its presence says the whole submission landed (it commits with the rest).
+  await tx.run(MERGE_SUBMISSION, {
+    ...common,
+    id: job.submissionId,
+    target: job.target,
+    nodeCount: neo4j.int(job.nodes.length),
+    edgeCount: neo4j.int(job.edges.length),
+    windowFrom: intOrNull(job.window?.from),
+    windowTo: intOrNull(job.window?.to),
+  });
   return stats;
+}
+
+/** CREATE the batch's new relationships, widen the provenance of the stored ones. */
+async function createOrWiden(
+  tx: ManagedTransaction,
+  type: RelationshipType,
+  batch: { id: string }[],
+  common: Record<string, unknown>,
+): Promise<void> {
+  const existing = await knownIds(tx, type, batch);
+  const fresh = batch.filter((r) => !existing.has(r.id));
+  const known = batch.filter((r) => existing.has(r.id));
+  if (fresh.length) {
+    const res = await tx.run(CREATE_EDGES[type], { ...common, rows: fresh });
+    const created = res.records[0]?.get('created') as number;
+    if (created !== fresh.length) throw new EndpointMissingError(fresh.length - created);
+  }
+  if (known.length) await tx.run(MERGE_EDGES[type], { ...common, rows: known });
 }
 
 const MERGE_FINDING = `

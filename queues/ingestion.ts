@@ -2,7 +2,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import { alertId } from '../graph/ingest.ts';
-import type { FindingJob, IngestJob, SubgraphJob } from './payloads.ts';
+import { type FindingJob, type IngestJob, type SubgraphJob, checkJobSize } from './payloads.ts';
 
 /** The queue of validator-accepted subgraphs and consensus findings waiting to be merged into Neo4j. */
 export const INGEST_QUEUE = 'ingest';
@@ -35,7 +35,8 @@ export function ingestJobId(job: IngestJob): string {
 }
 
 /**
- * Adds a job, failing within `timeoutMs` if Redis does not take it. Safe to call again after a
+ * Adds a job, failing within `timeoutMs` if Redis does not take it, and at once (InvalidPayloadError)
+ * if it exceeds JOB_LIMITS. Safe to call again after a
  * failure: the job id is the payload's identity, so a late first add and a retry queue it once.
  */
 export async function enqueueIngest(
@@ -43,6 +44,8 @@ export async function enqueueIngest(
   job: SubgraphJob | FindingJob,
   { timeoutMs = 5000 } = {},
 ): Promise<string> {
+  // Too big to write in one transaction: refused here with the reason, before Redis holds it.
+  checkJobSize(job);
   let timer: NodeJS.Timeout | undefined;
   try {
     const added = await Promise.race([

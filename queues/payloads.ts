@@ -127,6 +127,36 @@ export function isValidAddress(chain: Chain, address: string): boolean {
 }
 
 /**
+ * The most one subgraph job may hold. A job is written in one Neo4j transaction (all or nothing,
+ * graph/ingest.ts), whose memory in Neo4j grows with the job; larger answers are split by the
+ * sender. Checked at enqueue and again by the worker (a job put on the queue by other means).
+ */
+export const JOB_LIMITS = { edges: 50_000, nodes: 100_000, bytes: 16 * 1024 * 1024 } as const;
+
+/** Throws InvalidPayloadError naming each cap a job exceeds, with its size; counts first (cheap). */
+export function checkJobSize(data: unknown): void {
+  const d = data as { edges?: unknown; nodes?: unknown } | null;
+  const problems: string[] = [];
+  for (const field of ['edges', 'nodes'] as const) {
+    const list = d?.[field];
+    if (Array.isArray(list) && list.length > JOB_LIMITS[field]) {
+      problems.push(
+        `${field}: ${list.length} exceed the cap of ${JOB_LIMITS[field]} per job; split the answer`,
+      );
+    }
+  }
+  if (problems.length === 0) {
+    const bytes = Buffer.byteLength(JSON.stringify(data) ?? '');
+    if (bytes > JOB_LIMITS.bytes) {
+      problems.push(
+        `job: ${bytes} bytes exceed the cap of ${JOB_LIMITS.bytes} bytes per job; split the answer`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new InvalidPayloadError(problems);
+}
+
+/**
  * Parses and checks a job: shape, addresses, and that every edge joins nodes of the payload
  * and carries the evidence its identity needs. Returns a normalised copy (lower-cased 0x addresses).
  * Throws InvalidPayloadError listing every problem found.
@@ -137,6 +167,7 @@ export function parseIngestJob(data: unknown): IngestJob {
   if (kind !== 'subgraph') {
     throw new InvalidPayloadError([`kind: expected "subgraph" or "finding", got ${JSON.stringify(kind)}`]);
   }
+  checkJobSize(data);
   const parsed = subgraphJobSchema.safeParse(data);
   if (!parsed.success) throw new InvalidPayloadError(formatIssues(parsed.error));
   const job = parsed.data;

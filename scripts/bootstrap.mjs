@@ -19,10 +19,16 @@ if (major < 20 || (major === 20 && minor < 19)) {
 const installed = path.join(root, 'node_modules', '.package-lock.json');
 const lockfile = path.join(root, 'package-lock.json');
 if (!existsSync(installed) || statSync(lockfile).mtimeMs > statSync(installed).mtimeMs) {
-  // Not `npm ci`: it rejects lockfiles written without other platforms' optional packages
-  // (npm/cli#4828); `npm install` resolves from the same lockfile.
-  say('installing npm packages (npm install, from package-lock.json)');
-  execSync('npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  // npm ci installs exactly what the lockfile pins and never rewrites it (npm install may).
+  say('installing npm packages (npm ci, from package-lock.json)');
+  try {
+    execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  } catch {
+    console.error(
+      '[bootstrap] npm ci failed. If package.json changed without package-lock.json, update the lock as README "Adding a dependency" says.',
+    );
+    process.exit(1);
+  }
 }
 
 const missing = [

@@ -1,8 +1,8 @@
 import type { ApiPromise } from '@polkadot/api';
 import { connectSubtensor } from '../chains/bittensor/client.ts';
-import { type LocalSubtensor, startLocalSubtensor } from '../chains/bittensor/localChain.ts';
-import { type SeedManifest, type SeedOptions, seedScenario } from '../chains/bittensor/seeder.ts';
 import { loadConfig } from '../common/config.ts';
+import { type LocalSubtensor, startLocalSubtensor } from '../dev/bittensor/localChain.ts';
+import { type SeedManifest, type SeedOptions, seedScenario } from '../dev/bittensor/seeder.ts';
 
 /** A real subtensor runtime under chopsticks, seeded with real extrinsics, for one test file. */
 export async function startSeededChain(

@@ -70,6 +70,8 @@ export async function landedSubgraphs(graph: Graph, jobs: SubgraphJob[]) {
       { addresses: jobs.flatMap((j) => j.nodes.map((n) => n.address)), ids: jobs.map((j) => j.submissionId) },
     ),
   );
-  const row = res.records[0]!;
+  // No row when no wallet matched (COUNT {} makes the projection grouped): nothing landed yet.
+  const row = res.records[0];
+  if (!row) return { nodes: 0, rels: 0, submissions: 0 };
   return { nodes: row.get('nodes'), rels: row.get('rels'), submissions: row.get('submissions') };
 }

@@ -1,15 +1,15 @@
 import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalSubtensor, TAO, startLocalSubtensor } from '../../dev/bittensor/localChain.ts';
+import { type SeedManifest, seedScenario } from '../../dev/bittensor/seeder.ts';
 import { type BlockEvents, createBlockEventCache, readBlockEvents } from './blocks.ts';
 import { connectSubtensor } from './client.ts';
 import { ExtrinsicFailedError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
 import { sendTx, txOf } from './extrinsics.ts';
 import { childrenOf, ownerOf, parentsOf } from './keys.ts';
-import { type LocalSubtensor, TAO, startLocalSubtensor } from './localChain.ts';
 import { enableWeightSetting, registerNeuron, setWeights } from './neurons.ts';
-import { type SeedManifest, seedScenario } from './seeder.ts';
 
 const SPEC = new URL('../../../shared/chain/subtensor-raonet.json', import.meta.url).pathname;
 const log = () => {};

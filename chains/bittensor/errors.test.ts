@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { startLocalSubtensor } from '../../dev/bittensor/localChain.ts';
 import { connectSubtensor } from './client.ts';
 import { ChainSpecNotFoundError, ChainUnreachableError } from './errors.ts';
-import { startLocalSubtensor } from './localChain.ts';
 
 /** A loopback port nobody listens on. */
 async function closedPort(): Promise<number> {

@@ -4,7 +4,9 @@ import type { Codec } from '@polkadot/types/types';
 import { VigilError } from '../../common/errors.ts';
 import { type DomainEvent, createEventDecoder } from './events.ts';
 import { type BlockProducer, type NonceTracker, type TxResult, sendTxs, txOf } from './extrinsics.ts';
-import type { StorageOverrides } from './localChain.ts';
+
+/** `{ Pallet: { Item: value | [[keys...], value][] } }`, values as JSON or raw SCALE hex. */
+export type StorageOverrides = Record<string, Record<string, unknown>>;
 
 /** What the weight helpers need from the local chain: blocks, and storage writes for permits. */
 export interface AdminChain extends BlockProducer {

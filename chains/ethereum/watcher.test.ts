@@ -1,7 +1,7 @@
 import { Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalNode, startAnvil } from './localNode.ts';
-import { METHOD_NOT_FOUND, type RpcErrorObject, startRpcProxy } from './rpcProxy.ts';
+import { type LocalNode, startAnvil } from '../../dev/ethereum/localNode.ts';
+import { METHOD_NOT_FOUND, type RpcErrorObject, startRpcProxy } from '../../dev/ethereum/rpcProxy.ts';
 import type { RpcTransaction } from './types.ts';
 import {
   BACKSTOP_POLL_MS,

@@ -19,7 +19,7 @@ import { createRewardBook, defenseWeights } from '../../services/defense/rewards
 import { createDefenseValidator } from '../../services/defense/validator.ts';
 import { createEngine } from '../../services/engine/engine.ts';
 import { publishDefenseWeights } from '../../services/weights/combined.ts';
-import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
+import { type Runtime, neo4jDependency, openGraph, redisDependency, serveHealth } from '../runtime.ts';
 
 function needRpc(rt: Runtime): string {
   if (!rt.config.ethereum.rpcUrl)
@@ -51,7 +51,7 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
     concurrency: d.minerConcurrency,
   });
   rt.shutdown.add('defense miner', () => miner.close());
-  await serveHealth(rt, async () => ({ redis: (await connection.ping().catch(() => '')) === 'PONG' }));
+  await serveHealth(rt, { redis: redisDependency(rt, connection) });
   rt.log.info(
     { miner: id, chainId: Number(engine.chainId), hardfork: rt.config.ethereum.hardfork },
     'defense miner waiting for challenges',
@@ -136,13 +136,11 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   const timer = setInterval(() => void publish(), 60_000);
   timer.unref();
   rt.shutdown.add('score timer', () => clearInterval(timer));
-  await serveHealth(rt, async () => ({
-    redis: (await connection.ping().catch(() => '')) === 'PONG',
-    neo4j: await graph.verify().then(
-      () => true,
-      () => false,
-    ),
-  }));
+  await serveHealth(rt, {
+    redis: redisDependency(rt, connection),
+    neo4j: neo4jDependency(rt, graph),
+    rpc: { check: () => rpc.call<string>('eth_chainId'), variable: 'ETH_RPC_URL', url: rpcUrl },
+  });
   rt.log.info(
     { validator: d.validatorId, chainId, guardian: pauseAgent?.guardian ?? null },
     'defense validator running',

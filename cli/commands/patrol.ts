@@ -3,6 +3,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { setWeights } from '../../chains/bittensor/neurons.ts';
 import { ConfigError } from '../../common/errors.ts';
+import type { Dependency } from '../../common/health.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
@@ -16,7 +17,16 @@ import {
   chainWeights,
   readDefenseWeights,
 } from '../../services/weights/combined.ts';
-import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
+import { type Runtime, neo4jDependency, openGraph, redisDependency, serveHealth } from '../runtime.ts';
+
+/** The subtensor node as a dependency of a neuron's health (the API reconnects by itself). */
+const subtensorDependency = (rt: Runtime, api: { isConnected: boolean }): Dependency => ({
+  check: async () => {
+    if (!api.isConnected) throw new Error('not connected to the subtensor node');
+  },
+  variable: 'SUBTENSOR_URL',
+  url: rt.config.subtensor.url,
+});
 
 async function hotkeyFrom(rt: Runtime) {
   if (!rt.config.patrol.hotkeyUri)
@@ -52,10 +62,10 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
         : undefined,
   });
   rt.shutdown.add('patrol miner', () => miner.close());
-  await serveHealth(rt, async () => ({
-    redis: (await connection.ping().catch(() => '')) === 'PONG',
-    subtensor: api.isConnected,
-  }));
+  await serveHealth(rt, {
+    redis: redisDependency(rt, connection),
+    subtensor: subtensorDependency(rt, api),
+  });
   rt.log.info({ hotkey: hotkey.address }, 'patrol miner waiting for challenges');
 }
 
@@ -93,14 +103,11 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   });
   rt.shutdown.add('patrol validator', () => validator.close());
   const producer = blockProducerFor(api, { devBlocks: rt.config.subtensor.devBlocks });
-  await serveHealth(rt, async () => ({
-    redis: (await connection.ping().catch(() => '')) === 'PONG',
-    neo4j: await graph.verify().then(
-      () => true,
-      () => false,
-    ),
-    subtensor: api.isConnected,
-  }));
+  await serveHealth(rt, {
+    redis: redisDependency(rt, connection),
+    neo4j: neo4jDependency(rt, graph),
+    subtensor: subtensorDependency(rt, api),
+  });
 
   const loop = async () => {
     for (let round = 1; !rt.shutdown.signal.aborted && (p.rounds === 0 || round <= p.rounds); round++) {

@@ -1,27 +1,43 @@
+import type { Redis } from 'ioredis';
+import { createHealth } from '../../common/health.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { startApiServer } from '../../services/api/server.ts';
 import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertFeed.ts';
 import { createIngestWorker } from '../../services/ingest/worker.ts';
-import { type Runtime, openGraph, serveHealth } from '../runtime.ts';
+import { type Runtime, neo4jDependency, openGraph, redisDependency, serveHealth } from '../runtime.ts';
 import { VERSION } from '../version.ts';
 
 /**
  * The GraphQL API with its live alert feed: alerts raised in any process reach this API's
- * `alertRaised` subscribers through Redis pub/sub. Shared by `vigil api` and the demo.
+ * `alertRaised` subscribers through Redis pub/sub. Shared by `vigil api` and the demo. It listens
+ * whether or not Redis and Neo4j answer yet: /health says which is missing (logged too), the feed
+ * subscribes once Redis answers, and questions are answered once Neo4j does.
  */
 export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string }> {
   const pubsub = createAlertPubSub();
   const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
-  rt.shutdown.add('alert feed connection', () => subscriber.quit());
-  const feed = await startAlertFeed({
+  rt.shutdown.add('alert feed connection', () => closeRedis(subscriber));
+  const health = createHealth(
+    { redis: redisDependency(rt, subscriber), neo4j: neo4jDependency(rt, graph) },
+    { log: rt.log },
+  );
+  rt.shutdown.add('health monitor', () => health.stop());
+  let feed: { close(): Promise<void> } | undefined;
+  rt.shutdown.add('alert feed', () => feed?.close());
+  void startAlertFeed({
     subscriber,
     prefix: rt.config.queuePrefix,
     pubsub,
     onError: (err) => rt.log.warn({ err }, 'bad alert message'),
-  });
-  rt.shutdown.add('alert feed', () => feed.close());
+  }).then(
+    (f) => {
+      feed = f;
+      rt.log.info('live alert feed subscribed');
+    },
+    (err) => rt.log.warn({ err: (err as Error).message }, 'live alert feed not subscribed'),
+  );
   const server = await startApiServer({
     graph,
     pubsub,
@@ -33,6 +49,7 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
     host: rt.config.api.host,
     port: rt.config.api.port,
     registry: rt.registry,
+    health: health.report,
   });
   rt.shutdown.add('api server', () => server.close());
   return server;
@@ -41,14 +58,14 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
 /** `vigil api`: the GraphQL API for investigators. */
 export async function apiCommand(rt: Runtime): Promise<void> {
   const graph = openGraph(rt);
-  await graph.verify();
   const server = await startApi(rt, graph);
   rt.log.info({ url: server.url }, 'GraphQL API listening (GraphiQL in a browser at this URL)');
 }
 
-/** The ingestion worker on its own Redis connection, closed with the runtime. Shared with the demo. */
-export function startIngestWorker(rt: Runtime, graph: Graph) {
-  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+/** The ingestion worker on `given` or its own Redis connection, closed with the runtime. Shared with the demo. */
+export function startIngestWorker(rt: Runtime, graph: Graph, given?: Redis) {
+  const connection = given ?? createRedisConnection(rt.config.redisUrl, 'worker');
+  if (!given) rt.shutdown.add('ingest worker redis', () => closeRedis(connection));
   const worker = createIngestWorker({
     connection,
     prefix: rt.config.queuePrefix,
@@ -58,23 +75,44 @@ export function startIngestWorker(rt: Runtime, graph: Graph) {
     concurrency: rt.config.ingest.concurrency,
     batchSize: rt.config.ingest.batchSize,
   });
-  rt.shutdown.add('ingest worker redis', () => connection.quit());
   rt.shutdown.add('ingest worker', () => worker.close());
   return { worker, connection };
 }
 
-/** `vigil ingest-worker`: merges accepted subgraphs and findings into Neo4j. */
+/**
+ * `vigil ingest-worker`: merges accepted subgraphs and findings into Neo4j. /health answers from the
+ * start; while Neo4j does not answer, the migrations are tried again (and logged) before the worker
+ * takes jobs; a Redis that is down or lost is waited for by the worker's connection.
+ */
 export async function ingestWorkerCommand(rt: Runtime): Promise<void> {
   const graph = openGraph(rt);
-  await graph.verify();
-  await applyMigrations(graph, (m) => rt.log.info(m));
-  const { connection } = startIngestWorker(rt, graph);
-  await serveHealth(rt, async () => ({
-    redis: (await connection.ping().catch(() => '')) === 'PONG',
-    neo4j: await graph.verify().then(
-      () => true,
-      () => false,
-    ),
-  }));
+  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  rt.shutdown.add('ingest worker redis', () => closeRedis(connection));
+  await serveHealth(rt, { redis: redisDependency(rt, connection), neo4j: neo4jDependency(rt, graph) });
+  await untilMigrated(rt, graph);
+  if (rt.shutdown.signal.aborted) return;
+  startIngestWorker(rt, graph, connection);
   rt.log.info('ingest worker running');
 }
+
+/** Applies the migrations, trying again every few seconds while Neo4j does not answer. */
+async function untilMigrated(rt: Runtime, graph: Graph): Promise<void> {
+  for (let wait = 1000; !rt.shutdown.signal.aborted; wait = Math.min(wait * 2, 15_000)) {
+    try {
+      await applyMigrations(graph, (m) => rt.log.info(m));
+      return;
+    } catch (err) {
+      rt.log.warn(
+        { err: (err as Error).message.split('\n')[0], retryInMs: wait },
+        'migrations not applied: Neo4j does not answer (check NEO4J_URI); trying again',
+      );
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** quit() waits for Redis to answer; a connection that is not up is dropped at once. */
+const closeRedis = async (conn: Redis) => {
+  if (conn.status === 'ready') await conn.quit().catch(() => conn.disconnect());
+  else conn.disconnect();
+};

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGraph, recordingGraph } from '../../dev/testkit/investigate.ts';
 import { openTestGraph } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import {
@@ -10,7 +11,6 @@ import {
   withDeadline,
 } from './expand.ts';
 import { traceFlow } from './flow.ts';
-import { buildGraph, recordingGraph } from './testkit.ts';
 
 let graph: Graph;
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGraph, recordingGraph } from '../../dev/testkit/investigate.ts';
 import type { Limits } from '../../services/api/limits.ts';
 import { createTestApi } from '../../test/api.ts';
 import { newSs58, sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import { writeSubgraph } from '../ingest.ts';
-import { buildGraph, recordingGraph } from './testkit.ts';
 
 let graph: Graph;
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 import neo4j from 'neo4j-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordingGraph } from '../../dev/testkit/investigate.ts';
 import type { Limits } from '../../services/api/limits.ts';
 import { createTestApi } from '../../test/api.ts';
 import { openTestGraph } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import { getNeighbors } from '../wallets.ts';
-import { recordingGraph } from './testkit.ts';
 
 /**
  * A supernode at test scale: one hub with 20,000 relationships (10,000 in, 10,000 out, amounts

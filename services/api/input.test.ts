@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordingGraph } from '../../dev/testkit/investigate.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { writeSubgraph } from '../../graph/ingest.ts';
-import { recordingGraph } from '../../graph/investigate/testkit.ts';
 import { createTestApi } from '../../test/api.ts';
 import { sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';

@@ -3,12 +3,14 @@ import http from 'node:http';
 import path from 'node:path';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { makeExecutableSchema } from '@graphql-tools/schema';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type DocumentNode, getOperationAST } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { ApiKey } from '../../common/config.ts';
+import { createHealth, neo4jCheck } from '../../common/health.ts';
 import type { Logger } from '../../common/logger.ts';
-import { createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
+import { type HealthCheck, createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
@@ -54,6 +56,8 @@ export interface ApiServerDeps extends ApiDeps {
   host: string;
   port: number;
   registry: Registry;
+  /** Readiness for /health (common/health.ts); default: Neo4j only. `vigil api` adds Redis. */
+  health?: HealthCheck;
 }
 
 /**
@@ -98,6 +102,8 @@ export function createApi(deps: ApiDeps) {
     ],
     maxRequestBodySize: false, // useBodyLimit instead
     graphiql: { title: 'Vigil' },
+    // GraphiQL's scripts and styles inlined from the package, not a CDN: the page works offline.
+    renderGraphiQL,
     logging: {
       debug: (...a) => deps.log.debug(a.map(String).join(' ')),
       info: (...a) => deps.log.info(a.map(String).join(' ')),
@@ -113,14 +119,10 @@ export type ApiHandler = ReturnType<typeof createApi>;
 /** Serves GraphQL at /graphql plus /health and /metrics on one port. */
 export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string; close(): Promise<void> }> {
   const yoga = createApi(deps);
+  const ownHealth = deps.health ? undefined : createHealth({ neo4j: { check: neo4jCheck(deps.graph) } });
   const ops = createServiceHttpHandler({
     registry: deps.registry,
-    health: async () => ({
-      neo4j: await deps.graph.verify().then(
-        () => true,
-        () => false,
-      ),
-    }),
+    health: deps.health ?? ownHealth!.report,
   });
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
@@ -141,9 +143,11 @@ export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string
   return {
     url: `${url}/graphql`,
     async close() {
+      ownHealth?.stop();
       stopWarmUp.abort();
       await close();
-      await warming;
+      // The warm-up stops at its next question; one stuck on a Neo4j that is down is not waited for.
+      await Promise.race([warming, new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
+import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { upsertInvariant } from '../../graph/invariants.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -25,7 +26,6 @@ import {
 import { openSubscription } from '../../test/sse.ts';
 import type { ApiHandler } from '../api/server.ts';
 import { type Engine, type EngineOptions, createEngine } from '../engine/engine.ts';
-import { type Fixture, setupFixture } from '../engine/testkit.ts';
 import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
 import { createAlertPubSub, startAlertFeed } from './alertFeed.ts';
 import { type DefenseMiner, createDefenseMiner } from './miner.ts';

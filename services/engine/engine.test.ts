@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { findFreePort } from '../../common/ports.ts';
+import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import { type Engine, type RpcTransaction, createEngine } from './engine.ts';
 import { type Invariant, type InvariantResult, mappingSlot, parseInvariants } from './invariants.ts';
-import { type Fixture, setupFixture } from './testkit.ts';
 
 const log = () => {};
 

@@ -3,7 +3,7 @@ import { type Common, Mainnet, createCustomCommon } from '@ethereumjs/common';
 import { type TypedTransaction, createTxFromRPC } from '@ethereumjs/tx';
 import { createAddressFromString, hexToBytes } from '@ethereumjs/util';
 import { type VM, createVM, runTx } from '@ethereumjs/vm';
-import { HARDFORK } from '../../chains/ethereum/localNode.ts';
+import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { type JsonRpcClient, createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { rememberBounded } from '../../common/bounded.ts';

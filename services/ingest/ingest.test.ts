@@ -1,13 +1,13 @@
 import { type Job, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceUnavailableError } from '../../common/errors.ts';
+import { InvalidPayloadError, ServiceUnavailableError } from '../../common/errors.ts';
 import { getAlert } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { alertId, writeFinding, writeSubgraph } from '../../graph/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { alertChannel } from '../../queues/defense.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import { type FindingJob, type SubgraphJob, parseIngestJob } from '../../queues/payloads.ts';
+import { type FindingJob, JOB_LIMITS, type SubgraphJob, parseIngestJob } from '../../queues/payloads.ts';
 import { createTestApi } from '../../test/api.ts';
 import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import {
@@ -97,6 +97,33 @@ async function harness(
 async function finished(queue: IngestQueue, events: QueueEvents, id: string) {
   const job = (await queue.getJob(id))!;
   return job.waitUntilFinished(events, 60_000);
+}
+
+/**
+ * The real graph, with `before(n)` awaited before the n-th statement (from 1) of each write
+ * transaction: to fail or meddle in the middle of one.
+ */
+function aroundRuns(g: Graph, before: (n: number) => Promise<void>): Graph {
+  return {
+    ...g,
+    write: (work, o) =>
+      g.write((tx) => {
+        let n = 0;
+        const run = async (...args: Parameters<typeof tx.run>) => {
+          await before(++n);
+          return tx.run(...args);
+        };
+        return work({ ...tx, run } as typeof tx);
+      }, o),
+  };
+}
+
+/** Wallets among `addresses`, their relationships, and Submissions with this id. */
+async function countWithSubmission(addresses: string[], submissionId: string) {
+  const res = await graph.read((tx) =>
+    tx.run('MATCH (s:Submission {id: $submissionId}) RETURN count(s) AS n', { submissionId }),
+  );
+  return { ...(await countFor(addresses)), submissions: res.records[0]!.get('n') as number };
 }
 
 async function countFor(addresses: string[]) {
@@ -324,51 +351,18 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
     expect(twoMiners).toEqual(overlap);
   });
 
-  it('finds a wallet by key when its element id went stale between the wallet and relationship writes', async () => {
-    const job = sampleSubgraph();
-    const recreated = job.edges[0]!.to;
-    let writes = 0;
-    // After the job's wallet write, one wallet is deleted and created again: its element id changes.
-    const meddling: Graph = {
-      ...graph,
-      write: async (work, o) => {
-        const result = await graph.write(work, o);
-        if (++writes === 1) {
-          await graph.write((tx) =>
-            tx.run(
-              `MATCH (w:Wallet {chain: 'bittensor', address: $a}) DETACH DELETE w
-               WITH count(*) AS gone CREATE (:Wallet {chain: 'bittensor', address: $a})`,
-              { a: recreated },
-            ),
-          );
-        }
-        return result;
-      },
-    };
-    await writeSubgraph(meddling, job, { batchSize: 1000 });
-    expect(await countFor(job.nodes.map((n) => n.address))).toEqual({ nodes: 6, rels: 5 });
-    const res = await graph.read((tx) =>
-      tx.run('MATCH (:Wallet {address: $from})-[r:TRANSFER]->(:Wallet {address: $to}) RETURN count(r) AS n', {
-        from: job.edges[0]!.from,
-        to: recreated,
-      }),
-    );
-    expect(res.records[0]!.get('n')).toBe(1);
-  });
-
   it('retries a job that failed mid-write and lands it once', async () => {
-    let writes = 0;
-    // Fault injection around the real graph: the third write transaction of the first attempt fails.
+    let failed = false;
+    // Fault injection around the real graph: the first attempt's third statement fails, after its
+    // wallets and first relationships were written in the same transaction (rolled back).
     const h = await harness({
-      graphFor: (g) => ({
-        ...g,
-        write: async (work, o) => {
-          writes++;
-          if (writes === 3)
-            throw Object.assign(new Error('injected: connection reset'), { code: 'ServiceUnavailable' });
-          return g.write(work, o);
-        },
-      }),
+      graphFor: (g) =>
+        aroundRuns(g, async (n) => {
+          if (n !== 3 || failed) return;
+          failed = true;
+          // Not a transient Neo4j code: the driver would retry that itself; this fails the attempt.
+          throw new Error('injected: connection reset');
+        }),
     });
     try {
       const job = sampleSubgraph();
@@ -481,18 +475,52 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
     }
   });
 
-  it('fails at once a job whose evidence identity is already a fact between other wallets', async () => {
+  it('fails at once a job whose evidence identity is already a fact between other wallets, writing nothing, replay included', async () => {
     const h = await harness();
     try {
       const first = sampleSubgraph();
       await finished(h.queue, h.events, await enqueueIngest(h.queue, first));
       const forged = sampleSubgraph();
-      forged.edges[0]!.evidence = { ...first.edges[0]!.evidence }; // same block and event, other wallets
+      // Its first edge is new; its second has the same block and event as a stored fact, other wallets.
+      forged.edges[1]!.evidence = { ...first.edges[1]!.evidence };
+      const everything = [...first.nodes, ...forged.nodes].map((n) => n.address);
+      const before = await countWithSubmission(everything, forged.submissionId);
+      expect(before).toEqual({ nodes: 6, rels: 5, submissions: 0 });
       const id = await enqueueIngest(h.queue, forged);
       await expect(finished(h.queue, h.events, id)).rejects.toThrow(
-        /^conflicting evidence: .*bittensor:TRANSFER:/,
+        /^conflicting evidence: .*bittensor:STAKE_ADD:/,
       );
-      expect(((await h.queue.getJob(id)) as Job).attemptsMade).toBe(1);
+      const job = (await h.queue.getJob(id)) as Job;
+      expect(job.attemptsMade).toBe(1);
+      expect(await countWithSubmission(everything, forged.submissionId)).toEqual(before);
+      // Replayed (as `vigil ingest retry-failed` does): fails the same way, and still writes nothing.
+      await job.retry('failed');
+      await expect(finished(h.queue, h.events, id)).rejects.toThrow(/^conflicting evidence: /);
+      expect(await countWithSubmission(everything, forged.submissionId)).toEqual(before);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a job above the size cap at enqueue and at the worker, naming the cap', async () => {
+    const h = await harness();
+    try {
+      const big = sampleSubgraph();
+      big.edges = Array.from({ length: JOB_LIMITS.edges + 1 }, () => big.edges[0]!);
+      const err = await enqueueIngest(h.queue, big).catch((e) => e);
+      expect(err).toBeInstanceOf(InvalidPayloadError);
+      expect(err.message).toBe(
+        `invalid payload: edges: ${JOB_LIMITS.edges + 1} exceed the cap of ${JOB_LIMITS.edges} per job; split the answer`,
+      );
+      // Put on the queue by other means: the worker refuses it at once, writing nothing.
+      const bulky = sampleSubgraph();
+      (bulky as unknown as { padding: string }).padding = 'x'.repeat(JOB_LIMITS.bytes);
+      const job = await h.queue.add('subgraph', bulky);
+      await expect(job.waitUntilFinished(h.events, 60_000)).rejects.toThrow(
+        /^invalid payload: job: \d+ bytes exceed the cap of 16777216 bytes per job; split the answer$/,
+      );
+      expect(((await h.queue.getJob(job.id!)) as Job).attemptsMade).toBe(1);
+      expect(await countFor(bulky.nodes.map((n) => n.address))).toEqual({ nodes: 0, rels: 0 });
     } finally {
       await h.close();
     }

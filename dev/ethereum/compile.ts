@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
+import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { VigilError } from '../../common/errors.ts';
-import { HARDFORK } from './localNode.ts';
 
 /** Pinned compiler: the cache key includes it, and a different bundled solc is refused. */
 export const SOLC_VERSION = '0.8.37';

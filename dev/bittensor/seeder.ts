@@ -2,11 +2,17 @@ import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { type ChildLink, type DomainEvent, createEventDecoder } from '../../chains/bittensor/events.ts';
+import {
+  type TxRequest,
+  type TxResult,
+  createNonceTracker,
+  sendTxs,
+  txOf,
+} from '../../chains/bittensor/extrinsics.ts';
+import type { AdminChain } from '../../chains/bittensor/neurons.ts';
 import { VigilError } from '../../common/errors.ts';
-import { type ChildLink, type DomainEvent, createEventDecoder } from './events.ts';
-import { type TxRequest, type TxResult, createNonceTracker, sendTxs, txOf } from './extrinsics.ts';
 import { TAO } from './localChain.ts';
-import type { AdminChain } from './neurons.ts';
 
 export interface SeedOptions {
   /** Funded coldkeys `//Vigil/<i>`. Default 200. */

@@ -10,11 +10,11 @@ import { Keyring } from '@polkadot/keyring';
 import { StorageKey } from '@polkadot/types';
 import { bnToU8a, u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { ChainSpecNotFoundError } from '../../chains/bittensor/errors.ts';
+import type { StorageOverrides } from '../../chains/bittensor/neurons.ts';
 import { ConfigError } from '../../common/errors.ts';
-import { ChainSpecNotFoundError } from './errors.ts';
 
-/** `{ Pallet: { Item: value | [[keys...], value][] } }`, values as JSON or raw SCALE hex. */
-export type StorageOverrides = Record<string, Record<string, unknown>>;
+export type { StorageOverrides };
 
 export interface StartLocalSubtensorOptions {
   /** Path of a raw chain spec (subtensor `scripts/specs/raonet.json`, spec_version 218). */

@@ -20,10 +20,10 @@ import { alertId } from '../../graph/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { alertChannel } from '../../queues/defense.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
-import { setupFixture } from '../engine/testkit.ts';
-import { SIGNATURE_HEADER, createPauseAgent } from './actions.ts';
+import { SIGNATURE_HEADER, createPauseAgent } from '../../services/defense/actions.ts';
+import { type RoundReport, createDefenseValidator } from '../../services/defense/validator.ts';
+import { setupFixture } from '../testkit/engine.ts';
 import { registerVaultInvariants, spawnDefenseMiners, waitForMiners } from './localRun.ts';
-import { type RoundReport, createDefenseValidator } from './validator.ts';
 
 export interface DefenseScenarioDeps {
   graph: Graph;

@@ -2,20 +2,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Keyring } from '@polkadot/keyring';
-import { connectSubtensor } from '../../chains/bittensor/client.ts';
-import { startLocalSubtensor } from '../../chains/bittensor/localChain.ts';
-import { enableWeightSetting } from '../../chains/bittensor/neurons.ts';
-import { seedScenario } from '../../chains/bittensor/seeder.ts';
-import { applyMigrations } from '../../graph/migrations.ts';
-import { infraUp } from '../../infra/up.ts';
-import { createRedisConnection } from '../../queues/connection.ts';
-import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
-import { runDefenseScenario } from '../../services/defense/demoScenario.ts';
-import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
-import { type Runtime, openGraph } from '../runtime.ts';
-import { startApi, startIngestWorker } from './services.ts';
+import { connectSubtensor } from '../chains/bittensor/client.ts';
+import { enableWeightSetting } from '../chains/bittensor/neurons.ts';
+import { startApi, startIngestWorker } from '../cli/commands/services.ts';
+import { type Runtime, openGraph } from '../cli/runtime.ts';
+import { applyMigrations } from '../graph/migrations.ts';
+import { infraUp } from '../infra/up.ts';
+import { createRedisConnection } from '../queues/connection.ts';
+import { type IngestQueue, createIngestQueue } from '../queues/ingestion.ts';
+import { subnetNeurons } from '../services/patrol/chainAccess.ts';
+import { startLocalSubtensor } from './bittensor/localChain.ts';
+import { seedScenario } from './bittensor/seeder.ts';
+import { runDefenseScenario } from './defense/demoScenario.ts';
 
-const VIGIL = path.resolve(import.meta.dirname, '../../bin/vigil.ts');
+const VIGIL = path.resolve(import.meta.dirname, '../bin/vigil.ts');
 
 /**
  * `vigil demo` (npm start): the whole Patrol loop on local defaults. Starts what is missing

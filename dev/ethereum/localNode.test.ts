@@ -8,7 +8,7 @@ import { compileFiles, storageSlotOf } from './compile.ts';
 import { type LocalNode, LocalNodeError, startAnvil } from './localNode.ts';
 
 const log = () => {};
-const contractsDir = join(fileURLToPath(import.meta.url), '..', '..', '..', 'contracts');
+const contractsDir = join(fileURLToPath(import.meta.url), '..', '..', 'contracts');
 
 describe('startAnvil', () => {
   let node: LocalNode;

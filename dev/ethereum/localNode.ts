@@ -3,11 +3,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HDNodeWallet, Mnemonic } from 'ethers';
+import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { VigilError } from '../../common/errors.ts';
 import { findFreePort } from '../../common/ports.ts';
 
-/** The pinned hardfork for node, compiler and simulator: they must agree or gas and opcodes differ. */
-export const HARDFORK = 'cancun';
 /** anvil's well-known dev mnemonic; passed explicitly so our key derivation cannot drift from the node's. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 

@@ -8,7 +8,11 @@ import type { z } from 'zod';
 import { findFreePort } from '../../common/ports.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { upsertInvariant } from '../../graph/invariants.ts';
-import { type Severity, type defenseActionSchema, validateRegistration } from './registry.ts';
+import {
+  type Severity,
+  type defenseActionSchema,
+  validateRegistration,
+} from '../../services/defense/registry.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -88,7 +92,7 @@ export interface MinerProcesses {
 }
 
 /**
- * Starts `count` `vigil defense-miner` processes (services/defense/minerProcess.ts) on the node,
+ * Starts `count` `vigil defense-miner` processes (bin/vigil.ts defense-miner) on the node,
  * Redis and queue prefix given, ids `<idPrefix>-m<i>`, each with a metrics port of its own.
  */
 export async function spawnDefenseMiners(opts: {
@@ -106,7 +110,7 @@ export async function spawnDefenseMiners(opts: {
   const children: ChildProcess[] = [];
   for (const id of ids) {
     children.push(
-      spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', 'defense', 'minerProcess.ts')], {
+      spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'vigil.ts'), 'defense-miner'], {
         cwd: ROOT,
         env: {
           ...process.env,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import neo4j from 'neo4j-driver';
+import type { Graph } from '../../graph/driver.ts';
+import type { Chain, RelationshipType } from '../../graph/model.ts';
 import { newSs58 } from '../../test/fixtures.ts';
-import type { Graph } from '../driver.ts';
-import type { Chain, RelationshipType } from '../model.ts';
 
 /**
  * Hand-built graphs for the investigation tests: wallets named by letter get fresh addresses,

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
-import { type CompiledContract, compileFiles } from '../../chains/ethereum/compile.ts';
-import { type LocalNode, startAnvil } from '../../chains/ethereum/localNode.ts';
+import { type CompiledContract, compileFiles } from '../ethereum/compile.ts';
+import { type LocalNode, startAnvil } from '../ethereum/localNode.ts';
 
 /** Test/bench fixture: anvil + Token, Vault (funded with ETH and tokens) and Relay deployed and mined. */
 export interface Fixture {
@@ -30,7 +30,7 @@ export async function setupFixture(opts: {
   hardfork?: string;
 }): Promise<Fixture> {
   const contracts = await compileFiles(
-    ['Token.sol', 'Vault.sol', 'Relay.sol'].map((f) => join(root, 'contracts', f)),
+    ['Token.sol', 'Vault.sol', 'Relay.sol'].map((f) => join(root, 'dev', 'contracts', f)),
     { cacheDir: opts.cacheDir, log: opts.log },
   );
   const node = await startAnvil({ log: opts.log, chainId: opts.chainId, hardfork: opts.hardfork });
