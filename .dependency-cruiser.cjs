@@ -43,7 +43,11 @@ module.exports = {
     ),
     layer('queues', ['services', 'infra', 'cli', 'bin'], 'queues carry messages; services use them'),
     layer('services', ['infra', 'cli', 'bin'], 'services take their dependencies; cli wires them'),
-    layer('infra', ['services', 'queues', 'cli', 'bin'], 'infra starts services Vigil depends on'),
+    layer(
+      'infra',
+      ['services', 'cli', 'bin'],
+      'infra starts what Vigil depends on; it may probe with queues/ connections',
+    ),
     layer('cli', ['bin'], 'bin is the entry point'),
     {
       name: 'no-dev-in-production',

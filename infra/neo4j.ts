@@ -19,6 +19,7 @@ import neo4j from 'neo4j-driver';
 import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
 import { freePorts } from '../common/ports.ts';
 import { isAlive } from '../common/processes.ts';
+import { neo4jBrowserPostConnectCmd } from './neo4jBrowserStyle.ts';
 
 /**
  * Vigil's own Neo4j: the real Neo4j 5.26 Community engine from Maven Central, run by the small Java
@@ -435,6 +436,8 @@ async function spawnServer(
     String(opts.httpPort),
     '--pagecache',
     opts.pagecache ?? '512m',
+    '--browser-post-connect-cmd',
+    neo4jBrowserPostConnectCmd(),
     ...(detached ? [] : ['--exit-on-stdin-close']),
   ];
   // The password reaches the JVM only through its environment, never its command line. (spawn skips

@@ -28,6 +28,7 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.kernel.internal.GraphDatabaseAPI;
 import org.neo4j.logging.Level;
 import org.neo4j.logging.log4j.Log4jLogProvider;
+import org.neo4j.server.configuration.ServerSettings;
 
 /**
  * Vigil's local Neo4j server: the real Neo4j 5.26 Community engine (embedded DBMS) in its own JVM,
@@ -55,7 +56,7 @@ public final class DevServer {
           "\n",
           "usage: DevServer [--home DIR] [--bolt-port N] [--http-port N] [--listen ADDR]",
           "                 [--pagecache SIZE] [--tx-memory SIZE] [--no-http] [--log-level LEVEL]",
-          "                 [--exit-on-stdin-close]",
+          "                 [--exit-on-stdin-close] [--browser-post-connect-cmd CMD]",
           "  --home DIR              Neo4j home: data/, logs/ live here (default .vigil/neo4j)",
           "  --bolt-port N           Bolt port (default 7687)",
           "  --http-port N           HTTP port for Neo4j Browser and the HTTP API (default 7474)",
@@ -65,6 +66,9 @@ public final class DevServer {
           "  --no-http               do not start the HTTP server (no Browser)",
           "  --log-level LEVEL       DEBUG, INFO, WARN, ERROR (default INFO)",
           "  --exit-on-stdin-close   shut down when stdin closes (the parent process died)",
+          "  --browser-post-connect-cmd CMD",
+          "                          what Neo4j Browser runs on connect (browser.post_connect_cmd),",
+          "                          e.g. style {...}: Vigil's captions and colours",
           "environment: NEO4J_PASSWORD  enables auth; user neo4j gets this password (8+ chars)");
 
   private DevServer() {}
@@ -79,6 +83,7 @@ public final class DevServer {
     boolean http = true;
     boolean exitOnStdinClose = false;
     Level logLevel = Level.INFO;
+    String browserPostConnectCmd = null;
   }
 
   public static void main(String[] args) {
@@ -111,7 +116,8 @@ public final class DevServer {
         }
         case "--no-http" -> o.http = false;
         case "--exit-on-stdin-close" -> o.exitOnStdinClose = true;
-        case "--home", "--bolt-port", "--http-port", "--listen", "--pagecache", "--tx-memory", "--log-level" -> {
+        case "--home", "--bolt-port", "--http-port", "--listen", "--pagecache", "--tx-memory", "--log-level",
+            "--browser-post-connect-cmd" -> {
           if (v == null) {
             if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
             v = args[++i];
@@ -123,6 +129,7 @@ public final class DevServer {
             case "--listen" -> o.listen = v;
             case "--pagecache" -> o.pagecache = size(a, v);
             case "--tx-memory" -> o.txMemory = size(a, v);
+            case "--browser-post-connect-cmd" -> o.browserPostConnectCmd = v;
             case "--log-level" -> {
               try {
                 o.logLevel = Level.valueOf(v.toUpperCase(Locale.ROOT));
@@ -230,12 +237,17 @@ public final class DevServer {
         .setConfig(GraphDatabaseSettings.transaction_monitor_check_interval, Duration.ofMillis(100))
         .setConfig(GraphDatabaseSettings.udc_enabled, false)
         .setConfig(GraphDatabaseInternalSettings.udc_network_enabled, false)
+        // Nor does Neo4j Browser (it would load product-usage scripts from the internet).
+        .setConfig(ServerSettings.allow_telemetry, false)
         // Netty waits a 5 s "quiet period" twice (boss and worker loops) after the databases have
         // already checkpointed and closed: stop takes ~10 s with it, under 1 s without.
         .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
         .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(5));
     if (o.txMemory != null) {
       builder.setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, bytes(o.txMemory));
+    }
+    if (o.browserPostConnectCmd != null) {
+      builder.setConfig(ServerSettings.browser_post_connect_cmd, o.browserPostConnectCmd);
     }
 
     long t0 = System.nanoTime();
