@@ -180,9 +180,13 @@ async function main() {
     const normal = async () => {
       const a = walletAddress(1 + Math.floor(Math.random() * (WALLETS - 1)));
       const { text } = await ask('POST', apiUrl, JSON.stringify({ query: NORMAL, variables: { a } }));
-      const errors = (JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] }).errors;
-      const code = errors?.[0]?.extensions?.code;
-      if (code) normalErrors.set(code, (normalErrors.get(code) ?? 0) + 1);
+      const errors = (JSON.parse(text) as { errors?: { message: string; extensions?: { code?: string } }[] })
+        .errors;
+      const first = errors?.[0];
+      if (first) {
+        const key = first.extensions?.code ?? first.message.slice(0, 80);
+        normalErrors.set(key, (normalErrors.get(key) ?? 0) + 1);
+      }
       return !errors;
     };
     const health = async () => (await poll('GET', healthUrl)).status === 200;
