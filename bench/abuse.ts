@@ -239,6 +239,7 @@ async function main() {
     say(
       `normal-query p99 under attack / alone: ${ratio.toFixed(2)}× (goal ≤ 2×); slowest /health ${slowestHealth.toFixed(0)} ms (goal < 1000 ms)`,
     );
+    if (normalErrors.size) say(`normal-question errors: ${JSON.stringify(Object.fromEntries(normalErrors))}`);
     say(
       `machine: ${os.cpus().length} cores, load average ${os
         .loadavg()

@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { DENSE_DEGREE } from '../../graph/wallets.ts';
+import { exampleQuery } from './example.ts';
 
 /**
  * Asks the API's common questions once, at start, so investigators do not pay for a cold Neo4j.
@@ -134,5 +135,30 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   await ask(PATHS, { chain, a, b });
   for (const dir of ['OUT', 'IN']) await ask(FLOW, { chain, a: dense ?? a, dir });
   await ask(ALERTS, {});
+  await ask(exampleQuery(a), {}); // the README's example: its relationship-type filter is a shape of its own
   return { questions, failed, ms: Math.round(performance.now() - t0) };
+}
+
+export interface ReadyReport extends WarmUpReport {
+  /** Rounds of questions asked; the last one is the one reported. */
+  rounds: number;
+  /** Every question of the last round answered without error. */
+  warm: boolean;
+}
+
+/**
+ * Asks the common questions until one whole round answers without error (a question that timed
+ * out while Neo4j planned it answers once the plan is cached), or until `boundMs` has passed.
+ * Readiness waits for this: a service reported ready answers the common questions.
+ */
+export async function warmUntilAnswered(deps: WarmUpDeps & { boundMs: number }): Promise<ReadyReport> {
+  const t0 = performance.now();
+  const sample = deps.sample ?? (await sampleWallets(deps.graph));
+  for (let rounds = 1; ; rounds++) {
+    const r = await warmUp({ ...deps, sample });
+    const ms = Math.round(performance.now() - t0);
+    const report = { ...r, ms, rounds, warm: r.failed === 0 };
+    if (report.warm || deps.signal?.aborted || ms >= deps.boundMs) return report;
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // e.g. Neo4j is not up yet
+  }
 }
