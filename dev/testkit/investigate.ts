@@ -30,7 +30,10 @@ export async function buildGraph(
   const run = crypto.randomUUID().slice(0, 8);
   // Valid addresses (the API refuses others): fresh ss58 keys, or random 20-byte hex accounts.
   const fresh = () => (chain === 'ethereum' ? `0x${randomBytes(20).toString('hex')}` : newSs58());
-  const addr: Record<string, string> = Object.fromEntries(names.map((n) => [n, fresh()]));
+  // Sorted as the names are: tests whose ties break by address rely on it.
+  const addresses = names.map(fresh).sort();
+  const order = [...names].sort();
+  const addr: Record<string, string> = Object.fromEntries(order.map((n, i) => [n, addresses[i]!]));
   await graph.write((tx) =>
     tx.run('UNWIND $rows AS a CREATE (:Wallet {chain: $chain, address: a})', {
       chain,

@@ -161,9 +161,9 @@ describe('a wallet with 20,000 relationships', () => {
     // first page at once: where the group starts is remembered only while its degree holds.
     await graph.write((tx) =>
       tx.run(
-        `MATCH (c:Wallet {chain: 'bittensor', address: $tag + '-dense'})
+        `MATCH (c:Wallet {chain: 'bittensor', address: $cd})
          CREATE (c)-[:STAKE_SWAP {id: $tag + ':y:0', amount: '3', amountValue: 3.0, blockNumber: 1}]->(c)`,
-        { tag },
+        { tag, cd: w('cd') },
       ),
     );
     const again: any = await gql(q, { a: w('cd'), after: null });
