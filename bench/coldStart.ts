@@ -13,6 +13,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { type Neo4jProcess, startNeo4jServer, stopNeo4jByPidFile } from '../infra/neo4j.ts';
@@ -49,6 +50,7 @@ async function startCold(): Promise<Neo4jProcess> {
     boltPort: 7690,
     httpPort: 7477,
     heap: '4g',
+    cds: loadConfig().neo4j.cds,
     pagecache: '4g',
     launcherDir: LAUNCHER_DIR,
     log: () => {},

@@ -24,9 +24,9 @@ import type { RelationshipType } from '../graph/model.ts';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { ensureRedis } from '../infra/redis.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
+import type { SubgraphJob } from '../protocol/ingest.ts';
 import { createRedisConnection } from '../queues/connection.ts';
 import { INGEST_JOB_OPTIONS, createIngestQueue } from '../queues/ingestion.ts';
-import type { SubgraphJob } from '../queues/payloads.ts';
 import { cpuMeter } from './cpu.ts';
 import { runBench } from './run.ts';
 
@@ -133,6 +133,7 @@ async function main() {
     httpPort: HTTP_PORT,
     pagecache: '2g',
     heap: '4g',
+    cds: loadConfig().neo4j.cds,
     launcherDir: LAUNCHER_DIR,
     // --keep: the JVM outlives the bench (a non-detached one stops when the bench exits).
     detached: opt.keep,

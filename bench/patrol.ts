@@ -15,9 +15,9 @@ import { connectSubtensor } from '../chains/bittensor/client.ts';
 import { loadConfig } from '../common/config.ts';
 import { startLocalSubtensor } from '../dev/bittensor/localChain.ts';
 import { seedScenario } from '../dev/bittensor/seeder.ts';
+import { type Challenge, signAnswer } from '../protocol/patrol.ts';
 import { createChainView } from '../services/patrol/chainView.ts';
 import { buildSubgraph } from '../services/patrol/miner.ts';
-import { type Challenge, signAnswer } from '../services/patrol/protocol.ts';
 import { verifyAnswer } from '../services/patrol/verify.ts';
 
 const { values: opt } = parseArgs({

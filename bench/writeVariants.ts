@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
+import { loadConfig } from '../common/config.ts';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { ownCpu } from './cpu.ts';
@@ -45,6 +46,7 @@ async function main() {
     httpPort: 7478,
     pagecache: '2g',
     heap: '4g',
+    cds: loadConfig().neo4j.cds,
     launcherDir: LAUNCHER_DIR,
     detached: false,
     log: say,

@@ -1,4 +1,5 @@
 // Evaluated before the CLI's modules (import order): chopsticks reads LOG_LEVEL once, when first
-// imported, for its per-block logs. The demo prints its own progress lines, so it quiets them
-// unless a level was asked for.
-if (process.argv[2] === 'demo' && !process.env.LOG_LEVEL) process.env.LOG_LEVEL = 'warn';
+// imported, for its per-block logs (see quietChainLogsForDemo).
+import { quietChainLogsForDemo } from '../common/config.ts';
+
+quietChainLogsForDemo(process.argv);

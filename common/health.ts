@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Graph } from '../graph/driver.ts';
-import { redactUrl } from '../infra/redis.ts';
+import type { Driver } from 'neo4j-driver';
 import type { Logger } from './logger.ts';
+import { redactUrl } from './redact.ts';
 
 /**
  * Readiness of a long-running service: one check per dependency it needs (Redis, Neo4j, a chain),
@@ -115,6 +115,6 @@ export function redisCheck(conn: Redis): Check {
 }
 
 /** Neo4j answers on the driver (the message is the driver's, without the URI). */
-export function neo4jCheck(graph: Graph): Check {
+export function neo4jCheck(graph: { driver: Driver; database: string }): Check {
   return () => graph.driver.verifyConnectivity({ database: graph.database });
 }

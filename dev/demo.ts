@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Keyring } from '@polkadot/keyring';
 import { connectSubtensor } from '../chains/bittensor/client.ts';
+import { ChainSpecNotFoundError } from '../chains/bittensor/errors.ts';
 import { enableWeightSetting } from '../chains/bittensor/neurons.ts';
 import { startApi, startIngestWorker } from '../cli/commands/services.ts';
 import { type Runtime, openGraph } from '../cli/runtime.ts';
@@ -10,10 +12,14 @@ import { applyMigrations } from '../graph/migrations.ts';
 import { infraUp } from '../infra/up.ts';
 import { createRedisConnection } from '../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../queues/ingestion.ts';
+import { EXAMPLE_TYPES, exampleQuery } from '../services/api/example.ts';
 import { subnetNeurons } from '../services/patrol/chainAccess.ts';
 import { startLocalSubtensor } from './bittensor/localChain.ts';
 import { seedScenario } from './bittensor/seeder.ts';
 import { runDefenseScenario } from './defense/demoScenario.ts';
+
+/** The demo's EVM chain id: fresh per run, below 2^31 (GraphQL's Int) until 2038. */
+const RUN_CHAIN_ID = Math.floor(Date.now() / 1000);
 
 const VIGIL = path.resolve(import.meta.dirname, '../bin/vigil.ts');
 
@@ -34,6 +40,12 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   });
   const step = (m: string) => console.log(`\n==> ${m}`);
   const say = (m: string) => console.log(`    ${m}`);
+
+  // Checked before anything starts: a wrong SUBTENSOR_SPEC must not cost a Neo4j start first.
+  const specPath = rt.config.subtensor.specPath;
+  await access(specPath).catch((cause) => {
+    throw new ChainSpecNotFoundError(specPath, { cause });
+  });
 
   step('infrastructure');
   const infra = await infraUp(rt.config, say);
@@ -129,12 +141,23 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     );
   });
   await ready;
-  say(`miners up (the second one answers 2 s late); validator uid ${validatorUid} on subnet ${netuid}`);
+  const onSubnet = await subnetNeurons(chainApi, netuid);
+  const minerUids = new Set(
+    minerHks.slice(0, 2).map((hk) => onSubnet.find((n) => n.hotkey === hk.address)?.uid),
+  );
+  say(
+    `miners up as uids ${[...minerUids].join(' and ')} (the second one answers 2 s late); validator uid ${validatorUid} on subnet ${netuid}; ` +
+      `the subnet's other ${onSubnet.length - minerUids.size - 1} registered neurons run no miner in this demo`,
+  );
   const validator = run(
     'patrol-validator',
     { PATROL_HOTKEY_URI: validatorHk!.uri, PATROL_ROUNDS: '1', PATROL_ROUND_INTERVAL_MS: '0' },
     (l) => {
-      if (l.msg === 'miner scored') {
+      if (l.msg === 'miner scored' && !l.accepted && !minerUids.has(l.uid as number)) {
+        say(
+          `uid ${l.uid}: a registered neuron of subnet ${netuid} that runs no miner in this demo: ${l.reason} (score 0)`,
+        );
+      } else if (l.msg === 'miner scored') {
         say(
           `uid ${l.uid}: ${l.accepted ? `accepted, ${l.edges} edges, score ${Number(l.score).toFixed(3)} (volume ${Number(l.volume).toFixed(3)}, responsiveness ${Number(l.responsiveness).toFixed(3)}, novelty ${Number(l.novelty).toFixed(2)})` : `rejected: ${l.reason}`}`,
         );
@@ -157,6 +180,9 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
 
   step('BitDefense: a pending attack on a watched vault');
   const defense = await runDefenseScenario({
+    // A chain id of this run's own (its start in Unix seconds): the local node deploys the same
+    // contracts at the same addresses each run, so alerts of earlier runs differ only by chain.
+    chainId: RUN_CHAIN_ID,
     graph,
     redisUrl: rt.config.redisUrl,
     prefix: rt.config.queuePrefix,
@@ -170,23 +196,28 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     );
   }
 
+  step('waiting until the API answers the common questions (query plans warmed up)');
+  const warm = (await api.ready) as { warm?: boolean; ms?: number } | undefined;
+  say(
+    warm?.warm
+      ? `ready in ${Math.round((warm.ms ?? 0) / 1000)} s`
+      : 'the warm-up did not finish: first answers may be slow',
+  );
+
   console.log(`
 Where to look
   GraphQL (GraphiQL)  ${api.url}
   Neo4j Browser       ${infra.browserUrl}
   Local EVM node      ${defense.rpcUrl} (chain ${defense.chainId}; the vault ${defense.contract} is paused)
 
-Try in GraphiQL:
-  { wallet(chain: BITTENSOR, address: "${target}") {
-      address firstSeenBlock lastSeenBlock
-      neighbors(first: 10) { totalCount edges { node { address isHotkey }
-        relationship { type direction amount blockNumber eventIndex provenance { miners validators } } } } } }
+Try in GraphiQL (the wallet's transfers and stakes, with their evidence):
+  ${exampleQuery(target).replaceAll('\n', '\n  ')}
 
 Try in Neo4j Browser:
   MATCH (s:Submission)-[:TARGETS]->(t:Wallet) WITH t LIMIT 1
   MATCH p = (t)-[*1..2]-(:Wallet) RETURN p LIMIT 100
 
-BitDefense — the alerts of the attack on the vault, in GraphiQL:
+BitDefense — this run's alerts (chain ${defense.chainId} is this run's own), in GraphiQL:
   { alerts(filter: {contract: "${defense.contract}", chainId: ${defense.chainId}}, first: 10) {
       edges { node { id severity invariantId txHash sender contract before after
                      votesViolated votesTotal miners validator raisedAt } } } }
@@ -219,7 +250,7 @@ async function waitForIngestion(graph: ReturnType<typeof openGraph>, queue: Inge
     const r = res.records[0]!;
     if ((r.get('submissions') as number) > 0) {
       return {
-        sampleTarget: r.get('sampleTarget') as string,
+        sampleTarget: (await walletWithExampleNeighbours(graph)) ?? (r.get('sampleTarget') as string),
         wallets: r.get('wallets') as number,
         relationships: r.get('relationships') as number,
       };
@@ -227,4 +258,17 @@ async function waitForIngestion(graph: ReturnType<typeof openGraph>, queue: Inge
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error('the accepted submissions did not all reach Neo4j within 60 s: see `vigil ingest stats`');
+}
+
+/** The accepted subgraphs' target with the most relationships of the example's types (exampleQuery). */
+async function walletWithExampleNeighbours(graph: ReturnType<typeof openGraph>): Promise<string | undefined> {
+  const res = await graph.read((tx) =>
+    tx.run(
+      `MATCH (:Submission {chain: 'bittensor'})-[:TARGETS]->(t:Wallet)
+            WITH DISTINCT t, COUNT { (t)-[r]-(:Wallet) WHERE type(r) IN $types } AS n WHERE n > 0
+            RETURN t.address AS address ORDER BY n DESC LIMIT 1`,
+      { types: [...EXAMPLE_TYPES] },
+    ),
+  );
+  return res.records[0]?.get('address') as string | undefined;
 }

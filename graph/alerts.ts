@@ -1,26 +1,10 @@
 import neo4j from 'neo4j-driver';
+import type { AlertEvent } from '../protocol/defense.ts';
 import type { Graph } from './driver.ts';
 import type { Chain } from './model.ts';
 
-export interface AlertRecord {
-  id: string;
-  chain: Chain;
-  chainId: number;
-  severity: string;
-  txHash: string;
-  contract: string;
-  sender: string;
-  invariantId: string;
-  invariantKind: string;
-  description: string;
-  before: string | null;
-  after: string | null;
-  votesViolated: number;
-  votesTotal: number;
-  miners: string[];
-  validator: string;
-  raisedAt: string;
-}
+/** An alert as stored: the shape the alert channel carries (protocol/defense.ts AlertEvent). */
+export type AlertRecord = AlertEvent;
 
 /** The projection of an `a:Alert` every reader returns (and the writer, from its own transaction). */
 export const ALERT_FIELDS = 'a {.*, raisedAt: toString(a.raisedAt)} AS alert';

@@ -1,5 +1,6 @@
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
-import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
+import { alertId } from '../protocol/ids.ts';
+import type { FindingJob, SubgraphJob } from '../protocol/ingest.ts';
 import { ALERT_FIELDS, type AlertRecord } from './alerts.ts';
 import type { Graph } from './driver.ts';
 import { type GraphEdge, RELATIONSHIP_TYPES, type RelationshipType, relationshipId } from './model.ts';
@@ -124,7 +125,7 @@ export interface WriteStats {
  * Writes a whole subgraph job in ONE transaction: its wallets, relationships and Submission
  * commit together or not at all, so a job that fails (conflicting evidence, Neo4j lost midway)
  * leaves the graph as it was and its replay starts clean. The job size caps in
- * queues/payloads.ts (JOB_LIMITS) keep that transaction's memory bounded.
+ * protocol/ingest.ts (JOB_LIMITS) keep that transaction's memory bounded.
  *
  * New relationships are CREATEd (the fast path). If one turns out stored after all (a concurrent
  * writer), or an endpoint's element id is stale, the transaction is rolled back and the job is
@@ -248,11 +249,6 @@ MERGE (a)-[:IN_TX]->(t)
 MERGE (a)-[:INVOLVES]->(sender)
 MERGE (a)-[:RAISED_ON]->(c)
 RETURN ${ALERT_FIELDS}, created`;
-
-/** The identity of an alert: one per (chain, transaction, invariant). */
-export function alertId(f: Pick<FindingJob, 'chainId' | 'tx' | 'invariant'>): string {
-  return `ethereum:${f.chainId}:${f.tx.hash}:${f.invariant.id}`;
-}
 
 /**
  * Stores a finding as an alert; returns the alert as stored (what readers will see) and whether

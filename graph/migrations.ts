@@ -32,7 +32,7 @@ export const SCHEMA_STATEMENTS: string[] = [
   'CREATE CONSTRAINT tag_key IF NOT EXISTS FOR (t:Tag) REQUIRE (t.chain, t.address, t.label, t.source) IS UNIQUE',
   'CREATE INDEX tag_wallet IF NOT EXISTS FOR (t:Tag) ON (t.chain, t.address)',
   'CREATE INDEX tag_label IF NOT EXISTS FOR (t:Tag) ON (t.label)',
-  // Defense (graph/invariants.ts, graph/alerts.ts searchAlerts): registry and alert filters.
+  // Defense (services/defense/invariantStore.ts, graph/alerts.ts searchAlerts): registry and alert filters.
   'CREATE CONSTRAINT defense_action_id IF NOT EXISTS FOR (d:DefenseAction) REQUIRE d.id IS UNIQUE',
   'CREATE INDEX invariant_chain IF NOT EXISTS FOR (i:Invariant) ON (i.chainId)',
   'CREATE INDEX alert_contract IF NOT EXISTS FOR (a:Alert) ON (a.contract)',

@@ -204,7 +204,7 @@ export async function buildLauncher(
       details: INSTALL_HINT,
     });
   }
-  const wantCds = (opts.cds ?? true) && process.env.VIGIL_NEO4J_CDS !== '0';
+  const wantCds = opts.cds ?? true;
   if (!(await needsBuild(p)) && (!wantCds || (await cdsFresh(p)))) return;
 
   await mkdir(p.target, { recursive: true });
@@ -398,7 +398,7 @@ export async function startNeo4jServer(opts: Neo4jServerOptions): Promise<Neo4jP
       `log ${path.join(home, 'neo4j.log')})`,
   );
   const p = launcherPaths(opts.launcherDir);
-  const useCds = (opts.cds ?? true) && process.env.VIGIL_NEO4J_CDS !== '0' && (await cdsFresh(p));
+  const useCds = (opts.cds ?? true) && (await cdsFresh(p));
   const server = await spawnServer(opts, {
     cdsFlag: useCds ? `-XX:SharedArchiveFile=${p.cds}` : undefined,
     writePidFile: true,

@@ -1,11 +1,9 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../common/errors.ts';
-import { alertId } from '../graph/ingest.ts';
-import { type FindingJob, type IngestJob, type SubgraphJob, checkJobSize } from './payloads.ts';
-
-/** The queue of validator-accepted subgraphs and consensus findings waiting to be merged into Neo4j. */
-export const INGEST_QUEUE = 'ingest';
+import { ingestJobId } from '../protocol/ids.ts';
+import { type FindingJob, type IngestJob, type SubgraphJob, checkJobSize } from '../protocol/ingest.ts';
+import { INGEST_QUEUE } from '../protocol/keys.ts';
 
 /**
  * Attempts are many and spaced by a capped backoff (see INGEST_BACKOFF) so a Neo4j outage of
@@ -18,7 +16,10 @@ export const INGEST_JOB_OPTIONS: JobsOptions = {
   removeOnFail: false,
 };
 
-/** Exponential from 500 ms, capped at 30 s: about 15 minutes of retries over 40 attempts. */
+/**
+ * Exponential from 500 ms, capped at 30 s: 39 waits between 40 attempts, 0.5+1+2+4+8+16 s then
+ * 33 × 30 s = 1,021.5 s, about 17 minutes.
+ */
 export function ingestBackoff(attemptsMade: number): number {
   return Math.min(30_000, 500 * 2 ** Math.max(0, attemptsMade - 1));
 }
@@ -27,11 +28,6 @@ export type IngestQueue = Queue<IngestJob, unknown, IngestJob['kind']>;
 
 export function createIngestQueue(connection: Redis, prefix: string): IngestQueue {
   return new Queue(INGEST_QUEUE, { connection, prefix, defaultJobOptions: INGEST_JOB_OPTIONS });
-}
-
-/** Job ids derive from the payload's identity, so enqueueing the same answer twice queues it once. */
-export function ingestJobId(job: IngestJob): string {
-  return job.kind === 'subgraph' ? `subgraph:${job.submissionId}` : `finding:${alertId(job)}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import type { FindingJob, SubgraphJob } from '../queues/payloads.ts';
+import type { FindingJob, SubgraphJob } from '../protocol/ingest.ts';
 
 await cryptoWaitReady();
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });

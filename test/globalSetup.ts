@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../common/config.ts';
 import { createGraph } from '../graph/driver.ts';
 import { type Neo4jProcess, isBoltReachable, startNeo4jServer } from '../infra/neo4j.ts';
 import { ensureRedis } from '../infra/redis.ts';
@@ -37,6 +38,7 @@ export default async function setup(project: TestProject) {
       httpPort: TEST_NEO4J_HTTP_PORT,
       pagecache: '256m',
       heap: '1g',
+      cds: loadConfig().neo4j.cds,
       launcherDir: LAUNCHER_DIR,
       detached: false,
       log,

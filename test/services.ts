@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
-import type { SubgraphJob } from '../queues/payloads.ts';
+import type { SubgraphJob } from '../protocol/ingest.ts';
 import { createIngestWorker } from '../services/ingest/worker.ts';
 
 /** Handles on the real services started by test/globalSetup.ts. */

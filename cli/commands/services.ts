@@ -15,7 +15,7 @@ import { VERSION } from '../version.ts';
  * whether or not Redis and Neo4j answer yet: /health says which is missing (logged too), the feed
  * subscribes once Redis answers, and questions are answered once Neo4j does.
  */
-export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string }> {
+export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string; ready: Promise<unknown> }> {
   const pubsub = createAlertPubSub();
   const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('alert feed connection', () => closeRedis(subscriber));
@@ -30,7 +30,8 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
     subscriber,
     prefix: rt.config.queuePrefix,
     pubsub,
-    onError: (err) => rt.log.warn({ err }, 'bad alert message'),
+    metrics: rt.registry,
+    onRefused: (err) => rt.log.warn({ reason: (err as Error).message }, 'alert message refused: dropped'),
   }).then(
     (f) => {
       feed = f;
@@ -59,7 +60,10 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
 export async function apiCommand(rt: Runtime): Promise<void> {
   const graph = openGraph(rt);
   const server = await startApi(rt, graph);
-  rt.log.info({ url: server.url }, 'GraphQL API listening (GraphiQL in a browser at this URL)');
+  rt.log.info(
+    { url: server.url },
+    'GraphQL API listening (GraphiQL in a browser at this URL); ready once the common questions answer',
+  );
 }
 
 /** The ingestion worker on `given` or its own Redis connection, closed with the runtime. Shared with the demo. */

@@ -16,9 +16,9 @@ import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethere
 import { type Logger, createLogger } from '../../common/logger.ts';
 import { type AlertRecord, getAlert } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { alertId } from '../../graph/ingest.ts';
+import { alertId } from '../../protocol/ids.ts';
+import { alertChannel } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
-import { alertChannel } from '../../queues/defense.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { SIGNATURE_HEADER, createPauseAgent } from '../../services/defense/actions.ts';
 import { type RoundReport, createDefenseValidator } from '../../services/defense/validator.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { findFreePort } from '../../common/ports.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { upsertInvariant } from '../../graph/invariants.ts';
+import { upsertInvariant } from '../../services/defense/invariantStore.ts';
 import {
   type Severity,
   type defenseActionSchema,

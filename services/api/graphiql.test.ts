@@ -14,7 +14,8 @@ import { startApiServer } from './server.ts';
 
 let graph: Graph;
 let browser: Browser;
-let api: { url: string; close(): Promise<void> };
+let api: Awaited<ReturnType<typeof startApiServer>>;
+let healthWhileWarming: { status: number; body: { checks: Record<string, { ok: boolean }> } };
 const job = sampleSubgraph();
 const transferTo = job.edges.find((e) => e.type === 'TRANSFER')!.to;
 
@@ -30,12 +31,27 @@ beforeAll(async () => {
     port: 0,
     registry: new Registry(),
   });
+  const res = await fetch(api.url.replace('/graphql', '/health'));
+  healthWhileWarming = { status: res.status, body: await res.json() };
   browser = await launchBrowser();
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
   await api?.close();
   await graph?.close();
+});
+
+describe('API readiness', () => {
+  it('is not ready while the common questions are first asked, then ready once they answer', async () => {
+    expect(healthWhileWarming.status).toBe(503);
+    expect(healthWhileWarming.body.checks.warmUp).toMatchObject({ ok: false });
+    expect(healthWhileWarming.body.checks.neo4j).toMatchObject({ ok: true });
+    const report = await api.ready;
+    expect(report).toMatchObject({ warm: true, failed: 0 });
+    const res = await fetch(api.url.replace('/graphql', '/health'));
+    expect(res.status).toBe(200);
+    expect((await res.json()).checks.warmUp).toBeUndefined();
+  }, 180_000);
 });
 
 describe('GraphiQL (self-hosted)', () => {

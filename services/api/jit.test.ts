@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
-import { upsertInvariant } from '../../graph/invariants.ts';
 import { createTestApi } from '../../test/api.ts';
 import { sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';
+import { upsertInvariant } from '../defense/invariantStore.ts';
 import { validateRegistration } from '../defense/registry.ts';
 import { type ApiHandler, createApiSchema } from './server.ts';
 

@@ -16,12 +16,12 @@ import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
 import type { ApiContext } from './context.ts';
-import { useRequestBudget, useShapeGuards } from './guards.ts';
+import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
-import { warmUp } from './warmup.ts';
+import { type ReadyReport, warmUntilAnswered } from './warmup.ts';
 
 /** The SDL is the source of truth: every `schema/*.graphql` file, merged (features `extend type`). */
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
@@ -58,6 +58,22 @@ export interface ApiServerDeps extends ApiDeps {
   registry: Registry;
   /** Readiness for /health (common/health.ts); default: Neo4j only. `vigil api` adds Redis. */
   health?: HealthCheck;
+  /** How long readiness waits for the common questions to answer (default 120 s). */
+  warmUpBoundMs?: number;
+}
+
+export const WARM_UP_BOUND_MS = 120_000;
+
+/** What /health says while the common questions are still being asked. */
+const WARMING = 'warming up: asking the common questions once, so the first investigators do not wait';
+
+/** Adds the warm-up to readiness: /health is 503 until the common questions answered. */
+function withWarmUp(health: HealthCheck, warm: () => boolean): HealthCheck {
+  return async () => {
+    const report = await health();
+    if (warm()) return report;
+    return { status: 'degraded', checks: { ...report.checks, warmUp: { ok: false, error: WARMING } } };
+  };
 }
 
 /**
@@ -67,13 +83,28 @@ export interface ApiServerDeps extends ApiDeps {
 const notSubscription = (args: { document: DocumentNode; operationName?: string | null }) =>
   getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
 
+/**
+ * The API's own in-process questions (the warm-up) read with this in yoga's server context: HTTP
+ * requests cannot set it (their server context is node's req and res), so it opens nothing to them.
+ */
+const INTERNAL_READER = Symbol('vigil internal reader');
+interface ServerContext {
+  internal?: symbol;
+}
+
+/** A fetch into the handler with the read role, whatever VIGIL_API_READS_NEED_KEY says. */
+export const internalFetch =
+  (yoga: ApiHandler) =>
+  (url: string, init: RequestInit): Promise<Response> | Response =>
+    yoga.fetch(url, init, { internal: INTERNAL_READER });
+
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  return createYoga<Record<string, unknown>, ApiContext>({
+  return createYoga<ServerContext, ApiContext>({
     schema: createApiSchema(),
-    context: ({ request }) => {
-      const role = roleFromRequest(request.headers, deps.keys ?? []);
+    context: ({ request, internal }) => {
+      const role = internal === INTERNAL_READER ? 'read' : roleFromRequest(request.headers, deps.keys ?? []);
       requireRead(role, deps.readsNeedKey ?? false);
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
@@ -83,6 +114,7 @@ export function createApi(deps: ApiDeps) {
       ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
       useRequestBudget(limits),
       useBodyLimit(),
+      useShortErrorMessages(),
     ],
     maxRequestBodySize: false, // useBodyLimit instead
     graphiql: { title: 'Vigil' },
@@ -101,37 +133,58 @@ export function createApi(deps: ApiDeps) {
 export type ApiHandler = ReturnType<typeof createApi>;
 
 /** Serves GraphQL at /graphql plus /health and /metrics on one port. */
-export async function startApiServer(deps: ApiServerDeps): Promise<{ url: string; close(): Promise<void> }> {
+export async function startApiServer(
+  deps: ApiServerDeps,
+): Promise<{ url: string; ready: Promise<ReadyReport | undefined>; close(): Promise<void> }> {
   const yoga = createApi(deps);
   const ownHealth = deps.health ? undefined : createHealth({ neo4j: { check: neo4jCheck(deps.graph) } });
+  let warmedUp = false;
   const ops = createServiceHttpHandler({
     registry: deps.registry,
-    health: deps.health ?? ownHealth!.report,
+    health: withWarmUp(deps.health ?? ownHealth!.report, () => warmedUp),
   });
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
     yoga(req, res);
   });
   const { url, close } = await listen(server, deps.host, deps.port);
-  // In the background: the API answers from the start; until the warm-up ends, it shares the CPU.
+  // In the background: the API answers from the start; until the warm-up ends, it shares the CPU
+  // and /health says it is not ready yet.
   const stopWarmUp = new AbortController();
-  const warming = warmUp({
+  const boundMs = deps.warmUpBoundMs ?? WARM_UP_BOUND_MS;
+  const ready = warmUntilAnswered({
     graph: deps.graph,
-    fetch: yoga.fetch,
+    fetch: internalFetch(yoga),
     log: deps.log,
     signal: stopWarmUp.signal,
+    boundMs,
   }).then(
-    (r) => deps.log.info(r, 'query plans warmed up (the first questions after a Neo4j start)'),
-    (err) => deps.log.warn({ err }, 'the query plan warm-up stopped; questions are planned as asked'),
+    (r) => {
+      warmedUp = true;
+      if (stopWarmUp.signal.aborted) return r; // closing, not ready
+      if (r.warm) deps.log.info(r, 'API ready: the common questions answer (query plans warmed up)');
+      else
+        deps.log.warn(
+          r,
+          `API ready, but ${r.failed} of ${r.questions} common questions still failed after ${Math.round(boundMs / 1000)} s: first answers may time out (QUERY_TIMEOUT) until Neo4j has planned them; check Neo4j's load and NEO4J_URI`,
+        );
+      return r;
+    },
+    (err) => {
+      warmedUp = true;
+      deps.log.warn({ err }, 'API ready, but the warm-up stopped: questions are planned as asked');
+      return undefined;
+    },
   );
   return {
     url: `${url}/graphql`,
+    ready,
     async close() {
       ownHealth?.stop();
       stopWarmUp.abort();
       await close();
       // The warm-up stops at its next question; one stuck on a Neo4j that is down is not waited for.
-      await Promise.race([warming, new Promise((r) => setTimeout(r, 2000).unref())]);
+      await Promise.race([ready, new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }

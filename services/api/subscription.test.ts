@@ -33,7 +33,7 @@ afterAll(async () => {
 const VAULT = '0x00000000000000000000000000000000000000aa';
 const OTHER = '0x00000000000000000000000000000000000000bb';
 
-const alert = (id: string, severity: string, contract: string): AlertRecord => ({
+const alert = (id: string, severity: AlertRecord['severity'], contract: string): AlertRecord => ({
   id,
   chain: 'ethereum',
   chainId: 31337,
@@ -85,6 +85,41 @@ describe('alertRaised subscription', () => {
     expect(first.data ?? null).toBeNull();
     expect(first.errors[0].message).toMatch(/from/);
     await sub.close();
+  });
+
+  // Anyone with Redis access can publish on the alert channel: the feed checks each message
+  // against the alert's schema (protocol/defense.ts) and drops what is not an alert, with the
+  // reason by field. The old feed cast the JSON and streamed it.
+  it('refuses a message that is not an alert, naming the field, and streams the next real one', async () => {
+    const ownPrefix = uniquePrefix();
+    const ownSubscriber = createRedisConnection(redisUrl(), 'worker');
+    const ownPubsub = createAlertPubSub();
+    const refused: string[] = [];
+    const ownFeed = await startAlertFeed({
+      subscriber: ownSubscriber,
+      prefix: ownPrefix,
+      pubsub: ownPubsub,
+      onRefused: (e) => refused.push((e as Error).message),
+    });
+    const ownYoga = createTestApi({ graph, pubsub: ownPubsub });
+    const sub = await openSubscription(ownYoga.fetch, 'subscription { alertRaised { id severity } }', {});
+    try {
+      const channel = `${ownPrefix}:alerts`;
+      await publisher.publish(
+        channel,
+        JSON.stringify({ ...alert('no-severity', 'high', VAULT), severity: 'dire' }),
+      );
+      await publisher.publish(channel, 'not json');
+      await publishAlertEvent(publisher, ownPrefix, alert('real-one', 'low', VAULT));
+      expect((await sub.next()).data.alertRaised).toEqual({ id: 'real-one', severity: 'LOW' });
+      expect(refused).toHaveLength(2);
+      expect(refused[0]).toMatch(/severity: Invalid enum value/);
+      expect(refused[1]).toMatch(/\(root\): not JSON/);
+    } finally {
+      await sub.close();
+      await ownFeed.close();
+      await ownSubscriber.quit();
+    }
   });
 
   it('serves more than 10 subscribers without a MaxListenersExceededWarning, each gets the alert', async () => {

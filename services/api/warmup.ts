@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { DENSE_DEGREE } from '../../graph/wallets.ts';
+import { exampleQuery } from './example.ts';
 
 /**
  * Asks the API's common questions once, at start, so investigators do not pay for a cold Neo4j.
@@ -13,7 +14,10 @@ import { DENSE_DEGREE } from '../../graph/wallets.ts';
  * also warm this process's own code for them (graphql-jit compiles each operation once).
  */
 
-/** What the warm-up needs: the GraphQL handler (yoga's `fetch`) and the graph to pick wallets from. */
+/**
+ * What the warm-up needs: the GraphQL handler (server.ts internalFetch: it reads with the read role
+ * when reads need a key) and the graph to pick wallets from.
+ */
 export interface WarmUpDeps {
   graph: Graph;
   fetch: (url: string, init: RequestInit) => Promise<Response> | Response;
@@ -47,8 +51,14 @@ const FLOW = `query ($chain: Chain!, $a: String!, $dir: FlowDirection) {
   flow(chain: $chain, from: $a, direction: $dir, depth: 3) { truncated hops { hop count amount } } }`;
 const ALERTS = 'query { alerts(first: 10) { edges { node { id } } pageInfo { hasNextPage } } }';
 
-/** An address no wallet has: its questions still plan the first query of each shape. */
-const ABSENT = 'vigil-warm-up-absent';
+/**
+ * A valid address no wallet has (the all-zero key / account): its questions still plan the first
+ * query of each shape (an invalid one is refused before Neo4j).
+ */
+const ABSENT: Record<string, string> = {
+  bittensor: '5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM',
+  ethereum: `0x${'0'.repeat(40)}`,
+};
 
 /**
  * Wallets to ask about: two ordinary and one dense (its groups are read by other queries), found
@@ -112,7 +122,7 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   const sample = deps.sample ?? (await sampleWallets(deps.graph));
   const { ordinary, dense } = sample;
   const chain = sample.chain.toUpperCase(); // stored 'bittensor', the GraphQL enum BITTENSOR
-  const a = ordinary[0] ?? ABSENT;
+  const a = ordinary[0] ?? ABSENT[sample.chain] ?? ABSENT.bittensor!;
   const b = ordinary.at(-1) ?? a;
   // Each direction's first page, and a next page (a dense wallet's next page is its own query).
   for (const address of dense ? [a, dense] : [a]) {
@@ -125,5 +135,30 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   await ask(PATHS, { chain, a, b });
   for (const dir of ['OUT', 'IN']) await ask(FLOW, { chain, a: dense ?? a, dir });
   await ask(ALERTS, {});
+  await ask(exampleQuery(a), {}); // the README's example: its relationship-type filter is a shape of its own
   return { questions, failed, ms: Math.round(performance.now() - t0) };
+}
+
+export interface ReadyReport extends WarmUpReport {
+  /** Rounds of questions asked; the last one is the one reported. */
+  rounds: number;
+  /** Every question of the last round answered without error. */
+  warm: boolean;
+}
+
+/**
+ * Asks the common questions until one whole round answers without error (a question that timed
+ * out while Neo4j planned it answers once the plan is cached), or until `boundMs` has passed.
+ * Readiness waits for this: a service reported ready answers the common questions.
+ */
+export async function warmUntilAnswered(deps: WarmUpDeps & { boundMs: number }): Promise<ReadyReport> {
+  const t0 = performance.now();
+  const sample = deps.sample ?? (await sampleWallets(deps.graph));
+  for (let rounds = 1; ; rounds++) {
+    const r = await warmUp({ ...deps, sample });
+    const ms = Math.round(performance.now() - t0);
+    const report = { ...r, ms, rounds, warm: r.failed === 0 };
+    if (report.warm || deps.signal?.aborted || ms >= deps.boundMs) return report;
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // e.g. Neo4j is not up yet
+  }
 }

@@ -6,6 +6,7 @@ import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { rememberBounded } from '../../common/bounded.ts';
 import { VigilError } from '../../common/errors.ts';
 import { oneAtATime } from '../../common/serial.ts';
+import { pauseClaimKey } from '../../protocol/keys.ts';
 
 /**
  * Defense actions run when consensus says an invariant is violated by a pending transaction:
@@ -266,7 +267,7 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
 
   const run = async (req: PauseRequest): Promise<PauseResult> => {
     const contract = req.contract.toLowerCase();
-    const key = `${opts.prefix ?? 'vigil'}:defense:pause:${opts.chainId}:${contract}:${req.incident.toLowerCase()}`;
+    const key = pauseClaimKey(opts.prefix ?? 'vigil', opts.chainId, contract, req.incident);
     const ttl = opts.dedupeTtlMs ?? 600_000;
     // The key holds the pause's hash once sent, so a deduplicated request can still name it.
     const hashOf = (v: string | null | undefined) => (v && /^0x[0-9a-f]{64}$/i.test(v) ? { hash: v } : {});

@@ -1,8 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { type PubSubEventTarget, createPubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
 import type { AlertRecord } from '../../graph/alerts.ts';
-import { alertChannel } from '../../queues/defense.ts';
+import { alertEventSchema } from '../../protocol/defense.ts';
+import { alertChannel } from '../../protocol/keys.ts';
+import { parseJsonWith } from '../../protocol/parse.ts';
 
 /**
  * Live alerts across processes: whoever stores an alert (the ingest worker) publishes it on the
@@ -31,22 +34,36 @@ export async function publishAlertEvent(redis: Redis, prefix: string, alert: Ale
 
 /**
  * Subscribes `subscriber` (a connection of its own: a subscribed Redis connection can do nothing
- * else) to the alert channel and forwards each alert into `pubsub`. Returns a stop function.
+ * else) to the alert channel and forwards each alert into `pubsub`. Anyone who can publish on Redis
+ * can publish here: a message that is not an alert (protocol/defense.ts AlertEvent) is refused,
+ * passed to `onRefused` with its reason (by field), counted in `vigil_alert_events_refused_total`
+ * on `metrics`, and never reaches a subscriber.
+ * Returns a stop function.
  */
 export async function startAlertFeed(opts: {
   subscriber: Redis;
   prefix: string;
   pubsub: AlertPubSub;
-  onError?: (err: unknown) => void;
+  onRefused?: (err: unknown) => void;
+  metrics?: Registry;
 }): Promise<{ close(): Promise<void> }> {
   const channel = alertChannel(opts.prefix);
+  const refused = new Counter({
+    name: 'vigil_alert_events_refused_total',
+    help: 'Messages on the alert channel that were not alerts, dropped',
+    registers: opts.metrics ? [opts.metrics] : [],
+  });
   const onMessage = (ch: string, message: string) => {
     if (ch !== channel) return;
+    let alert: AlertRecord;
     try {
-      opts.pubsub.publish('alertRaised', JSON.parse(message) as AlertRecord);
+      alert = parseJsonWith(alertEventSchema, message);
     } catch (e) {
-      opts.onError?.(e);
+      refused.inc();
+      opts.onRefused?.(e);
+      return;
     }
+    opts.pubsub.publish('alertRaised', alert);
   };
   opts.subscriber.on('message', onMessage);
   await opts.subscriber.subscribe(channel);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { percentile } from '../../common/stats.ts';
-import type { Answer, Vote } from '../../queues/defense.ts';
+import type { Answer, Vote } from '../../protocol/defense.ts';
 import { attackFees, outbid, signBody } from './actions.ts';
 import { decide, votesNeeded } from './consensus.ts';
 import { InvalidRegistrationError, validateRegistration } from './registry.ts';

@@ -1,4 +1,4 @@
-import type { Answer, Vote } from '../../queues/defense.ts';
+import type { Answer, Vote } from '../../protocol/defense.ts';
 
 /**
  * Consensus of miners on one challenge, per invariant. A status wins when at least `threshold` of

@@ -10,9 +10,8 @@ import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { upsertInvariant } from '../../graph/invariants.ts';
+import { defenseChallengeQueue, defenseMinersKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
-import { challengeQueueName, minersKey } from '../../queues/defense.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
 import {
@@ -28,6 +27,7 @@ import type { ApiHandler } from '../api/server.ts';
 import { type Engine, type EngineOptions, createEngine } from '../engine/engine.ts';
 import { SIGNATURE_HEADER, createPauseAgent, sendTelegram, sendWebhook } from './actions.ts';
 import { createAlertPubSub, startAlertFeed } from './alertFeed.ts';
+import { upsertInvariant } from './invariantStore.ts';
 import { type DefenseMiner, createDefenseMiner } from './miner.ts';
 import { validateRegistration } from './registry.ts';
 import { createRewardBook } from './rewards.ts';
@@ -192,7 +192,7 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
       { kind: 'TELEGRAM', chatId: '-10042' },
     ];
     const denied = await gql(add, { input: { chainId: CHAIN_ID, definition: '{}' } });
-    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(denied.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const invalid = await gql(
       add,
       {
@@ -707,8 +707,8 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     // A second live miner whose queue Redis refuses (its wait list is a string: WRONGTYPE).
     const broken = `${RUN}-part-broken`;
     const redis = conn();
-    await redis.set(`${prefix}:${challengeQueueName(broken)}:wait`, 'not a list');
-    await redis.hset(minersKey(prefix), broken, String(Date.now()));
+    await redis.set(`${prefix}:${defenseChallengeQueue(broken)}:wait`, 'not a list');
+    await redis.hset(defenseMinersKey(prefix), broken, String(Date.now()));
     await waitFor('both miners live', async () => (await validator.liveMiners()).includes(broken));
     const a = new Wallet(fx.node.accounts[9]!.privateKey, fx.provider);
     const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {

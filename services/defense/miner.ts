@@ -4,15 +4,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { rememberBounded } from '../../common/bounded.ts';
 import { InvalidPayloadError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import {
-  type Answer,
-  type Challenge,
-  type Vote,
-  answerChannel,
-  challengeQueueName,
-  minersKey,
-  parseChallenge,
-} from '../../queues/defense.ts';
+import { type Answer, type Challenge, type Vote, parseChallenge } from '../../protocol/defense.ts';
+import { defenseAnswerChannel, defenseChallengeQueue, defenseMinersKey } from '../../protocol/keys.ts';
 import type { Engine } from '../engine/engine.ts';
 import { InvalidInvariantError, type Invariant, parseInvariants } from '../engine/invariants.ts';
 
@@ -136,10 +129,10 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     }
   };
 
-  const channelOf = (validator: string) => answerChannel(deps.prefix, validator);
+  const channelOf = (validator: string) => defenseAnswerChannel(deps.prefix, validator);
 
   const worker = new Worker(
-    challengeQueueName(deps.id),
+    defenseChallengeQueue(deps.id),
     async (job: Job) => {
       const started = performance.now();
       let c: Challenge;
@@ -184,7 +177,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   worker.on('error', (err) => deps.log.error({ err: err.message }, 'defense miner worker error'));
 
   const beat = () =>
-    deps.connection.hset(minersKey(deps.prefix), deps.id, String(Date.now())).catch((err) => {
+    deps.connection.hset(defenseMinersKey(deps.prefix), deps.id, String(Date.now())).catch((err) => {
       deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
     });
   void beat();
@@ -197,7 +190,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     close() {
       closing ??= (async () => {
         clearInterval(timer);
-        await deps.connection.hdel(minersKey(deps.prefix), deps.id).catch(() => {});
+        await deps.connection.hdel(defenseMinersKey(deps.prefix), deps.id).catch(() => {});
         await worker.close();
       })();
       return closing;

@@ -7,8 +7,9 @@ import { InvalidInvariantError, type Invariant, parseInvariant } from '../engine
  * chain it watches, a severity for its alerts, and the defense actions its violation triggers.
  */
 
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import { SEVERITIES, type Severity } from '../../protocol/model.ts';
+
+export { SEVERITIES, type Severity };
 
 const address = z
   .string()

@@ -1,5 +1,5 @@
 import { percentile } from '../../common/stats.ts';
-import type { Vote } from '../../queues/defense.ts';
+import type { Vote } from '../../protocol/defense.ts';
 import type { InvariantConsensus } from './consensus.ts';
 
 /**

@@ -7,21 +7,15 @@ import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/wa
 import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { alertId } from '../../graph/ingest.ts';
-import { listInvariants } from '../../graph/invariants.ts';
-import {
-  type Answer,
-  type Challenge,
-  type ChallengeQueue,
-  answerChannel,
-  createChallengeQueue,
-  minersKey,
-  parseAnswer,
-} from '../../queues/defense.ts';
+import { type Answer, type Challenge, heartbeatSchema, parseAnswer } from '../../protocol/defense.ts';
+import { alertId } from '../../protocol/ids.ts';
+import type { FindingJob } from '../../protocol/ingest.ts';
+import { defenseAnswerChannel, defenseMinersKey } from '../../protocol/keys.ts';
+import { type ChallengeQueue, createChallengeQueue } from '../../queues/defense.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import type { FindingJob } from '../../queues/payloads.ts';
 import { type AlertNotice, type PauseAgent, type PauseResult, sendTelegram, sendWebhook } from './actions.ts';
 import { type InvariantConsensus, decide } from './consensus.ts';
+import { listInvariants } from './invariantStore.ts';
 import type { RegisteredInvariant } from './registry.ts';
 import type { RewardBook } from './rewards.ts';
 
@@ -175,7 +169,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   let retryTimer: NodeJS.Timeout | undefined;
   const background = new Set<Promise<unknown>>();
   const watchers: Watcher[] = [];
-  const channel = answerChannel(deps.prefix, deps.id);
+  const channel = defenseAnswerChannel(deps.prefix, deps.id);
   let closed = false;
 
   const track = (pr: Promise<unknown>) => {
@@ -213,9 +207,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   async function liveMiners(): Promise<string[]> {
     const now = Date.now();
     if (now - miners.at < 1000) return miners.ids;
-    const all = await deps.connection.hgetall(minersKey(deps.prefix));
+    const all = await deps.connection.hgetall(defenseMinersKey(deps.prefix));
     const ids = Object.entries(all)
-      .filter(([, t]) => now - Number(t) < p.minerTtlMs)
+      .filter(([, t]) => {
+        const seen = heartbeatSchema.safeParse(t);
+        return seen.success && now - seen.data < p.minerTtlMs;
+      })
       .map(([id]) => id)
       .sort();
     miners = { at: now, ids };

@@ -8,6 +8,7 @@ import { type JsonRpcClient, createHttpRpc } from '../../chains/ethereum/rpc.ts'
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { rememberBounded } from '../../common/bounded.ts';
 import { VigilError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/redact.ts';
 import { BlockReader, ForkState } from './forkState.ts';
 import {
   type Invariant,
@@ -141,7 +142,10 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       chainId = BigInt(await rpc.call<string>('eth_chainId'));
     } catch (e) {
       if (ownsRpc) rpc.close();
-      throw new EngineError(`cannot reach the chain at ${rpc.url}`, { cause: e, details: errMsg(e) });
+      throw new EngineError(`cannot reach the chain at ${redactUrl(rpc.url)}`, {
+        cause: e,
+        details: errMsg(e),
+      });
     }
   }
   const common = createCustomCommon({ chainId: Number(chainId), name: `vigil-${chainId}` }, Mainnet, {

@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidPayloadError, ServiceUnavailableError } from '../../common/errors.ts';
 import { getAlert } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { alertId, writeFinding, writeSubgraph } from '../../graph/ingest.ts';
+import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
+import { alertId } from '../../protocol/ids.ts';
+import { type FindingJob, JOB_LIMITS, type SubgraphJob, parseIngestJob } from '../../protocol/ingest.ts';
+import { alertChannel } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
-import { alertChannel } from '../../queues/defense.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import { type FindingJob, JOB_LIMITS, type SubgraphJob, parseIngestJob } from '../../queues/payloads.ts';
 import { createTestApi } from '../../test/api.ts';
 import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import {

@@ -6,8 +6,9 @@ import type { Logger } from '../../common/logger.ts';
 import { oneAtATime } from '../../common/serial.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
-import { INGEST_QUEUE, ingestBackoff } from '../../queues/ingestion.ts';
-import { type IngestJob, parseIngestJob } from '../../queues/payloads.ts';
+import { type IngestJob, parseIngestJob } from '../../protocol/ingest.ts';
+import { INGEST_QUEUE } from '../../protocol/keys.ts';
+import { ingestBackoff } from '../../queues/ingestion.ts';
 import { publishAlertEvent } from '../defense/alertFeed.ts';
 
 export interface IngestWorkerDeps {

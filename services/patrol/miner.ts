@@ -6,15 +6,15 @@ import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
 import { ownerOf } from '../../chains/bittensor/keys.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { GraphEdge } from '../../graph/model.ts';
-import { edgesOfEvent } from './edges.ts';
+import { patrolChallengeQueue } from '../../protocol/keys.ts';
 import {
   type Answer,
   type Challenge,
   challengeSchema,
   challengeWindow,
-  minerQueueName,
   signAnswer,
-} from './protocol.ts';
+} from '../../protocol/patrol.ts';
+import { edgesOfEvent } from './edges.ts';
 import { type Subgraph, subgraphAround } from './subgraph.ts';
 
 export interface MinerDeps {
@@ -80,7 +80,7 @@ export function createPatrolMiner(deps: MinerDeps): { worker: Worker; close(): P
     return q;
   };
   const worker = new Worker(
-    minerQueueName(deps.hotkey.address),
+    patrolChallengeQueue(deps.hotkey.address),
     async (job: Job) => {
       const parsed = challengeSchema.safeParse(job.data);
       if (!parsed.success)

@@ -5,6 +5,7 @@ import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
 import { enableWeightSetting } from '../../chains/bittensor/neurons.ts';
@@ -12,6 +13,8 @@ import type { LocalSubtensor } from '../../dev/bittensor/localChain.ts';
 import type { SeedManifest } from '../../dev/bittensor/seeder.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
+import { patrolAnswerQueue, patrolChallengeQueue } from '../../protocol/keys.ts';
+import { type Answer, type Challenge, signAnswer } from '../../protocol/patrol.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
@@ -29,7 +32,6 @@ import { subnetNeurons } from './chainAccess.ts';
 import { createChainView } from './chainView.ts';
 import { edgesOfEvent } from './edges.ts';
 import { buildSubgraph, createPatrolMiner } from './miner.ts';
-import { type Answer, type Challenge, answerQueueName, minerQueueName, signAnswer } from './protocol.ts';
 import { DEFAULT_SCORING } from './scoring.ts';
 import { createPatrolValidator } from './validator.ts';
 import { verifyAnswer } from './verify.ts';
@@ -123,6 +125,7 @@ function validatorOn(
     prefix: string;
     ingest: IngestQueue;
     miners: { hotkey: string; uid: number }[];
+    metrics?: Registry;
   },
 ) {
   return createPatrolValidator({
@@ -137,6 +140,7 @@ function validatorOn(
     miners: async () => d.miners,
     params: { window: manifest.lastBlock, depth: 2, timeoutMs: 20_000, probes: 8, scoring: DEFAULT_SCORING },
     pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
+    metrics: d.metrics,
   });
 }
 
@@ -297,7 +301,7 @@ describe('Patrol validator verification', () => {
     const noEvidence = forge((es) => void delete (es[0] as Partial<GraphEdge>).evidence);
     expect(await verifyAnswer(noEvidence, challenge, view())).toEqual({
       accepted: false,
-      reason: 'edge 0 has no evidence',
+      reason: 'malformed answer: subgraph.edges.0.evidence: Required',
     });
     const island = structuredClone(honest.subgraph);
     island.nodes.push({ address: keyring.addFromUri('//island').address, type: 'wallet' });
@@ -413,6 +417,55 @@ describe('Patrol round through Redis queues', () => {
 });
 
 describe('Patrol answers from others', () => {
+  // The answer queue was read as a plain Job<Answer>: a signed answer of the wrong shape closed the
+  // challenge and was then rejected, so the miner's real answer after it was lost. Now it is
+  // refused on arrival (checked by protocol/patrol.ts), counted, and the challenge stays open.
+  it('refuses a signed answer of the wrong shape on arrival and takes the real one after it', async () => {
+    const prefix = uniquePrefix();
+    const conn = createRedisConnection(redisUrl(), 'worker');
+    const ingest = createIngestQueue(conn, prefix);
+    const [minerKey, validatorKey] = ['//shape-miner', '//shape-validator'].map((u) => keyring.addFromUri(u));
+    const miners = [{ hotkey: minerKey!.address, uid: 0 }];
+    const answers = new Queue(patrolAnswerQueue(validatorKey!.address), { connection: conn, prefix });
+    const metrics = new Registry();
+    const running = createPatrolMiner({
+      api,
+      hotkey: minerKey!,
+      connection: conn,
+      prefix,
+      log: silentLogger(),
+      tamper: async (a) => {
+        // A node type no schema knows: the old validator took it, and rejected the answer later.
+        const odd = structuredClone(a.subgraph) as unknown as { nodes: Record<string, unknown>[] };
+        odd.nodes[0]!.type = 'exchange';
+        await answers.add('answer', signAnswer(minerKey!, a.challengeId, odd as never));
+        await new Promise((r) => setTimeout(r, 500));
+        return a;
+      },
+    });
+    const validator = validatorOn(busiestColdkey(), {
+      hotkey: validatorKey!,
+      conn,
+      prefix,
+      ingest,
+      miners,
+      metrics,
+    });
+    try {
+      const [r] = (await validator.runRound(1)).results;
+      expect(r).toMatchObject({ accepted: true });
+      const refused = await metrics.getSingleMetric('vigil_patrol_answers_refused_total')!.get();
+      expect(refused.values).toEqual([{ labels: { reason: 'malformed' }, value: 1 }]);
+    } finally {
+      await validator.close();
+      await running.close();
+      await answers.close();
+      await ingest.obliterate({ force: true });
+      await ingest.close();
+      conn.disconnect();
+    }
+  });
+
   it('keeps a challenge open against answers not signed by its miner, and times answers on arrival', async () => {
     const prefix = uniquePrefix();
     const conn = createRedisConnection(redisUrl(), 'worker');
@@ -421,8 +474,8 @@ describe('Patrol answers from others', () => {
       keyring.addFromUri(u),
     );
     const miners = [victim!, cheat!].map((k, uid) => ({ hotkey: k.address, uid }));
-    const answers = new Queue(answerQueueName(validatorKey!.address), { connection: conn, prefix });
-    const victimChallenges = new Queue(minerQueueName(victim!.address), { connection: conn, prefix });
+    const answers = new Queue(patrolAnswerQueue(validatorKey!.address), { connection: conn, prefix });
+    const victimChallenges = new Queue(patrolChallengeQueue(victim!.address), { connection: conn, prefix });
     const running = [
       createPatrolMiner({
         api,

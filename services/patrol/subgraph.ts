@@ -1,10 +1,8 @@
-import type { GraphEdge, NodeType } from '../../graph/model.ts';
+import type { GraphEdge } from '../../graph/model.ts';
+import type { Subgraph } from '../../protocol/patrol.ts';
 import { hotkeysOf } from './edges.ts';
 
-export interface Subgraph {
-  nodes: { address: string; type: NodeType }[];
-  edges: GraphEdge[];
-}
+export type { Subgraph };
 
 /**
  * The subgraph around `target`: every edge reachable from it within `depth` hops, following

@@ -1,20 +1,21 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
-import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import type { ChainView } from './chainView.ts';
+import { patrolAnswerQueue, patrolChallengeQueue, patrolScoresKey } from '../../protocol/keys.ts';
 import {
   type Answer,
   type Challenge,
-  answerQueueName,
-  answerSignatureValid,
   challengeWindow,
-  minerQueueName,
-} from './protocol.ts';
+  checkAnswer,
+  scoreEntrySchema,
+} from '../../protocol/patrol.ts';
+import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import type { ChainView } from './chainView.ts';
 import {
   type ScoreParts,
   type ScoringParams,
@@ -23,7 +24,7 @@ import {
   scoreAnswer,
 } from './scoring.ts';
 import { type TargetCandidate, sampleTargets } from './targets.ts';
-import { verifyAnswer } from './verify.ts';
+import { verifyContent } from './verify.ts';
 
 export interface PatrolMiner {
   hotkey: string;
@@ -55,6 +56,8 @@ export interface ValidatorDeps {
   /** Overrides target sampling (tests give every miner the same target to measure novelty). */
   pickTargets?: (miners: PatrolMiner[], head: number) => Promise<TargetCandidate[]>;
   random?: () => number;
+  /** Where `vigil_patrol_answers_refused_total` is registered (the service's /metrics). */
+  metrics?: Registry;
 }
 
 export interface MinerResult {
@@ -83,7 +86,7 @@ export interface RoundReport {
  */
 export function createPatrolValidator(deps: ValidatorDeps) {
   const me = deps.hotkey.address;
-  const replyTo = answerQueueName(me);
+  const replyTo = patrolAnswerQueue(me);
   /** Open challenges by id: the miner it was sent to, and where its answer goes. */
   const pending = new Map<
     string,
@@ -91,36 +94,64 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   >();
   const minerQueues = new Map<string, Queue>();
   const random = deps.random ?? Math.random;
-  const historyKey = (hotkey: string) => `${deps.prefix}:patrol:${me}:scores:${hotkey}`;
+  const historyKey = (hotkey: string) => patrolScoresKey(deps.prefix, me, hotkey);
+
+  const refused = new Counter({
+    name: 'vigil_patrol_answers_refused_total',
+    help: 'Patrol answers dropped on arrival, by reason (unknown: no open challenge of that id)',
+    labelNames: ['reason'],
+    registers: deps.metrics ? [deps.metrics] : [],
+  });
 
   const answers = new Worker(
     replyTo,
-    async (job: Job<Answer>) => {
+    async (job: Job<unknown>) => {
       // Taken now, not from the job: a job's timestamp is whatever its sender (the miner) set.
       const arrivedAt = Date.now();
-      const open = pending.get(job.data?.challengeId);
+      const claimed = job.data as { challengeId?: unknown; miner?: unknown } | null;
+      const open = typeof claimed?.challengeId === 'string' ? pending.get(claimed.challengeId) : undefined;
       if (!open) {
+        refused.inc({ reason: 'unknown' });
         deps.log.warn(
-          { challenge: job.data?.challengeId, miner: job.data?.miner },
+          { challenge: claimed?.challengeId, miner: claimed?.miner },
           'answer for no open challenge (late or unknown): dropped',
         );
         return;
       }
-      // Anyone can write to this queue: only the challenged miner's signed answer closes the
-      // challenge, so a rival cannot spend it with junk under the same id.
-      if (job.data.miner !== open.miner || !answerSignatureValid(job.data)) {
+      // Anyone can write to this queue: only the challenged miner's well-formed, signed answer
+      // closes the challenge, so a rival cannot spend it with junk under the same id.
+      const checked = checkAnswer(job.data, {
+        challengeId: claimed!.challengeId as string,
+        miner: open.miner,
+      });
+      if (!checked.ok) {
+        refused.inc({ reason: checked.kind });
         deps.log.warn(
-          { challenge: job.data.challengeId, miner: job.data.miner, expected: open.miner },
-          'answer not signed by the challenged miner: dropped',
+          {
+            challenge: claimed!.challengeId,
+            miner: claimed!.miner,
+            expected: open.miner,
+            reason: checked.reason,
+          },
+          'answer refused: dropped',
         );
         return;
       }
-      pending.delete(job.data.challengeId);
-      open.deliver({ answer: job.data, arrivedAt });
+      pending.delete(checked.answer.challengeId);
+      open.deliver({ answer: checked.answer, arrivedAt });
     },
     { connection: deps.connection.duplicate(), prefix: deps.prefix, concurrency: 16 },
   );
   answers.on('error', (err) => deps.log.error({ err: err.message }, 'answer worker error'));
+
+  /** A score history as read from Redis; an entry that is not a score is left out and logged. */
+  const scoresOf = (hotkey: string, entries: string[]): number[] =>
+    entries.flatMap((entry, i) => {
+      const score = scoreEntrySchema.safeParse(entry);
+      if (score.success) return [score.data];
+      deps.log.warn({ miner: hotkey, entry, index: i }, 'score history entry is not a score: left out');
+      return [];
+    });
 
   /** Appends a round score, keeps the last N, returns them: one round trip. */
   const recordScore = async (hotkey: string, total: number): Promise<number[]> => {
@@ -133,13 +164,13 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       .exec();
     const [err, history] = res?.[2] ?? [new Error('no reply from Redis')];
     if (err) throw err;
-    return (history as string[]).map(Number);
+    return scoresOf(hotkey, history as string[]);
   };
 
   const queueFor = (hotkey: string) => {
     let q = minerQueues.get(hotkey);
     if (!q) {
-      q = new Queue(minerQueueName(hotkey), { connection: deps.connection, prefix: deps.prefix });
+      q = new Queue(patrolChallengeQueue(hotkey), { connection: deps.connection, prefix: deps.prefix });
       minerQueues.set(hotkey, q);
     }
     return q;
@@ -207,7 +238,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         if (!got)
           return { c, got, verdict: { accepted: false as const, reason: 'no answer before the deadline' } };
         try {
-          return { c, got, verdict: await verifyAnswer(got.answer, c, deps.chain) };
+          return { c, got, verdict: await verifyContent(got.answer, c, deps.chain) };
         } catch (err) {
           return {
             c,
@@ -286,7 +317,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   async function weights(miners: PatrolMiner[]): Promise<Map<string, number>> {
     const averages = new Map<string, number>();
     for (const m of miners) {
-      const history = (await deps.connection.lrange(historyKey(m.hotkey), 0, -1)).map(Number);
+      const history = scoresOf(m.hotkey, await deps.connection.lrange(historyKey(m.hotkey), 0, -1));
       averages.set(m.hotkey, movingAverage(history, deps.params.scoring));
     }
     return normalizeWeights(averages);

@@ -1,8 +1,9 @@
 import type { GraphEdge } from '../../graph/model.ts';
 import { relationshipId } from '../../graph/model.ts';
+import { checkSubgraph } from '../../protocol/ingest.ts';
+import { type Answer, type Challenge, challengeWindow, checkAnswer } from '../../protocol/patrol.ts';
 import type { ChainView } from './chainView.ts';
 import { edgesOfEvent, hotkeysOf, sameEdge } from './edges.ts';
-import { type Answer, type Challenge, answerSignatureValid, challengeWindow } from './protocol.ts';
 import { subgraphAround } from './subgraph.ts';
 
 export type Verdict =
@@ -17,18 +18,26 @@ const reject = (reason: string): Verdict => ({ accepted: false, reason });
  * chain event it names proves. One bad edge rejects the whole answer: a miner must not profit
  * from mixing real and invented edges.
  */
-export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: ChainView): Promise<Verdict> {
-  if (answer.challengeId !== challenge.id)
-    return reject(`answer names challenge ${answer.challengeId}, expected ${challenge.id}`);
-  if (answer.miner !== challenge.miner) {
-    return reject(`answer for miner ${challenge.miner} came signed as ${answer.miner} (impersonation)`);
-  }
-  if (!answer.signature || !answerSignatureValid(answer))
-    return reject('signature missing or not valid for the miner hotkey');
+export async function verifyAnswer(
+  answer: unknown,
+  challenge: Challenge,
+  chain: ChainView,
+): Promise<Verdict> {
+  const checked = checkAnswer(answer, { challengeId: challenge.id, miner: challenge.miner });
+  if (!checked.ok) return reject(checked.reason);
+  return verifyContent(checked.answer, challenge, chain);
+}
 
-  const { nodes, edges } = answer.subgraph ?? { nodes: [], edges: [] };
-  if (!Array.isArray(nodes) || !Array.isArray(edges))
-    return reject('malformed subgraph: nodes and edges must be arrays');
+/**
+ * The content checks of an answer that protocol/patrol.ts checkAnswer already accepted (shape,
+ * challenge, miner, signature): the validator checks those on arrival, once.
+ */
+export async function verifyContent(
+  answer: Answer,
+  challenge: Challenge,
+  chain: ChainView,
+): Promise<Verdict> {
+  const { nodes, edges } = answer.subgraph;
   if (nodes.length === 0 && edges.length === 0) return reject('empty subgraph');
   if (nodes.length < 2) return reject(`fewer than 2 nodes (${nodes.length})`);
   const nodeSet = new Set<string>();
@@ -71,6 +80,9 @@ export async function verifyAnswer(answer: Answer, challenge: Challenge, chain: 
     if (n.type !== expected)
       return reject(`node ${n.address} is typed ${n.type}, its edges make it a ${expected}`);
   }
+  // What the ingest worker will require to store it (one definition, protocol/ingest.ts).
+  const storable = checkSubgraph('bittensor', challenge.target, nodes, edges);
+  if (storable.problems.length > 0) return reject(`not storable: ${storable.problems.join('; ')}`);
   const window = challengeWindow(challenge);
   for (const [i, e] of edges.entries()) {
     const b = e.evidence.blockNumber;

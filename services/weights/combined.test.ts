@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { defenseWeightsKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { redisUrl, uniquePrefix } from '../../test/services.ts';
 import { createRewardBook, defenseWeights } from '../defense/rewards.ts';
@@ -6,7 +7,6 @@ import {
   DEFENSE_WEIGHTS_MAX_AGE_MS,
   chainWeights,
   combineWeights,
-  defenseWeightsKey,
   publishDefenseWeights,
   readDefenseWeights,
 } from './combined.ts';
@@ -101,10 +101,13 @@ describe('Patrol and defense weights combined for the chain', () => {
       ok: false,
       reason: `no defense weights published at ${prefix}:defense:weights:v1`,
     });
-    await redis.set(defenseWeightsKey(prefix, 'v1'), '{"at": 1, "weights": {"a": "x"}}');
+    await redis.set(
+      defenseWeightsKey(prefix, 'v1'),
+      '{"validator": "v1", "epoch": 1, "at": 1, "weights": {"a": "x"}}',
+    );
     expect(await readDefenseWeights(redis, prefix, 'v1')).toMatchObject({
       ok: false,
-      reason: /not a weights record/,
+      reason: /not a weights record .*weights\.a: Expected number/,
     });
     await redis.set(defenseWeightsKey(prefix, 'v1'), 'nope');
     expect(await readDefenseWeights(redis, prefix, 'v1')).toMatchObject({ ok: false, reason: /is not JSON/ });

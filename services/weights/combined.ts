@@ -1,4 +1,7 @@
 import type { Redis } from 'ioredis';
+import { type PublishedWeights, publishedWeightsSchema } from '../../protocol/defense.ts';
+import { defenseWeightsKey } from '../../protocol/keys.ts';
+import { formatIssues } from '../../protocol/parse.ts';
 import { toU16Weights } from '../patrol/scoring.ts';
 
 /**
@@ -8,19 +11,10 @@ import { toU16Weights } from '../patrol/scoring.ts';
  * a defense miner whose `DEFENSE_MINER_ID` is its hotkey address is paid on that hotkey's uid.
  */
 
-export interface PublishedWeights {
-  validator: string;
-  epoch: number;
-  /** Epoch ms when published. */
-  at: number;
-  weights: Record<string, number>;
-}
+export type { PublishedWeights };
 
 /** Published weights older than this are ignored (the defense validator is down or cut off). */
 export const DEFENSE_WEIGHTS_MAX_AGE_MS = 10 * 60_000;
-
-export const defenseWeightsKey = (prefix: string, validator: string) =>
-  `${prefix}:defense:weights:${validator}`;
 
 export async function publishDefenseWeights(
   redis: Redis,
@@ -55,15 +49,20 @@ export async function readDefenseWeights(
   const key = defenseWeightsKey(prefix, validator);
   const raw = await redis.get(key);
   if (raw === null) return { ok: false, reason: `no defense weights published at ${key}` };
-  let body: PublishedWeights;
+  let json: unknown;
   try {
-    body = JSON.parse(raw);
+    json = JSON.parse(raw);
   } catch {
     return { ok: false, reason: `${key} is not JSON` };
   }
-  const entries = Object.entries(body?.weights ?? {});
-  if (typeof body?.at !== 'number' || entries.some(([, v]) => typeof v !== 'number' || !(v >= 0)))
-    return { ok: false, reason: `${key} is not a weights record (at, weights: {miner: number ≥ 0})` };
+  const parsed = publishedWeightsSchema.safeParse(json);
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: `${key} is not a weights record (at, weights: {miner: number ≥ 0}): ${formatIssues(parsed.error).join('; ')}`,
+    };
+  const body = parsed.data;
+  const entries = Object.entries(body.weights);
   const ageMs = now - body.at;
   if (ageMs > DEFENSE_WEIGHTS_MAX_AGE_MS)
     return { ok: false, reason: `defense weights at ${key} are ${Math.round(ageMs / 1000)} s old` };

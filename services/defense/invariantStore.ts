@@ -1,12 +1,12 @@
 import neo4j from 'neo4j-driver';
+import type { Graph } from '../../graph/driver.ts';
+import type { Invariant } from '../engine/invariants.ts';
 import {
   type DefenseAction,
   type InvariantRegistration,
   type RegisteredInvariant,
   protectedContract,
-} from '../services/defense/registry.ts';
-import type { Invariant } from '../services/engine/invariants.ts';
-import type { Graph } from './driver.ts';
+} from './registry.ts';
 
 /**
  * The invariant registry in Neo4j:

@@ -2,50 +2,28 @@ import { decodeAddress } from '@polkadot/util-crypto';
 import { isAddress } from 'ethers';
 import { z } from 'zod';
 import { InvalidPayloadError } from '../common/errors.ts';
-import { CHAINS, type Chain, NODE_TYPES, RELATIONSHIP_TYPES, normalizeAddress } from '../graph/model.ts';
+import {
+  CHAINS,
+  type Chain,
+  type GraphEdge,
+  type GraphNode,
+  SEVERITIES,
+  blockNumberSchema,
+  edgeSchema,
+  hashSchema,
+  nodeSchema,
+  normalizeAddress,
+} from './model.ts';
+import { formatIssues } from './parse.ts';
 
 /**
- * Payloads of the ingestion queue. Every job is validated here before anything is written;
- * a failure lists each problem with the path of the field it concerns.
+ * Payloads of the `ingest` queue (protocol/keys.ts INGEST_QUEUE). Every job is validated here
+ * before anything is written; a failure lists each problem with the path of the field it concerns.
  */
 
-const decimal = z.string().regex(/^\d+$/, 'must be a non-negative integer in a decimal string');
-const blockNumber = z.number().int().nonnegative();
-const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex hash');
 const isoTime = z.string().datetime({ offset: true });
 
-const evidenceSchema = z
-  .object({
-    blockNumber,
-    blockHash: hash.optional(),
-    eventIndex: z.number().int().nonnegative().optional(),
-    extrinsicIndex: z.number().int().nonnegative().nullable().optional(),
-    subIndex: z.number().int().nonnegative().optional(),
-    txHash: hash.optional(),
-    logIndex: z.number().int().nonnegative().optional(),
-    amount: decimal.optional(),
-    alphaAmount: decimal.optional(),
-    netuid: z.number().int().nonnegative().optional(),
-    sourceNetuid: z.number().int().nonnegative().optional(),
-    destinationNetuid: z.number().int().nonnegative().optional(),
-    coldkey: z.string().optional(),
-    hotkey: z.string().optional(),
-    proportion: decimal.optional(),
-    timestamp: z.number().int().nonnegative().optional(),
-  })
-  .strict();
-
-const edgeSchema = z
-  .object({
-    type: z.enum(RELATIONSHIP_TYPES),
-    from: z.string().min(1),
-    to: z.string().min(1),
-    evidence: evidenceSchema,
-  })
-  .strict();
-
-const nodeSchema = z.object({ address: z.string().min(1), type: z.enum(NODE_TYPES) }).strict();
-
+/** A neuron as the queue names it: its hotkey, and its uid on the subnet when known. */
 const neuron = z
   .object({ hotkey: z.string().min(1), uid: z.number().int().nonnegative().optional() })
   .strict();
@@ -57,7 +35,7 @@ export const subgraphJobSchema = z
     /** Unique per accepted answer, e.g. `<round>:<miner hotkey>`; the job id derives from it. */
     submissionId: z.string().min(1).max(200),
     target: z.string().min(1),
-    window: z.object({ from: blockNumber, to: blockNumber }).strict().optional(),
+    window: z.object({ from: blockNumberSchema, to: blockNumberSchema }).strict().optional(),
     miner: neuron,
     validator: neuron,
     acceptedAt: isoTime,
@@ -71,7 +49,7 @@ export const findingJobSchema = z
     kind: z.literal('finding'),
     chain: z.literal('ethereum'),
     chainId: z.number().int().positive(),
-    severity: z.enum(['low', 'medium', 'high', 'critical']),
+    severity: z.enum(SEVERITIES),
     invariant: z
       .object({
         id: z.string().min(1),
@@ -82,11 +60,11 @@ export const findingJobSchema = z
       .strict(),
     tx: z
       .object({
-        hash,
+        hash: hashSchema,
         from: z.string(),
         to: z.string().nullable(),
         nonce: z.number().int().nonnegative(),
-        blockNumber: blockNumber.nullable().default(null),
+        blockNumber: blockNumberSchema.nullable().default(null),
       })
       .strict(),
     observed: z.object({ before: z.string().nullable(), after: z.string().nullable() }).strict(),
@@ -171,39 +149,54 @@ export function parseIngestJob(data: unknown): IngestJob {
   const parsed = subgraphJobSchema.safeParse(data);
   if (!parsed.success) throw new InvalidPayloadError(formatIssues(parsed.error));
   const job = parsed.data;
+  const checked = checkSubgraph(job.chain, job.target, job.nodes, job.edges);
+  if (checked.problems.length > 0) throw new InvalidPayloadError(checked.problems);
+  return { ...job, target: checked.target, nodes: checked.nodes, edges: checked.edges };
+}
+
+/**
+ * What a subgraph must be to be stored, beyond its shape: valid addresses, no duplicate nodes,
+ * the target among the nodes, every edge between nodes and with the evidence its identity and type
+ * need. Shared by the ingest worker and the Patrol validator (an answer it accepts can be stored).
+ * Returns the problems found by field path, and a normalised copy (lower-cased 0x addresses).
+ */
+export function checkSubgraph(
+  chain: Chain,
+  targetAddress: string,
+  inputNodes: GraphNode[],
+  inputEdges: GraphEdge[],
+): { problems: string[]; target: string; nodes: GraphNode[]; edges: GraphEdge[] } {
   const problems: string[] = [];
-  const addr = (where: string, a: string) => {
-    if (!isValidAddress(job.chain, a)) problems.push(`${where}: "${a}" is not a valid ${job.chain} address`);
-    return normalizeAddress(job.chain, a);
-  };
-  const target = addr('target', job.target);
+  const target = normalizeAddress(chain, targetAddress);
+  if (!isValidAddress(chain, targetAddress))
+    problems.push(`target: "${targetAddress}" is not a valid ${chain} address`);
   const known = new Set<string>();
-  const nodes = job.nodes.map((n, i) => {
-    const address = normalizeAddress(job.chain, n.address);
-    if (!isValidAddress(job.chain, n.address)) {
-      problems.push(`nodes.${i}.address: "${n.address}" is not a valid ${job.chain} address`);
+  const nodes = inputNodes.map((n, i) => {
+    const address = normalizeAddress(chain, n.address);
+    if (!isValidAddress(chain, n.address)) {
+      problems.push(`nodes.${i}.address: "${n.address}" is not a valid ${chain} address`);
     } else if (known.has(address)) {
       problems.push(`nodes.${i}.address: duplicate node ${n.address}`);
     } else known.add(address);
     return { ...n, address };
   });
-  if (!known.has(target)) problems.push(`target: ${job.target} is not among the nodes`);
+  if (!known.has(target)) problems.push(`target: ${targetAddress} is not among the nodes`);
   // Endpoints that are known nodes were validated above: only strangers need the (costly) check.
   const endpoint = (where: string, a: string) => {
-    const normalized = normalizeAddress(job.chain, a);
+    const normalized = normalizeAddress(chain, a);
     if (known.has(normalized)) return normalized;
-    if (isValidAddress(job.chain, a)) problems.push(`${where}: ${a} is not among the nodes`);
-    else problems.push(`${where}: "${a}" is not a valid ${job.chain} address`);
+    if (isValidAddress(chain, a)) problems.push(`${where}: ${a} is not among the nodes`);
+    else problems.push(`${where}: "${a}" is not a valid ${chain} address`);
     return normalized;
   };
-  const edges = job.edges.map((e, i) => {
+  const edges = inputEdges.map((e, i) => {
     const from = endpoint(`edges.${i}.from`, e.from);
     const to = endpoint(`edges.${i}.to`, e.to);
     const ev = e.evidence;
-    if (job.chain === 'bittensor' && e.type !== 'OWNS_HOTKEY' && ev.eventIndex === undefined) {
+    if (chain === 'bittensor' && e.type !== 'OWNS_HOTKEY' && ev.eventIndex === undefined) {
       problems.push(`edges.${i}.evidence.eventIndex: required for a ${e.type} edge on bittensor`);
     }
-    if (job.chain === 'ethereum' && ev.txHash === undefined) {
+    if (chain === 'ethereum' && ev.txHash === undefined) {
       problems.push(`edges.${i}.evidence.txHash: required on ethereum`);
     }
     if (AMOUNT_REQUIRED.has(e.type) && ev.amount === undefined) {
@@ -211,8 +204,7 @@ export function parseIngestJob(data: unknown): IngestJob {
     }
     return { ...e, from, to };
   });
-  if (problems.length > 0) throw new InvalidPayloadError(problems);
-  return { ...job, target, nodes, edges };
+  return { problems, target, nodes, edges };
 }
 
 const AMOUNT_REQUIRED = new Set(['TRANSFER', 'STAKE_ADD', 'STAKE_REMOVE', 'STAKE_TRANSFER']);
@@ -242,8 +234,4 @@ function parseFinding(data: unknown): FindingJob {
       to: f.tx.to?.toLowerCase() ?? null,
     },
   };
-}
-
-function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError } from '../common/errors.ts';
 import { sampleFinding, sampleSubgraph } from '../test/fixtures.ts';
-import { parseIngestJob } from './payloads.ts';
+import { parseIngestJob } from './ingest.ts';
 
 function issuesOf(data: unknown): string[] {
   try {

@@ -1,6 +1,6 @@
 import { Keyring } from '@polkadot/keyring';
 import { describe, expect, it } from 'vitest';
-import { answerSignatureValid, canonicalJson, signAnswer } from './protocol.ts';
+import { answerSignatureValid, canonicalJson, scoreEntrySchema, signAnswer } from './patrol.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and matches JSON.stringify otherwise', () => {
@@ -26,5 +26,12 @@ describe('canonicalJson', () => {
     );
     expect(answerSignatureValid(shuffled)).toBe(true);
     expect(answerSignatureValid({ ...shuffled, challengeId: 'c2' })).toBe(false);
+  });
+});
+
+describe('score history entries', () => {
+  it('reads what the validator writes and refuses what is not a score', () => {
+    for (const total of [0, 0.25, 1, 1e-7]) expect(scoreEntrySchema.parse(String(total))).toBe(total);
+    for (const bad of ['', 'x', '1.5', '-0.1']) expect(scoreEntrySchema.safeParse(bad).success).toBe(false);
   });
 });

@@ -1,0 +1,32 @@
+import type { Chain, GraphEdge } from './model.ts';
+
+/**
+ * Identities derived from evidence, never from who sent it, so the same fact sent twice (by two
+ * miners, or a retried job) is stored once. Every writer and reader uses these.
+ */
+
+/**
+ * The identity of a relationship. OWNS_HOTKEY is a state fact rather than an event: one per
+ * (coldkey, hotkey) pair.
+ */
+export function relationshipId(chain: Chain, edge: GraphEdge): string {
+  const ev = edge.evidence;
+  if (edge.type === 'OWNS_HOTKEY') return `${chain}:OWNS_HOTKEY:${edge.from}:${edge.to}`;
+  if (chain === 'ethereum')
+    return `${chain}:${edge.type}:${ev.txHash}:${ev.logIndex ?? 0}:${ev.subIndex ?? 0}`;
+  return `${chain}:${edge.type}:${ev.blockNumber}:${ev.eventIndex}:${ev.subIndex ?? 0}`;
+}
+
+/** The identity of an alert: one per (chain, transaction, invariant). */
+export function alertId(f: { chainId: number; tx: { hash: string }; invariant: { id: string } }): string {
+  return `ethereum:${f.chainId}:${f.tx.hash}:${f.invariant.id}`;
+}
+
+/** An ingest job's id: the payload's identity, so enqueueing the same answer or finding twice queues it once. */
+export function ingestJobId(
+  job:
+    | { kind: 'subgraph'; submissionId: string }
+    | { kind: 'finding'; chainId: number; tx: { hash: string }; invariant: { id: string } },
+): string {
+  return job.kind === 'subgraph' ? `subgraph:${job.submissionId}` : `finding:${alertId(job)}`;
+}

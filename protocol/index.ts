@@ -1,0 +1,24 @@
+/**
+ * Vigil's wire contract: every message and key that crosses Redis, in one folder. A miner or
+ * validator written in another language reads these files to learn the protocol; each message is
+ * a zod schema (field by field, with comments) whose TypeScript type is inferred from it, and
+ * every receiver parses what arrives with it.
+ *
+ *   keys.ts     every queue, key and channel name
+ *   model.ts    the shared vocabulary: chains, node/relationship types, severities, evidence, edges
+ *   ids.ts      identities derived from evidence (relationship, alert, ingest job)
+ *   patrol.ts   Patrol Challenge and Answer, the answer's signature, score history entries
+ *   defense.ts  BitDefense Challenge and Answer, Heartbeat, PublishedWeights, PauseClaim, AlertEvent
+ *   ingest.ts   the `ingest` queue's SubgraphJob and FindingJob, and the checks a subgraph must pass
+ *   parse.ts    parsing with rejections that name the field
+ *
+ * Patrol and defense both name a `Challenge` and an `Answer`: import them from their own file,
+ * or through the namespaces below.
+ */
+export * as defense from './defense.ts';
+export * from './ids.ts';
+export * as ingest from './ingest.ts';
+export * from './keys.ts';
+export * from './model.ts';
+export * from './parse.ts';
+export * as patrol from './patrol.ts';
