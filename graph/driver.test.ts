@@ -102,7 +102,7 @@ describe('graph driver', () => {
     const unused = neo4jUri().replace(/:\d+$/, ':1');
     const graph = createGraph({ uri: unused, user: 'neo4j', password: '', database: 'neo4j' });
     try {
-      await expect(graph.verify()).rejects.toThrow(`Neo4j at ${unused} does not answer`);
+      await expect(graph.verify()).rejects.toThrow(`Neo4j at ${unused} (NEO4J_URI) does not answer`);
     } finally {
       await graph.close();
     }
