@@ -31,7 +31,12 @@ import { applyMigrations } from '../graph/migrations.ts';
 import { readLivePid, startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { type ApiProcess, startApiProcess } from './apiProcess.ts';
-import { POWER_LAW_WALLET_CYPHER, powerLawWallet as drawWallet, walletAddress } from './benchGraph.ts';
+import {
+  POWER_LAW_WALLET_CYPHER,
+  powerLawWallet as drawWallet,
+  walletAddress,
+  walletAddressCypher,
+} from './benchGraph.ts';
 import { cpuMeter } from './cpu.ts';
 import { runBench } from './run.ts';
 
@@ -113,7 +118,7 @@ async function load(graph: Graph): Promise<void> {
     const to = Math.min(WALLETS, from + 100_000) - 1;
     await graph.write((tx) =>
       tx.run(
-        `UNWIND range($from, $to) AS i CREATE (:Wallet {chain: $chain, address: 'w' + i, isHotkey: false})`,
+        `UNWIND range($from, $to) AS i CREATE (:Wallet {chain: $chain, address: ${walletAddressCypher('i')}, isHotkey: false})`,
         {
           from: neo4j.int(from),
           to: neo4j.int(to),
@@ -141,8 +146,8 @@ async function load(graph: Graph): Promise<void> {
                    CASE WHEN k % 2 = 0 THEN [k / $superDegree, x] ELSE [x, k / $superDegree] END
                  WHEN x = y THEN [x, $supernodes + ((y + 1 - $supernodes) % ($wallets - $supernodes))]
                  ELSE [x, y] END AS ends
-    MATCH (a:Wallet {chain: $chain, address: 'w' + ends[0]})
-    MATCH (b:Wallet {chain: $chain, address: 'w' + ends[1]})
+    MATCH (a:Wallet {chain: $chain, address: ${walletAddressCypher('ends[0]')}})
+    MATCH (b:Wallet {chain: $chain, address: ${walletAddressCypher('ends[1]')}})
     WITH a, b, k, toString(toInteger(10 ^ (3 + rand() * 9))) AS amount, 1 + toInteger(rand() * 2600000) AS block
     CREATE (a)-[:${type} {id: 'bench:${type}:' + k, amount: amount, amountValue: toFloat(amount),
                           blockNumber: block, timestamp: block * 12000}]->(b)`;

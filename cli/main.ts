@@ -1,4 +1,5 @@
-import { VigilError } from '../common/errors.ts';
+import { ConfigError, ServiceUnavailableError, UsageError, VigilError } from '../common/errors.ts';
+import { createRedactor, redactConsole } from '../common/redact.ts';
 import { defenseMinerCommand, defenseValidatorCommand, invariantsCommand } from './commands/defense.ts';
 import { infraCommand } from './commands/infra.ts';
 import { ingestAdminCommand } from './commands/ingestAdmin.ts';
@@ -90,6 +91,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  redactConsole(createRedactor(process.env));
   const [name, ...args] = argv;
   if (!name || name === 'help' || name === '--help') {
     console.log(usage());
@@ -108,11 +110,29 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     await rt?.shutdown.kill();
-    if (err instanceof VigilError) {
-      console.error(`vigil ${name}: ${err.shortMessage}${err.details ? `\n${err.details}` : ''}`);
-      return 1;
-    }
-    console.error(`vigil ${name}: ${(err as Error).stack ?? err}`);
-    return 1;
+    console.error(failureText(name, err, process.env));
+    return exitCodeOf(err);
   }
+}
+
+/** Exit codes: 2 a bad setting or argument, 3 a service Vigil needs does not answer, 1 anything else. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof ConfigError || err instanceof UsageError) return 2;
+  if (err instanceof ServiceUnavailableError) return 3;
+  return 1;
+}
+
+/**
+ * What a failed command prints: the message a person acts on, never a stack unless LOG_LEVEL is
+ * debug or trace, and never a secret (raw env: the settings may be what failed to parse).
+ */
+export function failureText(command: string, err: unknown, env: NodeJS.ProcessEnv): string {
+  const redact = createRedactor(env);
+  const debug = env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace';
+  const text =
+    err instanceof VigilError
+      ? `${err.shortMessage}${err.details ? `\n${err.details}` : ''}`
+      : `${(err as Error)?.message ?? String(err)}${debug ? '' : '\n(LOG_LEVEL=debug shows where it failed)'}`;
+  const stack = debug && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  return redact(`vigil ${command}: ${text}${stack}`);
 }

@@ -3,6 +3,7 @@ import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { type Config, loadConfig } from '../common/config.ts';
 import { type Dependency, createHealth, neo4jCheck, redisCheck } from '../common/health.ts';
 import { type Logger, createLogger } from '../common/logger.ts';
+import { createRedactor } from '../common/redact.ts';
 import { startServiceHttp } from '../common/serviceHttp.ts';
 import { type Shutdown, createShutdown, exitOnSignals } from '../common/shutdown.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
@@ -17,13 +18,26 @@ export interface Runtime {
 
 export function createRuntime(service: string, env: NodeJS.ProcessEnv = process.env): Runtime {
   const config = loadConfig(env);
-  const log = createLogger({ level: config.logLevel, name: service });
+  const log = createLogger({ level: config.logLevel, name: service, redact: createRedactor(env) });
   const shutdown = createShutdown((msg, err) => log.error({ err }, msg));
   exitOnSignals(shutdown);
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
   return { config, log, shutdown, registry };
+}
+
+/**
+ * How long a one-shot command waits for Redis or Neo4j before it fails naming the variable:
+ * inside the 10 s the README promises, with room for a loaded machine.
+ */
+export const DEPENDENCY_WAIT_MS = 5000;
+
+/** A graph that answered within DEPENDENCY_WAIT_MS: for one-shot commands (long-running services start degraded instead). */
+export async function openVerifiedGraph(rt: Runtime): Promise<Graph> {
+  const graph = openGraph(rt);
+  await graph.verify({ timeoutMs: DEPENDENCY_WAIT_MS });
+  return graph;
 }
 
 export function openGraph(rt: Runtime): Graph {

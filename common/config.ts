@@ -1,51 +1,88 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { SECRET_SETTINGS, URL_SETTINGS, redactUrl } from './redact.ts';
 
 /**
  * Every setting Vigil reads from the environment, parsed once at start-up into typed options.
  * Nothing else in the code base reads process.env: pass the Config (or a slice of it) down.
  */
-const port = z.coerce.number().int().min(0).max(65535);
+/** A whole number in [min, max], with one message that says so whatever is wrong with it. */
+function whole(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const message =
+    max === Number.MAX_SAFE_INTEGER
+      ? `expected a whole number ≥ ${min}`
+      : `expected a whole number from ${min} to ${max}`;
+  const checked = z
+    .string()
+    .regex(/^-?\d+$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message));
+  return z.preprocess((v) => (v === undefined ? v : String(v).trim()), checked);
+}
+/** A port Vigil connects to. */
+const port = whole(1, 65535);
+/** A port Vigil listens on: 0 lets the system pick a free one. */
+const listenPort = whole(0, 65535);
+/** A JVM memory size as Neo4j takes it: 512m, 1g, 2048k, or bytes. */
+const memorySize = z.string().regex(/^\d+[kmgKMG]?$/, 'expected a size such as 512m or 2g');
+
+/** A URL whose scheme is one of `schemes`, with a host; `hint` is a valid example. */
+function urlSetting(schemes: string[], hint: string) {
+  return z.string().refine(
+    (v) => {
+      try {
+        const u = new URL(v);
+        return schemes.includes(u.protocol.slice(0, -1)) && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a ${schemes.map((s) => `${s}://`).join(', ')} URL with a host, such as ${hint}` },
+  );
+}
+const optionalUrl = (schemes: string[], hint: string) =>
+  z.union([z.literal(''), urlSetting(schemes, hint)]).default('');
+const NEO4J_SCHEMES = ['bolt', 'bolt+s', 'bolt+ssc', 'neo4j', 'neo4j+s', 'neo4j+ssc'];
 
 const schema = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  NEO4J_URI: z.string().default('bolt://127.0.0.1:7687'),
+  REDIS_URL: urlSetting(['redis', 'rediss'], 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+  NEO4J_URI: urlSetting(NEO4J_SCHEMES, 'bolt://127.0.0.1:7687').default('bolt://127.0.0.1:7687'),
   NEO4J_USER: z.string().default('neo4j'),
   /** Empty means the server runs without auth (the local dev server does). */
   NEO4J_PASSWORD: z.string().default(''),
   NEO4J_DATABASE: z.string().default('neo4j'),
   NEO4J_HTTP_PORT: port.default(7474),
-  NEO4J_PAGECACHE: z.string().default('512m'),
-  NEO4J_HEAP: z.string().default('1g'),
+  NEO4J_PAGECACHE: memorySize.default('512m'),
+  NEO4J_HEAP: memorySize.default('1g'),
   VIGIL_DATA_DIR: z.string().default('.vigil'),
   VIGIL_QUEUE_PREFIX: z.string().default('vigil'),
   API_HOST: z.string().default('127.0.0.1'),
-  API_PORT: port.default(4000),
+  API_PORT: listenPort.default(4000),
   /** Port for /health and /metrics of a long-running worker service. */
-  METRICS_PORT: port.default(9464),
-  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  METRICS_PORT: listenPort.default(9464),
+  INGEST_CONCURRENCY: whole(1, 64).default(2),
   /** Rows per Neo4j write statement (a subgraph job is one transaction of such statements). */
-  INGEST_BATCH_SIZE: z.coerce.number().int().min(100).max(100_000).default(10_000),
+  INGEST_BATCH_SIZE: whole(100, 100_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  SUBTENSOR_URL: z.string().default(''),
+  SUBTENSOR_URL: optionalUrl(['ws', 'wss'], 'ws://127.0.0.1:9944'),
   SUBTENSOR_SPEC: z
     .string()
     .default(path.resolve(import.meta.dirname, '../../shared/chain/subtensor-raonet.json')),
-  ETH_RPC_URL: z.string().default(''),
-  ETH_WS_URL: z.string().default(''),
+  ETH_RPC_URL: optionalUrl(['http', 'https'], 'http://127.0.0.1:8545'),
+  ETH_WS_URL: optionalUrl(['ws', 'wss'], 'ws://127.0.0.1:8545'),
   /** Secret URI (mnemonic or //dev path) of this Patrol neuron's hotkey. Never logged. */
   PATROL_HOTKEY_URI: z.string().default(''),
-  PATROL_NETUID: z.coerce.number().int().nonnegative().default(1),
+  PATROL_NETUID: whole(0).default(1),
   /** Blocks either side of a challenge's target block (Patrol: 50). */
-  PATROL_WINDOW: z.coerce.number().int().positive().default(50),
-  PATROL_DEPTH: z.coerce.number().int().min(1).max(6).default(3),
-  PATROL_TIMEOUT_MS: z.coerce.number().int().positive().default(12_000),
-  PATROL_ROUND_INTERVAL_MS: z.coerce.number().int().nonnegative().default(30_000),
+  PATROL_WINDOW: whole(1).default(50),
+  PATROL_DEPTH: whole(1, 6).default(3),
+  PATROL_TIMEOUT_MS: whole(1).default(12_000),
+  PATROL_ROUND_INTERVAL_MS: whole(0).default(30_000),
   /** Rounds before the validator stops; 0 runs until stopped. */
-  PATROL_ROUNDS: z.coerce.number().int().nonnegative().default(0),
+  PATROL_ROUNDS: whole(0).default(0),
   /** Artificial answer delay of a miner, for demos of responsiveness scoring. */
-  PATROL_MINER_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
+  PATROL_MINER_DELAY_MS: whole(0).default(0),
   /** The chain is a chopsticks dev chain in manual mode: build a block after submitting. */
   SUBTENSOR_DEV_BLOCKS: z.enum(['true', 'false']).default('false'),
   /** API keys as `role:key` pairs, comma-separated; roles are `read` and `write` (write implies read). */
@@ -60,7 +97,7 @@ const schema = z.object({
   /** `keyed`: schema introspection (`__schema`, `__type`) needs an API key; for production. */
   VIGIL_API_INTROSPECTION: z.enum(['open', 'keyed']).default('open'),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
-  ETH_CHAIN_ID: z.coerce.number().int().nonnegative().default(0),
+  ETH_CHAIN_ID: whole(0).default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
   ETH_HARDFORK: z.enum(['shanghai', 'cancun', 'prague', 'osaka']).default('cancun'),
   /** This miner's id (names its challenge queue); empty = `miner-<hostname>-<pid>`. */
@@ -68,23 +105,23 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
     .default(''),
-  DEFENSE_MINER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  DEFENSE_MINER_CONCURRENCY: whole(1, 64).default(4),
   /** EVMs per miner able to simulate at once. */
-  DEFENSE_ENGINE_POOL: z.coerce.number().int().min(1).max(32).default(2),
+  DEFENSE_ENGINE_POOL: whole(1, 32).default(2),
   DEFENSE_VALIDATOR_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('validator-1'),
   /** Miners asked per pending tx (k). */
-  DEFENSE_MINERS_PER_TX: z.coerce.number().int().min(1).max(64).default(3),
+  DEFENSE_MINERS_PER_TX: whole(1, 64).default(3),
   /** Share of the asked miners a status needs; above 1/2. */
   DEFENSE_CONSENSUS: z.coerce
     .number()
     .gt(0.5)
     .max(1)
     .default(2 / 3),
-  DEFENSE_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
-  DEFENSE_REGISTRY_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  DEFENSE_DEADLINE_MS: whole(10, 60_000).default(2000),
+  DEFENSE_REGISTRY_REFRESH_MS: whole(100).default(5000),
   /** Guardian private key (0x hex) that signs pause transactions. Never logged. Empty: no pauses. */
   DEFENSE_GUARDIAN_KEY: z
     .string()
@@ -93,15 +130,17 @@ const schema = z.object({
     })
     .default(''),
   /** Pause fees over the attack's, in basis points (12000 = x1.2), plus 1 gwei. */
-  DEFENSE_PAUSE_BUMP_BPS: z.coerce.number().int().min(10_000).max(100_000).default(12_000),
-  DEFENSE_PAUSE_MAX_FEE_GWEI: z.coerce.number().int().positive().default(1000),
-  DEFENSE_PAUSE_GAS: z.coerce.number().int().min(21_000).default(100_000),
+  DEFENSE_PAUSE_BUMP_BPS: whole(10_000, 100_000).default(12_000),
+  DEFENSE_PAUSE_MAX_FEE_GWEI: whole(1).default(1000),
+  DEFENSE_PAUSE_GAS: whole(21_000).default(100_000),
   /** HMAC-SHA256 secret for webhook signatures. Never logged. */
   DEFENSE_WEBHOOK_SECRET: z.string().default(''),
   DEFENSE_TELEGRAM_BOT_TOKEN: z.string().default(''),
-  DEFENSE_TELEGRAM_API_URL: z.string().url().default('https://api.telegram.org'),
+  DEFENSE_TELEGRAM_API_URL: urlSetting(['http', 'https'], 'https://api.telegram.org').default(
+    'https://api.telegram.org',
+  ),
   /** Reward epoch: miner stats reset at each boundary. */
-  DEFENSE_EPOCH_MS: z.coerce.number().int().positive().default(3_600_000),
+  DEFENSE_EPOCH_MS: whole(1).default(3_600_000),
   /** Share of defense rewards when combined with Patrol scores (0..1). */
   DEFENSE_WEIGHT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
 });
@@ -164,10 +203,13 @@ export interface Config {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = schema.safeParse(env, { errorMap: readableIssue });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError('invalid configuration in the environment', { details: problems.join('\n') });
+    const problems = parsed.error.issues.map((i) => settingProblem(String(i.path[0]), env, i.message));
+    const [first, ...rest] = problems;
+    throw new ConfigError(first ?? 'invalid configuration in the environment', {
+      details: rest.length ? rest.join('\n') : undefined,
+    });
   }
   const e = parsed.data;
   return {
@@ -236,4 +278,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       weightShare: e.DEFENSE_WEIGHT_SHARE,
     },
   };
+}
+
+/** zod's messages in words a person setting a variable acts on ("received nan" is not one). */
+const readableIssue: z.ZodErrorMap = (issue, ctx) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      return { message: issue.expected === 'number' ? 'expected a number' : `expected a ${issue.expected}` };
+    case 'not_multiple_of':
+      return { message: `expected a multiple of ${issue.multipleOf}` };
+    case 'too_small':
+      return {
+        message: `expected ${issue.type === 'number' ? 'a number' : 'a value'} ${issue.inclusive ? '≥' : '>'} ${issue.minimum}`,
+      };
+    case 'too_big':
+      return {
+        message: `expected ${issue.type === 'number' ? 'a number' : 'a value'} ${issue.inclusive ? '≤' : '<'} ${issue.maximum}`,
+      };
+    case 'invalid_enum_value':
+      return { message: `expected one of ${issue.options.join(', ')}` };
+    default:
+      return { message: ctx.defaultError };
+  }
+};
+
+/**
+ * One line per bad setting: its name, the value (masked when secret) and what is expected.
+ * Integer checks say "a whole number" and ranges read as one, e.g. "a whole number from 1 to 65535".
+ */
+function settingProblem(name: string, env: NodeJS.ProcessEnv, message: string): string {
+  const raw = env[name] ?? '';
+  const shown = (SECRET_SETTINGS as readonly string[]).includes(name)
+    ? '(value hidden)'
+    : (URL_SETTINGS as readonly string[]).includes(name)
+      ? `"${redactUrl(raw)}"`
+      : `"${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}"`;
+  return `${name}=${shown} is invalid: ${message}. Fix ${name} (see README, Configuration) or unset it for the default.`;
 }

@@ -19,6 +19,11 @@ export class ConfigError extends VigilError {
   override name = 'ConfigError';
 }
 
+/** A command was called with an unknown subcommand or bad arguments. Not retryable. */
+export class UsageError extends VigilError {
+  override name = 'UsageError';
+}
+
 /** A queue payload failed validation: retrying cannot help, nothing of it is written. */
 export class InvalidPayloadError extends VigilError {
   override name = 'InvalidPayloadError';
@@ -32,4 +37,22 @@ export class InvalidPayloadError extends VigilError {
 /** A service Vigil depends on (Redis, Neo4j, a chain RPC) did not answer. Retrying may help. */
 export class ServiceUnavailableError extends VigilError {
   override name = 'ServiceUnavailableError';
+}
+
+/**
+ * Runs `work` and, if it fails with a VigilError that does not say which setting points at the
+ * failed service, fails again naming `setting` (e.g. SUBTENSOR_URL) so the user knows what to fix.
+ */
+export async function namingSetting<T>(setting: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof VigilError && !err.message.includes(setting)) {
+      throw new ServiceUnavailableError(`${err.shortMessage} (${setting})`, {
+        details: err.details ?? `Check ${setting} and that the service it points at is up.`,
+        cause: err,
+      });
+    }
+    throw err;
+  }
 }

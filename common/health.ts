@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Graph } from '../graph/driver.ts';
-import { redactUrl } from '../infra/redis.ts';
 import type { Logger } from './logger.ts';
+import { redactUrl } from './redact.ts';
 
 /**
  * Readiness of a long-running service: one check per dependency it needs (Redis, Neo4j, a chain),

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Keyring } from '@polkadot/keyring';
 import { connectSubtensor } from '../chains/bittensor/client.ts';
+import { ChainSpecNotFoundError } from '../chains/bittensor/errors.ts';
 import { enableWeightSetting } from '../chains/bittensor/neurons.ts';
 import { startApi, startIngestWorker } from '../cli/commands/services.ts';
 import { type Runtime, openGraph } from '../cli/runtime.ts';
@@ -38,6 +40,12 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   });
   const step = (m: string) => console.log(`\n==> ${m}`);
   const say = (m: string) => console.log(`    ${m}`);
+
+  // Checked before anything starts: a wrong SUBTENSOR_SPEC must not cost a Neo4j start first.
+  const specPath = rt.config.subtensor.specPath;
+  await access(specPath).catch((cause) => {
+    throw new ChainSpecNotFoundError(specPath, { cause });
+  });
 
   step('infrastructure');
   const infra = await infraUp(rt.config, say);

@@ -1,5 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction, type QueryResult } from 'neo4j-driver';
 import { ServiceUnavailableError } from '../common/errors.ts';
+import { redactUrl } from '../common/redact.ts';
 
 export interface GraphOptions {
   uri: string;
@@ -31,8 +32,11 @@ export interface Graph {
    */
   query(cypher: string, params: Record<string, unknown>, opts?: { timeoutMs?: number }): Promise<QueryResult>;
   write<T>(work: (tx: ManagedTransaction) => Promise<T>, opts?: { timeoutMs?: number }): Promise<T>;
-  /** Throws ServiceUnavailableError naming the URI if the server does not answer. */
-  verify(): Promise<void>;
+  /**
+   * Throws ServiceUnavailableError naming NEO4J_URI (credentials masked) if the server does not
+   * answer, within `timeoutMs` when given (the driver alone waits up to 30 s per connection).
+   */
+  verify(opts?: { timeoutMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,14 +112,32 @@ export function createGraph(opts: GraphOptions): Graph {
     read: (work, o) => withRetry('read', () => transaction('read', work, o?.timeoutMs)),
     query: (cypher, params, o) => withRetry('read', () => query(cypher, params, o?.timeoutMs)),
     write: (work, o) => withRetry('write', () => transaction('write', work, o?.timeoutMs)),
-    async verify() {
+    async verify(o) {
+      const where = `Neo4j at ${redactUrl(opts.uri)} (NEO4J_URI)`;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        if (o?.timeoutMs)
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${(o.timeoutMs ?? 0) / 1000} s`)),
+            o.timeoutMs,
+          );
+      });
       try {
-        await driver.verifyConnectivity({ database });
+        await Promise.race([driver.verifyConnectivity({ database }), deadline]);
       } catch (err) {
-        throw new ServiceUnavailableError(`Neo4j at ${opts.uri} does not answer`, {
-          details: `${(err as Error).message}\nStart it with: npx vigil infra up (or set NEO4J_URI)`,
+        const code = (err as { code?: string }).code ?? '';
+        if (code.startsWith('Neo.ClientError.Security.')) {
+          throw new ServiceUnavailableError(`${where} refused the credentials`, {
+            details: 'Fix NEO4J_USER and NEO4J_PASSWORD (empty when the server runs without auth).',
+            cause: err,
+          });
+        }
+        throw new ServiceUnavailableError(`${where} does not answer: ${(err as Error).message}`, {
+          details: 'Start it with: npx vigil infra up (or fix NEO4J_URI)',
           cause: err,
         });
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => driver.close(),

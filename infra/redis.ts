@@ -1,27 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, readlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
+import { isAlive } from '../common/processes.ts';
+import { redactUrl } from '../common/redact.ts';
+import { probeRedis } from '../queues/connection.ts';
 
 /** True when a Redis server answers PING at `url` within `timeoutMs`. */
 export async function isRedisReachable(url: string, timeoutMs = 1500): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+  return (await probeRedis(url, timeoutMs)) === 'ok';
 }
 
 export interface RedisServerOptions {
@@ -55,7 +42,7 @@ export async function ensureRedis(opts: RedisServerOptions): Promise<{ url: stri
     '--appendonly', 'yes',
     '--save', '',
     '--logfile', path.resolve(opts.dataDir, 'redis.log'),
-    '--pidfile', path.resolve(opts.dataDir, 'redis.pid'),
+    '--pidfile', redisPidFile(opts.dataDir),
   ]; // biome-ignore format: pairs read better
   opts.log(`starting redis-server on 127.0.0.1:${port || 6379} (data in ${opts.dataDir})`);
   await runToExit(opts.binary ?? 'redis-server', args);
@@ -92,13 +79,43 @@ function runToExit(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-/** Hides a password in a redis://user:pass@host URL before it reaches a log line. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
+/** Where a redis-server started by ensureRedis records its pid (Redis writes and removes it). */
+export function redisPidFile(dataDir: string): string {
+  return path.resolve(dataDir, 'redis.pid');
+}
+
+/**
+ * The pid in <dataDir>/redis.pid if that process is alive and is a redis-server working in
+ * `dataDir` (ensureRedis passes --dir, so its cwd is there); else undefined. A stale pid file whose
+ * number now belongs to another process is never trusted.
+ */
+export async function readLiveRedisPid(dataDir: string): Promise<number | undefined> {
+  const text = await readFile(redisPidFile(dataDir), 'utf8').catch(() => '');
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  const [comm, cwd] = await Promise.all([
+    readFile(`/proc/${pid}/comm`, 'utf8').catch(() => undefined),
+    readlink(`/proc/${pid}/cwd`).catch(() => undefined),
+  ]);
+  if (comm === undefined) return pid; // no /proc: trust the pid file
+  return comm.trim() === 'redis-server' && cwd === path.resolve(dataDir) ? pid : undefined;
+}
+
+/**
+ * Stops the redis-server that ensureRedis started for `dataDir` (SIGTERM: Redis flushes its
+ * append-only file and exits; SIGKILL after `timeoutMs`). Returns its pid, or undefined when none ran.
+ */
+export async function stopRedisByPidFile(dataDir: string, timeoutMs = 30_000): Promise<number | undefined> {
+  const pid = await readLiveRedisPid(dataDir);
+  if (!pid) {
+    await unlink(redisPidFile(dataDir)).catch(() => {});
+    return undefined;
   }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 100));
+  await unlink(redisPidFile(dataDir)).catch(() => {});
+  return pid;
 }

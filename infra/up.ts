@@ -1,9 +1,10 @@
 import path from 'node:path';
 import type { Config } from '../common/config.ts';
 import { ServiceUnavailableError } from '../common/errors.ts';
+import { redactUrl } from '../common/redact.ts';
 import { composeUp, dockerEngineAvailable } from './docker.ts';
-import { isBoltReachable, neo4jBrowserUrl, startNeo4jServer } from './neo4j.ts';
-import { ensureRedis } from './redis.ts';
+import { isBoltReachable, neo4jBrowserUrl, readLivePid, startNeo4jServer } from './neo4j.ts';
+import { ensureRedis, readLiveRedisPid } from './redis.ts';
 
 export const PROJECT_DIR = path.resolve(import.meta.dirname, '..');
 export const LAUNCHER_DIR = path.join(PROJECT_DIR, 'neo4j-server');
@@ -13,6 +14,24 @@ export interface InfraEndpoints {
   neo4jUri: string;
   browserUrl: string;
   started: string[];
+  /** For each server, whether `vigil infra down` will stop it, in words for the CLI. */
+  ownership: { redis: string; neo4j: string };
+}
+
+/** Where `up` keeps each server's data and pid file (`down` looks there). */
+export const redisDataDir = (config: Config) => path.join(config.dataDir, 'redis');
+export const neo4jHomeDir = (config: Config) => path.join(config.dataDir, 'neo4j');
+
+/**
+ * Whether a running server is Vigil's: one `up` started has a live pid file in the data dir
+ * (now or in an earlier run); any other was running already and `down` leaves it alone.
+ */
+async function ownershipOf(started: boolean, livePid: Promise<number | undefined>): Promise<string> {
+  const pid = await livePid;
+  if (started) return pid ? `started now (pid ${pid}); vigil infra down stops it` : 'started now';
+  return pid
+    ? `started by an earlier vigil infra up (pid ${pid}); vigil infra down stops it`
+    : 'already running, not started by Vigil; vigil infra down leaves it alone';
 }
 
 const hostOf = (uri: string) => new URL(uri.replace(/^[a-z+]+:/, 'http:')).hostname;
@@ -32,7 +51,7 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
   const hostname = hostOf(uri);
   const port = boltPortOf(uri);
   if (!LOCAL_HOSTS.has(hostname)) {
-    throw new ServiceUnavailableError(`Neo4j at ${uri} does not answer`, {
+    throw new ServiceUnavailableError(`Neo4j at ${redactUrl(uri)} (NEO4J_URI) does not answer`, {
       details:
         'It is not a local address, so Vigil will not start one: check NEO4J_URI and that the server is up.',
     });
@@ -43,7 +62,7 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
     );
     // Returns once Bolt answers.
     await startNeo4jServer({
-      homeDir: path.join(config.dataDir, 'neo4j'),
+      homeDir: neo4jHomeDir(config),
       boltPort: port,
       httpPort,
       pagecache: config.neo4j.pagecache,
@@ -61,13 +80,13 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new ServiceUnavailableError(
-    `started Neo4j with docker compose but Bolt does not answer at ${uri} after 120 s`,
+    `started Neo4j with docker compose but Bolt does not answer at ${redactUrl(uri)} (NEO4J_URI) after 120 s`,
   );
 }
 
 export async function infraUp(config: Config, log: (msg: string) => void): Promise<InfraEndpoints> {
   const started: string[] = [];
-  const redis = await ensureRedis({ url: config.redisUrl, dataDir: path.join(config.dataDir, 'redis'), log });
+  const redis = await ensureRedis({ url: config.redisUrl, dataDir: redisDataDir(config), log });
   if (redis.started) started.push('redis');
   const neo4j = await ensureNeo4j(config, log);
   if (neo4j.started) started.push('neo4j');
@@ -81,5 +100,9 @@ export async function infraUp(config: Config, log: (msg: string) => void): Promi
       Boolean(config.neo4j.password),
     ),
     started,
+    ownership: {
+      redis: await ownershipOf(redis.started, readLiveRedisPid(redisDataDir(config))),
+      neo4j: await ownershipOf(neo4j.started, readLivePid(neo4jHomeDir(config))),
+    },
   };
 }

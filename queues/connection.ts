@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import { ServiceUnavailableError } from '../common/errors.ts';
+import { redactUrl } from '../common/redact.ts';
 
 /**
  * Redis connections for BullMQ. Workers block on Redis and must retry forever
@@ -12,4 +14,57 @@ export function createRedisConnection(url: string, role: 'worker' | 'producer'):
   // Connection errors surface through the calls that need Redis; the event alone must not crash.
   client.on('error', () => {});
   return client;
+}
+
+export type RedisProbe = 'ok' | 'unauthorized' | 'unreachable';
+
+/**
+ * One PING on a fresh connection, bounded by `timeoutMs` whether the port refuses, the host
+ * does not route, or a server accepts the connection and never answers.
+ */
+export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisProbe> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<RedisProbe>((resolve) => {
+    timer = setTimeout(() => resolve('unreachable'), timeoutMs + 500);
+  });
+  const ping = (async (): Promise<RedisProbe> => {
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG' ? 'ok' : 'unreachable';
+    } catch (err) {
+      return /NOAUTH|WRONGPASS|invalid password|invalid username/i.test((err as Error).message)
+        ? 'unauthorized'
+        : 'unreachable';
+    }
+  })();
+  try {
+    return await Promise.race([ping, deadline]);
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+/** Throws a ServiceUnavailableError naming REDIS_URL unless Redis answers within `timeoutMs`. */
+export async function requireRedis(url: string, timeoutMs: number): Promise<void> {
+  const probe = await probeRedis(url, timeoutMs);
+  if (probe === 'ok') return;
+  const where = `Redis at ${redactUrl(url)} (REDIS_URL)`;
+  if (probe === 'unauthorized') {
+    throw new ServiceUnavailableError(`${where} refused the credentials`, {
+      details: 'Fix the user and password in REDIS_URL (redis://user:password@host:port).',
+    });
+  }
+  throw new ServiceUnavailableError(`${where} does not answer within ${timeoutMs / 1000} s`, {
+    details: 'Check REDIS_URL and that the server is up (npx vigil infra up starts one on a local address).',
+  });
 }

@@ -1,4 +1,5 @@
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { redactUrl } from '../../common/redact.ts';
 import { ChainUnreachableError } from './errors.ts';
 
 export interface ConnectSubtensorOptions {
@@ -58,7 +59,7 @@ export async function connectSubtensor(
   }
   unsubscribe();
   log(
-    `connected to ${url} (spec ${api.runtimeVersion.specVersion.toString()}) in ${Date.now() - started} ms`,
+    `connected to ${redactUrl(url)} (spec ${api.runtimeVersion.specVersion.toString()}) in ${Date.now() - started} ms`,
   );
   return api;
 }

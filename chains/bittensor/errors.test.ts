@@ -19,6 +19,7 @@ describe('clear errors', () => {
     const err = await startLocalSubtensor({ specPath: path }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChainSpecNotFoundError);
     expect((err as Error).message).toContain(path);
+    expect((err as Error).message).toContain('SUBTENSOR_SPEC');
   });
 
   it('gives up on an unreachable node within the timeout and names the URL', async () => {

@@ -1,12 +1,13 @@
 import { ConfigError, ServiceUnavailableError, VigilError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/redact.ts';
 
 /** The raw chain spec given to the local chain does not exist or is not readable. */
 export class ChainSpecNotFoundError extends ConfigError {
   override name = 'ChainSpecNotFoundError';
   readonly specPath: string;
   constructor(specPath: string, opts: { cause?: unknown } = {}) {
-    super(`subtensor chain spec not found: ${specPath}`, {
-      details: 'Pass the path of a raw chain spec JSON (e.g. subtensor-raonet.json).',
+    super(`SUBTENSOR_SPEC: no subtensor chain spec at ${specPath}`, {
+      details: 'Set SUBTENSOR_SPEC to the path of a raw chain spec JSON (e.g. subtensor-raonet.json).',
       cause: opts.cause,
     });
     this.specPath = specPath;
@@ -18,9 +19,15 @@ export class ChainUnreachableError extends ServiceUnavailableError {
   override name = 'ChainUnreachableError';
   readonly url: string;
   constructor(url: string, opts: { timeoutMs: number; cause?: unknown }) {
+    // A WebSocket error event is no Error but may carry a message; never print "[object Object]".
+    const message = (opts.cause as { message?: unknown } | undefined)?.message;
     const reason =
-      opts.cause instanceof Error ? opts.cause.message : opts.cause ? String(opts.cause) : undefined;
-    super(`subtensor node unreachable at ${url} (no answer within ${opts.timeoutMs} ms)`, {
+      typeof message === 'string' && message
+        ? message
+        : opts.cause instanceof Error || typeof opts.cause !== 'object'
+          ? opts.cause && String(opts.cause)
+          : undefined;
+    super(`subtensor node unreachable at ${redactUrl(url)} (no answer within ${opts.timeoutMs} ms)`, {
       details: reason ? `last error: ${reason}` : undefined,
       cause: opts.cause,
     });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ServiceUnavailableError, VigilError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/redact.ts';
 
 /** The node answered with a JSON-RPC error object (the request reached it). */
 export class RpcError extends VigilError {
@@ -70,7 +71,7 @@ export function createHttpRpc(opts: { url: string; timeoutMs?: number; maxSocket
             const text = Buffer.concat(chunks).toString('utf8');
             if ((res.statusCode ?? 500) >= 400 && !text.startsWith('{') && !text.startsWith('[')) {
               reject(
-                new ServiceUnavailableError(`RPC ${opts.url} answered HTTP ${res.statusCode}`, {
+                new ServiceUnavailableError(`RPC ${redactUrl(opts.url)} answered HTTP ${res.statusCode}`, {
                   details: text.slice(0, 200),
                 }),
               );
@@ -80,19 +81,23 @@ export function createHttpRpc(opts: { url: string; timeoutMs?: number; maxSocket
               resolve(JSON.parse(text));
             } catch (e) {
               reject(
-                new ServiceUnavailableError(`RPC ${opts.url} sent invalid JSON`, {
+                new ServiceUnavailableError(`RPC ${redactUrl(opts.url)} sent invalid JSON`, {
                   cause: e,
                   details: text.slice(0, 200),
                 }),
               );
             }
           });
-          res.on('error', (e) => reject(new ServiceUnavailableError(`RPC ${opts.url} failed`, { cause: e })));
+          res.on('error', (e) =>
+            reject(new ServiceUnavailableError(`RPC ${redactUrl(opts.url)} failed`, { cause: e })),
+          );
         },
       );
       req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
       req.on('error', (e) =>
-        reject(new ServiceUnavailableError(`RPC ${opts.url} unreachable: ${e.message}`, { cause: e })),
+        reject(
+          new ServiceUnavailableError(`RPC ${redactUrl(opts.url)} unreachable: ${e.message}`, { cause: e }),
+        ),
       );
       req.end(body);
     });
@@ -101,7 +106,10 @@ export function createHttpRpc(opts: { url: string; timeoutMs?: number; maxSocket
   type Resp = { id: number; result?: unknown; error?: { code: number; message: string } };
 
   function settle(p: Pending, r: Resp | undefined) {
-    if (!r) p.reject(new ServiceUnavailableError(`RPC ${opts.url} returned no answer for ${p.req.method}`));
+    if (!r)
+      p.reject(
+        new ServiceUnavailableError(`RPC ${redactUrl(opts.url)} returned no answer for ${p.req.method}`),
+      );
     else if (r.error) p.reject(new RpcError(p.req.method, r.error.code, r.error.message));
     else p.resolve(r.result);
   }

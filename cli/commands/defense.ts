@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
-import { ConfigError, VigilError } from '../../common/errors.ts';
+import { ConfigError, UsageError, VigilError, namingSetting } from '../../common/errors.ts';
 import { listInvariants, removeInvariant, upsertInvariant } from '../../graph/invariants.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -19,7 +19,14 @@ import { createRewardBook, defenseWeights } from '../../services/defense/rewards
 import { createDefenseValidator } from '../../services/defense/validator.ts';
 import { createEngine } from '../../services/engine/engine.ts';
 import { publishDefenseWeights } from '../../services/weights/combined.ts';
-import { type Runtime, neo4jDependency, openGraph, redisDependency, serveHealth } from '../runtime.ts';
+import {
+  type Runtime,
+  neo4jDependency,
+  openGraph,
+  openVerifiedGraph,
+  redisDependency,
+  serveHealth,
+} from '../runtime.ts';
 
 function needRpc(rt: Runtime): string {
   if (!rt.config.ethereum.rpcUrl)
@@ -31,13 +38,16 @@ function needRpc(rt: Runtime): string {
 export async function defenseMinerCommand(rt: Runtime): Promise<void> {
   const d = rt.config.defense;
   const id = d.minerId || `miner-${hostname()}-${process.pid}`;
-  const engine = await createEngine({
-    rpc: needRpc(rt),
-    log: (m) => rt.log.debug(m),
-    poolSize: d.enginePool,
-    hardfork: rt.config.ethereum.hardfork,
-    ...(rt.config.ethereum.chainId ? { chainId: BigInt(rt.config.ethereum.chainId) } : {}),
-  });
+  const engine = await namingSetting(
+    'ETH_RPC_URL',
+    createEngine({
+      rpc: needRpc(rt),
+      log: (m) => rt.log.debug(m),
+      poolSize: d.enginePool,
+      hardfork: rt.config.ethereum.hardfork,
+      ...(rt.config.ethereum.chainId ? { chainId: BigInt(rt.config.ethereum.chainId) } : {}),
+    }),
+  );
   rt.shutdown.add('engine', () => engine.close());
   const connection = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('redis', () => connection.quit());
@@ -64,7 +74,9 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   const rpcUrl = needRpc(rt);
   const rpc = createHttpRpc({ url: rpcUrl });
   rt.shutdown.add('rpc', () => rpc.close());
-  const chainId = rt.config.ethereum.chainId || Number(BigInt(await rpc.call<string>('eth_chainId')));
+  const chainId =
+    rt.config.ethereum.chainId ||
+    Number(BigInt(await namingSetting('ETH_RPC_URL', rpc.call<string>('eth_chainId'))));
   const provider = createMonitorProvider({ url: rt.config.ethereum.wsUrl || rpcUrl, chainId });
   rt.shutdown.add('provider', () => closeMonitorProvider(provider));
   const graph = openGraph(rt);
@@ -157,7 +169,7 @@ const USAGE = `usage:
 export async function invariantsCommand(rt: Runtime, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   if (!sub || !['add', 'list', 'remove'].includes(sub))
-    throw new VigilError(`unknown invariants command "${sub ?? ''}"`, { details: USAGE });
+    throw new UsageError(`unknown invariants command "${sub ?? ''}"`, { details: USAGE });
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -181,8 +193,7 @@ export async function invariantsCommand(rt: Runtime, args: string[]): Promise<vo
     throw new VigilError((e as Error).message, { details: USAGE });
   }
   const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
-  const graph = openGraph(rt);
-  await graph.verify();
+  const graph = await openVerifiedGraph(rt);
   await applyMigrations(graph);
 
   if (sub === 'list') {

@@ -1,29 +1,31 @@
-import path from 'node:path';
+import { UsageError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/redact.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
-import { stopNeo4jByPidFile } from '../../infra/neo4j.ts';
+import { infraDown } from '../../infra/down.ts';
 import { infraUp } from '../../infra/up.ts';
-import { type Runtime, openGraph } from '../runtime.ts';
+import { type Runtime, openVerifiedGraph } from '../runtime.ts';
 
-/** `vigil infra up|down`: start (or reuse) Redis and Neo4j, apply the schema, print where to look. */
+/**
+ * `vigil infra up|down`: start (or reuse) Redis and Neo4j, apply the schema, print where to look
+ * and which servers `down` will stop; `down` stops only those `up` started.
+ */
 export async function infraCommand(rt: Runtime, args: string[]): Promise<void> {
   const sub = args[0] ?? 'up';
   const say = (msg: string) => console.log(`[infra] ${msg}`);
   if (sub === 'up') {
     const endpoints = await infraUp(rt.config, say);
-    const graph = openGraph(rt);
-    await graph.verify();
+    const graph = await openVerifiedGraph(rt);
     await applyMigrations(graph, say);
     console.log(`
-Redis          ${endpoints.redisUrl}
-Neo4j (Bolt)   ${endpoints.neo4jUri}
+Redis          ${redactUrl(endpoints.redisUrl)}  (${endpoints.ownership.redis})
+Neo4j (Bolt)   ${redactUrl(endpoints.neo4jUri)}  (${endpoints.ownership.neo4j})
 Neo4j Browser  ${endpoints.browserUrl}
 started now:   ${endpoints.started.join(', ') || 'nothing (all were running)'}`);
     return;
   }
   if (sub === 'down') {
-    const stopped = await stopNeo4jByPidFile(path.join(rt.config.dataDir, 'neo4j'));
-    say(stopped ? 'Neo4j stopped' : 'no Neo4j started by Vigil is running');
+    for (const line of await infraDown(rt.config)) say(line);
     return;
   }
-  throw new Error(`unknown infra command "${sub}": use "up" or "down"`);
+  throw new UsageError(`unknown infra command "${sub}": use "up" or "down"`);
 }

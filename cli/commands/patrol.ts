@@ -2,7 +2,7 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { setWeights } from '../../chains/bittensor/neurons.ts';
-import { ConfigError } from '../../common/errors.ts';
+import { ConfigError, namingSetting } from '../../common/errors.ts';
 import type { Dependency } from '../../common/health.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -36,13 +36,23 @@ async function hotkeyFrom(rt: Runtime) {
   if (!rt.config.subtensor.url)
     throw new ConfigError('SUBTENSOR_URL is not set: point it at a subtensor node (see README)');
   await cryptoWaitReady();
-  return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(rt.config.patrol.hotkeyUri);
+  try {
+    return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(rt.config.patrol.hotkeyUri);
+  } catch {
+    // The library's message may quote the URI: it is a secret, so say only what is wrong.
+    throw new ConfigError(
+      'PATROL_HOTKEY_URI is not a valid secret URI: use a 12/24-word mnemonic, optionally with //derivation, or a //Dev path',
+    );
+  }
 }
 
 /** `vigil patrol-miner`: answers Patrol challenges from its queue with chain-evidenced subgraphs. */
 export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
-  const api = await connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) });
+  const api = await namingSetting(
+    'SUBTENSOR_URL',
+    connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) }),
+  );
   rt.shutdown.add('subtensor', () => api.disconnect());
   const connection = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('redis', () => connection.quit());
@@ -73,7 +83,10 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
 export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
   const p = rt.config.patrol;
-  const api = await connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) });
+  const api = await namingSetting(
+    'SUBTENSOR_URL',
+    connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) }),
+  );
   rt.shutdown.add('subtensor', () => api.disconnect());
   const graph = openGraph(rt);
   await graph.verify();

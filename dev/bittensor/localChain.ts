@@ -83,10 +83,12 @@ export async function startLocalSubtensor({
     ) {
       throw new ChainSpecNotFoundError(specPath, { cause });
     }
-    throw new ConfigError(`subtensor chain spec ${specPath} is not valid JSON`, { cause });
+    throw new ConfigError(`SUBTENSOR_SPEC: the chain spec ${specPath} is not valid JSON`, { cause });
   }
   if (!spec.genesis?.raw?.top)
-    throw new ConfigError(`subtensor chain spec ${specPath} is not a raw spec (no genesis.raw.top)`);
+    throw new ConfigError(
+      `SUBTENSOR_SPEC: the chain spec ${specPath} is not a raw spec (no genesis.raw.top)`,
+    );
   // Genesis has no Timestamp.Now, so chopsticks reads the wall clock twice while building block 1
   // (once for the Aura slot digest, once for the timestamp inherent); across a slot boundary the
   // runtime panics "Timestamp slot must match CurrentSlot". A fixed, slot-aligned start avoids it.

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import neo4j from 'neo4j-driver';
 import type { Graph } from '../../graph/driver.ts';
 import type { Chain, RelationshipType } from '../../graph/model.ts';
+import { newSs58 } from '../../test/fixtures.ts';
 
 /**
  * Hand-built graphs for the investigation tests: wallets named by letter get fresh addresses,
@@ -26,7 +28,9 @@ export async function buildGraph(
   chain: Chain = 'bittensor',
 ): Promise<Record<string, string>> {
   const run = crypto.randomUUID().slice(0, 8);
-  const addr: Record<string, string> = Object.fromEntries(names.map((n) => [n, `t${run}-${n}`]));
+  // Valid addresses (the API refuses others): fresh ss58 keys, or random 20-byte hex accounts.
+  const fresh = () => (chain === 'ethereum' ? `0x${randomBytes(20).toString('hex')}` : newSs58());
+  const addr: Record<string, string> = Object.fromEntries(names.map((n) => [n, fresh()]));
   await graph.write((tx) =>
     tx.run('UNWIND $rows AS a CREATE (:Wallet {chain: $chain, address: a})', {
       chain,

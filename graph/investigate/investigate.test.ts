@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGraph, recordingGraph } from '../../dev/testkit/investigate.ts';
 import type { Limits } from '../../services/api/limits.ts';
 import { createTestApi } from '../../test/api.ts';
-import { sampleSubgraph } from '../../test/fixtures.ts';
+import { newSs58, sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
 import { writeSubgraph } from '../ingest.ts';
@@ -263,7 +263,7 @@ describe('a wallet asked with its neighbors', () => {
     expect(
       ok(
         await gql(
-          `query { wallet(chain: BITTENSOR, address: "5NoSuchWallet") { ${page.replace('$n', '2').replace('$d', 'BOTH')} } }`,
+          `query { wallet(chain: BITTENSOR, address: "${newSs58()}") { ${page.replace('$n', '2').replace('$d', 'BOTH')} } }`,
           {},
           { graph: none.g },
         ),
@@ -465,7 +465,7 @@ describe('tags', () => {
 
     const anon = await gql(add, { a: g.a, l: 'exchange', s: 'taostats' });
     expect(anon.errors?.[0]?.message).toBe('this operation needs an API key with the write role');
-    expect(code(anon)).toBe('FORBIDDEN');
+    expect(code(anon)).toBe('UNAUTHENTICATED');
     expect(code(await gql(add, { a: g.a, l: 'exchange', s: 'taostats' }, { key: READ_KEY }))).toBe(
       'FORBIDDEN',
     );
@@ -486,8 +486,9 @@ describe('tags', () => {
     expect(ok(await gql(del, { a: g.a, l: 'scam', s: 'case-42' }, { key: WRITE_KEY })).removeTag).toBe(false);
     expect(ok(await gql(read, { a: g.a })).wallet.tags).toEqual([{ label: 'exchange', source: 'taostats' }]);
 
-    const missing = await gql(add, { a: 'nobody', l: 'x', s: 'y' }, { key: WRITE_KEY });
-    expect(missing.errors?.[0]?.message).toBe("no bittensor wallet nobody in Vigil's graph");
+    const nobody = newSs58();
+    const missing = await gql(add, { a: nobody, l: 'x', s: 'y' }, { key: WRITE_KEY });
+    expect(missing.errors?.[0]?.message).toBe(`no bittensor wallet ${nobody} in Vigil's graph`);
     expect(code(missing)).toBe('NOT_FOUND');
     expect(code(await gql(add, { a: g.a, l: '  ', s: 'y' }, { key: WRITE_KEY }))).toBe('BAD_USER_INPUT');
   });

@@ -15,7 +15,29 @@ const N = 10_000;
 let graph: Graph;
 let hub: string;
 let run: string;
-const w = (k: string) => `sn${run}-${k}`;
+// Valid addresses (the API refuses others), unique per run, buildable in Cypher: a 32-byte hex
+// key of the run's 8 hex digits, a kind and a number (`in-5` → kind 01, number 5).
+const KINDS: Record<string, string> = {
+  in: '01',
+  out: '02',
+  hub: '03',
+  x: '04',
+  y: '05',
+  z: '06',
+  late: '07',
+  later: '08',
+  ca: '09',
+  cb: '0a',
+  cd: '0b',
+};
+const ZEROS = '0'.repeat(54);
+const w = (k: string) => {
+  const [kind, n = '0'] = k.split('-');
+  return `0x${run}${KINDS[kind!]}${(ZEROS + n).slice(-54)}`;
+};
+/** w('<kind>-<i>') in Cypher. */
+const wCypher = (kind: string, i: string) =>
+  `'0x' + $run8 + '${KINDS[kind]}' + right('${ZEROS}' + toString(${i}), 54)`;
 
 beforeAll(async () => {
   graph = await openTestGraph();
@@ -26,11 +48,11 @@ beforeAll(async () => {
     tx.run(
       `CREATE (h:Wallet {chain: 'bittensor', address: $hub})
        WITH h UNWIND $rows AS row
-       CREATE (s:Wallet {chain: 'bittensor', address: $run + '-in-' + row.i})
-       CREATE (d:Wallet {chain: 'bittensor', address: $run + '-out-' + row.i})
+       CREATE (s:Wallet {chain: 'bittensor', address: ${wCypher('in', 'row.i')}})
+       CREATE (d:Wallet {chain: 'bittensor', address: ${wCypher('out', 'row.i')}})
        CREATE (s)-[:TRANSFER {id: $run + ':in:' + row.i, amount: row.amount, amountValue: toFloat(row.amount), blockNumber: 1000 + row.i}]->(h)
        CREATE (h)-[:TRANSFER {id: $run + ':out:' + row.i, amount: row.amount, amountValue: toFloat(row.amount), blockNumber: 20000 + row.i}]->(d)`,
-      { hub, run: `sn${run}`, rows: rows.map((r) => ({ ...r, i: neo4j.int(r.i) })) },
+      { hub, run: `sn${run}`, run8: run, rows: rows.map((r) => ({ ...r, i: neo4j.int(r.i) })) },
     ),
   );
   // A small chain into the hub: x → y → in-5 (→ hub), and x → z.
@@ -107,13 +129,13 @@ describe('a wallet with 20,000 relationships', () => {
     const tag = `cl${run}`;
     await graph.write((tx) =>
       tx.run(
-        `CREATE (a:Wallet {chain: 'bittensor', address: $tag + '-a'}), (b:Wallet {chain: 'bittensor', address: $tag + '-b'})
-         CREATE (c:Wallet {chain: 'bittensor', address: $tag + '-dense'})
+        `CREATE (a:Wallet {chain: 'bittensor', address: $ca}), (b:Wallet {chain: 'bittensor', address: $cb})
+         CREATE (c:Wallet {chain: 'bittensor', address: $cd})
          WITH a, b, c UNWIND range(0, 20999) AS i
          CREATE (a)-[:STAKE_SWAP {id: $tag + ':a:' + i, amount: '1', amountValue: 1.0, blockNumber: i}]->(b)
          WITH DISTINCT c UNWIND range(0, 2499) AS i
          CREATE (c)-[:STAKE_SWAP {id: $tag + ':z:' + right('0000' + i, 5), amount: '2', amountValue: 2.0, blockNumber: i}]->(c)`,
-        { tag },
+        { tag, ca: w('ca'), cb: w('cb'), cd: w('cd') },
       ),
     );
     const q = `query ($a: String!, $after: String) { wallet(chain: BITTENSOR, address: $a) {
@@ -121,7 +143,7 @@ describe('a wallet with 20,000 relationships', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; ; page++) {
-      const r: any = await gql(q, { a: `${tag}-dense`, after });
+      const r: any = await gql(q, { a: w('cd'), after });
       expect(r.errors).toBeUndefined();
       const n = r.data.wallet.neighbors;
       if (page === 0) expect(n.edges).toHaveLength(100);
@@ -144,7 +166,7 @@ describe('a wallet with 20,000 relationships', () => {
         { tag },
       ),
     );
-    const again: any = await gql(q, { a: `${tag}-dense`, after: null });
+    const again: any = await gql(q, { a: w('cd'), after: null });
     expect(again.errors).toBeUndefined();
     expect(again.data.wallet.neighbors.edges[0].relationship.id).toBe(`${tag}:y:0`);
     expect(again.data.wallet.neighbors.edges.slice(1).map((e: any) => e.relationship.id)).toEqual(

@@ -4,6 +4,9 @@ import { userError } from './errors.ts';
 
 export type Role = 'anonymous' | 'read' | 'write';
 
+// HTTP statuses of refusals (yoga answers with `extensions.http` and leaves it out of the body).
+const UNAUTHORIZED = { http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } };
+
 /**
  * The caller's role from `Authorization: Bearer <key>` or `x-api-key: <key>`. Keys are compared
  * in constant time and never logged. An unknown key is an error, not a silent downgrade.
@@ -17,15 +20,18 @@ export function roleFromRequest(headers: Headers, keys: ApiKey[]): Role {
     const expected = Buffer.from(k.key);
     if (expected.length === given.length && timingSafeEqual(expected, given)) return k.role;
   }
-  throw userError('the API key is not valid', 'UNAUTHENTICATED');
+  throw userError('the API key is not valid', 'UNAUTHENTICATED', UNAUTHORIZED);
 }
 
 export function requireRead(role: Role, readsNeedKey: boolean): void {
   if (readsNeedKey && role === 'anonymous') {
-    throw userError('this API needs an API key with the read role', 'UNAUTHENTICATED');
+    throw userError('this API needs an API key with the read role', 'UNAUTHENTICATED', UNAUTHORIZED);
   }
 }
 
+/** A mutation: no key is 401 UNAUTHENTICATED (send one), a read key 403 FORBIDDEN (it cannot write). */
 export function requireWrite(role: Role): void {
-  if (role !== 'write') throw userError('this operation needs an API key with the write role', 'FORBIDDEN');
+  const message = 'this operation needs an API key with the write role';
+  if (role === 'anonymous') throw userError(message, 'UNAUTHENTICATED', UNAUTHORIZED);
+  if (role !== 'write') throw userError(message, 'FORBIDDEN', { http: { status: 403 } });
 }

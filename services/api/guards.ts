@@ -1,9 +1,9 @@
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import type { ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import { userError } from './errors.ts';
+import type { GraphQLError, ValidationContext } from 'graphql';
+import { type Plugin, createGraphQLError } from 'graphql-yoga';
+import { quote, userError } from './errors.ts';
 import type { Limits } from './limits.ts';
 
 /**
@@ -101,6 +101,38 @@ export function useRequestBudget(limits: GuardLimits): Plugin<{ deadline?: numbe
             });
         },
       };
+    },
+  };
+}
+
+const LONG_QUOTE = /"((?:[^"\\]|\\.){41,})"/g;
+
+/**
+ * graphql's own messages quote the input they refuse (`Value "…" does not exist in "Chain"
+ * enum.`, `Variable "$a" got invalid value "…"`): quoted runs over 40 characters are cut, as
+ * errors.ts `quote` does for Vigil's own messages, so an answer never echoes a large input.
+ */
+export function useShortErrorMessages(): Plugin {
+  const shorten = (message: string) =>
+    message.replace(
+      LONG_QUOTE,
+      (_, inner: string) => `${quote(inner.slice(0, 40))}… (${inner.length} characters)`,
+    );
+  // Errors are frozen: a long one is rebuilt with its locations, path and extensions.
+  const short = (e: GraphQLError) => {
+    const message = shorten(e.message);
+    if (message === e.message) return e;
+    const { nodes, source, positions, path, originalError, extensions } = e;
+    return createGraphQLError(message, { nodes, source, positions, path, originalError, extensions });
+  };
+  const shortResult = <T>(r: T): T =>
+    r && typeof r === 'object' && 'errors' in r && Array.isArray(r.errors)
+      ? { ...r, errors: r.errors.map(short) }
+      : r;
+  return {
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result)) setResult(result.map(shortResult));
+      else if (!(Symbol.asyncIterator in result)) setResult(shortResult(result));
     },
   };
 }

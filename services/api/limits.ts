@@ -112,6 +112,8 @@ export const FIELD_WEIGHTS: Record<string, number> = {
 export const INTROSPECTION_WEIGHTS: Record<string, number> = { __schema: 1000, __type: 50 };
 const MULTIPLIER_ARGS = ['first', 'limit', 'walletsPerHop', 'depth'];
 const DEFAULT_LIST_SIZE = 10;
+/** No field takes more (page sizes, walletsPerHop ≤ 100): a bigger value is the field's own error. */
+const MAX_MULTIPLIER = 100;
 
 // No instanceof checks (isListType, getArgumentValues…): under vitest the schema may come from
 // another copy of `graphql` (ESM vs CJS), so types are read by shape.
@@ -195,7 +197,8 @@ export function analyzeOperation(
         const args = intArgs(def, sel, variables);
         // A connection's `first` already counts its edges.
         let times = list && !typeName.endsWith('Connection') ? DEFAULT_LIST_SIZE : 1;
-        for (const a of MULTIPLIER_ARGS) if (typeof args[a] === 'number') times = Math.max(1, args[a]);
+        for (const a of MULTIPLIER_ARGS)
+          if (typeof args[a] === 'number') times = Math.max(1, Math.min(args[a], MAX_MULTIPLIER));
         if (key === 'Query.paths' && typeof args.maxDepth === 'number') weight *= args.maxDepth;
         depth = Math.max(depth, 1 + child.depth);
         cost += weight + times * child.cost;

@@ -16,7 +16,7 @@ import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
 import type { ApiContext } from './context.ts';
-import { useRequestBudget, useShapeGuards } from './guards.ts';
+import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
@@ -83,13 +83,28 @@ function withWarmUp(health: HealthCheck, warm: () => boolean): HealthCheck {
 const notSubscription = (args: { document: DocumentNode; operationName?: string | null }) =>
   getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
 
+/**
+ * The API's own in-process questions (the warm-up) read with this in yoga's server context: HTTP
+ * requests cannot set it (their server context is node's req and res), so it opens nothing to them.
+ */
+const INTERNAL_READER = Symbol('vigil internal reader');
+interface ServerContext {
+  internal?: symbol;
+}
+
+/** A fetch into the handler with the read role, whatever VIGIL_API_READS_NEED_KEY says. */
+export const internalFetch =
+  (yoga: ApiHandler) =>
+  (url: string, init: RequestInit): Promise<Response> | Response =>
+    yoga.fetch(url, init, { internal: INTERNAL_READER });
+
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  return createYoga<Record<string, unknown>, ApiContext>({
+  return createYoga<ServerContext, ApiContext>({
     schema: createApiSchema(),
-    context: ({ request }) => {
-      const role = roleFromRequest(request.headers, deps.keys ?? []);
+    context: ({ request, internal }) => {
+      const role = internal === INTERNAL_READER ? 'read' : roleFromRequest(request.headers, deps.keys ?? []);
       requireRead(role, deps.readsNeedKey ?? false);
       return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
     },
@@ -99,6 +114,7 @@ export function createApi(deps: ApiDeps) {
       ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
       useRequestBudget(limits),
       useBodyLimit(),
+      useShortErrorMessages(),
     ],
     maxRequestBodySize: false, // useBodyLimit instead
     graphiql: { title: 'Vigil' },
@@ -138,7 +154,7 @@ export async function startApiServer(
   const boundMs = deps.warmUpBoundMs ?? WARM_UP_BOUND_MS;
   const ready = warmUntilAnswered({
     graph: deps.graph,
-    fetch: yoga.fetch,
+    fetch: internalFetch(yoga),
     log: deps.log,
     signal: stopWarmUp.signal,
     boundMs,

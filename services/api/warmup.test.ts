@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { DENSE_DEGREE } from '../../graph/wallets.ts';
 import { createTestApi } from '../../test/api.ts';
+import { newSs58 } from '../../test/fixtures.ts';
 import { openTestGraph, silentLogger } from '../../test/services.ts';
 import { EXAMPLE_TYPES } from './example.ts';
+import { internalFetch } from './server.ts';
 import { sampleWallets, warmUntilAnswered, warmUp } from './warmup.ts';
 
 // The warm-up asks each common question shape through the real handler against the real Neo4j;
@@ -12,7 +14,12 @@ import { sampleWallets, warmUntilAnswered, warmUp } from './warmup.ts';
 
 let graph: Graph;
 let run: string;
-const w = (k: string) => `wu${run}-${k}`;
+const addresses = new Map<string, string>();
+/** A wallet of this run by name: a valid ss58 address, as the API accepts. */
+const w = (k: string) => {
+  if (!addresses.has(k)) addresses.set(k, newSs58());
+  return addresses.get(k)!;
+};
 
 beforeAll(async () => {
   graph = await openTestGraph();
@@ -22,11 +29,11 @@ beforeAll(async () => {
     tx.run(
       `CREATE (d:Wallet {chain: 'bittensor', address: $d})
        WITH d UNWIND range(0, $n - 1) AS i
-       CREATE (d)-[:TRANSFER {id: $run + ':d:' + i, amount: '1', amountValue: 1.0, blockNumber: i}]->
+       CREATE (d)-[:TRANSFER {id: 'bittensor:TRANSFER:' + $run + ':d:' + i, amount: '1', amountValue: 1.0, blockNumber: i}]->
               (:Wallet {chain: 'bittensor', address: $run + '-o-' + i})
        WITH DISTINCT d
-       CREATE (a:Wallet {chain: 'bittensor', address: $a})-[:TRANSFER {id: $run + ':ab', amount: '5', amountValue: 5.0, blockNumber: 1}]->
-              (b:Wallet {chain: 'bittensor', address: $b})-[:TRANSFER {id: $run + ':bc', amount: '4', amountValue: 4.0, blockNumber: 2}]->
+       CREATE (a:Wallet {chain: 'bittensor', address: $a})-[:TRANSFER {id: 'bittensor:TRANSFER:' + $run + ':ab', amount: '5', amountValue: 5.0, blockNumber: 1}]->
+              (b:Wallet {chain: 'bittensor', address: $b})-[:TRANSFER {id: 'bittensor:TRANSFER:' + $run + ':bc', amount: '4', amountValue: 4.0, blockNumber: 2}]->
               (:Wallet {chain: 'bittensor', address: $c})`,
       { d: w('dense'), a: w('a'), b: w('b'), c: w('c'), run: `wu${run}`, n: neo4j.int(DENSE_DEGREE + 100) },
     ),
@@ -35,11 +42,11 @@ beforeAll(async () => {
 afterAll(() => graph.close());
 
 /** The handler, with each question's operation and variables recorded. */
-function recordedApi() {
-  const yoga = createTestApi({ graph });
+function recordedApi(deps: Partial<Parameters<typeof createTestApi>[0]> = {}) {
+  const yoga = createTestApi({ graph, ...deps });
   const asked: { field: string; query: string; variables: Record<string, unknown>; errors: unknown }[] = [];
   const fetch = async (url: string, init: RequestInit) => {
-    const res = await yoga.fetch(url, init);
+    const res = await internalFetch(yoga)(url, init);
     const { query, variables } = JSON.parse(String(init.body));
     const body = await res.clone().json();
     const field = /\{\s*(\w+)/.exec(query)![1]!;
@@ -112,6 +119,34 @@ describe('query plan warm-up', () => {
     expect(report.warm).toBe(false);
     expect(report.failed).toBe(report.questions);
     expect(report.rounds).toBeGreaterThanOrEqual(2);
+  });
+
+  it('asks with an internal reader when reads need a key, which HTTP callers cannot use', async () => {
+    const keys = [{ role: 'read' as const, key: 'r'.repeat(20) }];
+    const { fetch, asked } = recordedApi({ readsNeedKey: true, keys });
+    const sample = { chain: 'bittensor', ordinary: [w('a'), w('c')], dense: w('dense') };
+    const report = await warmUp({ graph, fetch, log: silentLogger(), sample });
+    expect(report.questions).toBeGreaterThan(5);
+    expect(report).toMatchObject({ questions: asked.length, failed: 0 });
+    // The same handler still refuses an anonymous request, and a key holder still reads.
+    const yoga = createTestApi({ graph, readsNeedKey: true, keys });
+    const ask = (headers: Record<string, string>) =>
+      yoga.fetch('http://vigil.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: '{ health { ok } }' }),
+      });
+    const anonymous = await ask({});
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect((await ask({ 'x-api-key': 'r'.repeat(20) })).status).toBe(200);
+  });
+
+  it('plans on a valid absent wallet when the graph has none to sample', async () => {
+    const { fetch, asked } = recordedApi();
+    const sample = { chain: 'bittensor', ordinary: [], dense: null };
+    const report = await warmUp({ graph, fetch, log: silentLogger(), sample });
+    expect(report).toMatchObject({ questions: asked.length, failed: 0 });
   });
 
   it('samples wallets that exist, a dense one only if its degree is dense', async () => {

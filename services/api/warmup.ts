@@ -14,7 +14,10 @@ import { exampleQuery } from './example.ts';
  * also warm this process's own code for them (graphql-jit compiles each operation once).
  */
 
-/** What the warm-up needs: the GraphQL handler (yoga's `fetch`) and the graph to pick wallets from. */
+/**
+ * What the warm-up needs: the GraphQL handler (server.ts internalFetch: it reads with the read role
+ * when reads need a key) and the graph to pick wallets from.
+ */
 export interface WarmUpDeps {
   graph: Graph;
   fetch: (url: string, init: RequestInit) => Promise<Response> | Response;
@@ -48,8 +51,14 @@ const FLOW = `query ($chain: Chain!, $a: String!, $dir: FlowDirection) {
   flow(chain: $chain, from: $a, direction: $dir, depth: 3) { truncated hops { hop count amount } } }`;
 const ALERTS = 'query { alerts(first: 10) { edges { node { id } } pageInfo { hasNextPage } } }';
 
-/** An address no wallet has: its questions still plan the first query of each shape. */
-const ABSENT = 'vigil-warm-up-absent';
+/**
+ * A valid address no wallet has (the all-zero key / account): its questions still plan the first
+ * query of each shape (an invalid one is refused before Neo4j).
+ */
+const ABSENT: Record<string, string> = {
+  bittensor: '5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM',
+  ethereum: `0x${'0'.repeat(40)}`,
+};
 
 /**
  * Wallets to ask about: two ordinary and one dense (its groups are read by other queries), found
@@ -113,7 +122,7 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   const sample = deps.sample ?? (await sampleWallets(deps.graph));
   const { ordinary, dense } = sample;
   const chain = sample.chain.toUpperCase(); // stored 'bittensor', the GraphQL enum BITTENSOR
-  const a = ordinary[0] ?? ABSENT;
+  const a = ordinary[0] ?? ABSENT[sample.chain] ?? ABSENT.bittensor!;
   const b = ordinary.at(-1) ?? a;
   // Each direction's first page, and a next page (a dense wallet's next page is its own query).
   for (const address of dense ? [a, dense] : [a]) {

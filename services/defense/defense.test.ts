@@ -192,7 +192,7 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
       { kind: 'TELEGRAM', chatId: '-10042' },
     ];
     const denied = await gql(add, { input: { chainId: CHAIN_ID, definition: '{}' } });
-    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(denied.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const invalid = await gql(
       add,
       {

@@ -192,7 +192,9 @@ describe('the hardfork the network runs', () => {
     try {
       loadConfig({ ETH_HARDFORK: 'londn' });
     } catch (e) {
-      expect((e as ConfigError).details).toMatch(/^ETH_HARDFORK: /);
+      expect((e as ConfigError).message).toMatch(
+        /^ETH_HARDFORK="londn" is invalid: expected one of shanghai/,
+      );
     }
     const fx = await setupFixture({ log, cacheDir: join(tmpdir(), 'vigil-solc-cache'), hardfork: 'prague' });
     const engine = await createEngine({ rpc: fx.node.rpcUrl, log, hardfork: 'prague' });

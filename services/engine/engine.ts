@@ -17,6 +17,7 @@ import {
   observableKey,
   observablesOf,
 } from './invariants.ts';
+import { redactUrl } from '../../common/redact.ts';
 
 export type { RpcTransaction };
 
@@ -141,7 +142,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       chainId = BigInt(await rpc.call<string>('eth_chainId'));
     } catch (e) {
       if (ownsRpc) rpc.close();
-      throw new EngineError(`cannot reach the chain at ${rpc.url}`, { cause: e, details: errMsg(e) });
+      throw new EngineError(`cannot reach the chain at ${redactUrl(rpc.url)}`, { cause: e, details: errMsg(e) });
     }
   }
   const common = createCustomCommon({ chainId: Number(chainId), name: `vigil-${chainId}` }, Mainnet, {

@@ -9,7 +9,7 @@ import {
 } from '../../defense/registry.ts';
 import { requireWrite } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { alertsAfter, pageSize, userError } from '../errors.ts';
+import { addressArg, alertsAfter, pageSize, quote, userError } from '../errors.ts';
 import { withTimeoutError } from '../limits.ts';
 import { type GqlChain, limitsOf, toChain } from './investigate.ts';
 
@@ -43,16 +43,21 @@ interface InvariantInput {
 function isoOrError(v: string | null | undefined, field: string): string | null {
   if (v == null) return null;
   if (Number.isNaN(Date.parse(v)))
-    throw userError(`filter.${field} must be an ISO-8601 time, got "${v}"`, 'BAD_USER_INPUT');
+    throw userError(`filter.${field} must be an ISO-8601 time, got ${quote(v)}`, 'BAD_USER_INPUT', {
+      argument: `filter.${field}`,
+    });
   return new Date(v).toISOString();
 }
 
 const addr = (v: string | null | undefined) => (v ? v.toLowerCase() : null);
+/** Alerts are raised on EVM contracts: a filter's addresses are 0x addresses. */
+const evmAddress = (v: string | null | undefined, field: string) =>
+  v ? addressArg('ethereum', `filter.${field}`, v) : null;
 
 export function toAlertFilter(f: AlertFilterInput | null | undefined): AlertFilter {
   if (!f) return {};
   return {
-    contract: addr(f.contract),
+    contract: evmAddress(f.contract, 'contract'),
     invariant: f.invariant ?? null,
     severities: f.severity?.map((s) => s.toLowerCase()) ?? null,
     chain: f.chain ? toChain(f.chain) : null,
@@ -60,7 +65,7 @@ export function toAlertFilter(f: AlertFilterInput | null | undefined): AlertFilt
     from: isoOrError(f.from, 'from'),
     to: isoOrError(f.to, 'to'),
     txHash: addr(f.txHash),
-    wallet: addr(f.wallet),
+    wallet: evmAddress(f.wallet, 'wallet'),
   };
 }
 

@@ -5,11 +5,10 @@ import { traceFlow } from '../../../graph/investigate/flow.ts';
 import { findPaths } from '../../../graph/investigate/paths.ts';
 import { addTag, removeTag } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
-import { normalizeAddress } from '../../../graph/model.ts';
 import { type Direction, getNeighbors } from '../../../graph/wallets.ts';
 import { requireWrite } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { userError } from '../errors.ts';
+import { addressArg, quote, userError } from '../errors.ts';
 import { checkDeadline } from '../guards.ts';
 import { DEFAULT_LIMITS, type Limits, boundedInt, withTimeoutError } from '../limits.ts';
 
@@ -37,7 +36,9 @@ function parseTime(name: string, v: string | null | undefined): number | null {
   if (v == null) return null;
   const ms = Date.parse(v);
   if (Number.isNaN(ms))
-    throw userError(`${name} must be an ISO-8601 time, got ${JSON.stringify(v)}`, 'BAD_USER_INPUT');
+    throw userError(`${name} must be an ISO-8601 time, got ${quote(v)}`, 'BAD_USER_INPUT', {
+      argument: name,
+    });
   return ms;
 }
 
@@ -45,8 +46,9 @@ function parseAmount(name: string, v: string | null | undefined): string | null 
   if (v == null) return null;
   if (!/^[0-9]{1,80}$/.test(v))
     throw userError(
-      `${name} must be a non-negative integer in a decimal string, got ${JSON.stringify(v)}`,
+      `${name} must be a non-negative integer in a decimal string, got ${quote(v)}`,
       'BAD_USER_INPUT',
+      { argument: name },
     );
   // Stored amounts have no leading zeros, and the exact comparison relies on it: "007" means 7.
   return BigInt(v).toString();
@@ -121,8 +123,8 @@ async function runPaths(ctx: ApiContext, a: PathsArgs, hopRelationships?: number
   const chain = toChain(a.chain);
   const p = {
     chain,
-    from: normalizeAddress(chain, a.from),
-    to: normalizeAddress(chain, a.to),
+    from: addressArg(chain, 'from', a.from),
+    to: addressArg(chain, 'to', a.to),
     maxDepth: boundedInt('maxDepth', a.maxDepth ?? 4, 1, limits.maxPathDepth),
     limit: boundedInt('limit', a.limit ?? 3, 1, limits.maxPaths, 'PAGE_SIZE_LIMIT'),
     directed: a.directed ?? true,
@@ -139,7 +141,7 @@ async function runFlow(ctx: ApiContext, a: FlowArgs) {
   const chain = toChain(a.chain);
   const p = {
     chain,
-    source: normalizeAddress(chain, a.from),
+    source: addressArg(chain, 'from', a.from),
     direction: a.direction ?? 'OUT',
     depth: boundedInt('depth', a.depth ?? 3, 1, limits.maxFlowDepth),
     filter: edgeFilter(a),
@@ -157,7 +159,7 @@ async function neighborRows(
 ): Promise<{ rows: ExportRow[]; truncated: boolean }> {
   const limits = limitsOf(ctx);
   const chain = toChain(a.chain);
-  const address = normalizeAddress(chain, a.address);
+  const address = addressArg(chain, 'neighbors.address', a.address);
   const filter = edgeFilter(a);
   const rows: ExportRow[] = [];
   let after: string | null = null;
@@ -283,7 +285,14 @@ function checkTag(a: { chain: GqlChain; address: string; label: string; source: 
     ['source', source],
   ] as const) {
     if (v.length < 1 || v.length > 200)
-      throw userError(`${name} must be 1 to 200 characters`, 'BAD_USER_INPUT');
+      throw userError(`${name} must be 1 to 200 characters`, 'BAD_USER_INPUT', { argument: name });
+    const control = /\p{Cc}/u.exec(v);
+    if (control)
+      throw userError(
+        `${name} must not contain control characters, found U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at position ${control.index}`,
+        'BAD_USER_INPUT',
+        { argument: name },
+      );
   }
-  return { chain, address: normalizeAddress(chain, a.address), label, source };
+  return { chain, address: addressArg(chain, 'address', a.address), label, source };
 }

@@ -3,7 +3,6 @@ import type { AlertRecord } from '../../../graph/alerts.ts';
 import { getWalletAlerts } from '../../../graph/alerts.ts';
 import { getTags } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
-import { normalizeAddress } from '../../../graph/model.ts';
 import {
   type DegreeCount,
   type Direction,
@@ -19,7 +18,7 @@ import {
   getWallet,
 } from '../../../graph/wallets.ts';
 import type { ApiContext } from '../context.ts';
-import { alertsAfter, pageSize } from '../errors.ts';
+import { addressArg, alertsAfter, neighborsAfter, pageSize } from '../errors.ts';
 import { withTimeoutError } from '../limits.ts';
 import { type GqlChain, type WindowInput, edgeFilter, isoTime, limitsOf, toChain } from './investigate.ts';
 import { argumentsKey, subfieldArguments } from './lookahead.ts';
@@ -86,7 +85,7 @@ async function neighborsPage(
       ...filter,
       direction: args.direction,
       first,
-      after: args.after ?? null,
+      after: neighborsAfter(args.after),
       timeoutMs,
     }),
   );
@@ -113,7 +112,7 @@ export const walletResolvers = {
       info: GraphQLResolveInfo,
     ) => {
       const chain = toChain(args.chain);
-      const address = normalizeAddress(chain, args.address);
+      const address = addressArg(chain, 'address', args.address);
       const plain = () =>
         read(ctx, 'the wallet', (timeoutMs) => getWallet(ctx.graph, chain, address, { timeoutMs }));
       // Asked with its neighbors (the investigators' usual question): the wallet comes with the
