@@ -1,6 +1,8 @@
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
+import type { Chain } from '../../graph/model.ts';
 import { DENSE_DEGREE } from '../../graph/wallets.ts';
+import { isValidAddress } from '../../queues/payloads.ts';
 import { exampleQuery } from './example.ts';
 
 /**
@@ -79,7 +81,9 @@ export async function sampleWallets(graph: Graph): Promise<WarmUpSample> {
     dense: r.get('dense') as boolean,
   }));
   const chain = rows[0]?.chain ?? 'bittensor';
-  const sameChain = rows.filter((r) => r.chain === chain);
+  // Only addresses the API accepts: a question about a malformed one is refused before Neo4j, plans
+  // nothing and would keep readiness waiting.
+  const sameChain = rows.filter((r) => r.chain === chain && isValidAddress(r.chain as Chain, r.address));
   const ordinary = sameChain.filter((r) => !r.dense).map((r) => r.address);
   return {
     chain,
