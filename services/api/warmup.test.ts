@@ -1,4 +1,4 @@
-import neo4j from 'neo4j-driver';
+import { encodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { DENSE_DEGREE } from '../../graph/wallets.ts';
@@ -15,6 +15,13 @@ import { sampleWallets, warmUntilAnswered, warmUp } from './warmup.ts';
 let graph: Graph;
 let run: string;
 const addresses = new Map<string, string>();
+/**
+ * Valid ss58 addresses for the dense wallet's counterparties: the warm-up samples only addresses the
+ * API accepts (as every stored one is in production), so made-up strings would leave it no sample.
+ */
+const randomSs58s = (n: number) =>
+  Array.from({ length: n }, () => encodeAddress(crypto.getRandomValues(new Uint8Array(32)), 42));
+
 /** A wallet of this run by name: a valid ss58 address, as the API accepts. */
 const w = (k: string) => {
   if (!addresses.has(k)) addresses.set(k, newSs58());
@@ -28,14 +35,21 @@ beforeAll(async () => {
   await graph.write((tx) =>
     tx.run(
       `CREATE (d:Wallet {chain: 'bittensor', address: $d})
-       WITH d UNWIND range(0, $n - 1) AS i
+       WITH d UNWIND range(0, size($others) - 1) AS i
        CREATE (d)-[:TRANSFER {id: 'bittensor:TRANSFER:' + $run + ':d:' + i, amount: '1', amountValue: 1.0, blockNumber: i}]->
-              (:Wallet {chain: 'bittensor', address: $run + '-o-' + i})
+              (:Wallet {chain: 'bittensor', address: $others[i]})
        WITH DISTINCT d
        CREATE (a:Wallet {chain: 'bittensor', address: $a})-[:TRANSFER {id: 'bittensor:TRANSFER:' + $run + ':ab', amount: '5', amountValue: 5.0, blockNumber: 1}]->
               (b:Wallet {chain: 'bittensor', address: $b})-[:TRANSFER {id: 'bittensor:TRANSFER:' + $run + ':bc', amount: '4', amountValue: 4.0, blockNumber: 2}]->
               (:Wallet {chain: 'bittensor', address: $c})`,
-      { d: w('dense'), a: w('a'), b: w('b'), c: w('c'), run: `wu${run}`, n: neo4j.int(DENSE_DEGREE + 100) },
+      {
+        d: w('dense'),
+        a: w('a'),
+        b: w('b'),
+        c: w('c'),
+        run: `wu${run}`,
+        others: randomSs58s(DENSE_DEGREE + 100),
+      },
     ),
   );
 }, 120_000);
