@@ -12,9 +12,15 @@ import { neo4jBrowserUrl } from './neo4j.ts';
 // Vigil's style on connect (infra/neo4jBrowserStyle.ts) and draws a wallet's neighbourhood.
 
 // Neo4j Browser's own requests off the machine (web fonts, its feedback widget and usage script,
-// loaded by the Browser's page whatever the server says): aborted here, and the Browser works
-// without them. Anything else off the machine fails the test.
-const BROWSER_OWN = ['https://fonts.googleapis.com/', 'https://cdn.segment.com/', 'https://canny.io/'];
+// and its crash reports to Neo4j's Sentry project, sent when one of the others fails; loaded by the
+// Browser's page whatever the server says): aborted here, and the Browser works without them.
+// Anything else off the machine fails the test.
+const BROWSER_OWN = [
+  'https://fonts.googleapis.com/',
+  'https://cdn.segment.com/',
+  'https://canny.io/',
+  'https://o110884.ingest.sentry.io/',
+];
 
 let graph: Graph;
 let browser: Browser;
