@@ -31,10 +31,14 @@ if (!existsSync(installed) || statSync(lockfile).mtimeMs > statSync(installed).m
   }
 }
 
+// `npm test` also drives Debian's chromium (GraphiQL and Neo4j Browser tests, test/browser.ts);
+// a VIGIL_CHROMIUM of the user's own is used as it is.
+const forTests = process.env.npm_lifecycle_event === 'pretest' && !process.env.VIGIL_CHROMIUM;
 const missing = [
   ['redis-server', 'redis-server'],
   ['java', 'openjdk-17-jdk-headless'],
   ['mvn', 'maven'],
+  ...(forTests ? [['chromium', 'chromium']] : []),
 ].filter(([cmd]) => !has(cmd));
 if (missing.length > 0) {
   const pkgs = missing.map(([, pkg]) => pkg).join(' ');
