@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Driver } from 'neo4j-driver';
+import pTimeout from 'p-timeout';
 import type { Logger } from './logger.ts';
 import { redactUrl } from './redact.ts';
 
@@ -82,19 +83,11 @@ export function createHealth(
 
 /** undefined when the check passed within timeoutMs, else why not. */
 async function bounded(check: Check, timeoutMs: number): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await pTimeout(check(), { milliseconds: timeoutMs, message: `no answer within ${timeoutMs} ms` });
     return undefined;
   } catch (err) {
     return ((err as Error).message || String(err)).slice(0, 300);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,3 +1,4 @@
+import pTimeout from 'p-timeout';
 /**
  * A shutdown registry: services register their cleanup; `kill()` runs every step in reverse order,
  * each one even if an earlier one throws or hangs (bounded by `stepTimeoutMs`), and is safe to
@@ -25,22 +26,14 @@ export function createShutdown(
       done ??= (async () => {
         controller.abort();
         for (const step of steps.reverse()) {
-          let timer: NodeJS.Timeout | undefined;
           try {
             // A step waiting on a dependency that is down (Redis, Neo4j) must not hold the exit.
-            await Promise.race([
-              step.fn(),
-              new Promise((_, reject) => {
-                timer = setTimeout(
-                  () => reject(new Error(`did not finish within ${stepTimeoutMs} ms; moving on`)),
-                  stepTimeoutMs,
-                );
-              }),
-            ]);
+            await pTimeout(Promise.resolve().then(step.fn), {
+              milliseconds: stepTimeoutMs,
+              message: `did not finish within ${stepTimeoutMs} ms; moving on`,
+            });
           } catch (err) {
             log(`shutdown step ${step.name} failed`, err);
-          } finally {
-            clearTimeout(timer);
           }
         }
       })();

@@ -1,4 +1,5 @@
 import neo4j, { type Driver, type ManagedTransaction, type QueryResult } from 'neo4j-driver';
+import pTimeout from 'p-timeout';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import { redactUrl } from '../common/redact.ts';
 
@@ -114,16 +115,14 @@ export function createGraph(opts: GraphOptions): Graph {
     write: (work, o) => withRetry('write', () => transaction('write', work, o?.timeoutMs)),
     async verify(o) {
       const where = `Neo4j at ${redactUrl(opts.uri)} (NEO4J_URI)`;
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        if (o?.timeoutMs)
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${(o.timeoutMs ?? 0) / 1000} s`)),
-            o.timeoutMs,
-          );
-      });
+      const answered = driver.verifyConnectivity({ database });
       try {
-        await Promise.race([driver.verifyConnectivity({ database }), deadline]);
+        await (o?.timeoutMs
+          ? pTimeout(answered, {
+              milliseconds: o.timeoutMs,
+              message: `no answer within ${o.timeoutMs / 1000} s`,
+            })
+          : answered);
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         if (code.startsWith('Neo.ClientError.Security.')) {
@@ -136,8 +135,6 @@ export function createGraph(opts: GraphOptions): Graph {
           details: 'Start it with: npx vigil infra up (or fix NEO4J_URI)',
           cause: err,
         });
-      } finally {
-        clearTimeout(timer);
       }
     },
     close: () => driver.close(),

@@ -16,6 +16,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
+import pTimeout from 'p-timeout';
 import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
 import { freePorts } from '../common/ports.ts';
 import { isAlive } from '../common/processes.ts';
@@ -120,18 +121,13 @@ export async function probeBolt(
     maxConnectionPoolSize: 1,
     logging: { level: 'error', logger: () => {} },
   });
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), timeoutMs + 500);
-    });
-    await Promise.race([driver.verifyConnectivity(), timeout]);
+    await pTimeout(driver.verifyConnectivity(), { milliseconds: timeoutMs + 500 });
     return 'ok';
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     return code.startsWith('Neo.ClientError.Security.') ? 'unauthorized' : 'unreachable';
   } finally {
-    clearTimeout(timer);
     await driver.close().catch(() => {});
   }
 }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import pTimeout from 'p-timeout';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import { redactUrl } from '../common/redact.ts';
 
@@ -32,10 +33,6 @@ export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisPr
     enableOfflineQueue: false,
   });
   client.on('error', () => {});
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<RedisProbe>((resolve) => {
-    timer = setTimeout(() => resolve('unreachable'), timeoutMs + 500);
-  });
   const ping = (async (): Promise<RedisProbe> => {
     try {
       await client.connect();
@@ -47,9 +44,9 @@ export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisPr
     }
   })();
   try {
-    return await Promise.race([ping, deadline]);
+    // A margin over the client's own time-outs, for a server that accepts and never answers.
+    return await pTimeout(ping, { milliseconds: timeoutMs + 500, fallback: () => 'unreachable' as const });
   } finally {
-    clearTimeout(timer);
     client.disconnect();
   }
 }

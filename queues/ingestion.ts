@@ -1,5 +1,6 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import pTimeout from 'p-timeout';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import { ingestJobId } from '../protocol/ids.ts';
 import { type FindingJob, type IngestJob, type SubgraphJob, checkJobSize } from '../protocol/ingest.ts';
@@ -42,21 +43,16 @@ export async function enqueueIngest(
 ): Promise<string> {
   // Too big to write in one transaction: refused here with the reason, before Redis holds it.
   checkJobSize(job);
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const added = await Promise.race([
-      queue.add(job.kind, job, { jobId: ingestJobId(job).replaceAll(':', '_') }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    const added = await pTimeout(queue.add(job.kind, job, { jobId: ingestJobId(job).replaceAll(':', '_') }), {
+      milliseconds: timeoutMs,
+      message: `no answer from Redis within ${timeoutMs} ms`,
+    });
     return added.id!;
   } catch (err) {
     throw new ServiceUnavailableError('could not enqueue the ingestion job: Redis did not accept it', {
       details: (err as Error).message,
       cause: err,
     });
-  } finally {
-    clearTimeout(timer);
   }
 }
