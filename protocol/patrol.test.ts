@@ -4,12 +4,12 @@ import { JOB_LIMITS } from './ingest.ts';
 import {
   ANSWER_LIMITS,
   answerSignatureValid,
-  canonicalJson,
   checkAnswer,
   jsonSizeWithin,
   scoreEntrySchema,
   signAnswer,
 } from './patrol.ts';
+import { canonicalJson } from './signing.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and matches JSON.stringify otherwise', () => {
