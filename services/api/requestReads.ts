@@ -100,11 +100,12 @@ function once<K, V>(read: (key: K) => Promise<V>, cacheKeyFn: (key: K) => string
 }
 
 export function createRequestReads(ctx: ReadContext): RequestReads {
-  const { graph } = ctx;
+  // ctx.graph is read at each read, not now: admission swaps in a throttled one for an expensive
+  // request after this is made (services/api/admission.ts).
   const up = once(
     async () => {
       checkDeadline(ctx.deadline);
-      return graph.verify().then(
+      return ctx.graph.verify().then(
         () => true,
         () => false,
       );
@@ -113,22 +114,23 @@ export function createRequestReads(ctx: ReadContext): RequestReads {
   );
   return {
     wallet: once(
-      (k) => boundedRead(ctx, 'the wallet', (timeoutMs) => getWallet(graph, { ...k, timeoutMs })),
+      (k) => boundedRead(ctx, 'the wallet', (timeoutMs) => getWallet(ctx.graph, { ...k, timeoutMs })),
       walletKey,
     ),
     degrees: once(
-      (k) => boundedRead(ctx, 'the degree', (timeoutMs) => getDegrees(graph, { ...k, timeoutMs })),
+      (k) => boundedRead(ctx, 'the degree', (timeoutMs) => getDegrees(ctx.graph, { ...k, timeoutMs })),
       walletKey,
     ),
     activity: once(
-      (k) => boundedRead(ctx, 'the wallet totals', (timeoutMs) => getActivity(graph, { ...k, timeoutMs })),
+      (k) =>
+        boundedRead(ctx, 'the wallet totals', (timeoutMs) => getActivity(ctx.graph, { ...k, timeoutMs })),
       walletKey,
     ),
     // The question's key: its fields in the order NeighborQuestion's one builder sets them.
     neighbors: once(
       (q) =>
         boundedRead(ctx, 'the neighbors', (timeoutMs) =>
-          getNeighbors(graph, { ...q, timeoutMs }, ctx.neighborMemory),
+          getNeighbors(ctx.graph, { ...q, timeoutMs }, ctx.neighborMemory),
         ),
       (q) => JSON.stringify(q),
     ),
