@@ -240,7 +240,7 @@ async function main() {
       const refused = errors.find((e) => /_LIMIT$|INTROSPECTION|TOO_LARGE/.test(e.extensions?.code ?? ''));
       if (refused) throw new Error(`attack "${name}" is refused (${status}): ${JSON.stringify(refused)}`);
       say(
-        `attack "${name}": allowed, cost ${cost}${cost >= DEFAULT_ADMISSION.expensiveCost ? ' (expensive lane)' : ''}, answer ${(text.length / 1024).toFixed(0)} KB${errors.length ? ` (first try: ${errors[0]!.extensions?.code})` : ''}`,
+        `attack "${name}": allowed, cost ${cost}${!BASELINE && cost >= DEFAULT_ADMISSION.expensiveCost ? ' (expensive lane)' : ''}, answer ${(text.length / 1024).toFixed(0)} KB${errors.length ? ` (first try: ${errors[0]!.extensions?.code})` : ''}`,
       );
     }
 
