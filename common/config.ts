@@ -121,11 +121,11 @@ const schema = z.object({
   ETH_CHAIN_ID: whole(0).default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
   ETH_HARDFORK: z.enum(['shanghai', 'cancun', 'prague', 'osaka']).default(DEFAULT_HARDFORK),
-  /** This miner's id (names its challenge queue); empty = `miner-<hostname>-<pid>`. */
-  DEFENSE_MINER_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
-    .default(''),
+  /**
+   * Secret URI (mnemonic or //dev path) of this defense miner's hotkey, registered on the subnet
+   * (PATROL_NETUID): its ss58 address is the miner's id; it signs answers and heartbeats. Never logged.
+   */
+  DEFENSE_MINER_HOTKEY_URI: z.string().default(''),
   DEFENSE_MINER_CONCURRENCY: whole(1, 64).default(4),
   /** EVMs per miner able to simulate at once. */
   DEFENSE_ENGINE_POOL: whole(1, 32).default(2),
@@ -220,7 +220,8 @@ export interface Config {
   };
   ethereum: { rpcUrl: string; wsUrl: string; chainId: number; hardfork: Env['ETH_HARDFORK'] };
   defense: {
-    minerId: string;
+    /** Secret: never log. */
+    minerHotkeyUri: string;
     minerConcurrency: number;
     enginePool: number;
     validatorId: string;
@@ -307,7 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       hardfork: e.ETH_HARDFORK,
     },
     defense: {
-      minerId: e.DEFENSE_MINER_ID,
+      minerHotkeyUri: e.DEFENSE_MINER_HOTKEY_URI,
       minerConcurrency: e.DEFENSE_MINER_CONCURRENCY,
       enginePool: e.DEFENSE_ENGINE_POOL,
       validatorId: e.DEFENSE_VALIDATOR_ID,
