@@ -1,6 +1,7 @@
 import { Keyring } from '@polkadot/keyring';
 import { describe, expect, it } from 'vitest';
-import { answerSignatureValid, canonicalJson, scoreEntrySchema, signAnswer } from './patrol.ts';
+import { answerSignatureValid, scoreEntrySchema, signAnswer } from './patrol.ts';
+import { canonicalJson } from './signing.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and matches JSON.stringify otherwise', () => {

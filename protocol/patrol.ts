@@ -1,9 +1,8 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { u8aToHex } from '@polkadot/util';
-import { blake2AsU8a, decodeAddress, sr25519Verify } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { edgeSchema, nodeSchema } from './model.ts';
 import { formatIssues } from './parse.ts';
+import { signValue, signatureValid } from './signing.ts';
 
 /**
  * What a Patrol validator asks and a miner answers, over BullMQ: the validator adds a `Challenge`
@@ -49,7 +48,7 @@ export const answerSchema = z
     /** The answering miner's hotkey (ss58); must be the challenge's `miner`. */
     miner: z.string().min(1),
     subgraph: subgraphSchema,
-    /** sr25519 signature by `miner` over blake2-256(canonicalJson({challengeId, miner, subgraph})), 0x hex. */
+    /** sr25519 signature by `miner` of {challengeId, miner, subgraph}, as protocol/signing.ts says (RFC 8785, blake2-256), 0x hex. */
     signature: z.string(),
     /** Epoch ms when the miner sent it (the validator times answers by their arrival, not this). */
     sentAt: z.number(),
@@ -60,42 +59,20 @@ export type Answer = z.infer<typeof answerSchema>;
 /** A Redis list entry of keys.ts patrolScoresKey: one round's score in [0, 1], as a decimal string. */
 export const scoreEntrySchema = z.string().trim().min(1).pipe(z.coerce.number().min(0).max(1));
 
-/**
- * JSON with sorted keys, so signer and verifier hash the same bytes whatever the transport did.
- * Written directly (no intermediate sorted copies): it runs over every edge of every answer.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  let out = '';
-  for (const k of keys) {
-    const v = (value as Record<string, unknown>)[k];
-    if (v === undefined || typeof v === 'function') continue;
-    out += `${out ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(v)}`;
-  }
-  return `{${out}}`;
-}
-
-/**
- * What is signed: the blake2-256 digest of the canonical answer, so verifying costs one hash of
- * the answer and one sr25519 check whatever its size.
- */
-const signedDigest = (a: Pick<Answer, 'challengeId' | 'miner' | 'subgraph'>) =>
-  blake2AsU8a(canonicalJson({ challengeId: a.challengeId, miner: a.miner, subgraph: a.subgraph }), 256);
+/** What a Patrol answer signs (protocol/signing.ts): everything the validator uses from it. */
+const signedPart = (a: Pick<Answer, 'challengeId' | 'miner' | 'subgraph'>) => ({
+  challengeId: a.challengeId,
+  miner: a.miner,
+  subgraph: a.subgraph,
+});
 
 export function signAnswer(pair: KeyringPair, challengeId: string, subgraph: Subgraph): Answer {
   const unsigned = { challengeId, miner: pair.address, subgraph };
-  return { ...unsigned, signature: u8aToHex(pair.sign(signedDigest(unsigned))), sentAt: Date.now() };
+  return { ...unsigned, signature: signValue(pair, signedPart(unsigned)), sentAt: Date.now() };
 }
 
 export function answerSignatureValid(a: Answer): boolean {
-  try {
-    return sr25519Verify(signedDigest(a), a.signature, decodeAddress(a.miner));
-  } catch {
-    return false;
-  }
+  return signatureValid(signedPart(a), a.signature, a.miner);
 }
 
 /** Why an answer was refused before any chain work: a metric label, and the sentence for the log. */

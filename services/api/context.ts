@@ -16,6 +16,10 @@ export interface ApiContext {
   limits?: Partial<Limits>;
   /** Live alert events for the `alertRaised` subscription; absent when the API runs without Redis. */
   pubsub?: AlertPubSub;
+  /** Who pays for the request (admission.ts callerOf); absent for the API's own warm-up. */
+  caller?: string;
+  /** The request's priced cost (limits.ts analyzeOperation), set before it runs. */
+  cost?: number;
   /** When the request's time budget ends (ms since epoch; services/api/guards.ts useRequestBudget). */
   deadline?: number;
 }

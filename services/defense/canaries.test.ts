@@ -1,6 +1,8 @@
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { type Contract, Transaction, Wallet, parseEther } from 'ethers';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +44,11 @@ const INV = `${RUN}-owner`;
 const SECRET = 'webhook-secret-for-canary-tests';
 const TG_TOKEN = '123456:canary-token';
 
+/** A test miner's hotkey, derived from its name (`//<name>`): its address is the miner's id. */
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+const hotkeyOf = (name: string) => keyring.addFromUri(`//${name}`);
+const addressOf = (name: string) => hotkeyOf(name).address;
+
 let fx: Fixture;
 let graph: Graph;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -76,6 +83,7 @@ const raw = (hash: string) => fx.node.rpc<RpcTransaction>('eth_getTransactionByH
 const nonceOf = (a: string) => fx.provider.getTransactionCount(a, 'pending');
 
 beforeAll(async () => {
+  await cryptoWaitReady();
   [fx, graph, receiver] = await Promise.all([
     setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
     openTestGraph(),
@@ -157,10 +165,12 @@ async function setup(opts: {
   const reports: RoundReport[] = [];
   const challenges: Challenge[] = [];
   const honestEngine = await engine();
-  const ids = [...opts.honest, ...(opts.cheats ?? [])];
-  const miners = ids.map((id) =>
+  const names = [...opts.honest, ...(opts.cheats ?? [])];
+  const ids = names.map(addressOf);
+  const members = new Set(ids);
+  const miners = names.map((id) =>
     createDefenseMiner({
-      id,
+      hotkey: hotkeyOf(id),
       connection: conn(),
       prefix,
       engine: opts.honest.includes(id) ? honestEngine : alwaysHolds,
@@ -186,6 +196,7 @@ async function setup(opts: {
     ingest,
     log,
     metrics,
+    members: { has: (h: string) => members.has(h) },
     params: {
       minersPerTx: ids.length,
       threshold: 2 / 3,
@@ -344,12 +355,13 @@ describe('canaries', () => {
   });
 
   it('an always-"holds" miner earns ≤ 1 % of an honest one over epochs with canaries and no attack', async () => {
-    const honest = ['h1', 'h2', 'h3'].map((x) => `${RUN}-b-${x}`);
-    const cheat = `${RUN}-b-safe`;
+    const honestNames = ['h1', 'h2', 'h3'].map((x) => `${RUN}-b-${x}`);
+    const honest = honestNames.map(addressOf);
+    const cheat = addressOf(`${RUN}-b-safe`);
     const epochMs = 15_000;
     const { validator, rewards, reports } = await setup({
-      honest,
-      cheats: [cheat],
+      honest: honestNames,
+      cheats: [`${RUN}-b-safe`],
       epochMs,
       canariesPerEpoch: 2,
     });

@@ -1,17 +1,28 @@
+import type { KeyringPair } from '@polkadot/keyring/types';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { rememberBounded } from '../../common/bounded.ts';
 import { InvalidPayloadError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { type Answer, type Challenge, type Vote, parseChallenge } from '../../protocol/defense.ts';
+import {
+  type Challenge,
+  type UnsignedAnswer,
+  type Vote,
+  parseChallenge,
+  signDefenseAnswer,
+  signHeartbeat,
+} from '../../protocol/defense.ts';
 import { defenseAnswerChannel, defenseChallengeQueue, defenseMinersKey } from '../../protocol/keys.ts';
 import type { Engine } from '../engine/engine.ts';
 import { InvalidInvariantError, type Invariant, parseInvariants } from '../engine/invariants.ts';
 
 export interface DefenseMinerDeps {
-  /** Names the miner's challenge queue and signs its votes (rewards are kept per id). */
-  id: string;
+  /**
+   * The miner's sr25519 hotkey, registered on the subnet: its address names the challenge queue
+   * and is the miner's id; it signs every answer and heartbeat (rewards are kept per hotkey).
+   */
+  hotkey: KeyringPair;
   /** A BullMQ worker connection (maxRetriesPerRequest: null); also used to publish answers. */
   connection: Redis;
   prefix: string;
@@ -26,7 +37,7 @@ export interface DefenseMinerDeps {
    * Changes the answer before it is sent: lets tests and demos run lying, lazy or slow miners
    * through the real service. Honest miners leave it out.
    */
-  tamper?: (answer: Answer, challenge: Challenge) => Answer | Promise<Answer>;
+  tamper?: (answer: UnsignedAnswer, challenge: Challenge) => UnsignedAnswer | Promise<UnsignedAnswer>;
 }
 
 export interface DefenseMiner {
@@ -42,6 +53,7 @@ export interface DefenseMiner {
  */
 export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   const reg = deps.registry ? [deps.registry] : [];
+  const id = deps.hotkey.address;
   const answered = new Counter({
     name: 'vigil_defense_miner_answers_total',
     help: 'Challenges answered, by outcome',
@@ -90,16 +102,17 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     return moving;
   };
 
-  const errorAnswer = (c: Challenge, reason: string, started: number): Answer => ({
+  const errorAnswer = (c: Challenge, reason: string, started: number): UnsignedAnswer => ({
     challengeId: c.challengeId,
-    miner: deps.id,
+    miner: id,
+    validator: c.validator,
     blockNumber: c.blockNumber,
     txStatus: 'error',
     results: c.invariants.map((d, i) => ({ id: String(d.id ?? `#${i}`), status: 'error' as Vote, reason })),
     latencyMs: performance.now() - started,
   });
 
-  const answer = async (c: Challenge, started: number): Promise<Answer> => {
+  const answer = async (c: Challenge, started: number): Promise<UnsignedAnswer> => {
     const invariants = invariantsOf(c.invariants);
     if (invariants instanceof InvalidInvariantError) return errorAnswer(c, invariants.message, started);
     try {
@@ -112,7 +125,8 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
       const r = await deps.engine.check({ tx: c.tx as never, invariants, priorTxs: c.priorTxs as never });
       return {
         challengeId: c.challengeId,
-        miner: deps.id,
+        miner: id,
+        validator: c.validator,
         blockNumber: r.blockNumber,
         txStatus: r.tx.status,
         results: r.invariants.map((x) => ({
@@ -132,7 +146,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   const channelOf = (validator: string) => defenseAnswerChannel(deps.prefix, validator);
 
   const worker = new Worker(
-    defenseChallengeQueue(deps.id),
+    defenseChallengeQueue(id),
     async (job: Job) => {
       const started = performance.now();
       let c: Challenge;
@@ -152,7 +166,11 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
       let a = await answer(c, started);
       if (deps.tamper) a = await deps.tamper(a, c);
       a.latencyMs = performance.now() - started;
-      await deps.connection.publish(channelOf(c.validator), JSON.stringify(a));
+      // Signed last, over everything the validator uses (latency included).
+      await deps.connection.publish(
+        channelOf(c.validator),
+        JSON.stringify(signDefenseAnswer(deps.hotkey, a)),
+      );
       const outcome = a.results.some((r) => r.status === 'violated')
         ? 'violated'
         : a.results.some((r) => r.status === 'error')
@@ -177,9 +195,11 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   worker.on('error', (err) => deps.log.error({ err: err.message }, 'defense miner worker error'));
 
   const beat = () =>
-    deps.connection.hset(defenseMinersKey(deps.prefix), deps.id, String(Date.now())).catch((err) => {
-      deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
-    });
+    deps.connection
+      .hset(defenseMinersKey(deps.prefix), id, JSON.stringify(signHeartbeat(deps.hotkey, Date.now())))
+      .catch((err) => {
+        deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
+      });
   void beat();
   const timer = setInterval(beat, deps.heartbeatMs ?? 2000);
   timer.unref();
@@ -190,7 +210,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     close() {
       closing ??= (async () => {
         clearInterval(timer);
-        await deps.connection.hdel(defenseMinersKey(deps.prefix), deps.id).catch(() => {});
+        await deps.connection.hdel(defenseMinersKey(deps.prefix), id).catch(() => {});
         await worker.close();
       })();
       return closing;

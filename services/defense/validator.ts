@@ -7,7 +7,13 @@ import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/wa
 import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { type Answer, type Challenge, heartbeatSchema, parseAnswer } from '../../protocol/defense.ts';
+import {
+  type Answer,
+  type Challenge,
+  type OpenChallenges,
+  checkDefenseAnswer,
+  checkHeartbeat,
+} from '../../protocol/defense.ts';
 import { alertId } from '../../protocol/ids.ts';
 import type { FindingJob } from '../../protocol/ingest.ts';
 import { defenseAnswerChannel, defenseMinersKey } from '../../protocol/keys.ts';
@@ -69,6 +75,11 @@ export interface DefenseValidatorDeps {
   graph: Graph;
   ingest: IngestQueue;
   log: Logger;
+  /**
+   * The subnet's registered hotkeys (services/defense/membership.ts): only they are asked,
+   * counted and paid; a heartbeat of anyone else marks nobody live.
+   */
+  members: { has(hotkey: string): boolean };
   metrics?: Registry;
   params?: Partial<DefenseParams>;
   pauseAgent?: PauseAgent;
@@ -161,6 +172,18 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     labelNames: ['result'],
     registers: reg,
   });
+  const answersRefused = new Counter({
+    name: 'vigil_defense_answers_refused_total',
+    help: 'Answers dropped on arrival, never counted: by reason and miner (hotkey if registered, else "unregistered")',
+    labelNames: ['reason', 'miner'],
+    registers: reg,
+  });
+  const heartbeatsRefused = new Counter({
+    name: 'vigil_defense_heartbeats_refused_total',
+    help: 'Heartbeats that marked nobody live: by reason (unregistered, bad_signature, stale, future, ...)',
+    labelNames: ['reason'],
+    registers: reg,
+  });
   const toPause = new Histogram({
     name: 'vigil_defense_seen_to_pause_seconds',
     help: 'From pending tx seen to pause broadcast',
@@ -220,17 +243,34 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     return invariants;
   }
 
+  /** Heartbeat refusals already logged, so a miner's bad heartbeat is logged once, not every read. */
+  const heartbeatWarned = new Map<string, string>();
+  const refuseHeartbeat = (miner: string, kind: string, reason: string) => {
+    heartbeatsRefused.inc({ reason: kind });
+    if (heartbeatWarned.get(miner) === kind) return;
+    rememberBounded(heartbeatWarned, miner, kind, 10_000);
+    deps.log.warn({ miner: miner.slice(0, 100), reason: kind }, `heartbeat refused: ${reason.slice(0, 300)}`);
+  };
+
+  /** Registered hotkeys with a valid, signed, fresh heartbeat. */
   async function liveMiners(): Promise<string[]> {
     const now = Date.now();
     if (now - miners.at < 1000) return miners.ids;
     const all = await deps.connection.hgetall(defenseMinersKey(deps.prefix));
-    const ids = Object.entries(all)
-      .filter(([, t]) => {
-        const seen = heartbeatSchema.safeParse(t);
-        return seen.success && now - seen.data < p.minerTtlMs;
-      })
-      .map(([id]) => id)
-      .sort();
+    const ids: string[] = [];
+    for (const [miner, value] of Object.entries(all)) {
+      if (!deps.members.has(miner)) {
+        refuseHeartbeat(miner, 'unregistered', `${miner} is not a hotkey registered on the subnet`);
+        continue;
+      }
+      const beat = checkHeartbeat(value, miner, now, { maxAgeMs: p.minerTtlMs });
+      if (beat.ok) {
+        ids.push(miner);
+        heartbeatWarned.delete(miner);
+      } else if (beat.kind !== 'stale') refuseHeartbeat(miner, beat.kind, beat.reason);
+      else heartbeatsRefused.inc({ reason: beat.kind }); // a stopped miner: not worth a warning
+    }
+    ids.sort();
     miners = { at: now, ids };
     return ids;
   }
@@ -788,18 +828,30 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       );
   }
 
+  const open: OpenChallenges = {
+    validator: deps.id,
+    round: (challengeId) => {
+      const r = rounds.get(challengeId);
+      return r && { asked: r.asked, answered: (m: string) => r.arrival.has(m) };
+    },
+  };
+
+  /** Every answer is checked (shape, open challenge, asked miner, signature, first) before it counts. */
   function onMessage(ch: string, message: string) {
     if (ch !== channel) return;
-    let a: Answer;
-    try {
-      a = parseAnswer(JSON.parse(message));
-    } catch (e) {
-      deps.log.warn({ err: (e as Error).message }, 'invalid answer ignored');
+    const at = performance.now();
+    const checked = checkDefenseAnswer(message, open);
+    if (!checked.ok) {
+      const miner = checked.miner && deps.members.has(checked.miner) ? checked.miner : 'unregistered';
+      answersRefused.inc({ reason: checked.kind, miner });
+      // A late answer is ordinary (the round closed at its deadline): not worth a warning.
+      const level = checked.kind === 'unknown_challenge' ? 'debug' : 'warn';
+      deps.log[level]({ miner, reason: checked.kind }, `answer dropped: ${checked.reason.slice(0, 500)}`);
       return;
     }
-    const round = rounds.get(a.challengeId);
-    if (!round || !round.asked.includes(a.miner) || round.arrival.has(a.miner)) return;
-    round.arrival.set(a.miner, performance.now());
+    const a = checked.answer;
+    const round = rounds.get(a.challengeId)!;
+    round.arrival.set(a.miner, at);
     round.answers.push(a);
     round.onAnswer();
   }
