@@ -10,7 +10,7 @@ import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { defenseChallengeQueue, defenseMinersKey } from '../../protocol/keys.ts';
+import { defenseChallengeStream, defenseHeartbeatKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
@@ -144,7 +144,6 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
       id: `${RUN}-validator`,
       chainId: CHAIN_ID,
       connection: producer,
-      subscriber: conn(),
       prefix,
       provider,
       rpc,
@@ -505,7 +504,6 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       id: `${RUN}-v-${opts.ids[0]}`,
       chainId: opts.chainId,
       connection: producer,
-      subscriber: conn(),
       prefix,
       provider,
       rpc,
@@ -704,11 +702,11 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       params: { minersPerTx: 2 },
       onRound: (r) => reports.push(r),
     });
-    // A second live miner whose queue Redis refuses (its wait list is a string: WRONGTYPE).
+    // A second live miner whose challenge stream Redis refuses (it is a string: WRONGTYPE).
     const broken = `${RUN}-part-broken`;
     const redis = conn();
-    await redis.set(`${prefix}:${defenseChallengeQueue(broken)}:wait`, 'not a list');
-    await redis.hset(defenseMinersKey(prefix), broken, String(Date.now()));
+    await redis.set(defenseChallengeStream(prefix, broken), 'not a stream');
+    await redis.set(defenseHeartbeatKey(prefix, broken), String(Date.now()), 'PX', 60_000);
     await waitFor('both miners live', async () => (await validator.liveMiners()).includes(broken));
     const a = new Wallet(fx.node.accounts[9]!.privateKey, fx.provider);
     const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {

@@ -10,9 +10,10 @@ import type { Graph } from '../../graph/driver.ts';
 import { type Answer, type Challenge, heartbeatSchema, parseAnswer } from '../../protocol/defense.ts';
 import { alertId } from '../../protocol/ids.ts';
 import type { FindingJob } from '../../protocol/ingest.ts';
-import { defenseAnswerChannel, defenseMinersKey } from '../../protocol/keys.ts';
-import { type ChallengeQueue, createChallengeQueue } from '../../queues/defense.ts';
+import { defenseAnswerStream, defenseWakeStream } from '../../protocol/keys.ts';
+import { readHeartbeats, sendChallenge } from '../../queues/defense.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import { type StreamReader, createStreamReader } from '../../queues/streams.ts';
 import { type AlertNotice, type PauseAgent, type PauseResult, sendTelegram, sendWebhook } from './actions.ts';
 import { type InvariantConsensus, decide } from './consensus.ts';
 import { listInvariants } from './invariantStore.ts';
@@ -54,10 +55,16 @@ export interface Notifiers {
 export interface DefenseValidatorDeps {
   id: string;
   chainId: number;
-  /** Producer-side commands: challenge queues, miner list, finding enqueue, pause dedupe. */
+  /**
+   * Challenges, heartbeats, finding enqueue, pause dedupe; duplicated for the blocking read of the
+   * miners' answer streams.
+   */
   connection: Redis;
-  /** A connection of its own for the answer channel (a subscribed connection can do nothing else). */
-  subscriber: Redis;
+  /**
+   * Whose heartbeat is read (the subnet's registered hotkeys); without it, every miner that wrote
+   * a heartbeat key (found by SCAN, which only the validator's own Redis user may run).
+   */
+  candidates?: () => readonly string[];
   prefix: string;
   /** Pending-tx and head watcher source (WebSocket: subscriptions; HTTP: polling). */
   provider: JsonRpcApiProvider;
@@ -158,7 +165,6 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   let registryAt = 0;
   let registryLoad: Promise<RegisteredInvariant[]> | undefined;
   let miners: { at: number; ids: string[] } = { at: 0, ids: [] };
-  const queues = new Map<string, ChallengeQueue>();
   const rounds = new Map<string, Round>();
   const hasCode = new Map<string, boolean>();
   const pendingBySender = new Map<string, Map<number, { tx: RpcTransaction; head: number }>>();
@@ -169,7 +175,9 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   let retryTimer: NodeJS.Timeout | undefined;
   const background = new Set<Promise<unknown>>();
   const watchers: Watcher[] = [];
-  const channel = defenseAnswerChannel(deps.prefix, deps.id);
+  /** Answer stream → the one miner whose Redis user can write it. */
+  const streamMiner = new Map<string, string>();
+  let reader: StreamReader | undefined;
   let closed = false;
 
   const track = (pr: Promise<unknown>) => {
@@ -207,25 +215,27 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   async function liveMiners(): Promise<string[]> {
     const now = Date.now();
     if (now - miners.at < 1000) return miners.ids;
-    const all = await deps.connection.hgetall(defenseMinersKey(deps.prefix));
-    const ids = Object.entries(all)
+    const all = await readHeartbeats(deps.connection, deps.prefix, deps.candidates?.());
+    const ids = all
       .filter(([, t]) => {
         const seen = heartbeatSchema.safeParse(t);
         return seen.success && now - seen.data < p.minerTtlMs;
       })
       .map(([id]) => id)
       .sort();
+    watchAnswers(ids);
     miners = { at: now, ids };
     return ids;
   }
 
-  function queueFor(miner: string): ChallengeQueue {
-    let q = queues.get(miner);
-    if (!q) {
-      q = createChallengeQueue(deps.connection, deps.prefix, miner);
-      queues.set(miner, q);
-    }
-    return q;
+  /** Reads the answer streams of these miners from now on (before any challenge goes to them). */
+  function watchAnswers(ids: string[]) {
+    const keys = ids.map((m) => {
+      const key = defenseAnswerStream(deps.prefix, deps.id, m);
+      streamMiner.set(key, m);
+      return key;
+    });
+    reader?.watch(keys);
   }
 
   async function isContract(address: string): Promise<boolean> {
@@ -623,9 +633,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     rounds.set(challenge.challengeId, round);
     round.sentAt = performance.now();
     const queued = await Promise.allSettled(
-      asked.map((m) =>
-        queueFor(m).add('challenge', challenge, { jobId: challenge.challengeId.replaceAll(':', '_') }),
-      ),
+      asked.map((m) => sendChallenge(deps.connection, deps.prefix, m, challenge)),
     );
     const reached = asked.filter((_, i) => queued[i]!.status === 'fulfilled');
     if (reached.length === 0) {
@@ -707,13 +715,21 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     return report;
   }
 
-  function onMessage(ch: string, message: string) {
-    if (ch !== channel) return;
+  /** An entry of a miner's answer stream: only that miner's Redis user can have written it. */
+  function onMessage(stream: string, message: string | null) {
+    const writer = streamMiner.get(stream);
     let a: Answer;
     try {
-      a = parseAnswer(JSON.parse(message));
+      a = parseAnswer(JSON.parse(message ?? 'null'));
     } catch (e) {
-      deps.log.warn({ err: (e as Error).message }, 'invalid answer ignored');
+      deps.log.warn({ miner: writer, err: (e as Error).message }, 'invalid answer ignored');
+      return;
+    }
+    if (a.miner !== writer) {
+      deps.log.warn(
+        { miner: writer, claimed: a.miner },
+        'answer names another miner than its stream: ignored',
+      );
       return;
     }
     const round = rounds.get(a.challengeId);
@@ -733,14 +749,20 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     }
   }
 
-  deps.subscriber.on('message', onMessage);
-
   return {
     get head() {
       return head;
     },
     async start(opts = {}) {
-      await deps.subscriber.subscribe(channel);
+      reader ??= createStreamReader({
+        connection: deps.connection,
+        onMessage,
+        log: deps.log,
+        wakeKey: defenseWakeStream(deps.prefix, deps.id),
+        consume: true,
+        blockMs: 1000,
+      });
+      watchAnswers(miners.ids);
       head = Number(BigInt(await deps.rpc.call<string>('eth_blockNumber')));
       await refreshRegistry();
       if (opts.watch === false) return;
@@ -774,9 +796,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       retries.clear();
       for (const w of watchers.splice(0)) await w.stop().catch(() => {});
       await Promise.allSettled([...background]);
-      deps.subscriber.off('message', onMessage);
-      await deps.subscriber.unsubscribe(channel).catch(() => {});
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      await reader?.close();
     },
   };
 }

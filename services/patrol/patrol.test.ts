@@ -13,10 +13,11 @@ import type { LocalSubtensor } from '../../dev/bittensor/localChain.ts';
 import type { SeedManifest } from '../../dev/bittensor/seeder.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
-import { patrolAnswerQueue, patrolChallengeQueue } from '../../protocol/keys.ts';
+import { patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
 import { type Answer, type Challenge, signAnswer } from '../../protocol/patrol.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
+import { appendMessage } from '../../queues/streams.ts';
 import { createTestApi } from '../../test/api.ts';
 import { startSeededChain } from '../../test/chain.ts';
 import {
@@ -426,7 +427,7 @@ describe('Patrol answers from others', () => {
     const ingest = createIngestQueue(conn, prefix);
     const [minerKey, validatorKey] = ['//shape-miner', '//shape-validator'].map((u) => keyring.addFromUri(u));
     const miners = [{ hotkey: minerKey!.address, uid: 0 }];
-    const answers = new Queue(patrolAnswerQueue(validatorKey!.address), { connection: conn, prefix });
+    const ownStream = patrolAnswerStream(prefix, validatorKey!.address, minerKey!.address);
     const metrics = new Registry();
     const running = createPatrolMiner({
       api,
@@ -438,7 +439,11 @@ describe('Patrol answers from others', () => {
         // A node type no schema knows: the old validator took it, and rejected the answer later.
         const odd = structuredClone(a.subgraph) as unknown as { nodes: Record<string, unknown>[] };
         odd.nodes[0]!.type = 'exchange';
-        await answers.add('answer', signAnswer(minerKey!, a.challengeId, odd as never));
+        await appendMessage(
+          conn,
+          ownStream,
+          JSON.stringify(signAnswer(minerKey!, a.challengeId, odd as never)),
+        );
         await new Promise((r) => setTimeout(r, 500));
         return a;
       },
@@ -459,7 +464,6 @@ describe('Patrol answers from others', () => {
     } finally {
       await validator.close();
       await running.close();
-      await answers.close();
       await ingest.obliterate({ force: true });
       await ingest.close();
       conn.disconnect();
@@ -474,8 +478,9 @@ describe('Patrol answers from others', () => {
       keyring.addFromUri(u),
     );
     const miners = [victim!, cheat!].map((k, uid) => ({ hotkey: k.address, uid }));
-    const answers = new Queue(patrolAnswerQueue(validatorKey!.address), { connection: conn, prefix });
-    const victimChallenges = new Queue(patrolChallengeQueue(victim!.address), { connection: conn, prefix });
+    // This test runs without ACLs (the default user): the cheat can write the victim's stream.
+    const victimStream = patrolAnswerStream(prefix, validatorKey!.address, victim!.address);
+    const cheatStream = patrolAnswerStream(prefix, validatorKey!.address, cheat!.address);
     const running = [
       createPatrolMiner({
         api,
@@ -491,15 +496,17 @@ describe('Patrol answers from others', () => {
         connection: conn,
         prefix,
         log: silentLogger(),
-        // Reads the victim's challenge and answers it first (signed by itself, and as the victim
-        // with a bad signature); then sends its own answer late with a backdated job timestamp.
+        // Reads the victim's challenge and answers it first on the victim's stream (signed by
+        // itself, and as the victim with a bad signature); then sends its own answer late with a
+        // backdated stream entry id.
         tamper: async (a) => {
-          const [vc] = await victimChallenges.getJobs(['active', 'waiting']);
-          const junk = signAnswer(cheat!, vc!.data.id, { nodes: [], edges: [] });
-          await answers.add('answer', junk);
-          await answers.add('answer', { ...junk, miner: victim!.address });
+          const [first] = await conn.xrange(patrolChallengeStream(prefix, victim!.address), '-', '+');
+          const vc = JSON.parse(first![1][1]!) as Challenge;
+          const junk = signAnswer(cheat!, vc.id, { nodes: [], edges: [] });
+          await appendMessage(conn, victimStream, JSON.stringify(junk));
+          await appendMessage(conn, victimStream, JSON.stringify({ ...junk, miner: victim!.address }));
           await new Promise((r) => setTimeout(r, 1200));
-          await answers.add('answer', a, { timestamp: Date.now() - 1200 });
+          await conn.xadd(cheatStream, `${Date.now() - 1200}-0`, 'm', JSON.stringify(a));
           return a;
         },
       }),
@@ -515,8 +522,6 @@ describe('Patrol answers from others', () => {
     } finally {
       await validator.close();
       for (const m of running) await m.close();
-      await answers.close();
-      await victimChallenges.close();
       await ingest.obliterate({ force: true });
       await ingest.close();
       conn.disconnect();
