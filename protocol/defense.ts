@@ -5,15 +5,18 @@ import { parseWith } from './parse.ts';
 /**
  * Messages of real-time defense (services/defense), names in keys.ts:
  *
- *   validator ──Challenge──▶ BullMQ queue defenseChallengeQueue(minerId) (one per miner)
- *   miner ──Answer──▶ Redis pub/sub channel defenseAnswerChannel(prefix, validatorId)
- *   miner ──Heartbeat──▶ Redis hash defenseMinersKey(prefix) (minerId → last seen, epoch ms)
+ *   validator ──Challenge──▶ Redis stream defenseChallengeStream(prefix, minerId) (the miner's own)
+ *   miner ──Answer──▶ Redis stream defenseAnswerStream(prefix, validatorId, minerId) (its own)
+ *   miner ──Heartbeat──▶ Redis string defenseHeartbeatKey(prefix, minerId) with a TTL (its own)
  *   validator ──PublishedWeights──▶ Redis key defenseWeightsKey(prefix, validatorId)
  *   validator ──PauseClaim──▶ Redis key pauseClaimKey(prefix, chainId, contract, incident)
  *   ingest worker ──AlertEvent──▶ Redis pub/sub channel alertChannel(prefix) (GraphQL `alertRaised`)
  *
- * Challenges are durable jobs (a miner that starts late still sees them, and skips those past their
- * deadline); answers are ephemeral: an answer that arrives after the deadline is a missing vote anyway.
+ * A stream entry's field `m` holds the message's JSON. Every key a miner reads or writes is its own,
+ * and its Redis user may touch no other (queues/minerAccess.ts): no miner sees another's answer.
+ * Challenges stay in the stream (a miner that starts late still sees them, and skips those past
+ * their deadline); the validator times an answer by its arrival and deletes it once read: an answer
+ * that arrives after the deadline is a missing vote anyway.
  */
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte hex address');
@@ -88,7 +91,7 @@ export type Answer = z.infer<typeof answerSchema>;
 export const parseChallenge = (data: unknown): Challenge => parseWith(challengeSchema, data);
 export const parseAnswer = (data: unknown): Answer => parseWith(answerSchema, data);
 
-/** A heartbeat: the value of a miner's field in defenseMinersKey, epoch ms as a decimal string. */
+/** A heartbeat: the value of a miner's defenseHeartbeatKey, epoch ms as a decimal string. */
 export const heartbeatSchema = z.coerce.number().int().positive();
 
 /** A defense validator's miner weights, as published for the Patrol validator to mix in. */

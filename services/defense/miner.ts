@@ -38,7 +38,7 @@ export interface DefenseMiner {
 }
 
 /**
- * A defense miner: takes challenges from its own queue, simulates the pending tx (after the sender's
+ * A defense miner: takes challenges from its own stream, simulates the pending tx (after the sender's
  * earlier pending txs) on top of the challenge's block with the engine, and answers per invariant
  * holds / violated / error with before/after values and its latency. Any failure of its own
  * (bad invariant, engine or RPC fault) is answered as `error`, never as `holds`.
