@@ -13,6 +13,7 @@ import {
   type defenseActionSchema,
   validateRegistration,
 } from '../../services/defense/registry.ts';
+import { localMinerUser } from '../minerUsers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -108,7 +109,9 @@ export async function spawnDefenseMiners(opts: {
 }): Promise<MinerProcesses> {
   const ids = Array.from({ length: opts.count }, (_, i) => `${opts.idPrefix}-m${i}`);
   const children: ChildProcess[] = [];
-  for (const id of ids) {
+  // Each miner on its own Redis user, as on a real validator's Redis (README "Onboarding a miner").
+  const users = await Promise.all(ids.map((id) => localMinerUser(opts.redisUrl, opts.prefix, id)));
+  for (const [i, id] of ids.entries()) {
     children.push(
       spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'vigil.ts'), 'defense-miner'], {
         cwd: ROOT,
@@ -116,7 +119,7 @@ export async function spawnDefenseMiners(opts: {
           ...process.env,
           ETH_RPC_URL: opts.rpcUrl,
           ETH_CHAIN_ID: String(opts.chainId),
-          REDIS_URL: opts.redisUrl,
+          REDIS_URL: users[i]!.url,
           VIGIL_QUEUE_PREFIX: opts.prefix,
           DEFENSE_MINER_ID: id,
           DEFENSE_ENGINE_POOL: '1',
@@ -145,6 +148,7 @@ export async function spawnDefenseMiners(opts: {
             }),
         ),
       );
+      await Promise.allSettled(users.map((u) => u.revoke()));
     },
   };
 }

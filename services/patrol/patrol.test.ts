@@ -18,6 +18,7 @@ import { type Answer, type Challenge, signAnswer } from '../../protocol/patrol.t
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { appendMessage } from '../../queues/streams.ts';
+import { startAclRedis } from '../../test/aclRedis.ts';
 import { createTestApi } from '../../test/api.ts';
 import { startSeededChain } from '../../test/chain.ts';
 import {
@@ -525,6 +526,43 @@ describe('Patrol answers from others', () => {
       await ingest.obliterate({ force: true });
       await ingest.close();
       conn.disconnect();
+    }
+  });
+});
+
+describe('Patrol miners on their own Redis ACL users', () => {
+  it("answer through the real miner code and are accepted; a miner reads no other miner's stream", async () => {
+    const redis = await startAclRedis();
+    const prefix = uniquePrefix();
+    const conn = createRedisConnection(redis.url, 'worker');
+    const ingest = createIngestQueue(conn, prefix);
+    const [a, b, validatorKey] = ['//acl-a', '//acl-b', '//acl-validator'].map((u) => keyring.addFromUri(u));
+    const miners = [a!, b!].map((k, uid) => ({ hotkey: k.address, uid }));
+    const users = await Promise.all([a!, b!].map((k) => redis.addMiner(prefix, k.address)));
+    const minerConns = users.map((u) => createRedisConnection(u.url, 'miner'));
+    const running = [a!, b!].map((hotkey, i) =>
+      createPatrolMiner({ api, hotkey, connection: minerConns[i]!, prefix, log: silentLogger() }),
+    );
+    const validator = validatorOn(busiestColdkey(), { hotkey: validatorKey!, conn, prefix, ingest, miners });
+    try {
+      const report = await validator.runRound(1);
+      expect(report.results.map((r) => r.accepted)).toEqual([true, true]);
+      const me = minerConns[0]!;
+      for (const attempt of [
+        () => me.xread('STREAMS', patrolChallengeStream(prefix, b!.address), '0-0'),
+        () => me.xread('STREAMS', patrolAnswerStream(prefix, validatorKey!.address, b!.address), '0-0'),
+        () => me.xread('STREAMS', patrolAnswerStream(prefix, validatorKey!.address, a!.address), '0-0'),
+        () => appendMessage(me, patrolAnswerStream(prefix, validatorKey!.address, b!.address), '{}'),
+      ])
+        await expect(attempt()).rejects.toThrow(/NOPERM/);
+    } finally {
+      await validator.close();
+      for (const m of running) await m.close();
+      await ingest.obliterate({ force: true });
+      await ingest.close();
+      conn.disconnect();
+      for (const c of minerConns) c.disconnect();
+      await redis.stop();
     }
   });
 });
