@@ -7,12 +7,17 @@
  *   seen→alert   the consensus alert is stored in Neo4j (the ingest worker's publish after the write)
  *   seen→both    the later of the two (the target: p99 <= 150 ms)
  * then mine one block and check that the pause landed first and the attack reverted.
+ * Every answer is signed by its miner's hotkey and verified by the validator before it counts; the
+ * miners' hotkeys are registered on a subnet of a local chopsticks chain (started first, not timed),
+ * which the validator reads membership from. Also timed, in this process: signing one answer and
+ * checking one (parse, membership of the round, sr25519 verify), N times each.
  * Run: npm run bench:defense -- [rounds] [warm-up rounds]   (defaults 50 and 10; NEO4J_URI /
  * REDIS_URL from the environment as usual). Warm-up rounds are not counted: the first rounds
  * measure the JIT of a fresh Neo4j and Node, which a running deployment has long passed.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
 import { type Contract, Wallet, parseEther } from 'ethers';
 import { Registry } from 'prom-client';
 import { createHttpRpc } from '../chains/ethereum/rpc.ts';
@@ -20,10 +25,17 @@ import { closeMonitorProvider, createMonitorProvider } from '../chains/ethereum/
 import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
-import { registerVaultInvariants, spawnDefenseMiners, waitForMiners } from '../dev/defense/localRun.ts';
+import {
+  defenseHotkeyUri,
+  registerVaultInvariants,
+  spawnDefenseMiners,
+  startDefenseSubnet,
+  waitForMiners,
+} from '../dev/defense/localRun.ts';
 import { setupFixture } from '../dev/testkit/engine.ts';
 import { createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
+import { checkDefenseAnswer, signDefenseAnswer } from '../protocol/defense.ts';
 import { alertId } from '../protocol/ids.ts';
 import { alertChannel } from '../protocol/keys.ts';
 import { createRedisConnection } from '../queues/connection.ts';
@@ -38,6 +50,44 @@ const WARMUP = Math.max(0, Number(process.argv[3] ?? 10));
 const BENIGN_PER_ROUND = 3;
 const MINERS = 3;
 const say = (m: string) => process.stderr.write(`${m}\n`);
+
+const SIGN_OPS = 2000;
+
+/** The cost of signing one defense answer and of checking one as the validator does, averaged over n. */
+function signingCost(n: number): { signUs: number; checkUs: number; parseUs: number } {
+  const pair = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//bench-signing');
+  const unsigned = {
+    challengeId: `v1:0x${'ab'.repeat(32)}:123`,
+    miner: pair.address,
+    validator: 'v1',
+    blockNumber: 123,
+    txStatus: 'reverted',
+    results: ['owner', 'eth', 'tokens'].map((id) => ({
+      id: `vault-${id}`,
+      status: 'violated' as const,
+      before: '0x000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266',
+      after: '0x0000000000000000000000003c44cdddb6a900fa2b585dd299e03d12fa4293bc',
+    })),
+    latencyMs: 4.2,
+  };
+  let t = performance.now();
+  let text = '';
+  for (let i = 0; i < n; i++) text = JSON.stringify(signDefenseAnswer(pair, { ...unsigned, latencyMs: i }));
+  const signUs = ((performance.now() - t) * 1000) / n;
+  const open = (answered: boolean) => ({
+    validator: 'v1',
+    round: () => ({ asked: [pair.address], answered: () => answered }),
+  });
+  t = performance.now();
+  for (let i = 0; i < n; i++) if (!checkDefenseAnswer(text, open(false)).ok) throw new Error('check failed');
+  const checkUs = ((performance.now() - t) * 1000) / n;
+  // The same text for another validator: refused right after JSON and shape, before any crypto.
+  const wrong = text.replace('"validator":"v1"', '"validator":"v2"');
+  t = performance.now();
+  for (let i = 0; i < n; i++) checkDefenseAnswer(wrong, open(false));
+  const parseUs = ((performance.now() - t) * 1000) / n;
+  return { signUs, checkUs, parseUs };
+}
 
 async function main() {
   const config = loadConfig();
@@ -65,14 +115,17 @@ async function main() {
       severity: 'critical',
     });
 
+    say(`bench: local subtensor (chopsticks) with the ${MINERS} miners' hotkeys registered on a subnet`);
+    const hotkeyUris = Array.from({ length: MINERS }, (_, i) => defenseHotkeyUri(`${run}-${i}`));
+    const subnet = await startDefenseSubnet({ specPath: config.subtensor.specPath, hotkeyUris, log });
+    cleanup.push(() => subnet.close());
     say(`bench: starting ${MINERS} miner processes (vigil defense-miner)`);
     const miners = await spawnDefenseMiners({
-      count: MINERS,
+      hotkeyUris,
       rpcUrl: fx.node.rpcUrl,
       chainId,
       redisUrl: config.redisUrl,
       prefix,
-      idPrefix: run,
     });
     cleanup.push(() => miners.stop());
 
@@ -121,6 +174,7 @@ async function main() {
       graph,
       ingest,
       log,
+      members: subnet.membership,
       params: { minersPerTx: MINERS, threshold: 2 / 3, deadlineMs: 2000, registryRefreshMs: 60_000 },
       pauseAgent: createPauseAgent({
         rpc,
@@ -232,6 +286,7 @@ async function main() {
       await fx.node.mine();
     }
 
+    const signCost = signingCost(SIGN_OPS);
     const stat = (k: Exclude<keyof Row, 'first' | 'reverted'>) => {
       const xs = rows.map((r) => r[k]);
       return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) };
@@ -262,6 +317,7 @@ async function main() {
       '',
       `pause landed first: ${rows.filter((r) => r.first).length}/${rows.length}; attack reverted: ${rows.filter((r) => r.reverted).length}/${rows.length}`,
       `target p99 ≤ 150 ms: ${stat('both').p99 <= 150 ? 'met' : 'NOT met'}`,
+      `one answer (3 results), ${SIGN_OPS} times each: sign ${signCost.signUs.toFixed(0)} µs; check on arrival (JSON, shape, round, sr25519 verify) ${signCost.checkUs.toFixed(0)} µs, of which JSON and shape ${signCost.parseUs.toFixed(0)} µs`,
     ];
     console.log(lines.join('\n'));
     process.exitCode = rows.every((r) => r.first && r.reverted) ? 0 : 1;

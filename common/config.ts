@@ -101,15 +101,31 @@ const schema = z.object({
   VIGIL_API_READS_NEED_KEY: z.enum(['true', 'false']).default('false'),
   /** `keyed`: schema introspection (`__schema`, `__type`) needs an API key; for production. */
   VIGIL_API_INTROSPECTION: z.enum(['open', 'keyed']).default('open'),
+  /**
+   * Priced cost one API caller (an API key, else a client address) may spend per window; 0 = no
+   * budget. At least the largest request allowed (query cost 5000), else such a request never runs.
+   */
+  VIGIL_API_COST_BUDGET: whole(0)
+    .refine((v) => v === 0 || v >= 5000, {
+      message: 'expected 0 (no budget) or at least 5000, the cost of the largest request the API allows',
+    })
+    .default(100_000),
+  VIGIL_API_COST_WINDOW_S: whole(1, 86_400).default(60),
+  /** Requests costing at least this wait for the expensive lane; 0 = no lane. */
+  VIGIL_API_EXPENSIVE_COST: whole(0).default(1000),
+  VIGIL_API_EXPENSIVE_SLOTS: whole(1, 64).default(1),
+  VIGIL_API_EXPENSIVE_QUEUE: whole(0, 10_000).default(32),
+  /** Neo4j statements one expensive request may have in flight. */
+  VIGIL_API_EXPENSIVE_NEO4J_CALLS: whole(1, 64).default(2),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: whole(0).default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
   ETH_HARDFORK: z.enum(['shanghai', 'cancun', 'prague', 'osaka']).default(DEFAULT_HARDFORK),
-  /** This miner's id (names its challenge queue); empty = `miner-<hostname>-<pid>`. */
-  DEFENSE_MINER_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only')
-    .default(''),
+  /**
+   * Secret URI (mnemonic or //dev path) of this defense miner's hotkey, registered on the subnet
+   * (PATROL_NETUID): its ss58 address is the miner's id; it signs answers and heartbeats. Never logged.
+   */
+  DEFENSE_MINER_HOTKEY_URI: z.string().default(''),
   DEFENSE_MINER_CONCURRENCY: whole(1, 64).default(4),
   /** EVMs per miner able to simulate at once. */
   DEFENSE_ENGINE_POOL: whole(1, 32).default(2),
@@ -172,7 +188,22 @@ export interface Config {
     cds: boolean;
   };
   dataDir: string;
-  api: { host: string; port: number; keys: ApiKey[]; readsNeedKey: boolean; introspection: 'open' | 'keyed' };
+  api: {
+    host: string;
+    port: number;
+    keys: ApiKey[];
+    readsNeedKey: boolean;
+    introspection: 'open' | 'keyed';
+    /** services/api/admission.ts */
+    admission: {
+      costBudget: number;
+      costWindowSeconds: number;
+      expensiveCost: number;
+      expensiveSlots: number;
+      expensiveQueue: number;
+      expensiveNeo4jCalls: number;
+    };
+  };
   metricsPort: number;
   ingest: { concurrency: number; batchSize: number };
   logLevel: Env['LOG_LEVEL'];
@@ -189,7 +220,8 @@ export interface Config {
   };
   ethereum: { rpcUrl: string; wsUrl: string; chainId: number; hardfork: Env['ETH_HARDFORK'] };
   defense: {
-    minerId: string;
+    /** Secret: never log. */
+    minerHotkeyUri: string;
     minerConcurrency: number;
     enginePool: number;
     validatorId: string;
@@ -242,6 +274,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((p) => ({ role: p.slice(0, p.indexOf(':')) as ApiRole, key: p.slice(p.indexOf(':') + 1) })),
       readsNeedKey: e.VIGIL_API_READS_NEED_KEY === 'true',
       introspection: e.VIGIL_API_INTROSPECTION,
+      admission: {
+        costBudget: e.VIGIL_API_COST_BUDGET,
+        costWindowSeconds: e.VIGIL_API_COST_WINDOW_S,
+        expensiveCost: e.VIGIL_API_EXPENSIVE_COST,
+        expensiveSlots: e.VIGIL_API_EXPENSIVE_SLOTS,
+        expensiveQueue: e.VIGIL_API_EXPENSIVE_QUEUE,
+        expensiveNeo4jCalls: e.VIGIL_API_EXPENSIVE_NEO4J_CALLS,
+      },
     },
     metricsPort: e.METRICS_PORT,
     ingest: { concurrency: e.INGEST_CONCURRENCY, batchSize: e.INGEST_BATCH_SIZE },
@@ -268,7 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       hardfork: e.ETH_HARDFORK,
     },
     defense: {
-      minerId: e.DEFENSE_MINER_ID,
+      minerHotkeyUri: e.DEFENSE_MINER_HOTKEY_URI,
       minerConcurrency: e.DEFENSE_MINER_CONCURRENCY,
       enginePool: e.DEFENSE_ENGINE_POOL,
       validatorId: e.DEFENSE_VALIDATOR_ID,

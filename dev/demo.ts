@@ -199,6 +199,8 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     ingestQueue,
     log: say,
     shutdown: rt.shutdown,
+    // The defense miners' hotkeys join the Patrol subnet (PATROL_NETUID is the defense netuid too).
+    subnet: { api: chainApi, chain, netuid, coldkeyUri: manifest.accounts.at(-1)!.uri },
   });
   if (!defense.pauseFirst || !defense.attackReverted || !defense.vaultIntact) {
     throw new Error(

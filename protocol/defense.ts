@@ -1,13 +1,15 @@
+import type { KeyringPair } from '@polkadot/keyring/types';
 import { z } from 'zod';
 import { CHAINS, SEVERITIES } from './model.ts';
-import { parseWith } from './parse.ts';
+import { formatIssues, parseWith } from './parse.ts';
+import { isSs58, signValue, signatureValid } from './signing.ts';
 
 /**
  * Messages of real-time defense (services/defense), names in keys.ts:
  *
  *   validator ──Challenge──▶ Redis stream defenseChallengeStream(prefix, minerId) (the miner's own)
  *   miner ──Answer──▶ Redis stream defenseAnswerStream(prefix, validatorId, minerId) (its own)
- *   miner ──Heartbeat──▶ Redis string defenseHeartbeatKey(prefix, minerId) with a TTL (its own)
+ *   miner ──Heartbeat──▶ Redis string defenseHeartbeatKey(prefix, minerId), signed Heartbeat JSON, with a TTL (its own)
  *   validator ──PublishedWeights──▶ Redis key defenseWeightsKey(prefix, validatorId)
  *   validator ──PauseClaim──▶ Redis key pauseClaimKey(prefix, chainId, contract, incident)
  *   ingest worker ──AlertEvent──▶ Redis pub/sub channel alertChannel(prefix) (GraphQL `alertRaised`)
@@ -17,6 +19,10 @@ import { parseWith } from './parse.ts';
  * Challenges stay in the stream (a miner that starts late still sees them, and skips those past
  * their deadline); the validator times an answer by its arrival and deletes it once read: an answer
  * that arrives after the deadline is a missing vote anyway.
+ *
+ * Miners are identified by their sr25519 hotkey (ss58), registered on the subnet: answers and
+ * heartbeats are signed as protocol/signing.ts says; the validator runs `checkDefenseAnswer` and
+ * `checkHeartbeat` on what arrives, and drops, with its reason, whatever fails.
  */
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte hex address');
@@ -62,37 +68,214 @@ export const challengeSchema = z
 export const VOTES = ['holds', 'violated', 'error'] as const;
 export type Vote = (typeof VOTES)[number];
 
+/** A miner's hotkey: an ss58 address with a valid checksum (its sr25519 public key signs). */
+const hotkey = z.string().max(64).refine(isSs58, 'expected an ss58 address (the miner hotkey)');
+const signature = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{128}$/, 'expected a 0x-prefixed 64-byte sr25519 signature');
+
 export const answerSchema = z
   .object({
     challengeId: id,
-    miner: id,
+    /** The answering miner's hotkey (ss58): asked by the validator, and the key that signs. */
+    miner: hotkey,
+    /** The validator that asked (the challenge's `validator`): a vote for one is no vote for another. */
+    validator: id,
+    /** The block the miner simulated on (the challenge's, or its own newer head). */
     blockNumber: z.number().int(),
-    txStatus: z.string(),
-    results: z.array(
-      z
-        .object({
-          id: z.string().min(1),
-          status: z.enum(VOTES),
-          before: z.string().optional(),
-          after: z.string().optional(),
-          reason: z.string().optional(),
-        })
-        .strict(),
-    ),
+    txStatus: z.string().max(64),
+    results: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(200),
+            status: z.enum(VOTES),
+            before: z.string().max(200).optional(),
+            after: z.string().max(200).optional(),
+            reason: z.string().max(2000).optional(),
+          })
+          .strict(),
+      )
+      .max(1000),
     /** Time the miner spent from taking the job to sending the answer. */
     latencyMs: z.number().nonnegative(),
+    /** sr25519 signature by `miner` of every other field (see `signedAnswer`), 0x hex. */
+    signature,
   })
   .strict();
 
 export type Challenge = z.infer<typeof challengeSchema>;
 export type ChallengeInput = z.input<typeof challengeSchema>;
 export type Answer = z.infer<typeof answerSchema>;
+export type UnsignedAnswer = Omit<Answer, 'signature'>;
 
 export const parseChallenge = (data: unknown): Challenge => parseWith(challengeSchema, data);
 export const parseAnswer = (data: unknown): Answer => parseWith(answerSchema, data);
 
-/** A heartbeat: the value of a miner's defenseHeartbeatKey, epoch ms as a decimal string. */
-export const heartbeatSchema = z.coerce.number().int().positive();
+/**
+ * What an answer signs (protocol/signing.ts: RFC 8785 JSON → blake2-256 → sr25519): the answer
+ * without its `signature`, i.e. exactly `{blockNumber, challengeId, latencyMs, miner, results,
+ * txStatus, validator}` with each result's fields as sent (absent optional fields left out).
+ */
+export const signedAnswer = (a: UnsignedAnswer): UnsignedAnswer => ({
+  challengeId: a.challengeId,
+  miner: a.miner,
+  validator: a.validator,
+  blockNumber: a.blockNumber,
+  txStatus: a.txStatus,
+  results: a.results,
+  latencyMs: a.latencyMs,
+});
+
+/** The miner's signed answer; `a.miner` must be `pair`'s address. */
+export function signDefenseAnswer(pair: KeyringPair, a: UnsignedAnswer): Answer {
+  if (a.miner !== pair.address)
+    throw new Error(`answer names miner ${a.miner} but the signing hotkey is ${pair.address}`);
+  const body = signedAnswer(a);
+  return { ...body, signature: signValue(pair, body) };
+}
+
+/** Why an arriving defense answer was dropped: a metric label, and the sentence for the log. */
+export type DefenseAnswerRejection =
+  | 'malformed'
+  | 'wrong_validator'
+  | 'unknown_challenge'
+  | 'not_asked'
+  | 'bad_signature'
+  | 'duplicate';
+export type DefenseAnswerCheck =
+  | { ok: true; answer: Answer }
+  | { ok: false; kind: DefenseAnswerRejection; reason: string; miner?: string };
+
+/** What the validator knows of its open rounds, for checking an answer on arrival. */
+export interface OpenChallenges {
+  validator: string;
+  /** The open round of a challenge id: who was asked and who has answered; undefined when closed or unknown. */
+  round(challengeId: string): { asked: readonly string[]; answered(miner: string): boolean } | undefined;
+}
+
+/**
+ * The one check of an arriving defense answer (the raw text from the transport), before it can
+ * count: its JSON and shape (field named), that it is for this validator and an open challenge,
+ * from a miner that challenge asked, signed by that miner's hotkey, and its first answer there.
+ */
+export function checkDefenseAnswer(data: string, open: OpenChallenges): DefenseAnswerCheck {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch (e) {
+    return { ok: false, kind: 'malformed', reason: `answer is not JSON: ${(e as Error).message}` };
+  }
+  const claimed =
+    typeof (json as { miner?: unknown })?.miner === 'string' ? (json as { miner: string }).miner : undefined;
+  const parsed = answerSchema.safeParse(json);
+  if (!parsed.success) {
+    const reason = `malformed answer: ${formatIssues(parsed.error).join('; ')}`;
+    return { ok: false, kind: 'malformed', reason, ...(claimed ? { miner: claimed } : {}) };
+  }
+  const a = parsed.data;
+  const miner = a.miner;
+  if (a.validator !== open.validator)
+    return {
+      ok: false,
+      kind: 'wrong_validator',
+      reason: `answer is for validator ${a.validator}, this is ${open.validator}`,
+      miner,
+    };
+  const round = open.round(a.challengeId);
+  if (!round)
+    return {
+      ok: false,
+      kind: 'unknown_challenge',
+      reason: `challenge ${a.challengeId} is not open (closed at its deadline, or never sent)`,
+      miner,
+    };
+  if (!round.asked.includes(miner))
+    return {
+      ok: false,
+      kind: 'not_asked',
+      reason: `miner ${miner} was not asked challenge ${a.challengeId}`,
+      miner,
+    };
+  if (!signatureValid(signedAnswer(a), a.signature, miner))
+    return {
+      ok: false,
+      kind: 'bad_signature',
+      reason: `signature is not valid for the miner hotkey ${miner}`,
+      miner,
+    };
+  if (round.answered(miner))
+    return {
+      ok: false,
+      kind: 'duplicate',
+      reason: `miner ${miner} already answered challenge ${a.challengeId}`,
+      miner,
+    };
+  return { ok: true, answer: a };
+}
+
+/**
+ * A heartbeat: a miner's "I am up", the value it writes for itself (keys.ts), as JSON text.
+ * Signed over `{at, miner}` (RFC 8785 → blake2-256 → sr25519), so only the hotkey can say it is
+ * up, and with its time, so an old heartbeat cannot be replayed past `maxAgeMs`.
+ */
+export const heartbeatSchema = z
+  .object({
+    /** The miner's hotkey (ss58). */
+    miner: hotkey,
+    /** Epoch ms when the miner wrote it. */
+    at: z.number().int().positive(),
+    signature,
+  })
+  .strict();
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+/** How far ahead of the validator's clock a heartbeat may be (clock skew between machines). */
+export const HEARTBEAT_MAX_SKEW_MS = 2_000;
+
+export function signHeartbeat(pair: KeyringPair, at: number): Heartbeat {
+  return { miner: pair.address, at, signature: signValue(pair, { miner: pair.address, at }) };
+}
+
+export type HeartbeatRejection = 'malformed' | 'wrong_miner' | 'bad_signature' | 'stale' | 'future';
+export type HeartbeatCheck =
+  | { ok: true; heartbeat: Heartbeat }
+  | { ok: false; kind: HeartbeatRejection; reason: string };
+
+/**
+ * The one check of a heartbeat value read for `hotkey`: shape, that it names that hotkey, its
+ * signature, and its time within [now − maxAgeMs, now + maxSkewMs].
+ */
+export function checkHeartbeat(
+  data: string,
+  hotkey: string,
+  now: number,
+  { maxAgeMs, maxSkewMs = HEARTBEAT_MAX_SKEW_MS }: { maxAgeMs: number; maxSkewMs?: number },
+): HeartbeatCheck {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { ok: false, kind: 'malformed', reason: `heartbeat of ${hotkey} is not JSON` };
+  }
+  const parsed = heartbeatSchema.safeParse(json);
+  if (!parsed.success)
+    return {
+      ok: false,
+      kind: 'malformed',
+      reason: `malformed heartbeat of ${hotkey}: ${formatIssues(parsed.error).join('; ')}`,
+    };
+  const h = parsed.data;
+  if (h.miner !== hotkey)
+    return { ok: false, kind: 'wrong_miner', reason: `heartbeat stored for ${hotkey} names ${h.miner}` };
+  if (!signatureValid({ miner: h.miner, at: h.at }, h.signature, hotkey))
+    return { ok: false, kind: 'bad_signature', reason: `heartbeat signature is not valid for ${hotkey}` };
+  if (h.at > now + maxSkewMs)
+    return { ok: false, kind: 'future', reason: `heartbeat of ${hotkey} is ${h.at - now} ms in the future` };
+  if (now - h.at >= maxAgeMs)
+    return { ok: false, kind: 'stale', reason: `heartbeat of ${hotkey} is ${now - h.at} ms old` };
+  return { ok: true, heartbeat: h };
+}
 
 /** A defense validator's miner weights, as published for the Patrol validator to mix in. */
 export const publishedWeightsSchema = z

@@ -12,12 +12,16 @@ export const CORRECTNESS_LIMITS: Partial<Limits> = {
   requestTimeoutMs: 180_000,
 };
 
-/** The API handler as tests ask it: silent, version "test", and CORRECTNESS_LIMITS under `limits`. */
+/**
+ * The API handler as tests ask it: silent, version "test", CORRECTNESS_LIMITS under `limits`, and
+ * no cost budget (a test file asks one handler many questions; admission.test.ts sets its own).
+ */
 export function createTestApi(deps: Omit<ApiDeps, 'log' | 'version'> & Partial<Pick<ApiDeps, 'log'>>) {
   return createApi({
     log: silentLogger(),
     version: 'test',
     ...deps,
+    admission: { costBudget: 0, ...deps.admission },
     limits: { ...CORRECTNESS_LIMITS, ...deps.limits },
   });
 }

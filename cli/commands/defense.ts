@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import { ConfigError, UsageError, VigilError, namingSetting } from '../../common/errors.ts';
@@ -9,6 +12,7 @@ import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createPauseAgent } from '../../services/defense/actions.ts';
 import { listInvariants, removeInvariant, upsertInvariant } from '../../services/defense/invariantStore.ts';
+import { createMembership } from '../../services/defense/membership.ts';
 import { createDefenseMiner } from '../../services/defense/miner.ts';
 import {
   type DefenseActionSpec,
@@ -18,6 +22,7 @@ import {
 import { createRewardBook, defenseWeights } from '../../services/defense/rewards.ts';
 import { createDefenseValidator } from '../../services/defense/validator.ts';
 import { createEngine } from '../../services/engine/engine.ts';
+import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { publishDefenseWeights } from '../../services/weights/combined.ts';
 import {
   type Runtime,
@@ -34,10 +39,27 @@ function needRpc(rt: Runtime): string {
   return rt.config.ethereum.rpcUrl;
 }
 
+/** The miner's sr25519 hotkey from its secret URI setting (the URI never appears in a message). */
+async function minerHotkey(rt: Runtime): Promise<KeyringPair> {
+  const uri = rt.config.defense.minerHotkeyUri;
+  if (!uri)
+    throw new ConfigError(
+      'DEFENSE_MINER_HOTKEY_URI is not set: the defense miner needs its hotkey (a mnemonic or //dev URI), registered on the subnet (PATROL_NETUID)',
+    );
+  await cryptoWaitReady();
+  try {
+    return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(uri);
+  } catch {
+    throw new ConfigError(
+      'DEFENSE_MINER_HOTKEY_URI is not a valid secret URI: use a 12/24-word mnemonic, optionally with //derivation, or a //Dev path',
+    );
+  }
+}
+
 /** `vigil defense-miner`: answers defense challenges from its own queue with the EVM engine. */
 export async function defenseMinerCommand(rt: Runtime): Promise<void> {
   const d = rt.config.defense;
-  const id = d.minerId || `miner-${hostname()}-${process.pid}`;
+  const hotkey = await minerHotkey(rt);
   const engine = await namingSetting(
     'ETH_RPC_URL',
     createEngine({
@@ -52,7 +74,7 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
   const connection = createRedisConnection(rt.config.redisUrl, 'miner');
   rt.shutdown.add('redis', () => connection.quit());
   const miner = createDefenseMiner({
-    id,
+    hotkey,
     connection,
     prefix: rt.config.queuePrefix,
     engine,
@@ -61,17 +83,51 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
     concurrency: d.minerConcurrency,
   });
   rt.shutdown.add('defense miner', () => miner.close());
-  await serveHealth(rt, { redis: redisDependency(rt, connection) });
+  // Its simulations read state from the node: without it every vote is an error.
+  const healthRpc = createHttpRpc({ url: needRpc(rt), timeoutMs: 1500, maxSockets: 1 });
+  rt.shutdown.add('health rpc', () => healthRpc.close());
+  await serveHealth(rt, {
+    redis: redisDependency(rt, connection),
+    rpc: { check: () => healthRpc.call<string>('eth_chainId'), variable: 'ETH_RPC_URL', url: needRpc(rt) },
+  });
   rt.log.info(
-    { miner: id, chainId: Number(engine.chainId), hardfork: rt.config.ethereum.hardfork },
+    { miner: hotkey.address, chainId: Number(engine.chainId), hardfork: rt.config.ethereum.hardfork },
     'defense miner waiting for challenges',
   );
+}
+
+/**
+ * The subnet's registered hotkeys, read from SUBTENSOR_URL on PATROL_NETUID at start (failing
+ * there, naming both) and every epoch (at most every 10 min); on a failed refresh the last set
+ * stays in use, logged and shown on /health.
+ */
+async function chainMembership(rt: Runtime) {
+  const { url } = rt.config.subtensor;
+  const netuid = rt.config.patrol.netuid;
+  if (!url)
+    throw new ConfigError(
+      'SUBTENSOR_URL is not set: the defense validator asks and pays only the hotkeys registered on subnet PATROL_NETUID, read from a subtensor node',
+    );
+  const api = await namingSetting('SUBTENSOR_URL', connectSubtensor(url, { log: (m) => rt.log.info(m) }));
+  rt.shutdown.add('subtensor', () => api.disconnect());
+  const membership = createMembership({
+    load: async () => (await subnetNeurons(api, netuid)).map((n) => n.hotkey),
+    refreshMs: Math.min(rt.config.defense.epochMs, 600_000),
+    log: rt.log,
+    setting: `SUBTENSOR_URL, subnet ${netuid} (PATROL_NETUID)`,
+  });
+  await membership.start();
+  rt.shutdown.add('membership', async () => membership.close());
+  if (membership.list().length === 0)
+    rt.log.warn({ netuid }, 'no hotkey is registered on the subnet: no defense miner can be asked');
+  return membership;
 }
 
 /** `vigil defense-validator`: watches the mempool, asks k miners, takes consensus, defends, ingests. */
 export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   const d = rt.config.defense;
   const rpcUrl = needRpc(rt);
+  const membership = await chainMembership(rt);
   const rpc = createHttpRpc({ url: rpcUrl });
   rt.shutdown.add('rpc', () => rpc.close());
   const chainId =
@@ -111,6 +167,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     graph,
     ingest,
     log: rt.log,
+    members: membership,
     metrics: rt.registry,
     params: {
       minersPerTx: d.minersPerTx,
@@ -129,7 +186,9 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   // end on this timer, so a validator that sees no rounds stops publishing old scores.
   const publish = async () => {
     rewards.rollEpoch();
-    const { epoch, scores } = rewards.settled();
+    const { epoch, scores: all } = rewards.settled();
+    // Paid by hotkey, only while registered (the Patrol validator maps hotkeys to uids).
+    const scores = all.filter((s) => membership.has(s.miner));
     if (scores.length === 0) return;
     const weights = defenseWeights(scores);
     rt.log.info(
@@ -149,9 +208,26 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     redis: redisDependency(rt, connection),
     neo4j: neo4jDependency(rt, graph),
     rpc: { check: () => rpc.call<string>('eth_chainId'), variable: 'ETH_RPC_URL', url: rpcUrl },
+    membership: {
+      check: async () => {
+        const s = membership.status();
+        if (!s.ok)
+          throw new Error(
+            `registered hotkeys not refreshed (${s.error}); using the set read ${Math.round(s.ageMs / 1000)} s ago (${s.members} hotkeys)`,
+          );
+      },
+      variable: 'SUBTENSOR_URL',
+      url: rt.config.subtensor.url,
+    },
   });
   rt.log.info(
-    { validator: d.validatorId, chainId, guardian: pauseAgent?.guardian ?? null },
+    {
+      validator: d.validatorId,
+      chainId,
+      guardian: pauseAgent?.guardian ?? null,
+      netuid: rt.config.patrol.netuid,
+      members: membership.list().length,
+    },
     'defense validator running',
   );
 }

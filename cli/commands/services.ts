@@ -47,6 +47,7 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
     keys: rt.config.api.keys,
     readsNeedKey: rt.config.api.readsNeedKey,
     limits: { introspection: rt.config.api.introspection },
+    admission: rt.config.api.admission,
     host: rt.config.api.host,
     port: rt.config.api.port,
     registry: rt.registry,

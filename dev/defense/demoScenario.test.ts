@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../common/config.ts';
 import { createShutdown } from '../../common/shutdown.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -43,8 +44,10 @@ describe('the demo defense scenario', () => {
       chainId,
       idPrefix,
       logger: silentLogger(),
+      // The miners' hotkeys are registered on a subnet of a local chopsticks chain.
+      subnet: { specPath: loadConfig().subtensor.specPath },
     });
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     await shutdown.kill();

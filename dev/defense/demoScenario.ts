@@ -9,7 +9,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ApiPromise } from '@polkadot/api';
 import { type Contract, Wallet, formatEther, parseEther } from 'ethers';
+import type { AdminChain } from '../../chains/bittensor/neurons.ts';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
@@ -23,7 +25,15 @@ import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { SIGNATURE_HEADER, createPauseAgent } from '../../services/defense/actions.ts';
 import { type RoundReport, createDefenseValidator } from '../../services/defense/validator.ts';
 import { setupFixture } from '../testkit/engine.ts';
-import { registerVaultInvariants, spawnDefenseMiners, waitForMiners } from './localRun.ts';
+import {
+  chainMembership,
+  defenseHotkeyUri,
+  registerDefenseHotkeys,
+  registerVaultInvariants,
+  spawnDefenseMiners,
+  startDefenseSubnet,
+  waitForMiners,
+} from './localRun.ts';
 
 export interface DefenseScenarioDeps {
   graph: Graph;
@@ -44,6 +54,11 @@ export interface DefenseScenarioDeps {
   logger?: Logger;
   /** The miner processes' own logs (default 'inherit', errors only). */
   minerOutput?: 'inherit' | 'ignore';
+  /**
+   * The local Bittensor subnet the miners' hotkeys are registered on (paid by `coldkeyUri`) and
+   * membership is read from; or the chain spec of a chopsticks chain the scenario starts for it.
+   */
+  subnet: { api: ApiPromise; chain: AdminChain; netuid: number; coldkeyUri: string } | { specPath: string };
 }
 
 export interface DefenseScenarioResult {
@@ -161,13 +176,35 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
     shutdown.add('defense ingest queue', () => q.close());
     ingest = q;
   }
+  // The miners' hotkeys, registered on the subnet: only registered hotkeys are asked and paid.
+  const hotkeyUris = Array.from({ length: MINERS }, (_, i) => defenseHotkeyUri(`demo-${run}-${i}`));
+  const t1 = Date.now();
+  const sub = deps.subnet;
+  let membership: Awaited<ReturnType<typeof chainMembership>>;
+  let netuid: number;
+  if ('specPath' in sub) {
+    const local = await startDefenseSubnet({ specPath: sub.specPath, hotkeyUris, log: logger });
+    shutdown.add('defense subnet', () => local.close());
+    ({ membership, netuid } = local);
+  } else {
+    await registerDefenseHotkeys(sub.api, sub.chain, {
+      netuid: sub.netuid,
+      coldkeyUri: sub.coldkeyUri,
+      hotkeyUris,
+    });
+    membership = await chainMembership(sub.api, sub.netuid, logger);
+    shutdown.add('defense membership', () => membership.close());
+    netuid = sub.netuid;
+  }
+  log(
+    `${MINERS} defense miner hotkeys registered on subnet ${netuid} of the local Bittensor chain (${((Date.now() - t1) / 1000).toFixed(1)} s): the validator asks and pays only registered hotkeys`,
+  );
   const miners = await spawnDefenseMiners({
-    count: MINERS,
+    hotkeyUris,
     rpcUrl: fx.node.rpcUrl,
     chainId,
     redisUrl: deps.redisUrl,
     prefix: deps.prefix,
-    idPrefix: `defense-demo-${run}`,
     logLevel: 'error',
     stdio: deps.minerOutput ?? 'inherit',
   });
@@ -188,6 +225,7 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
     graph: deps.graph,
     ingest,
     log: logger,
+    members: membership,
     params: { minersPerTx: MINERS, threshold: 2 / 3, deadlineMs: 3000, registryRefreshMs: 60_000 },
     pauseAgent: createPauseAgent({
       rpc,

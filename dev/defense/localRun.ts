@@ -1,18 +1,30 @@
 /**
- * Pieces shared by the local end-to-end runs of the defense (the bench and the demo scenario):
- * the vault fixture's invariants in the registry, and `vigil defense-miner` processes.
+ * Pieces shared by the local end-to-end runs of the defense (the bench, the demo scenario and the
+ * tests): the vault fixture's invariants in the registry, the miners' hotkeys registered on a
+ * local chopsticks subnet (membership comes from the chain), and `vigil defense-miner` processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { ApiPromise } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
 import type { z } from 'zod';
+import { connectSubtensor } from '../../chains/bittensor/client.ts';
+import { sendTxs, txOf } from '../../chains/bittensor/extrinsics.ts';
+import type { AdminChain } from '../../chains/bittensor/neurons.ts';
+import { VigilError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
 import { findFreePort } from '../../common/ports.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { upsertInvariant } from '../../services/defense/invariantStore.ts';
+import { type Membership, createMembership } from '../../services/defense/membership.ts';
 import {
   type Severity,
   type defenseActionSchema,
   validateRegistration,
 } from '../../services/defense/registry.ts';
+import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
+import { startLocalSubtensor } from '../bittensor/localChain.ts';
+import { seedScenario } from '../bittensor/seeder.ts';
 import { localMinerUser } from '../minerUsers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -85,6 +97,110 @@ export async function registerVaultInvariants(
   return ids;
 }
 
+/**
+ * burned_register of each hotkey on `netuid`, paid by `coldkeyUri` (funded), in one block; the
+ * subnet must allow that many registrations per block (the seeder lifts the limit on its subnets).
+ */
+export async function registerDefenseHotkeys(
+  api: ApiPromise,
+  chain: AdminChain,
+  opts: { netuid: number; coldkeyUri: string; hotkeyUris: string[] },
+): Promise<string[]> {
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const coldkey = keyring.addFromUri(opts.coldkeyUri);
+  const hotkeys = opts.hotkeyUris.map((u) => keyring.addFromUri(u).address);
+  const registered = new Set((await subnetNeurons(api, opts.netuid)).map((n) => n.hotkey));
+  const todo = hotkeys.filter((h) => !registered.has(h));
+  if (todo.length > 0)
+    await sendTxs(
+      api,
+      chain,
+      todo.map((h) => ({
+        tx: txOf(api, 'subtensorModule', 'burnedRegister')(opts.netuid, h),
+        signer: coldkey,
+      })),
+    );
+  const now = new Set((await subnetNeurons(api, opts.netuid)).map((n) => n.hotkey));
+  const missing = hotkeys.filter((h) => !now.has(h));
+  if (missing.length)
+    throw new VigilError(`defense hotkeys not registered on subnet ${opts.netuid}: ${missing.join(', ')}`);
+  return hotkeys;
+}
+
+/** Membership of `netuid` read from the chain, as `vigil defense-validator` builds it. */
+export async function chainMembership(
+  api: ApiPromise,
+  netuid: number,
+  log: Logger,
+  refreshMs = 60_000,
+): Promise<Membership> {
+  const m = createMembership({
+    load: async () => (await subnetNeurons(api, netuid)).map((n) => n.hotkey),
+    refreshMs,
+    log,
+    setting: `the local chain, subnet ${netuid}`,
+  });
+  await m.start();
+  return m;
+}
+
+export interface DefenseSubnet {
+  api: ApiPromise;
+  chain: AdminChain & { wsUrl: string };
+  netuid: number;
+  /** The hotkeys registered, in the order of `hotkeyUris`. */
+  hotkeys: string[];
+  membership: Membership;
+  close(): Promise<void>;
+}
+
+/**
+ * A local chopsticks subtensor with one fresh subnet holding the given hotkeys, and the membership
+ * read from it: for runs that have no Bittensor chain of their own (the bench, the tests).
+ */
+export async function startDefenseSubnet(opts: {
+  specPath: string;
+  hotkeyUris: string[];
+  log: Logger;
+}): Promise<DefenseSubnet> {
+  const chain = await startLocalSubtensor({ specPath: opts.specPath, chopsticksLogLevel: 'warn' });
+  try {
+    const api = await connectSubtensor(chain.wsUrl, { timeoutMs: 60_000 });
+    const manifest = await seedScenario(api, chain, {
+      accounts: 4,
+      subnets: 1,
+      blocks: 0,
+      hotkeysPerSubnet: 0,
+      uriPrefix: '//VigilDefense',
+    });
+    const netuid = manifest.subnets[0]!.netuid;
+    const hotkeys = await registerDefenseHotkeys(api, chain, {
+      netuid,
+      coldkeyUri: manifest.accounts[1]!.uri,
+      hotkeyUris: opts.hotkeyUris,
+    });
+    const membership = await chainMembership(api, netuid, opts.log);
+    return {
+      api,
+      chain,
+      netuid,
+      hotkeys,
+      membership,
+      async close() {
+        membership.close();
+        await api.disconnect();
+        await chain.close();
+      },
+    };
+  } catch (e) {
+    await chain.close();
+    throw e;
+  }
+}
+
+/** The dev hotkey URI of a local defense miner called `name`. */
+export const defenseHotkeyUri = (name: string) => `//VigilDefense/miner/${name}`;
+
 export interface MinerProcesses {
   ids: string[];
   children: ChildProcess[];
@@ -93,25 +209,26 @@ export interface MinerProcesses {
 }
 
 /**
- * Starts `count` `vigil defense-miner` processes (bin/vigil.ts defense-miner) on the node,
- * Redis and queue prefix given, ids `<idPrefix>-m<i>`, each with a metrics port of its own.
+ * Starts one `vigil defense-miner` process (bin/vigil.ts defense-miner) per hotkey URI on the
+ * node, Redis and queue prefix given, each with a metrics port of its own; their ids are the
+ * hotkeys' addresses (register them first: registerDefenseHotkeys).
  */
 export async function spawnDefenseMiners(opts: {
-  count: number;
+  hotkeyUris: string[];
   rpcUrl: string;
   chainId: number;
   redisUrl: string;
   prefix: string;
-  idPrefix: string;
   logLevel?: string;
   /** 'inherit' (default): their logs go to this process's stdout/stderr. */
   stdio?: 'inherit' | 'ignore';
 }): Promise<MinerProcesses> {
-  const ids = Array.from({ length: opts.count }, (_, i) => `${opts.idPrefix}-m${i}`);
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const ids = opts.hotkeyUris.map((u) => keyring.addFromUri(u).address);
   const children: ChildProcess[] = [];
   // Each miner on its own Redis user, as on a real validator's Redis (README "Onboarding a miner").
   const users = await Promise.all(ids.map((id) => localMinerUser(opts.redisUrl, opts.prefix, id)));
-  for (const [i, id] of ids.entries()) {
+  for (const [i, uri] of opts.hotkeyUris.entries()) {
     children.push(
       spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'vigil.ts'), 'defense-miner'], {
         cwd: ROOT,
@@ -121,7 +238,7 @@ export async function spawnDefenseMiners(opts: {
           ETH_CHAIN_ID: String(opts.chainId),
           REDIS_URL: users[i]!.url,
           VIGIL_QUEUE_PREFIX: opts.prefix,
-          DEFENSE_MINER_ID: id,
+          DEFENSE_MINER_HOTKEY_URI: uri,
           DEFENSE_ENGINE_POOL: '1',
           METRICS_PORT: String(await findFreePort()),
           LOG_LEVEL: opts.logLevel ?? 'warn',

@@ -12,8 +12,7 @@ const UNAUTHORIZED = { http: { status: 401, headers: { 'www-authenticate': 'Bear
  * in constant time and never logged. An unknown key is an error, not a silent downgrade.
  */
 export function roleFromRequest(headers: Headers, keys: ApiKey[]): Role {
-  const presented =
-    headers.get('x-api-key') ?? headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? null;
+  const presented = presentedKey(headers);
   if (!presented) return 'anonymous';
   const given = Buffer.from(presented);
   for (const k of keys) {
@@ -21,6 +20,11 @@ export function roleFromRequest(headers: Headers, keys: ApiKey[]): Role {
     if (expected.length === given.length && timingSafeEqual(expected, given)) return k.role;
   }
   throw userError('the API key is not valid', 'UNAUTHENTICATED', UNAUTHORIZED);
+}
+
+/** The key a request presents, if any (`x-api-key`, else `Authorization: Bearer`). */
+export function presentedKey(headers: Headers): string | undefined {
+  return headers.get('x-api-key') ?? headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? undefined;
 }
 
 export function requireRead(role: Role, readsNeedKey: boolean): void {

@@ -59,9 +59,11 @@ export function useShapeGuards(limits: GuardLimits): Plugin[] {
  */
 export function useRequestBudget(limits: GuardLimits): Plugin<{ deadline?: number }> {
   return {
-    onExecute({ args, executeFn, setExecuteFn }) {
-      args.contextValue.deadline = Date.now() + limits.requestTimeoutMs;
+    onExecute({ executeFn, setExecuteFn }) {
+      // Set when the operation starts, not when it arrives: time waiting for the expensive lane
+      // (admission.ts) is bounded there, not spent from this budget.
       setExecuteFn(async (a) => {
+        (a.contextValue as { deadline?: number }).deadline = Date.now() + limits.requestTimeoutMs;
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise((resolve) => {
           timer = setTimeout(

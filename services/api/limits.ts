@@ -228,7 +228,7 @@ export function analyzeOperation(
  */
 export function useQueryLimits(
   limits: Pick<Limits, 'maxQueryDepth' | 'maxQueryCost' | 'introspection'>,
-): Plugin<{ role?: string }> {
+): Plugin<{ role?: string; cost?: number }> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const { depth, cost, introspection } = analyzeOperation(
@@ -237,6 +237,7 @@ export function useQueryLimits(
         args.operationName,
         (args.variableValues ?? {}) as Record<string, unknown>,
       );
+      args.contextValue.cost = cost; // what admission.ts charges the caller's budget
       const refuse = (message: string, code: string, extra: Record<string, unknown>) =>
         setResultAndStopExecution({ errors: [userError(message, code, extra)] });
       if (introspection > 0 && limits.introspection === 'keyed' && args.contextValue.role === 'anonymous') {

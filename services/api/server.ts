@@ -12,12 +12,15 @@ import { createHealth, neo4jCheck } from '../../common/health.ts';
 import type { Logger } from '../../common/logger.ts';
 import { type HealthCheck, createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
+import { type NeighborMemory, createNeighborMemory } from '../../graph/wallets/index.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
-import { requireRead, roleFromRequest } from './auth.ts';
+import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, useAdmission } from './admission.ts';
+import { presentedKey, requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
 import type { ApiContext } from './context.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
+import { useRequestReads } from './requestReads.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
@@ -50,6 +53,12 @@ export interface ApiDeps {
   pubsub?: AlertPubSub;
   /** Compile queries and mutations with graphql-jit (default true); false runs graphql-js. */
   jit?: boolean;
+  /** Per-caller cost budget and the expensive-request lane; defaults in services/api/admission.ts. */
+  admission?: Partial<AdmissionSettings>;
+  /** Where the admission metrics go (refusals, the expensive lane). */
+  registry?: Registry;
+  /** What neighbor pages remember of dense wallets; default: a new one for this API. */
+  neighborMemory?: NeighborMemory;
 }
 
 export interface ApiServerDeps extends ApiDeps {
@@ -90,6 +99,8 @@ const notSubscription = (args: { document: DocumentNode; operationName?: string 
 const INTERNAL_READER = Symbol('vigil internal reader');
 interface ServerContext {
   internal?: symbol;
+  /** node:http's request, when served over HTTP: the client's address keys anonymous budgets. */
+  req?: http.IncomingMessage;
 }
 
 /** A fetch into the handler with the read role, whatever VIGIL_API_READS_NEED_KEY says. */
@@ -101,18 +112,35 @@ export const internalFetch =
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const admission = { ...DEFAULT_ADMISSION, ...deps.admission };
+  const neighborMemory = deps.neighborMemory ?? createNeighborMemory();
   return createYoga<ServerContext, ApiContext>({
     schema: createApiSchema(),
-    context: ({ request, internal }) => {
-      const role = internal === INTERNAL_READER ? 'read' : roleFromRequest(request.headers, deps.keys ?? []);
+    context: ({ request, internal, req }) => {
+      const own = internal === INTERNAL_READER;
+      const role = own ? 'read' : roleFromRequest(request.headers, deps.keys ?? []);
       requireRead(role, deps.readsNeedKey ?? false);
-      return { graph: deps.graph, version: deps.version, role, limits: deps.limits, pubsub: deps.pubsub };
+      const caller = own ? undefined : callerOf(presentedKey(request.headers), req?.socket.remoteAddress);
+      const ctx: Omit<ApiContext, 'reads'> = {
+        graph: deps.graph,
+        neighborMemory,
+        version: deps.version,
+        role,
+        limits: deps.limits,
+        pubsub: deps.pubsub,
+        caller,
+      };
+      // `reads` are added as the operation executes (useRequestReads), on the context it runs with.
+      return ctx as ApiContext;
     },
     plugins: [
       ...useShapeGuards(limits),
       useQueryLimits(limits),
       ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
       useRequestBudget(limits),
+      useRequestReads(),
+      // Last: its lane wraps the execution the plugins above built, and only what passed them is charged.
+      useAdmission(admission, { waitMs: limits.requestTimeoutMs, log: deps.log, registry: deps.registry }),
       useBodyLimit(),
       useShortErrorMessages(),
     ],

@@ -9,6 +9,8 @@ import { createRewardBook, defenseWeights } from './rewards.ts';
 const ans = (miner: string, votes: Record<string, Vote>, extra: Partial<Answer> = {}): Answer => ({
   challengeId: 'c',
   miner,
+  validator: 'v',
+  signature: `0x${'0'.repeat(128)}`,
   blockNumber: 1,
   txStatus: 'success',
   results: Object.entries(votes).map(([id, status]) => ({

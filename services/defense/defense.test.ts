@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { type Contract, Wallet, parseEther } from 'ethers';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +12,7 @@ import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
+import { signHeartbeat } from '../../protocol/defense.ts';
 import { defenseChallengeStream, defenseHeartbeatKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
@@ -46,9 +49,20 @@ const TG_TOKEN = '123456:test-token';
 const CHAIN_ID = 900_000 + Math.floor(Math.random() * 90_000);
 const RUN = crypto.randomUUID().slice(0, 8);
 
+/** A test miner's hotkey, derived from its name (`//<name>`): its address is the miner's id. */
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+const hotkeyOf = (name: string) => keyring.addFromUri(`//${name}`);
+const addressOf = (name: string) => hotkeyOf(name).address;
+/** Membership as the chain would give it (services/defense/membership.ts reads it from subtensor). */
+const membersNamed = (names: string[]) => {
+  const set = new Set(names.map(addressOf));
+  return { has: (h: string) => set.has(h) };
+};
+
 let fx: Fixture;
 let graph: Graph;
 beforeAll(async () => {
+  await cryptoWaitReady();
   [fx, graph] = await Promise.all([
     setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
     openTestGraph(),
@@ -132,7 +146,14 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
       const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
       engines.push(engine);
       miners.push(
-        createDefenseMiner({ id: `${RUN}-m${i}`, connection: conn(), prefix, engine, log, heartbeatMs: 500 }),
+        createDefenseMiner({
+          hotkey: hotkeyOf(`${RUN}-m${i}`),
+          connection: conn(),
+          prefix,
+          engine,
+          log,
+          heartbeatMs: 500,
+        }),
       );
     }
     const ingestWorker = startTestIngestWorker(conn(), prefix, graph, { concurrency: 2, batchSize: 100 });
@@ -150,6 +171,7 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
       graph,
       ingest,
       log,
+      members: membersNamed([0, 1, 2].map((i) => `${RUN}-m${i}`)),
       params: { minersPerTx: 3, threshold: 2 / 3, deadlineMs: 3000, registryRefreshMs: 60_000 },
       pauseAgent: createPauseAgent({
         rpc,
@@ -493,6 +515,8 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     params?: Partial<DefenseParams>;
     onRound?: (r: RoundReport) => void;
     metrics?: Registry;
+    /** Registered names besides `ids` (they run no miner here). */
+    alsoMembers?: string[];
   }) {
     const prefix = uniquePrefix();
     const rpc = createHttpRpc({ url: fx.node.rpcUrl });
@@ -510,6 +534,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       graph,
       ingest,
       log,
+      members: membersNamed([...opts.ids, ...(opts.alsoMembers ?? [])]),
       metrics: opts.metrics,
       params: {
         minersPerTx: opts.ids.length,
@@ -531,7 +556,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     const startMiners = async () => {
       const miners = opts.ids.map((id) =>
         createDefenseMiner({
-          id,
+          hotkey: hotkeyOf(id),
           connection: conn(),
           prefix,
           engine: opts.engineFor(id),
@@ -549,7 +574,8 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       await waitFor(
         'live miners',
         async () =>
-          (await validator.liveMiners()).filter((m) => opts.ids.includes(m)).length === opts.ids.length,
+          (await validator.liveMiners()).filter((m) => opts.ids.map(addressOf).includes(m)).length ===
+          opts.ids.length,
       );
     };
     if (!opts.deferMiners) await startMiners();
@@ -611,7 +637,8 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     expect(reports[3]!.consensus[0]!.votes).toMatchObject({ violated: 3, holds: 2 });
     expect(reports[0]!.consensus[0]!.votes).toMatchObject({ holds: 4, violated: 1 });
 
-    const s = Object.fromEntries(rewards.current().map((x) => [x.miner.replace(`${RUN}-`, ''), x]));
+    const nameOf = new Map(ids.map((id) => [addressOf(id), id.replace(`${RUN}-`, '')]));
+    const s = Object.fromEntries(rewards.current().map((x) => [nameOf.get(x.miner), x]));
     for (const h of ['h1', 'h2', 'h3']) expect(s[h]).toMatchObject({ txs: 4, accuracy: 1 });
     expect(s.h1!.score).toBeGreaterThan(0);
     expect(s.liar).toMatchObject({ txs: 4, accuracy: 0, score: 0 });
@@ -681,7 +708,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     await startMiners();
     const mine = () => reports.filter((x) => x.txHash === take.hash.toLowerCase());
     const r = await waitFor('the deferred round', async () => mine()[0], 10_000);
-    expect(r.asked).toEqual([`${RUN}-late-m`]);
+    expect(r.asked).toEqual([addressOf(`${RUN}-late-m`)]);
     expect(r.consensus[0]).toMatchObject({ id: `${RUN}-late-owner`, outcome: 'violated' });
     // Checked now: delivering it again starts no second round.
     expect(await validator.handleTx(await raw(take.hash))).toBeNull();
@@ -696,6 +723,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     const reports: RoundReport[] = [];
     const { validator, prefix } = await harness({
       ids: [`${RUN}-part-ok`],
+      alsoMembers: [`${RUN}-part-broken`],
       engineFor: () => engine,
       threshold: 1,
       chainId,
@@ -703,17 +731,18 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       onRound: (r) => reports.push(r),
     });
     // A second live miner whose challenge stream Redis refuses (it is a string: WRONGTYPE).
-    const broken = `${RUN}-part-broken`;
+    const broken = addressOf(`${RUN}-part-broken`);
     const redis = conn();
     await redis.set(defenseChallengeStream(prefix, broken), 'not a stream');
-    await redis.set(defenseHeartbeatKey(prefix, broken), String(Date.now()), 'PX', 60_000);
+    const beat = signHeartbeat(hotkeyOf(`${RUN}-part-broken`), Date.now());
+    await redis.set(defenseHeartbeatKey(prefix, broken), JSON.stringify(beat), 'PX', 60_000);
     await waitFor('both miners live', async () => (await validator.liveMiners()).includes(broken));
     const a = new Wallet(fx.node.accounts[9]!.privateKey, fx.provider);
     const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
       nonce: await nonceOf(a.address),
     });
     const r = await validator.handleTx(await raw(take.hash));
-    expect(r!.asked).toEqual([`${RUN}-part-ok`]);
+    expect(r!.asked).toEqual([addressOf(`${RUN}-part-ok`)]);
     expect(r!.consensus[0]).toMatchObject({ outcome: 'violated', asked: 1, votes: { violated: 1 } });
     await fx.node.rpc('anvil_dropAllTransactions');
   });

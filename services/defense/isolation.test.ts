@@ -1,5 +1,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { type Contract, Wallet } from 'ethers';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +11,13 @@ import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { type Answer, parseChallenge } from '../../protocol/defense.ts';
+import {
+  type Answer,
+  type UnsignedAnswer,
+  parseChallenge,
+  signDefenseAnswer,
+  signHeartbeat,
+} from '../../protocol/defense.ts';
 import {
   alertChannel,
   defenseAnswerStream,
@@ -45,8 +54,11 @@ let graph: Graph;
 let redis: AclRedis;
 const closers: (() => Promise<unknown>)[] = [];
 const conns: Redis[] = [];
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+const hotkey = (name: string): KeyringPair => keyring.addFromUri(`//${RUN}-${name}`);
 
 beforeAll(async () => {
+  await cryptoWaitReady();
   [fx, graph, redis] = await Promise.all([
     setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
     openTestGraph(),
@@ -75,11 +87,15 @@ async function engine(): Promise<Engine> {
   return e;
 }
 
-/** A defense validator on the ACL'd Redis as its default (operator's) user, watching one invariant. */
+/**
+ * A defense validator on the ACL'd Redis as its default (operator's) user, watching one invariant;
+ * `members` stand for the subnet's registered hotkeys.
+ */
 async function validatorFor(opts: {
   prefix: string;
   chainId: number;
   invariant: string;
+  members: string[];
   rewards?: RewardBook;
   params: Partial<DefenseParams>;
 }): Promise<DefenseValidator> {
@@ -102,6 +118,7 @@ async function validatorFor(opts: {
     graph,
     ingest,
     log,
+    members: { has: (h) => opts.members.includes(h), list: () => opts.members },
     params: { deadlineMs: 3000, registryRefreshMs: 60_000, ...opts.params },
     rewards: opts.rewards,
   });
@@ -129,24 +146,21 @@ const noperm = async (what: string, attempt: () => Promise<unknown>) =>
 describe('a miner on its own Redis ACL user', () => {
   it('answers its own challenges through the real miner, and can reach nothing else', async () => {
     const prefix = uniquePrefix();
-    const [a, b] = [`${RUN}-iso-a`, `${RUN}-iso-b`];
+    const keys = [hotkey('iso-a'), hotkey('iso-b')];
+    const [a, b] = keys.map((k) => k.address) as [string, string];
     const validatorId = `${RUN}-validator`;
     const e = await engine();
     const users = await Promise.all([redis.addMiner(prefix, a), redis.addMiner(prefix, b)]);
-    for (const [i, id] of [a, b].entries()) {
-      const m = createDefenseMiner({
-        id,
-        connection: connect(users[i]!.url, 'miner'),
-        prefix,
-        engine: e,
-        log,
-      });
+    for (const [i, k] of keys.entries()) {
+      const connection = connect(users[i]!.url, 'miner');
+      const m = createDefenseMiner({ hotkey: k, connection, prefix, engine: e, log });
       closers.push(() => m.close());
     }
     const validator = await validatorFor({
       prefix,
       chainId: CHAIN_ID + 1,
       invariant: `${RUN}-iso-owner`,
+      members: [a, b],
       params: { minersPerTx: 2, threshold: 1 },
     });
     await waitFor('both miners live', async () => (await validator.liveMiners()).length === 2, 20_000);
@@ -212,7 +226,8 @@ describe('a miner on its own Redis ACL user', () => {
  * the first answer it sees as its own; with nothing seen before the deadline is near, it guesses
  * `holds` (most transactions are benign).
  */
-function startCopier(opts: { url: string; prefix: string; id: string; others: string[] }) {
+function startCopier(opts: { url: string; prefix: string; key: KeyringPair; others: string[] }) {
+  const id = opts.key.address;
   const conn = connect(opts.url, 'miner');
   const sub = conn.duplicate();
   conns.push(sub);
@@ -255,27 +270,29 @@ function startCopier(opts: { url: string; prefix: string; id: string; others: st
         copy = seen.get(c.challengeId);
         if (!copy) await new Promise((r) => setTimeout(r, 5));
       }
-      const answer: Answer = copy
-        ? { ...copy, miner: opts.id, latencyMs: performance.now() - started }
-        : {
-            challengeId: c.challengeId,
-            miner: opts.id,
-            blockNumber: c.blockNumber,
-            txStatus: 'success',
-            results: c.invariants.map((d) => ({ id: String(d.id), status: 'holds' as const })),
-            latencyMs: performance.now() - started,
-          };
+      const answer: UnsignedAnswer = {
+        challengeId: c.challengeId,
+        miner: id,
+        validator: c.validator,
+        blockNumber: copy?.blockNumber ?? c.blockNumber,
+        txStatus: copy?.txStatus ?? 'success',
+        results: copy?.results ?? c.invariants.map((d) => ({ id: String(d.id), status: 'holds' as const })),
+        latencyMs: performance.now() - started,
+      };
       if (copy) stats.copied++;
       else stats.guessed++;
-      await appendMessage(
-        conn,
-        defenseAnswerStream(opts.prefix, c.validator, opts.id),
-        JSON.stringify(answer),
-      );
+      const signed = JSON.stringify(signDefenseAnswer(opts.key, answer));
+      await appendMessage(conn, defenseAnswerStream(opts.prefix, c.validator, id), signed);
     },
   });
-  reader.watch([defenseChallengeStream(opts.prefix, opts.id)]);
-  const beat = () => conn.set(defenseHeartbeatKey(opts.prefix, opts.id), String(Date.now()), 'PX', 5000);
+  reader.watch([defenseChallengeStream(opts.prefix, id)]);
+  const beat = () =>
+    conn.set(
+      defenseHeartbeatKey(opts.prefix, id),
+      JSON.stringify(signHeartbeat(opts.key, Date.now())),
+      'PX',
+      5000,
+    );
   void beat();
   const timer = setInterval(beat, 300);
   closers.push(async () => {
@@ -288,25 +305,24 @@ function startCopier(opts: { url: string; prefix: string; id: string; others: st
 describe('exploit: the copier', () => {
   it('a miner that copies the first answer it can see earns at most 1 % of an honest miner', async () => {
     const prefix = uniquePrefix();
-    const honest = ['h1', 'h2', 'h3'].map((x) => `${RUN}-${x}`);
-    const copier = `${RUN}-copier`;
+    const honestKeys = ['h1', 'h2', 'h3'].map(hotkey);
+    const honest = honestKeys.map((k) => k.address);
+    const copierKey = hotkey('copier');
+    const copier = copierKey.address;
     const e = await engine();
-    for (const id of honest) {
-      const { url } = await redis.addMiner(prefix, id);
-      const m = createDefenseMiner({ id, connection: connect(url, 'miner'), prefix, engine: e, log });
+    for (const k of honestKeys) {
+      const { url } = await redis.addMiner(prefix, k.address);
+      const m = createDefenseMiner({ hotkey: k, connection: connect(url, 'miner'), prefix, engine: e, log });
       closers.push(() => m.close());
     }
-    const stats = startCopier({
-      url: (await redis.addMiner(prefix, copier)).url,
-      prefix,
-      id: copier,
-      others: honest,
-    });
+    const { url } = await redis.addMiner(prefix, copier);
+    const stats = startCopier({ url, prefix, key: copierKey, others: honest });
     const rewards = createRewardBook({ epochMs: 3_600_000 });
     const validator = await validatorFor({
       prefix,
       chainId: CHAIN_ID + 2,
       invariant: `${RUN}-copy-owner`,
+      members: [...honest, copier],
       rewards,
       params: { minersPerTx: 4, threshold: 2 / 3 },
     });

@@ -1,17 +1,28 @@
+import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Redis } from 'ioredis';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { rememberBounded } from '../../common/bounded.ts';
 import { InvalidPayloadError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { type Answer, type Challenge, type Vote, parseChallenge } from '../../protocol/defense.ts';
+import {
+  type Challenge,
+  type UnsignedAnswer,
+  type Vote,
+  parseChallenge,
+  signDefenseAnswer,
+  signHeartbeat,
+} from '../../protocol/defense.ts';
 import { defenseAnswerStream, defenseChallengeStream, defenseHeartbeatKey } from '../../protocol/keys.ts';
 import { type StreamReader, appendMessage, createStreamReader } from '../../queues/streams.ts';
 import type { Engine } from '../engine/engine.ts';
 import { InvalidInvariantError, type Invariant, parseInvariants } from '../engine/invariants.ts';
 
 export interface DefenseMinerDeps {
-  /** Names the miner's challenge queue and signs its votes (rewards are kept per id). */
-  id: string;
+  /**
+   * The miner's sr25519 hotkey, registered on the subnet: its address names the miner's streams
+   * and is the miner's id; it signs every answer and heartbeat (rewards are kept per hotkey).
+   */
+  hotkey: KeyringPair;
   /**
    * Its Redis connection, as its own ACL user (queues/minerAccess.ts) on a validator's Redis: reads
    * its challenge stream (on a duplicate), appends answers, sets its heartbeat.
@@ -29,7 +40,7 @@ export interface DefenseMinerDeps {
    * Changes the answer before it is sent: lets tests and demos run lying, lazy or slow miners
    * through the real service. Honest miners leave it out.
    */
-  tamper?: (answer: Answer, challenge: Challenge) => Answer | Promise<Answer>;
+  tamper?: (answer: UnsignedAnswer, challenge: Challenge) => UnsignedAnswer | Promise<UnsignedAnswer>;
 }
 
 export interface DefenseMiner {
@@ -45,6 +56,7 @@ export interface DefenseMiner {
  */
 export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   const reg = deps.registry ? [deps.registry] : [];
+  const id = deps.hotkey.address;
   const answered = new Counter({
     name: 'vigil_defense_miner_answers_total',
     help: 'Challenges answered, by outcome',
@@ -93,16 +105,17 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     return moving;
   };
 
-  const errorAnswer = (c: Challenge, reason: string, started: number): Answer => ({
+  const errorAnswer = (c: Challenge, reason: string, started: number): UnsignedAnswer => ({
     challengeId: c.challengeId,
-    miner: deps.id,
+    miner: id,
+    validator: c.validator,
     blockNumber: c.blockNumber,
     txStatus: 'error',
     results: c.invariants.map((d, i) => ({ id: String(d.id ?? `#${i}`), status: 'error' as Vote, reason })),
     latencyMs: performance.now() - started,
   });
 
-  const answer = async (c: Challenge, started: number): Promise<Answer> => {
+  const answer = async (c: Challenge, started: number): Promise<UnsignedAnswer> => {
     const invariants = invariantsOf(c.invariants);
     if (invariants instanceof InvalidInvariantError) return errorAnswer(c, invariants.message, started);
     try {
@@ -115,7 +128,8 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
       const r = await deps.engine.check({ tx: c.tx as never, invariants, priorTxs: c.priorTxs as never });
       return {
         challengeId: c.challengeId,
-        miner: deps.id,
+        miner: id,
+        validator: c.validator,
         blockNumber: r.blockNumber,
         txStatus: r.tx.status,
         results: r.invariants.map((x) => ({
@@ -152,12 +166,9 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     let a = await answer(c, started);
     if (deps.tamper) a = await deps.tamper(a, c);
     a.latencyMs = performance.now() - started;
-    await appendMessage(
-      deps.connection,
-      defenseAnswerStream(deps.prefix, c.validator, deps.id),
-      JSON.stringify(a),
-      100,
-    );
+    // Signed last, over everything the validator uses (latency included).
+    const signed = JSON.stringify(signDefenseAnswer(deps.hotkey, a));
+    await appendMessage(deps.connection, defenseAnswerStream(deps.prefix, c.validator, id), signed, 100);
     const outcome = a.results.some((r) => r.status === 'violated')
       ? 'violated'
       : a.results.some((r) => r.status === 'error')
@@ -175,14 +186,16 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     concurrency: deps.concurrency ?? 4,
     blockMs: 500,
   });
-  reader.watch([defenseChallengeStream(deps.prefix, deps.id)]);
+  reader.watch([defenseChallengeStream(deps.prefix, id)]);
 
   const heartbeatMs = deps.heartbeatMs ?? 2000;
-  const heartbeat = defenseHeartbeatKey(deps.prefix, deps.id);
+  const heartbeat = defenseHeartbeatKey(deps.prefix, id);
   const beat = () =>
-    deps.connection.set(heartbeat, String(Date.now()), 'PX', heartbeatMs * 5).catch((err) => {
-      deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
-    });
+    deps.connection
+      .set(heartbeat, JSON.stringify(signHeartbeat(deps.hotkey, Date.now())), 'PX', heartbeatMs * 5)
+      .catch((err) => {
+        deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
+      });
   void beat();
   const timer = setInterval(beat, heartbeatMs);
   timer.unref();

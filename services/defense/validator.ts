@@ -7,7 +7,13 @@ import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/wa
 import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { type Answer, type Challenge, heartbeatSchema, parseAnswer } from '../../protocol/defense.ts';
+import {
+  type Answer,
+  type Challenge,
+  type OpenChallenges,
+  checkDefenseAnswer,
+  checkHeartbeat,
+} from '../../protocol/defense.ts';
 import { alertId } from '../../protocol/ids.ts';
 import type { FindingJob } from '../../protocol/ingest.ts';
 import { defenseAnswerStream, defenseWakeStream } from '../../protocol/keys.ts';
@@ -60,11 +66,6 @@ export interface DefenseValidatorDeps {
    * miners' answer streams.
    */
   connection: Redis;
-  /**
-   * Whose heartbeat is read (the subnet's registered hotkeys); without it, every miner that wrote
-   * a heartbeat key (found by SCAN, which only the validator's own Redis user may run).
-   */
-  candidates?: () => readonly string[];
   prefix: string;
   /** Pending-tx and head watcher source (WebSocket: subscriptions; HTTP: polling). */
   provider: JsonRpcApiProvider;
@@ -72,6 +73,18 @@ export interface DefenseValidatorDeps {
   graph: Graph;
   ingest: IngestQueue;
   log: Logger;
+  /**
+   * The subnet's registered hotkeys (services/defense/membership.ts): only they are asked,
+   * counted and paid; a heartbeat of anyone else marks nobody live.
+   */
+  members: {
+    has(hotkey: string): boolean;
+    /**
+     * The registered hotkeys, whose heartbeat keys are read; without it, every heartbeat key is
+     * found by SCAN (a command only the validator's own Redis user may run).
+     */
+    list?(): readonly string[];
+  };
   metrics?: Registry;
   params?: Partial<DefenseParams>;
   pauseAgent?: PauseAgent;
@@ -152,6 +165,18 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     labelNames: ['kind', 'result'],
     registers: reg,
   });
+  const answersRefused = new Counter({
+    name: 'vigil_defense_answers_refused_total',
+    help: 'Answers dropped on arrival, never counted: by reason and miner (hotkey if registered, else "unregistered")',
+    labelNames: ['reason', 'miner'],
+    registers: reg,
+  });
+  const heartbeatsRefused = new Counter({
+    name: 'vigil_defense_heartbeats_refused_total',
+    help: 'Heartbeats that marked nobody live: by reason (unregistered, bad_signature, stale, future, ...)',
+    labelNames: ['reason'],
+    registers: reg,
+  });
   const toPause = new Histogram({
     name: 'vigil_defense_seen_to_pause_seconds',
     help: 'From pending tx seen to pause broadcast',
@@ -212,17 +237,34 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     return invariants;
   }
 
+  /** Heartbeat refusals already logged, so a miner's bad heartbeat is logged once, not every read. */
+  const heartbeatWarned = new Map<string, string>();
+  const refuseHeartbeat = (miner: string, kind: string, reason: string) => {
+    heartbeatsRefused.inc({ reason: kind });
+    if (heartbeatWarned.get(miner) === kind) return;
+    rememberBounded(heartbeatWarned, miner, kind, 10_000);
+    deps.log.warn({ miner: miner.slice(0, 100), reason: kind }, `heartbeat refused: ${reason.slice(0, 300)}`);
+  };
+
+  /** Registered hotkeys with a valid, signed, fresh heartbeat. */
   async function liveMiners(): Promise<string[]> {
     const now = Date.now();
     if (now - miners.at < 1000) return miners.ids;
-    const all = await readHeartbeats(deps.connection, deps.prefix, deps.candidates?.());
-    const ids = all
-      .filter(([, t]) => {
-        const seen = heartbeatSchema.safeParse(t);
-        return seen.success && now - seen.data < p.minerTtlMs;
-      })
-      .map(([id]) => id)
-      .sort();
+    const all = await readHeartbeats(deps.connection, deps.prefix, deps.members.list?.());
+    const ids: string[] = [];
+    for (const [miner, value] of all) {
+      if (!deps.members.has(miner)) {
+        refuseHeartbeat(miner, 'unregistered', `${miner} is not a hotkey registered on the subnet`);
+        continue;
+      }
+      const beat = checkHeartbeat(value, miner, now, { maxAgeMs: p.minerTtlMs });
+      if (beat.ok) {
+        ids.push(miner);
+        heartbeatWarned.delete(miner);
+      } else if (beat.kind !== 'stale') refuseHeartbeat(miner, beat.kind, beat.reason);
+      else heartbeatsRefused.inc({ reason: beat.kind }); // a stopped miner: not worth a warning
+    }
+    ids.sort();
     watchAnswers(ids);
     miners = { at: now, ids };
     return ids;
@@ -715,26 +757,43 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     return report;
   }
 
-  /** An entry of a miner's answer stream: only that miner's Redis user can have written it. */
+  const open: OpenChallenges = {
+    validator: deps.id,
+    round: (challengeId) => {
+      const r = rounds.get(challengeId);
+      return r && { asked: r.asked, answered: (m: string) => r.arrival.has(m) };
+    },
+  };
+
+  /**
+   * An entry of a miner's answer stream, which only that miner's Redis user can write. Every
+   * answer is checked (shape, open challenge, asked miner, signature, first) before it counts, and
+   * counts only for the miner whose stream carried it.
+   */
   function onMessage(stream: string, message: string | null) {
-    const writer = streamMiner.get(stream);
-    let a: Answer;
-    try {
-      a = parseAnswer(JSON.parse(message ?? 'null'));
-    } catch (e) {
-      deps.log.warn({ miner: writer, err: (e as Error).message }, 'invalid answer ignored');
+    const at = performance.now();
+    const writer = streamMiner.get(stream) ?? 'unregistered';
+    const checked: ReturnType<typeof checkDefenseAnswer> =
+      message === null
+        ? { ok: false, kind: 'malformed', reason: 'stream entry without its `m` field', miner: writer }
+        : checkDefenseAnswer(message, open);
+    if (checked.ok && checked.answer.miner !== writer) {
+      const reason = `answer of ${checked.answer.miner} arrived on the stream of ${writer}`;
+      answersRefused.inc({ reason: 'wrong_stream', miner: writer });
+      deps.log.warn({ miner: writer, reason: 'wrong_stream' }, `answer dropped: ${reason}`);
       return;
     }
-    if (a.miner !== writer) {
-      deps.log.warn(
-        { miner: writer, claimed: a.miner },
-        'answer names another miner than its stream: ignored',
-      );
+    if (!checked.ok) {
+      const miner = checked.miner && deps.members.has(checked.miner) ? checked.miner : 'unregistered';
+      answersRefused.inc({ reason: checked.kind, miner });
+      // A late answer is ordinary (the round closed at its deadline): not worth a warning.
+      const level = checked.kind === 'unknown_challenge' ? 'debug' : 'warn';
+      deps.log[level]({ miner, reason: checked.kind }, `answer dropped: ${checked.reason.slice(0, 500)}`);
       return;
     }
-    const round = rounds.get(a.challengeId);
-    if (!round || !round.asked.includes(a.miner) || round.arrival.has(a.miner)) return;
-    round.arrival.set(a.miner, performance.now());
+    const a = checked.answer;
+    const round = rounds.get(a.challengeId)!;
+    round.arrival.set(a.miner, at);
     round.answers.push(a);
     round.onAnswer();
   }

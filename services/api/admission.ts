@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import type { Plugin } from 'graphql-yoga';
+import PQueue from 'p-queue';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Logger } from '../../common/logger.ts';
+import type { Graph } from '../../graph/driver.ts';
+import { userError } from './errors.ts';
+
+/**
+ * Who may run what, once a request has passed the per-request limits (limits.ts, guards.ts):
+ * - a cost budget per caller: each request spends its priced cost (limits.ts `analyzeOperation`)
+ *   from the caller's budget for the current window (rate-limiter-flexible, in memory); once spent,
+ *   the caller is refused with HTTP 429 and Retry-After until the window ends, while other callers
+ *   are served as before;
+ * - a lane for expensive requests: a request costing `expensiveCost` or more waits for one of
+ *   `expensiveSlots` (p-queue), so however many callers send the heaviest requests allowed, at most
+ *   that many run at once and cheap questions never queue behind them. A request that cannot start
+ *   within its time budget, or finds `expensiveQueue` others waiting, is refused with HTTP 503;
+ - while it runs, an expensive request has at most `expensiveNeo4jCalls` Neo4j statements in
+   flight: its resolvers run side by side (4 aliased hub pages read 400 degrees), and without a cap
+   they take Neo4j's threads and the driver's connections from every other request.
+ * Why: each request was bounded, but two loops of the heaviest allowed requests slowed every
+ * investigator's p99 six-fold (docs/benchmarks.md, bench:abuse); the cost of a request is paid
+ * mostly on the shared Neo4j and the API's single event loop.
+ */
+export interface AdmissionSettings {
+  /** Cost one caller may spend per window; 0 turns the budget off. */
+  costBudget: number;
+  /** Length of a budget window, seconds. */
+  costWindowSeconds: number;
+  /** Requests costing at least this go through the expensive lane; 0 turns the lane off. */
+  expensiveCost: number;
+  /** Expensive requests running at once. */
+  expensiveSlots: number;
+  /** Expensive requests waiting at most; one more is refused at once. */
+  expensiveQueue: number;
+  /** Neo4j statements one expensive request may have in flight. */
+  expensiveNeo4jCalls: number;
+}
+
+export const DEFAULT_ADMISSION: AdmissionSettings = {
+  costBudget: 100_000,
+  costWindowSeconds: 60,
+  expensiveCost: 1000,
+  expensiveSlots: 1,
+  expensiveQueue: 32,
+  expensiveNeo4jCalls: 2,
+};
+
+/** `graph` with at most `calls` statements (query, read, write) of this request in flight. */
+export function throttledGraph(graph: Graph, calls: number): Graph {
+  const q = new PQueue({ concurrency: calls });
+  return {
+    driver: graph.driver,
+    database: graph.database,
+    query: (cypher, params, o) => q.add(() => graph.query(cypher, params, o)),
+    read: (work, o) => q.add(() => graph.read(work, o)),
+    write: (work, o) => q.add(() => graph.write(work, o)),
+    verify: (o) => graph.verify(o),
+    close: () => graph.close(),
+  };
+}
+
+/**
+ * A caller's identity for the budget: its API key (hashed: the map never holds keys) or, for an
+ * anonymous request, the client's address. `undefined` is the API's own warm-up: not budgeted.
+ * Behind a proxy every anonymous caller has the proxy's address: give investigators keys.
+ */
+export function callerOf(apiKey: string | undefined, address: string | undefined): string {
+  if (apiKey) return `API key ${createHash('sha256').update(apiKey).digest('hex').slice(0, 8)}…`;
+  return `address ${address ?? 'unknown'}`;
+}
+
+interface AdmissionContext {
+  graph: Graph;
+  /** Set by the context factory; absent for the API's own questions. */
+  caller?: string;
+  /** Set by useQueryLimits: the request's priced cost. */
+  cost?: number;
+}
+
+export function useAdmission(
+  settings: AdmissionSettings,
+  opts: { waitMs: number; log: Logger; registry?: Registry },
+): Plugin<AdmissionContext> {
+  const budget =
+    settings.costBudget > 0
+      ? new RateLimiterMemory({ points: settings.costBudget, duration: settings.costWindowSeconds })
+      : undefined;
+  const lane = new PQueue({ concurrency: settings.expensiveSlots });
+  const refused = new Counter({
+    name: 'vigil_api_requests_refused_total',
+    help: 'GraphQL requests refused by admission: a caller over its cost budget, or the expensive lane full or too slow',
+    labelNames: ['reason'],
+    registers: opts.registry ? [opts.registry] : [],
+  });
+  new Gauge({
+    name: 'vigil_api_expensive_lane',
+    help: 'Expensive GraphQL requests running (state=running) and waiting for their lane (state=waiting)',
+    labelNames: ['state'],
+    registers: opts.registry ? [opts.registry] : [],
+    collect() {
+      this.set({ state: 'running' }, lane.pending);
+      this.set({ state: 'waiting' }, lane.size);
+    },
+  });
+
+  /** Spends `cost` of the caller's budget; a refusal names the budget and when it refills. */
+  const spend = async (caller: string, cost: number) => {
+    if (!budget) return undefined;
+    try {
+      await budget.consume(caller, cost);
+      return undefined;
+    } catch (res) {
+      if (!(res instanceof RateLimiterRes)) throw res;
+      const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+      refused.inc({ reason: 'cost_budget' });
+      // Logged once per caller and window: when this request crossed the budget.
+      if (res.consumedPoints - cost <= settings.costBudget)
+        opts.log.warn(
+          { caller, budget: settings.costBudget, windowSeconds: settings.costWindowSeconds, retryAfter },
+          'API caller spent its cost budget: refused (429) until the window ends',
+        );
+      return userError(
+        `cost budget spent: this caller (${caller}) may spend ${settings.costBudget} per ${settings.costWindowSeconds} s and this request costs ${cost}; retry after ${retryAfter} s`,
+        'COST_BUDGET_SPENT',
+        {
+          cost,
+          budget: settings.costBudget,
+          windowSeconds: settings.costWindowSeconds,
+          retryAfterSeconds: retryAfter,
+          http: { status: 429, headers: { 'retry-after': String(retryAfter) } },
+        },
+      );
+    }
+  };
+
+  const busy = (message: string, reason: string) => {
+    refused.inc({ reason });
+    return userError(message, 'EXPENSIVE_LANE_BUSY', {
+      retryAfterSeconds: 1,
+      http: { status: 503, headers: { 'retry-after': '1' } },
+    });
+  };
+
+  return {
+    async onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
+      const { caller, cost = 0 } = args.contextValue;
+      if (caller === undefined) return; // the API's own warm-up
+      const over = await spend(caller, Math.max(1, cost));
+      if (over) return setResultAndStopExecution({ errors: [over] });
+      if (settings.expensiveCost <= 0 || cost < settings.expensiveCost) return;
+      if (lane.size >= settings.expensiveQueue)
+        return setResultAndStopExecution({
+          errors: [
+            busy(
+              `too many expensive requests waiting (${lane.size}; cost ${cost} ≥ ${settings.expensiveCost}): retry after 1 s, or ask a cheaper question`,
+              'lane_full',
+            ),
+          ],
+        });
+      args.contextValue.graph = throttledGraph(args.contextValue.graph, settings.expensiveNeo4jCalls);
+      setExecuteFn(async (a) => {
+        try {
+          return (await lane.add(() => executeFn(a), {
+            signal: AbortSignal.timeout(opts.waitMs),
+          })) as Awaited<ReturnType<typeof executeFn>>;
+        } catch (err) {
+          if ((err as Error).name !== 'TimeoutError') throw err;
+          return {
+            errors: [
+              busy(
+                `this expensive request (cost ${cost} ≥ ${settings.expensiveCost}) waited ${opts.waitMs} ms for its lane without starting: retry later, or ask a cheaper question`,
+                'lane_timeout',
+              ),
+            ],
+          };
+        }
+      });
+    },
+  };
+}
