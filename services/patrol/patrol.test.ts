@@ -13,14 +13,15 @@ import type { LocalSubtensor } from '../../dev/bittensor/localChain.ts';
 import type { SeedManifest } from '../../dev/bittensor/seeder.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
-import { patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
+import { defenseHeartbeatKey, patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
 import { type Answer, type Challenge, signAnswer } from '../../protocol/patrol.ts';
-import { createRedisConnection } from '../../queues/connection.ts';
+import { createRedisConnection, probeRedis } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { appendMessage } from '../../queues/streams.ts';
 import { startAclRedis } from '../../test/aclRedis.ts';
 import { createTestApi } from '../../test/api.ts';
 import { startSeededChain } from '../../test/chain.ts';
+import { runVigil } from '../../test/cli.ts';
 import {
   neo4jUri,
   openTestGraph,
@@ -573,6 +574,55 @@ describe('Patrol miners on their own Redis ACL users', () => {
       await redis.stop();
     }
   });
+});
+
+describe('vigil miners credentials', () => {
+  it('issues a registered hotkey its own Redis user, refuses an unregistered one, and revokes', async () => {
+    const redis = await startAclRedis();
+    const prefix = uniquePrefix();
+    const netuid = manifest.subnets[0]!.netuid;
+    const registered = manifest.hotkeys.find((h) => h.netuids.includes(netuid))!.address;
+    const stranger = keyring.addFromUri('//never-registered').address;
+    const env = {
+      REDIS_URL: redis.url,
+      VIGIL_QUEUE_PREFIX: prefix,
+      SUBTENSOR_URL: chain.wsUrl,
+      PATROL_NETUID: String(netuid),
+      LOG_LEVEL: 'warn',
+    };
+    const urlIn = (output: string) => /REDIS_URL=(\S+)/.exec(output)?.[1];
+    try {
+      const refused = await runVigil(['miners', 'credentials', stranger, '--apply'], env);
+      expect(refused.code, refused.output).toBe(1);
+      expect(refused.output).toContain(`hotkey ${stranger} is not a registered neuron of netuid ${netuid}`);
+      expect(refused.output).not.toContain('REDIS_URL=');
+
+      // Printed only: the line carries the password's hash, the URL the password, once.
+      const printed = await runVigil(['miners', 'credentials', registered], env);
+      expect(printed.code, printed.output).toBe(0);
+      expect(printed.output).toContain(`ACL SETUSER vigil-miner-${registered} reset on #`);
+      const shown = new URL(urlIn(printed.output)!);
+      expect(printed.output.split(shown.password).length - 1).toBe(1);
+      expect(await probeRedis(shown.toString())).toBe('unauthorized');
+
+      const applied = await runVigil(['miners', 'credentials', registered, '--apply'], env);
+      expect(applied.code, applied.output).toBe(0);
+      const url = urlIn(applied.output)!;
+      const me = createRedisConnection(url, 'miner');
+      try {
+        const beat = defenseHeartbeatKey(prefix, registered);
+        expect(await me.set(beat, '1', 'PX', 1000)).toBe('OK');
+        await expect(me.keys('*')).rejects.toThrow(/NOPERM/);
+      } finally {
+        me.disconnect();
+      }
+      const revoked = await runVigil(['miners', 'revoke', registered], env);
+      expect(revoked.output).toContain(`deleted Redis user vigil-miner-${registered}`);
+      expect(await probeRedis(url)).toBe('unauthorized');
+    } finally {
+      await redis.stop();
+    }
+  }, 120_000);
 });
 
 describe('Patrol as separate processes', () => {
