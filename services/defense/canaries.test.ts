@@ -14,6 +14,7 @@ import type { Graph } from '../../graph/driver.ts';
 import type { Challenge } from '../../protocol/defense.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
+import { createTestApi } from '../../test/api.ts';
 import {
   openTestGraph,
   redisUrl,
@@ -25,7 +26,7 @@ import {
 import { type Engine, createEngine, nextBaseFee } from '../engine/engine.ts';
 import { createPauseAgent } from './actions.ts';
 import { SENDER_PLACEHOLDER, createCanaryMaker } from './canaries.ts';
-import { upsertInvariant } from './invariantStore.ts';
+import { getInvariant, upsertInvariant } from './invariantStore.ts';
 import { createDefenseMiner } from './miner.ts';
 import { validateRegistration } from './registry.ts';
 import { type MinerScore, createRewardBook } from './rewards.ts';
@@ -365,6 +366,41 @@ describe('canaries', () => {
     });
     await fx.node.mine();
     expect(await fx.vault.getFunction('paused')()).toBe(false);
+  });
+
+  it('canary calls are registered through GraphQL with a write key, and never shown by the API', async () => {
+    const key = 'write-key-for-canary-tests';
+    const yoga = createTestApi({ graph, keys: [{ role: 'write', key }] });
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await yoga.fetch('http://vigil.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as { data?: any; errors?: { message: string; extensions?: any }[] };
+    };
+    const add = 'mutation ($input: InvariantInput!) { addInvariant(input: $input) { id definition } }';
+    const id = `${RUN}-gql`;
+    const input = (canaries: unknown[]) => ({
+      chainId: CHAIN_ID + 1,
+      definition: JSON.stringify({ id, kind: 'ownerUnchanged', contract: fx.addresses.vault }),
+      canaries,
+    });
+    const bad = await gql(add, { input: input([{ to: '0x12', data: '0x13af4035{sender}' }]) });
+    expect(bad.errors?.[0]).toMatchObject({
+      message: expect.stringContaining('canaries.0.to: expected a 0x-prefixed 20-byte hex address'),
+      extensions: { code: 'INVALID_INVARIANT' },
+    });
+    const data = '0x13af4035000000000000000000000000{sender}';
+    const ok = await gql(add, { input: input([{ to: fx.addresses.vault, data }]) });
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data.addInvariant.definition).not.toContain('13af4035');
+    expect((await getInvariant(graph, id))!.canaries).toEqual([
+      { to: fx.addresses.vault.toLowerCase(), data, value: '0' },
+    ]);
+    // The API has no field that returns them.
+    const asked = await gql('query ($id: ID!) { invariant(id: $id) { id canaries } }', { id });
+    expect(asked.errors?.[0]?.message).toMatch(/Cannot query field "canaries"/);
   });
 
   it('a decided violation is learned as a canary call, replayed from a canary sender', async () => {
