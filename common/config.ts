@@ -117,6 +117,8 @@ const schema = z.object({
   VIGIL_API_EXPENSIVE_QUEUE: whole(0, 10_000).default(32),
   /** Neo4j statements one expensive request may have in flight. */
   VIGIL_API_EXPENSIVE_NEO4J_CALLS: whole(1, 64).default(2),
+  /** Neo4j statements any other API request may have in flight. */
+  VIGIL_API_NEO4J_CALLS_PER_REQUEST: whole(1, 256).default(8),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: whole(0).default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
@@ -211,6 +213,7 @@ export interface Config {
       expensiveSlots: number;
       expensiveQueue: number;
       expensiveNeo4jCalls: number;
+      neo4jCallsPerRequest: number;
     };
   };
   metricsPort: number;
@@ -293,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         expensiveSlots: e.VIGIL_API_EXPENSIVE_SLOTS,
         expensiveQueue: e.VIGIL_API_EXPENSIVE_QUEUE,
         expensiveNeo4jCalls: e.VIGIL_API_EXPENSIVE_NEO4J_CALLS,
+        neo4jCallsPerRequest: e.VIGIL_API_NEO4J_CALLS_PER_REQUEST,
       },
     },
     metricsPort: e.METRICS_PORT,

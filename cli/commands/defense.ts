@@ -84,7 +84,13 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
     concurrency: d.minerConcurrency,
   });
   rt.shutdown.add('defense miner', () => miner.close());
-  await serveHealth(rt, { redis: redisDependency(rt, connection) });
+  // Its simulations read state from the node: without it every vote is an error.
+  const healthRpc = createHttpRpc({ url: needRpc(rt), timeoutMs: 1500, maxSockets: 1 });
+  rt.shutdown.add('health rpc', () => healthRpc.close());
+  await serveHealth(rt, {
+    redis: redisDependency(rt, connection),
+    rpc: { check: () => healthRpc.call<string>('eth_chainId'), variable: 'ETH_RPC_URL', url: needRpc(rt) },
+  });
   rt.log.info(
     { miner: hotkey.address, chainId: Number(engine.chainId), hardfork: rt.config.ethereum.hardfork },
     'defense miner waiting for challenges',

@@ -100,7 +100,7 @@ describe('Patrol and defense weights combined for the chain', () => {
     expect(w).toMatchObject({ defenseShare: 0.5, unmatched: 1 });
     // Share 0: defense ignored entirely.
     expect(chainWeights(neurons, patrol, read.weights, 0).weights).toEqual([65535, 0, 0, 0]);
-    // Defense ids that are no neuron's hotkey (DEFENSE_MINER_ID left at its default): Patrol alone.
+    // Defense ids that are no neuron's hotkey (a stranger, or a hotkey deregistered since): Patrol alone.
     const unmatched = chainWeights(neurons, patrol, new Map([['miner-host-1', 1]]), 0.5);
     expect(unmatched).toMatchObject({ weights: [65535, 0, 0, 0], defenseShare: 0, unmatched: 1 });
   });
