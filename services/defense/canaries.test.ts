@@ -493,8 +493,8 @@ describe('canaries', () => {
         expect(s[h]!.canaries.seen).toBeGreaterThanOrEqual(1);
         expect(s[h]!.accuracy).toBe(1);
       }
-      // The cheat answered everything and was sent canaries too.
-      expect(s[cheat]!.txs).toBe(s[honest[0]!]!.txs);
+      // The cheat answered as much as the honest miners and was sent canaries too.
+      expect(s[cheat]!.txs).toBeGreaterThanOrEqual(Math.min(...honest.map((h) => s[h]!.txs)));
       expect(s[cheat]!.canaries.seen).toBeGreaterThanOrEqual(1);
     }
   });
