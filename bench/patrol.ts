@@ -7,12 +7,16 @@
  *     (chain_getBlockHash + state_getStorage(System.Events), no decoding), in the same run;
  *  2. validator: evidence verification in edges/s with the per-block cache warm (target >= 20,000/s),
  *     and cold (a new chain view per answer) as the baseline;
- *  3. the completeness check (completeness.ts) per answer, warm and cold, against verification alone
+ *  3. the answer's signature check (canonical JSON, blake2-256, sr25519 verify) in edges/s, with
+ *     RFC 8785 from the `canonicalize` library (what protocol/signing.ts uses) vs the hand-written
+ *     sorted-keys encoder Patrol used before, kept here as the baseline (same bytes on our shapes).
+ *  4. the completeness check (completeness.ts) per answer, warm and cold, against verification alone
  *     in the same run, and verification + completeness in edges/s warm (target >= 20,000/s);
- *  4. the size cap: refusing a 200,000-edge answer on arrival, and the size walk of the honest one.
+ *  5. the size cap: refusing a 200,000-edge answer on arrival, and the size walk of the honest one.
  */
 import { parseArgs } from 'node:util';
 import { Keyring } from '@polkadot/keyring';
+import { blake2AsU8a, decodeAddress, sr25519Verify } from '@polkadot/util-crypto';
 import { readBlockEvents } from '../chains/bittensor/blocks.ts';
 import { connectSubtensor } from '../chains/bittensor/client.ts';
 import { loadConfig } from '../common/config.ts';
@@ -21,11 +25,13 @@ import { seedScenario } from '../dev/bittensor/seeder.ts';
 import { type SubgraphJob, parseIngestJob } from '../protocol/ingest.ts';
 import {
   type Challenge,
+  answerSignatureValid,
   challengeWindow,
   checkAnswer,
   jsonSizeWithin,
   signAnswer,
 } from '../protocol/patrol.ts';
+import { canonicalJson } from '../protocol/signing.ts';
 import { createChainView } from '../services/patrol/chainView.ts';
 import { DEFAULT_COMPLETENESS_SAMPLE, measureCompleteness } from '../services/patrol/completeness.ts';
 import { buildSubgraph } from '../services/patrol/miner.ts';
@@ -115,6 +121,23 @@ try {
   for (let i = 0; i < rounds; i++) await verifyAnswer(answer, challenge, view);
   const warmMs = (performance.now() - warmStart) / rounds;
   const edges = sub.edges.length;
+  // The signature check of the answer, library vs the former hand-written encoder, alternated.
+  const signed = { challengeId: answer.challengeId, miner: answer.miner, subgraph: answer.subgraph };
+  if (canonicalJson(signed) !== handWrittenCanonicalJson(signed))
+    throw new Error('canonicalize and the hand-written encoder disagree on this answer');
+  const verifyWith = (encode: (v: unknown) => string) =>
+    sr25519Verify(blake2AsU8a(encode(signed), 256), answer.signature, decodeAddress(answer.miner));
+  const sigMs = { library: 0, hand: 0 };
+  for (let i = 0; i < rounds; i++) {
+    let t = performance.now();
+    if (!answerSignatureValid(answer)) throw new Error('signature rejected');
+    sigMs.library += performance.now() - t;
+    t = performance.now();
+    if (!verifyWith(handWrittenCanonicalJson)) throw new Error('signature rejected (hand-written)');
+    sigMs.hand += performance.now() - t;
+  }
+  const perSig = (ms: number) =>
+    `${(ms / rounds).toFixed(2)} ms = ${((edges * rounds * 1000) / ms).toFixed(0)} edges/s`;
 
   // Completeness, as the validator runs it after verification. Cold: a fresh view (every block of
   // the window read, not only those the evidence names). Warm: verification alone and with the
@@ -192,6 +215,8 @@ Patrol benchmark (${new Date().toISOString()}, load average ${load})
   raw RPC read + full decode     ${((head * 1000) / rawDecodedMs).toFixed(0)} blocks/s (sequential, Vec<EventRecord> decode)
   validator: verify, cold cache  ${coldMs.toFixed(0)} ms for ${edges} edges = ${((edges * 1000) / coldMs).toFixed(0)} edges/s
   validator: verify, warm cache  ${warmMs.toFixed(2)} ms for ${edges} edges = ${((edges * 1000) / warmMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / warmMs >= 20_000 ? 'met' : 'MISSED'})
+  validator: answer signature    ${perSig(sigMs.library)} (RFC 8785 via canonicalize, protocol/signing.ts)
+    former hand-written encoder  ${perSig(sigMs.hand)} (same bytes; baseline, same run, alternated)
   completeness check, cold       ${coldCompleteMs.toFixed(0)} ms per answer (${head + 1} window blocks, ${measured.wallets.length} wallets, ${measured.expected} edges expected), after a cold verify of ${coldVerifyMs.toFixed(0)} ms
   verify alone, warm (A/B)       ${aloneMs.toFixed(2)} ms per answer = ${((edges * 1000) / aloneMs).toFixed(0)} edges/s
   verify + storable + complete   ${withMs.toFixed(2)} ms per answer = ${((edges * 1000) / withMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / withMs >= 20_000 ? 'met' : 'MISSED'}): verify ${(step.verify / n).toFixed(2)} ms, ingest-job parse ${(step.storable / n).toFixed(2)} ms, completeness check ${(step.completeness / n).toFixed(2)} ms per answer (${expectedPerCheck.toFixed(0)} edges expected on average)
@@ -201,3 +226,18 @@ Patrol benchmark (${new Date().toISOString()}, load average ${load})
   await chain.close();
 }
 process.exit(0);
+
+/** Patrol's former hand-written canonical JSON (sorted keys, written directly): the baseline of step 3. */
+function handWrittenCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? 'null' : handWrittenCanonicalJson(v))).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  let out = '';
+  for (const k of keys) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v === undefined || typeof v === 'function') continue;
+    out += `${out ? ',' : ''}${JSON.stringify(k)}:${handWrittenCanonicalJson(v)}`;
+  }
+  return `{${out}}`;
+}

@@ -174,7 +174,7 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     if (defense.ok && mixed.unmatched > 0)
       rt.log.warn(
         { round, unmatched: mixed.unmatched, published: defense.weights.size },
-        'defense miners whose DEFENSE_MINER_ID is no hotkey of this subnet get no weight',
+        'defense miners whose hotkey is no neuron of this subnet (any more) get no weight',
       );
     const { uids, weights: values } = mixed;
     if (values.some((v) => v > 0)) {

@@ -59,6 +59,16 @@ describe('Patrol and defense weights combined for the chain', () => {
         ]),
         consensus: consensus as never,
       });
+    // A canary, violated by the validator's own simulation: without a violated case nobody is paid.
+    book.record({
+      txHash: 'canary',
+      canary: true,
+      answers: new Map([
+        ['hk-fast', { votes: new Map([['inv', 'violated' as const]]), latencyMs: 5 }],
+        ['hk-slow', { votes: new Map([['inv', 'violated' as const]]), latencyMs: 50 }],
+      ]),
+      consensus: [{ id: 'inv', outcome: 'violated' }],
+    });
     const defense = defenseWeights(book.current());
     expect(defense.get('hk-fast')).toBeGreaterThan(defense.get('hk-slow')!);
     await publishDefenseWeights(redis, prefix, { validator: 'v1', epoch: book.epoch, weights: defense });
@@ -90,7 +100,7 @@ describe('Patrol and defense weights combined for the chain', () => {
     expect(w).toMatchObject({ defenseShare: 0.5, unmatched: 1 });
     // Share 0: defense ignored entirely.
     expect(chainWeights(neurons, patrol, read.weights, 0).weights).toEqual([65535, 0, 0, 0]);
-    // Defense ids that are no neuron's hotkey (DEFENSE_MINER_ID left at its default): Patrol alone.
+    // Defense ids that are no neuron's hotkey (a stranger, or a hotkey deregistered since): Patrol alone.
     const unmatched = chainWeights(neurons, patrol, new Map([['miner-host-1', 1]]), 0.5);
     expect(unmatched).toMatchObject({ weights: [65535, 0, 0, 0], defenseShare: 0, unmatched: 1 });
   });

@@ -7,8 +7,8 @@ import { toU16Weights } from '../patrol/scoring.ts';
 /**
  * One set of weights per validator on chain, from both subnets' work: the defense validator
  * publishes its miners' weights to Redis, the Patrol validator (which sets weights on chain)
- * reads them and mixes them with its own by `DEFENSE_WEIGHT_SHARE`. Miners are matched by id:
- * a defense miner whose `DEFENSE_MINER_ID` is its hotkey address is paid on that hotkey's uid.
+ * reads them and mixes them with its own by `DEFENSE_WEIGHT_SHARE`. Defense miners are their
+ * hotkeys (registered on the subnet): each is paid on that hotkey's uid in the metagraph.
  */
 
 export type { PublishedWeights };
