@@ -166,6 +166,15 @@ const schema = z.object({
   DEFENSE_EPOCH_MS: whole(1).default(3_600_000),
   /** Share of defense rewards when combined with Patrol scores (0..1). */
   DEFENSE_WEIGHT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+  /** Canary senders: comma-separated 0x private keys of funded accounts only the validator holds. Never logged. */
+  DEFENSE_CANARY_KEYS: z
+    .string()
+    .default('')
+    .refine((v) => v.trim() === '' || v.split(',').every((k) => /^0x[0-9a-fA-F]{64}$/.test(k.trim())), {
+      message: 'expected comma-separated 0x-prefixed 32-byte hex private keys',
+    }),
+  /** Canaries each live miner is sent per reward epoch (0 = none). */
+  DEFENSE_CANARIES_PER_EPOCH: whole(0, 100).default(3),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -241,6 +250,9 @@ export interface Config {
     telegram: { token: string; baseUrl: string };
     epochMs: number;
     weightShare: number;
+    /** Secrets: canary sender keys. */
+    canaryKeys: string[];
+    canariesPerEpoch: number;
   };
 }
 
@@ -328,6 +340,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       telegram: { token: e.DEFENSE_TELEGRAM_BOT_TOKEN, baseUrl: e.DEFENSE_TELEGRAM_API_URL },
       epochMs: e.DEFENSE_EPOCH_MS,
       weightShare: e.DEFENSE_WEIGHT_SHARE,
+      canaryKeys: e.DEFENSE_CANARY_KEYS.split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== ''),
+      canariesPerEpoch: e.DEFENSE_CANARIES_PER_EPOCH,
     },
   };
 }

@@ -5,7 +5,8 @@ import type { Limits } from '../../services/api/limits.ts';
 import { createTestApi } from '../../test/api.ts';
 import { openTestGraph } from '../../test/services.ts';
 import type { Graph } from '../driver.ts';
-import { getNeighbors } from '../wallets.ts';
+import { type NeighborMemory, createNeighborMemory, getNeighbors } from '../wallets/index.ts';
+import { typePattern } from './filters.ts';
 
 /**
  * A supernode at test scale: one hub with 20,000 relationships (10,000 in, 10,000 out, amounts
@@ -235,11 +236,36 @@ describe('a wallet with 20,000 relationships', () => {
     expect(r.errors?.[0]?.message).toMatch(/^the export took longer than 1 ms/);
   });
 
+  it('keeps what the API learns of dense wallets in the memory it was built with', async () => {
+    const ask = async (neighborMemory: NeighborMemory) => {
+      const res = await createTestApi({ graph, neighborMemory }).fetch('http://vigil.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query:
+            'query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { neighbors(first: 5) { edges { cursor } } } }',
+          variables: { a: hub },
+        }),
+      });
+      return (await res.json()) as { errors?: unknown };
+    };
+    const mine = createNeighborMemory();
+    expect((await ask(mine)).errors).toBeUndefined();
+    expect([...mine.denseDegrees.keys()]).toEqual([`bittensor\n${hub}\nBOTH\n${typePattern(null)}`]);
+    expect(mine.firstPages.size).toBe(2); // TRANSFER out and in
+    const other = createNeighborMemory();
+    expect((await ask(other)).errors).toBeUndefined();
+    expect(other.denseDegrees.size).toBe(1);
+    expect(mine.denseDegrees.size).toBe(1);
+  });
+
   it("answers a known dense wallet's first page in its first query, until the wallet changes", async () => {
-    // A Graph of its own: the per-Graph memory of dense wallets starts empty.
+    // A memory of dense wallets of its own (as the API builds one), empty; `fresh()`: none kept.
     const { g: counted, queries } = recordingGraph(graph);
-    const ask = (g: Graph, first = 25) =>
-      getNeighbors(g, 'bittensor', hub, { direction: 'BOTH', first, after: null });
+    const kept = createNeighborMemory();
+    const fresh = createNeighborMemory;
+    const ask = (g: Graph, first = 25, memory: NeighborMemory = kept) =>
+      getNeighbors(g, { chain: 'bittensor', address: hub, direction: 'BOTH', first, after: null }, memory);
     const page = (p: Awaited<ReturnType<typeof ask>>) => ({
       ids: p.edges.map((e) => e.relationship.id),
       hasNextPage: p.hasNextPage,
@@ -252,12 +278,12 @@ describe('a wallet with 20,000 relationships', () => {
     const hot = await ask(counted);
     expect(queries).toHaveLength(1);
     expect(page(hot)).toEqual(page(cold));
-    expect(hot.edges).toEqual((await ask({ ...graph })).edges);
+    expect(hot.edges).toEqual((await ask(graph, 25, fresh())).edges);
     // A longer page than the kept ones: read as before, and the same as without any memory.
     queries.length = 0;
     const longer = await ask(counted, 100);
     expect(queries.length).toBeGreaterThan(1);
-    expect(page(longer)).toEqual(page(await ask({ ...graph }, 100)));
+    expect(page(longer)).toEqual(page(await ask(graph, 100, fresh())));
 
     // A relationship with the smallest id yet: the degree changes, the kept page is not used.
     const id = `sn${run}:a:0`;
@@ -293,7 +319,7 @@ describe('a wallet with 20,000 relationships', () => {
     const edited = await ask(counted);
     expect(queries.length).toBeGreaterThan(1);
     expect(page(edited).ids).not.toContain(gone);
-    expect(page(edited)).toEqual(page(await ask({ ...graph })));
+    expect(page(edited)).toEqual(page(await ask(graph, 25, fresh())));
     expect(edited.edges).toHaveLength(25);
   });
 });

@@ -1,7 +1,9 @@
 import type { Graph } from '../../graph/driver.ts';
+import type { NeighborMemory } from '../../graph/wallets/index.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
 import type { Role } from './auth.ts';
 import type { Limits } from './limits.ts';
+import type { RequestReads } from './requestReads.ts';
 
 /**
  * Per-request context: the handles resolvers need, nothing global. Features that need more
@@ -9,6 +11,10 @@ import type { Limits } from './limits.ts';
  */
 export interface ApiContext {
   graph: Graph;
+  /** The API's memory of dense wallets' pages (graph/wallets), built once in createApi. */
+  neighborMemory: NeighborMemory;
+  /** This request's reads, each once (services/api/requestReads.ts); set as the operation executes. */
+  reads: RequestReads;
   version: string;
   /** The caller's role from its API key (services/api/auth.ts); mutations call requireWrite(ctx.role). */
   role: Role;

@@ -12,6 +12,7 @@ import { createHealth, neo4jCheck } from '../../common/health.ts';
 import type { Logger } from '../../common/logger.ts';
 import { type HealthCheck, createServiceHttpHandler, listen } from '../../common/serviceHttp.ts';
 import type { Graph } from '../../graph/driver.ts';
+import { type NeighborMemory, createNeighborMemory } from '../../graph/wallets/index.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, useAdmission } from './admission.ts';
 import { presentedKey, requireRead, roleFromRequest } from './auth.ts';
@@ -19,6 +20,7 @@ import { useBodyLimit } from './bodyLimit.ts';
 import type { ApiContext } from './context.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
+import { useRequestReads } from './requestReads.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
@@ -55,6 +57,8 @@ export interface ApiDeps {
   admission?: Partial<AdmissionSettings>;
   /** Where the admission metrics go (refusals, the expensive lane). */
   registry?: Registry;
+  /** What neighbor pages remember of dense wallets; default: a new one for this API. */
+  neighborMemory?: NeighborMemory;
 }
 
 export interface ApiServerDeps extends ApiDeps {
@@ -109,6 +113,7 @@ export const internalFetch =
 export function createApi(deps: ApiDeps) {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const admission = { ...DEFAULT_ADMISSION, ...deps.admission };
+  const neighborMemory = deps.neighborMemory ?? createNeighborMemory();
   return createYoga<ServerContext, ApiContext>({
     schema: createApiSchema(),
     context: ({ request, internal, req }) => {
@@ -116,20 +121,24 @@ export function createApi(deps: ApiDeps) {
       const role = own ? 'read' : roleFromRequest(request.headers, deps.keys ?? []);
       requireRead(role, deps.readsNeedKey ?? false);
       const caller = own ? undefined : callerOf(presentedKey(request.headers), req?.socket.remoteAddress);
-      return {
+      const ctx: Omit<ApiContext, 'reads'> = {
         graph: deps.graph,
+        neighborMemory,
         version: deps.version,
         role,
         limits: deps.limits,
         pubsub: deps.pubsub,
         caller,
       };
+      // `reads` are added as the operation executes (useRequestReads), on the context it runs with.
+      return ctx as ApiContext;
     },
     plugins: [
       ...useShapeGuards(limits),
       useQueryLimits(limits),
       ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
       useRequestBudget(limits),
+      useRequestReads(),
       // Last: its lane wraps the execution the plugins above built, and only what passed them is charged.
       useAdmission(admission, { waitMs: limits.requestTimeoutMs, log: deps.log, registry: deps.registry }),
       useBodyLimit(),

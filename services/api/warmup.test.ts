@@ -1,7 +1,7 @@
 import { encodeAddress } from '@polkadot/util-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
-import { DENSE_DEGREE } from '../../graph/wallets.ts';
+import { DENSE_DEGREE } from '../../graph/wallets/index.ts';
 import { createTestApi } from '../../test/api.ts';
 import { newSs58 } from '../../test/fixtures.ts';
 import { openTestGraph, silentLogger } from '../../test/services.ts';

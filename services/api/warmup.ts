@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { Chain } from '../../graph/model.ts';
-import { DENSE_DEGREE } from '../../graph/wallets.ts';
+import { DENSE_DEGREE } from '../../graph/wallets/index.ts';
 import { isValidAddress } from '../../protocol/ingest.ts';
 import { exampleQuery } from './example.ts';
 

@@ -3,10 +3,14 @@ import { type BlockEventCache, createBlockEventCache } from '../../chains/bitten
 import type { DomainEvent } from '../../chains/bittensor/events.ts';
 import { ownerOf } from '../../chains/bittensor/keys.ts';
 import { rememberBounded } from '../../common/bounded.ts';
+import type { GraphEdge } from '../../graph/model.ts';
+import { edgesOfEvent } from './edges.ts';
 
 /** What verification needs from the chain: decoded events and hotkey owners, by block. */
 export interface ChainView {
   block(blockNumber: number): Promise<{ hash: string; byIndex: Map<number, DomainEvent> }>;
+  /** The edges the block's events prove (edges.ts, as miners build them), by each address they touch. */
+  edgesByAddress(blockNumber: number): Promise<Map<string, GraphEdge[]>>;
   ownerAt(hotkey: string, blockNumber: number): Promise<string | null>;
 }
 
@@ -17,6 +21,7 @@ export function createChainView(
 ): ChainView & { cache: BlockEventCache } {
   const cache = createBlockEventCache(api, { maxBlocks });
   const indexed = new WeakMap<object, Map<number, DomainEvent>>();
+  const edgesIndexed = new WeakMap<object, Map<string, GraphEdge[]>>();
   const owners = new Map<string, Promise<string | null>>();
   return {
     cache,
@@ -28,6 +33,21 @@ export function createChainView(
         indexed.set(b, byIndex);
       }
       return { hash: b.hash, byIndex };
+    },
+    async edgesByAddress(blockNumber) {
+      const b = await cache.get(blockNumber);
+      let index = edgesIndexed.get(b);
+      if (!index) {
+        index = new Map();
+        for (const e of b.events.flatMap(edgesOfEvent))
+          for (const end of new Set([e.from, e.to])) {
+            const list = index.get(end);
+            if (list) list.push(e);
+            else index.set(end, [e]);
+          }
+        edgesIndexed.set(b, index);
+      }
+      return index;
     },
     ownerAt(hotkey, blockNumber) {
       const key = `${hotkey}@${blockNumber}`;

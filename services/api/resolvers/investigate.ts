@@ -5,7 +5,7 @@ import { traceFlow } from '../../../graph/investigate/flow.ts';
 import { findPaths } from '../../../graph/investigate/paths.ts';
 import { addTag, removeTag } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
-import { type Direction, getNeighbors } from '../../../graph/wallets.ts';
+import { type Direction, getNeighbors } from '../../../graph/wallets/index.ts';
 import { requireWrite } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { addressArg, quote, userError } from '../errors.ts';
@@ -166,13 +166,19 @@ async function neighborRows(
   for (;;) {
     const first = Math.min(1000, limits.maxExportRows - rows.length);
     const page = await withTimeoutError('the export', limits.searchTimeoutMs, () =>
-      getNeighbors(ctx.graph, chain, address, {
-        ...filter,
-        direction: a.direction ?? 'BOTH',
-        first,
-        after,
-        timeoutMs: limits.searchTimeoutMs,
-      }),
+      getNeighbors(
+        ctx.graph,
+        {
+          chain,
+          address,
+          ...filter,
+          direction: a.direction ?? 'BOTH',
+          first,
+          after,
+          timeoutMs: limits.searchTimeoutMs,
+        },
+        ctx.neighborMemory,
+      ),
     );
     for (const e of page.edges) {
       const p = e.relationship.props;

@@ -4,60 +4,23 @@ import { getWalletAlerts } from '../../../graph/alerts.ts';
 import { getTags } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
 import {
-  type DegreeCount,
   type Direction,
-  type NeighborPage,
   type RelationshipRecord,
-  type WalletActivity,
+  type WalletKey,
   type WalletRecord,
   type WalletTotal,
-  getActivity,
-  getDegrees,
-  getNeighbors,
   getStakeLinks,
-  getWallet,
-} from '../../../graph/wallets.ts';
+} from '../../../graph/wallets/index.ts';
 import type { ApiContext } from '../context.ts';
 import { addressArg, alertsAfter, neighborsAfter, pageSize } from '../errors.ts';
-import { withTimeoutError } from '../limits.ts';
-import { type GqlChain, type WindowInput, edgeFilter, isoTime, limitsOf, toChain } from './investigate.ts';
-import { argumentsKey, subfieldArguments } from './lookahead.ts';
+import { type NeighborQuestion, boundedRead as read } from '../requestReads.ts';
+import { type GqlChain, type WindowInput, edgeFilter, isoTime, toChain } from './investigate.ts';
+import { subfieldArguments } from './lookahead.ts';
 
 const fromChain = (c: Chain) => c.toUpperCase();
 
-/** Reads shared by several fields of one wallet within one request (each runs once). */
-const requestReads = new WeakMap<object, Map<string, Promise<unknown>>>();
-function oncePerRequest<T>(ctx: ApiContext, key: string, load: () => Promise<T>): Promise<T> {
-  let m = requestReads.get(ctx);
-  if (!m) {
-    m = new Map();
-    requestReads.set(ctx, m);
-  }
-  let p = m.get(key) as Promise<T> | undefined;
-  if (!p) {
-    p = load();
-    m.set(key, p);
-  }
-  return p;
-}
-
-/** One activity scan per wallet per request, shared by totals, firstSeenAt and lastSeenAt. */
-const activity = (w: WalletRecord, ctx: ApiContext): Promise<WalletActivity> =>
-  oncePerRequest(ctx, `activity:${w.chain}:${w.address}`, () =>
-    read(ctx, 'the wallet totals', (timeoutMs) => getActivity(ctx.graph, w.chain, w.address, { timeoutMs })),
-  );
-
-/** One degree read per wallet per request, shared by degree and degreeTotal. */
-const degrees = (w: WalletRecord, ctx: ApiContext): Promise<DegreeCount[]> =>
-  oncePerRequest(ctx, `degrees:${w.chain}:${w.address}`, () =>
-    read(ctx, 'the degree', (timeoutMs) => getDegrees(ctx.graph, w.chain, w.address, { timeoutMs })),
-  );
-
-/** A read bounded by the read time-out, its time-out as a QUERY_TIMEOUT error. */
-function read<T>(ctx: ApiContext, what: string, work: (timeoutMs: number) => Promise<T>): Promise<T> {
-  const { readTimeoutMs } = limitsOf(ctx);
-  return withTimeoutError(what, readTimeoutMs, () => work(readTimeoutMs));
-}
+/** The wallet a field's parent is, as a read's key (not the whole record: one key per wallet). */
+const keyOf = (w: WalletRecord): WalletKey => ({ chain: w.chain, address: w.address });
 
 interface NeighborsArgs {
   direction: Direction;
@@ -68,27 +31,21 @@ interface NeighborsArgs {
   maxAmount?: string | null;
   window?: WindowInput | null;
 }
-const NEIGHBORS_ARGS = ['direction', 'types', 'first', 'after', 'minAmount', 'maxAmount', 'window'] as const;
-const neighborsKey = (chain: Chain, address: string, args: NeighborsArgs) =>
-  `neighbors:${chain}:${address}:${argumentsKey(args as unknown as Record<string, unknown>, NEIGHBORS_ARGS)}`;
 
-async function neighborsPage(
-  ctx: ApiContext,
-  chain: Chain,
-  address: string,
-  args: NeighborsArgs,
-): Promise<NeighborPage> {
+/**
+ * The neighbors field's arguments, checked, as the question the request's reads key on. The one
+ * builder of a NeighborQuestion: its fields are always set in this order (the key is its JSON).
+ */
+function neighborQuestion(chain: Chain, address: string, args: NeighborsArgs): NeighborQuestion {
   const filter = edgeFilter(args);
-  const first = pageSize(args.first);
-  return read(ctx, 'the neighbors', (timeoutMs) =>
-    getNeighbors(ctx.graph, chain, address, {
-      ...filter,
-      direction: args.direction,
-      first,
-      after: neighborsAfter(args.after),
-      timeoutMs,
-    }),
-  );
+  return {
+    chain,
+    address,
+    ...filter,
+    direction: args.direction,
+    first: pageSize(args.first),
+    after: neighborsAfter(args.after),
+  };
 }
 
 /** Resolvers for wallets, their neighbors and their alerts (schema/vigil.graphql, schema/investigate.graphql). */
@@ -96,13 +53,7 @@ export const walletResolvers = {
   Query: {
     health: async (_: unknown, __: unknown, ctx: ApiContext) => {
       // Once per request however often it is aliased.
-      const neo4j = await oncePerRequest(ctx, 'health', () => {
-        limitsOf(ctx);
-        return ctx.graph.verify().then(
-          () => true,
-          () => false,
-        );
-      });
+      const neo4j = await ctx.reads.neo4jUp();
       return { ok: neo4j, neo4j, version: ctx.version };
     },
     wallet: (
@@ -113,25 +64,25 @@ export const walletResolvers = {
     ) => {
       const chain = toChain(args.chain);
       const address = addressArg(chain, 'address', args.address);
-      const plain = () =>
-        read(ctx, 'the wallet', (timeoutMs) => getWallet(ctx.graph, chain, address, { timeoutMs }));
+      const plain = () => ctx.reads.wallet({ chain, address });
       // Asked with its neighbors (the investigators' usual question): the wallet comes with the
       // first page, in one query. The neighbors field takes that page if its arguments match, and
-      // reports its error if it failed; the wallet is then read alone.
+      // reports its error if it failed (or its arguments are wrong); the wallet is then read alone.
       const asked = subfieldArguments(info, 'neighbors') as NeighborsArgs | null;
       if (!asked) return plain();
-      const page = oncePerRequest(ctx, neighborsKey(chain, address, asked), () =>
-        neighborsPage(ctx, chain, address, asked),
-      );
-      return page.then((p) => p.wallet, plain);
+      let q: NeighborQuestion;
+      try {
+        q = neighborQuestion(chain, address, asked);
+      } catch {
+        return plain();
+      }
+      return ctx.reads.neighbors(q).then((p) => p.wallet, plain);
     },
   },
   Wallet: {
     chain: (w: WalletRecord) => fromChain(w.chain),
     neighbors: async (w: WalletRecord, args: NeighborsArgs, ctx: ApiContext) => {
-      const page = await oncePerRequest(ctx, neighborsKey(w.chain, w.address, args), () =>
-        neighborsPage(ctx, w.chain, w.address, args),
-      );
+      const page = await ctx.reads.neighbors(neighborQuestion(w.chain, w.address, args));
       return {
         edges: page.edges,
         count: () => read(ctx, 'the neighbor count', () => page.totalCount()),
@@ -149,20 +100,20 @@ export const walletResolvers = {
       };
     },
     firstSeenAt: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
-      isoTime((await activity(w, ctx)).firstSeenAt),
+      isoTime((await ctx.reads.activity(keyOf(w))).firstSeenAt),
     lastSeenAt: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
-      isoTime((await activity(w, ctx)).lastSeenAt),
+      isoTime((await ctx.reads.activity(keyOf(w))).lastSeenAt),
     totals: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
-      (await activity(w, ctx)).totals.map((t: WalletTotal) => ({
+      (await ctx.reads.activity(keyOf(w))).totals.map((t: WalletTotal) => ({
         ...t,
         asset: w.chain === 'bittensor' ? 'TAO' : 'ETH',
       })),
-    degree: (w: WalletRecord, _: unknown, ctx: ApiContext) => degrees(w, ctx),
+    degree: (w: WalletRecord, _: unknown, ctx: ApiContext) => ctx.reads.degrees(keyOf(w)),
     degreeTotal: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
-      (await degrees(w, ctx)).reduce((s, d) => s + d.count, 0),
+      (await ctx.reads.degrees(keyOf(w))).reduce((s, d) => s + d.count, 0),
     owner: async (w: WalletRecord, _: unknown, ctx: ApiContext) => {
       const [o] = await read(ctx, 'the owner', (timeoutMs) =>
-        getStakeLinks(ctx.graph, w.chain, w.address, 'owners', { limit: 1, timeoutMs }),
+        getStakeLinks(ctx.graph, { ...keyOf(w), kind: 'owners', limit: 1, timeoutMs }),
       );
       return o?.wallet ?? null;
     },
@@ -209,6 +160,6 @@ function stakeLinks(
 ) {
   const limit = pageSize(first);
   return read(ctx, `the ${kind}`, (timeoutMs) =>
-    getStakeLinks(ctx.graph, w.chain, w.address, kind, { limit, timeoutMs }),
+    getStakeLinks(ctx.graph, { ...keyOf(w), kind, limit, timeoutMs }),
   );
 }
