@@ -1,9 +1,9 @@
 /**
  * npm run bench:bounded -- [--ops 1000000] [--rounds 3]
  *
- * Same-run A/B of the hand-written bounded maps and serial queue (common/bounded.ts,
- * common/serial.ts) against the kept libraries (lru-cache, p-queue), on the shapes of their hot
- * call sites, alternating A and B each round:
+ * Same-run A/B of the hand-written bounded maps (common/bounded.ts until lru-cache replaced it;
+ * kept below as the baseline) and serial queue (common/serial.ts) against the kept libraries
+ * (lru-cache, p-queue), on the shapes of their hot call sites, alternating A and B each round:
  * - cache: a pending-tx parse cache (services/engine toEthjsTx): 4,096 entries, keys drawn from
  *   the 8,192 most recent, so about half hit; a miss sets.
  * - seen: the watcher's delivered set (chains/ethereum/watcher.ts): 50,000 entries, every hash
@@ -14,7 +14,6 @@
 import { parseArgs } from 'node:util';
 import { LRUCache } from 'lru-cache';
 import PQueue from 'p-queue';
-import { addBounded, rememberBounded } from '../common/bounded.ts';
 import { oneAtATime } from '../common/serial.ts';
 
 const { values: opt } = parseArgs({
@@ -22,6 +21,19 @@ const { values: opt } = parseArgs({
 });
 const OPS = Number(opt.ops);
 const ROUNDS = Number(opt.rounds);
+
+/** The hand-written bounded map and set (common/bounded.ts) that lru-cache replaced: the baseline. */
+function rememberBounded<K, V>(m: Map<K, V>, key: K, value: V, max: number): void {
+  m.delete(key);
+  m.set(key, value);
+  if (m.size > max) m.delete(m.keys().next().value as K);
+}
+function addBounded<T>(s: Set<T>, value: T, max: number): boolean {
+  if (s.has(value)) return false;
+  s.add(value);
+  if (s.size > max) s.delete(s.values().next().value as T);
+  return true;
+}
 
 const keys = Array.from({ length: OPS + 8192 }, (_, i) => `0x${i.toString(16).padStart(64, '0')}:0xsender`);
 /** The i-th lookup's key: one of the 8,192 most recent (deterministic, so A and B see the same). */
