@@ -3,12 +3,15 @@
  * `vigil api` (less the Redis alert feed, which no bench question reads), so that the bench's
  * clients do not share the API's event loop, as investigators' clients never do.
  *
- * Parent: `startApiProcess(neo4jUri)` spawns this file with `--serve`, waits for its URL, and
- * stops it with SIGTERM. Child: serves until SIGTERM, then closes the server and the driver.
+ * Parent: `startApiProcess(neo4jUri, options)` spawns this file with `--serve`, hands it the
+ * options on stdin (API keys stay out of the process list), waits for its URL, and stops it with
+ * SIGTERM. Child: serves until SIGTERM, then closes the server and the driver.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { ApiKey } from '../common/config.ts';
+import type { AdmissionSettings } from '../services/api/admission.ts';
 
 export interface ApiProcess {
   url: string;
@@ -16,14 +19,21 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
-export function startApiProcess(neo4jUri: string): Promise<ApiProcess> {
+/** What the API is started with beyond its defaults. */
+export interface ApiProcessOptions {
+  keys?: ApiKey[];
+  admission?: Partial<AdmissionSettings>;
+}
+
+export function startApiProcess(neo4jUri: string, options: ApiProcessOptions = {}): Promise<ApiProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', neo4jUri],
     {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
+  child.stdin!.end(JSON.stringify(options));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const fail = (why: string) => reject(new Error(`bench API process: ${why}`));
@@ -44,22 +54,30 @@ export function startApiProcess(neo4jUri: string): Promise<ApiProcess> {
 }
 
 async function serve(neo4jUri: string): Promise<void> {
-  const { Registry } = await import('prom-client');
+  const input: Buffer[] = [];
+  for await (const chunk of process.stdin) input.push(chunk as Buffer);
+  const options = JSON.parse(Buffer.concat(input).toString('utf8') || '{}') as ApiProcessOptions;
+  const { Registry, collectDefaultMetrics } = await import('prom-client');
   const { createLogger } = await import('../common/logger.ts');
   const { createGraph } = await import('../graph/driver.ts');
   const { startApiServer } = await import('../services/api/server.ts');
   const graph = createGraph({ uri: neo4jUri, user: 'neo4j', password: '', database: 'neo4j' });
   await graph.verify();
+  // Node's default metrics include the event loop's delay (p99, max; reset at each scrape): the
+  // bench reads them per phase to tell time spent waiting on the API's loop from time in Neo4j.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   const api = await startApiServer({
     graph,
     log: createLogger({ level: 'warn', name: 'bench-api' }),
     version: 'bench',
     host: '127.0.0.1',
     port: 0,
-    registry: new Registry(),
-    // The bench's 16 clients are one caller (127.0.0.1) asking thousands of questions a minute: the
-    // per-caller cost budget (services/api/admission.ts) would refuse them after the warm-up.
-    admission: { costBudget: Number.MAX_SAFE_INTEGER },
+    registry,
+    keys: options.keys,
+    // Unless the caller says otherwise: bench:graphql's 16 clients are one caller (127.0.0.1) asking
+    // thousands of questions a minute, which the per-caller cost budget (admission.ts) would refuse.
+    admission: options.admission ?? { costBudget: Number.MAX_SAFE_INTEGER },
   });
   process.once('SIGTERM', () => {
     void api

@@ -10,6 +10,9 @@
  *  3. the answer's signature check (canonical JSON, blake2-256, sr25519 verify) in edges/s, with
  *     RFC 8785 from the `canonicalize` library (what protocol/signing.ts uses) vs the hand-written
  *     sorted-keys encoder Patrol used before, kept here as the baseline (same bytes on our shapes).
+ *  4. the completeness check (completeness.ts) per answer, warm and cold, against verification alone
+ *     in the same run, and verification + completeness in edges/s warm (target >= 20,000/s);
+ *  5. the size cap: refusing a 200,000-edge answer on arrival, and the size walk of the honest one.
  */
 import { parseArgs } from 'node:util';
 import { Keyring } from '@polkadot/keyring';
@@ -19,9 +22,18 @@ import { connectSubtensor } from '../chains/bittensor/client.ts';
 import { loadConfig } from '../common/config.ts';
 import { startLocalSubtensor } from '../dev/bittensor/localChain.ts';
 import { seedScenario } from '../dev/bittensor/seeder.ts';
-import { type Challenge, answerSignatureValid, signAnswer } from '../protocol/patrol.ts';
+import { type SubgraphJob, parseIngestJob } from '../protocol/ingest.ts';
+import {
+  type Challenge,
+  answerSignatureValid,
+  challengeWindow,
+  checkAnswer,
+  jsonSizeWithin,
+  signAnswer,
+} from '../protocol/patrol.ts';
 import { canonicalJson } from '../protocol/signing.ts';
 import { createChainView } from '../services/patrol/chainView.ts';
+import { DEFAULT_COMPLETENESS_SAMPLE, measureCompleteness } from '../services/patrol/completeness.ts';
 import { buildSubgraph } from '../services/patrol/miner.ts';
 import { verifyAnswer } from '../services/patrol/verify.ts';
 
@@ -126,6 +138,69 @@ try {
   }
   const perSig = (ms: number) =>
     `${(ms / rounds).toFixed(2)} ms = ${((edges * rounds * 1000) / ms).toFixed(0)} edges/s`;
+
+  // Completeness, as the validator runs it after verification. Cold: a fresh view (every block of
+  // the window read, not only those the evidence names). Warm: verification alone and with the
+  // check, alternated in blocks of rounds so both see the same machine.
+  const completeness = { sample: DEFAULT_COMPLETENESS_SAMPLE, random: Math.random };
+  const coldView = createChainView(api);
+  const coldVerifyStart = performance.now();
+  await verifyAnswer(answer, challenge, coldView);
+  const coldVerifyMs = performance.now() - coldVerifyStart;
+  const coldCompleteStart = performance.now();
+  const measured = await measureCompleteness(sub.edges, challenge, coldView, completeness);
+  const coldCompleteMs = performance.now() - coldCompleteStart;
+  if (measured.ratio !== 1) throw new Error(`honest answer measured incomplete: ${JSON.stringify(measured)}`);
+  await measureCompleteness(sub.edges, challenge, view, completeness);
+  // Per answer the validator verifies, parses the ingest job it becomes (the worker's own parse),
+  // then measures completeness: each step timed, alternated with verification alone.
+  const job: SubgraphJob = {
+    kind: 'subgraph',
+    chain: 'bittensor',
+    submissionId: 'bench',
+    target,
+    window: challengeWindow(challenge),
+    miner: { hotkey: miner.address },
+    validator: { hotkey: miner.address },
+    acceptedAt: new Date().toISOString(),
+    nodes: sub.nodes,
+    edges: sub.edges,
+  };
+  let aloneMs = 0;
+  const step = { verify: 0, storable: 0, completeness: 0 };
+  let checks = 0;
+  for (let pass = 0; pass < 4; pass++) {
+    const t = performance.now();
+    for (let i = 0; i < rounds; i++) await verifyAnswer(answer, challenge, view);
+    aloneMs += performance.now() - t;
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      const v = await verifyAnswer(answer, challenge, view);
+      const t1 = performance.now();
+      parseIngestJob(job);
+      const t2 = performance.now();
+      if (v.accepted) checks += (await measureCompleteness(v.edges, challenge, view, completeness)).expected;
+      const t3 = performance.now();
+      step.verify += t1 - t0;
+      step.storable += t2 - t1;
+      step.completeness += t3 - t2;
+    }
+  }
+  const n = 4 * rounds;
+  aloneMs /= n;
+  const withMs = (step.verify + step.storable + step.completeness) / n;
+  const expectedPerCheck = checks / n;
+
+  // The size cap: a 200,000-edge answer (one real edge repeated) refused on arrival.
+  const huge = { ...answer, subgraph: { nodes: sub.nodes, edges: new Array(200_000).fill(sub.edges[0]) } };
+  const refuseStart = performance.now();
+  const refusal = checkAnswer(huge, { challengeId: challenge.id, miner: miner.address });
+  const refuseMs = performance.now() - refuseStart;
+  if (refusal.ok || refusal.kind !== 'oversize')
+    throw new Error('the oversize answer was not refused for its size');
+  const walkStart = performance.now();
+  for (let i = 0; i < rounds; i++) jsonSizeWithin(answer, Number.POSITIVE_INFINITY);
+  const walkMs = (performance.now() - walkStart) / rounds;
   const load = (await import('node:os'))
     .loadavg()
     .map((x) => x.toFixed(1))
@@ -141,7 +216,11 @@ Patrol benchmark (${new Date().toISOString()}, load average ${load})
   validator: verify, cold cache  ${coldMs.toFixed(0)} ms for ${edges} edges = ${((edges * 1000) / coldMs).toFixed(0)} edges/s
   validator: verify, warm cache  ${warmMs.toFixed(2)} ms for ${edges} edges = ${((edges * 1000) / warmMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / warmMs >= 20_000 ? 'met' : 'MISSED'})
   validator: answer signature    ${perSig(sigMs.library)} (RFC 8785 via canonicalize, protocol/signing.ts)
-    former hand-written encoder  ${perSig(sigMs.hand)} (same bytes; baseline, same run, alternated)`);
+    former hand-written encoder  ${perSig(sigMs.hand)} (same bytes; baseline, same run, alternated)
+  completeness check, cold       ${coldCompleteMs.toFixed(0)} ms per answer (${head + 1} window blocks, ${measured.wallets.length} wallets, ${measured.expected} edges expected), after a cold verify of ${coldVerifyMs.toFixed(0)} ms
+  verify alone, warm (A/B)       ${aloneMs.toFixed(2)} ms per answer = ${((edges * 1000) / aloneMs).toFixed(0)} edges/s
+  verify + storable + complete   ${withMs.toFixed(2)} ms per answer = ${((edges * 1000) / withMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / withMs >= 20_000 ? 'met' : 'MISSED'}): verify ${(step.verify / n).toFixed(2)} ms, ingest-job parse ${(step.storable / n).toFixed(2)} ms, completeness check ${(step.completeness / n).toFixed(2)} ms per answer (${expectedPerCheck.toFixed(0)} edges expected on average)
+  size cap                       a 200,000-edge answer refused in ${refuseMs.toFixed(3)} ms (${refusal.reason}); size walk of the honest answer ${(walkMs * 1000).toFixed(0)} µs`);
 } finally {
   await api.disconnect();
   await chain.close();

@@ -7,9 +7,10 @@
  *   keys.ts     every queue, key and channel name
  *   model.ts    the shared vocabulary: chains, node/relationship types, severities, evidence, edges
  *   ids.ts      identities derived from evidence (relationship, alert, ingest job)
- *   patrol.ts   Patrol Challenge and Answer, the answer's signature, score history entries
+ *   patrol.ts   Patrol Challenge and Answer, its size caps, the answer's signature, score history entries
  *   defense.ts  BitDefense Challenge and Answer, Heartbeat, PublishedWeights, PauseClaim, AlertEvent
- *   ingest.ts   the `ingest` queue's SubgraphJob and FindingJob, and the checks a subgraph must pass
+ *   ingest.ts   the `ingest` queue's SubgraphJob and FindingJob, the nodes-and-edges schema Patrol
+ *               answers share, and the checks a subgraph must pass
  *   parse.ts    parsing with rejections that name the field
  *
  * Patrol and defense both name a `Challenge` and an `Answer`: import them from their own file,

@@ -28,8 +28,17 @@ const neuron = z
   .object({ hotkey: z.string().min(1), uid: z.number().int().nonnegative().optional() })
   .strict();
 
-export const subgraphJobSchema = z
-  .object({
+/**
+ * The nodes and edges of a subgraph as the graph stores them: the ONE definition that a Patrol
+ * answer's `subgraph` (protocol/patrol.ts) and a `subgraph` job share, so an answer that parses
+ * here can be stored, and an extra key or a `null` where a value belongs is refused at arrival.
+ */
+export const subgraphContentSchema = z
+  .object({ nodes: z.array(nodeSchema).min(1), edges: z.array(edgeSchema) })
+  .strict();
+
+export const subgraphJobSchema = subgraphContentSchema
+  .extend({
     kind: z.literal('subgraph'),
     chain: z.enum(CHAINS),
     /** Unique per accepted answer, e.g. `<round>:<miner hotkey>`; the job id derives from it. */
@@ -39,8 +48,6 @@ export const subgraphJobSchema = z
     miner: neuron,
     validator: neuron,
     acceptedAt: isoTime,
-    nodes: z.array(nodeSchema).min(1),
-    edges: z.array(edgeSchema),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { z } from 'zod';
-import { edgeSchema, nodeSchema } from './model.ts';
+import { JOB_LIMITS, subgraphContentSchema } from './ingest.ts';
 import { formatIssues } from './parse.ts';
 import { signValue, signatureValid } from './signing.ts';
 
@@ -38,9 +38,31 @@ export function challengeWindow(c: Pick<Challenge, 'targetBlock' | 'window' | 'm
   return { from: Math.max(0, c.targetBlock - c.window), to: Math.min(c.targetBlock + c.window, c.maxBlock) };
 }
 
-/** The subgraph a miner answers with: the same node and edge shapes the ingest queue stores. */
-export const subgraphSchema = z.object({ nodes: z.array(nodeSchema), edges: z.array(edgeSchema) }).strict();
+/**
+ * The subgraph a miner answers with: the ingest job's own nodes-and-edges schema (one definition,
+ * protocol/ingest.ts), so an answer the validator accepts is one the ingest worker can store.
+ */
+export const subgraphSchema = subgraphContentSchema;
 export type Subgraph = z.infer<typeof subgraphSchema>;
+
+/**
+ * The most one answer may hold, checked on the raw message before anything else (parsing,
+ * canonical JSON, hashing, the signature, the chain): a 200,000-edge answer was hashed and walked
+ * first, and held a round for 16 s instead of 0.3 s.
+ * - edges: half of an ingest job's cap (JOB_LIMITS.edges, 50,000), so an accepted answer always
+ *   fits one job (one Neo4j transaction), and verifying it stays near a second at the 20,000
+ *   edges/s the validator reaches on a warm cache. A depth-3 window of 101 blocks around even a
+ *   busy exchange wallet holds far fewer.
+ * - nodes: an answer must be connected to its target, so it has at most one node more than edges.
+ * - bytes: the answer's JSON; 25,000 edges of the widest evidence (~400 bytes) and their nodes
+ *   (~70 bytes) make ~12 MB, and an ingest job (JOB_LIMITS.bytes, 16 MiB) adds under 1 KiB to the
+ *   answer's nodes and edges. Measured by a walk that stops as soon as the cap is passed.
+ */
+export const ANSWER_LIMITS = {
+  edges: JOB_LIMITS.edges / 2,
+  nodes: JOB_LIMITS.edges / 2 + 1,
+  bytes: 12 * 1024 * 1024,
+} as const;
 
 export const answerSchema = z
   .object({
@@ -75,16 +97,74 @@ export function answerSignatureValid(a: Answer): boolean {
   return signatureValid(signedPart(a), a.signature, a.miner);
 }
 
+/**
+ * JSON size of `value` in bytes (UTF-8, without the escapes a string may need), counted by a walk
+ * that stops once past `limit`: it costs a visit per value up to the cap, never a serialisation.
+ * Returns a number > limit when the cap is passed.
+ */
+export function jsonSizeWithin(value: unknown, limit: number): number {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && size <= limit) {
+    const v = stack.pop();
+    if (typeof v === 'string') size += Buffer.byteLength(v) + 2;
+    else if (typeof v === 'number' || typeof v === 'boolean') size += String(v).length;
+    else if (v === null || v === undefined) size += 4;
+    else if (Array.isArray(v)) {
+      size += 1 + v.length;
+      for (const x of v) stack.push(x);
+    } else if (typeof v === 'object') {
+      size += 1;
+      for (const k in v) {
+        size += Buffer.byteLength(k) + 4;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return size;
+}
+
+/**
+ * Whether an answer, as it arrived, stays within ANSWER_LIMITS: counts first (free), then its
+ * bytes (`rawBytes` when the transport knows them, else the bounded walk). Returns the reason a
+ * miner operator reads, or null. Runs before the schema, so it reads the message defensively.
+ */
+export function answerSizeProblem(data: unknown, rawBytes?: number): string | null {
+  const sub = (data as { subgraph?: { nodes?: unknown; edges?: unknown } } | null)?.subgraph;
+  for (const field of ['edges', 'nodes'] as const) {
+    const list = sub?.[field];
+    if (Array.isArray(list) && list.length > ANSWER_LIMITS[field])
+      return `answer too large: ${list.length} ${field}, over the cap of ${ANSWER_LIMITS[field]} per answer`;
+  }
+  const bytes = rawBytes ?? jsonSizeWithin(data, ANSWER_LIMITS.bytes);
+  if (bytes > ANSWER_LIMITS.bytes)
+    return `answer too large: ${rawBytes === undefined ? 'its JSON is' : `${bytes} bytes,`} over the cap of ${ANSWER_LIMITS.bytes} bytes per answer`;
+  return null;
+}
+
 /** Why an answer was refused before any chain work: a metric label, and the sentence for the log. */
-export type AnswerRejection = 'malformed' | 'wrong_challenge' | 'impersonation' | 'bad_signature';
+export type AnswerRejection =
+  | 'oversize'
+  | 'malformed'
+  | 'wrong_challenge'
+  | 'impersonation'
+  | 'bad_signature';
 export type AnswerCheck = { ok: true; answer: Answer } | { ok: false; kind: AnswerRejection; reason: string };
 
 /**
- * The one check of an arriving answer, before any chain work: its shape (field named), that it
+ * The one check of an arriving answer, before any chain work: its size (ANSWER_LIMITS, before
+ * anything else), its shape (field named, by the ingest job's own schema), that it
  * answers the expected challenge as the challenged miner, and its signature. The validator runs it
  * on arrival; verify.ts's content checks then trust it.
  */
-export function checkAnswer(data: unknown, expected: { challengeId: string; miner: string }): AnswerCheck {
+export function checkAnswer(
+  data: unknown,
+  expected: { challengeId: string; miner: string },
+  rawBytes?: number,
+): AnswerCheck {
+  // Size first: everything after it costs time in proportion to the answer.
+  const tooLarge = answerSizeProblem(data, rawBytes);
+  if (tooLarge) return { ok: false, kind: 'oversize', reason: tooLarge };
   const parsed = answerSchema.safeParse(data);
   if (!parsed.success)
     return {

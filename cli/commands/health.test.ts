@@ -3,10 +3,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../common/ports.ts';
+import { loadConfig } from '../../common/config.ts';
+import { findFreePort, freePorts } from '../../common/ports.ts';
 import { isAlive } from '../../common/processes.ts';
+import { startAnvil } from '../../dev/ethereum/localNode.ts';
 import type { Graph } from '../../graph/driver.ts';
+import { startNeo4jServer } from '../../infra/neo4j.ts';
 import { ensureRedis } from '../../infra/redis.ts';
+import { LAUNCHER_DIR } from '../../infra/up.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { sampleSubgraph } from '../../test/fixtures.ts';
@@ -147,15 +151,22 @@ describe('services with a dependency down', () => {
     expect([worker.child.exitCode, worker.child.signalCode]).toEqual([0, null]);
   }, 240_000);
 
-  it('vigil api and vigil ingest-worker started while Neo4j is down listen and say degraded naming neo4j', async () => {
-    const deadBolt = `bolt://127.0.0.1:${await findFreePort()}`;
+  it('vigil api and vigil ingest-worker started while Neo4j is down listen, say degraded naming neo4j, and recover by themselves once it comes up', async () => {
+    // A Neo4j of this test's own on free ports: not started until both services report it missing.
+    const [boltPort, httpPort] = (await freePorts(2)) as [number, number];
+    const neo4jHome = await mkdtemp(path.join(tmpdir(), 'vigil-health-neo4j-'));
+    cleanup.push(() => rm(neo4jHome, { recursive: true, force: true }));
+    const bolt = `bolt://127.0.0.1:${boltPort}`;
     const [apiPort, workerPort] = [await findFreePort(), await findFreePort()];
-    const env = { REDIS_URL: redisUrl(), NEO4J_URI: deadBolt };
+    const prefix = uniquePrefix();
+    const env = { REDIS_URL: redisUrl(), NEO4J_URI: bolt, VIGIL_QUEUE_PREFIX: prefix };
     const api = startVigil('api', { ...env, API_PORT: String(apiPort), METRICS_PORT: '0' });
     const worker = startVigil('ingest-worker', { ...env, METRICS_PORT: String(workerPort) });
+    const apiHealth = `http://127.0.0.1:${apiPort}/health`;
+    const workerHealth = `http://127.0.0.1:${workerPort}/health`;
     for (const [url, p] of [
-      [`http://127.0.0.1:${apiPort}/health`, api],
-      [`http://127.0.0.1:${workerPort}/health`, worker],
+      [apiHealth, api],
+      [workerHealth, worker],
     ] as const) {
       // The first answers may come while the Redis connection is still being made.
       const first = await waitFor(
@@ -169,5 +180,113 @@ describe('services with a dependency down', () => {
       await waitFor('the log to name NEO4J_URI', async () => p.output().includes('NEO4J_URI'), 15_000);
       expect(p.child.exitCode).toBeNull();
     }
-  }, 180_000);
+    // The API's questions fail meanwhile, and it keeps serving.
+    const early = await fetch(`http://127.0.0.1:${apiPort}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ health { ok neo4j } }' }),
+    });
+    expect(((await early.json()) as { data: unknown }).data).toEqual({ health: { ok: false, neo4j: false } });
+
+    const neo4j = await startNeo4jServer({
+      homeDir: neo4jHome,
+      boltPort,
+      httpPort,
+      pagecache: '64m',
+      heap: '512m',
+      cds: loadConfig().neo4j.cds,
+      launcherDir: LAUNCHER_DIR,
+      detached: false,
+      log: () => {},
+    });
+    cleanup.push(() => neo4j.stop());
+    // Both turn ready by themselves (the API after its warm-up against the new server).
+    for (const url of [apiHealth, workerHealth]) {
+      const ready = await waitFor(
+        `${url} to turn ok`,
+        async () => {
+          const h = await health(url);
+          return h?.code === 200 && h;
+        },
+        180_000,
+      );
+      expect(ready.body).toEqual({ status: 'ok', checks: { redis: { ok: true }, neo4j: { ok: true } } });
+    }
+    expect(api.output()).toContain('neo4j answers again');
+    expect(worker.output()).toContain('neo4j answers again');
+
+    // The worker, never restarted, applied the migrations and writes a job; the API reads it.
+    const producer = createRedisConnection(redisUrl(), 'producer');
+    cleanup.push(() => producer.disconnect());
+    const queue = createIngestQueue(producer, prefix);
+    cleanup.push(() => queue.close());
+    const job = sampleSubgraph();
+    await enqueueIngest(queue, job);
+    const graph = await openTestGraph(bolt);
+    cleanup.push(() => graph.close());
+    await waitFor(
+      'the job to land',
+      async () => (await landedSubgraphs(graph, [job])).submissions === 1,
+      120_000,
+    );
+    const answer = await fetch(`http://127.0.0.1:${apiPort}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: `{ health { ok } wallet(chain: BITTENSOR, address: "${job.target}") { address } }`,
+      }),
+    });
+    expect(await answer.json()).toEqual({ data: { health: { ok: true }, wallet: { address: job.target } } });
+  }, 420_000);
+
+  it('vigil defense-miner (a neuron) answers /health/live and /health naming Redis and the Ethereum RPC, degraded while either is down, ready by itself', async () => {
+    const redis = await ownRedis();
+    const node = await startAnvil({ log: () => {} });
+    let nodeUp = true;
+    cleanup.push(() => nodeUp && node.stop());
+    const port = await findFreePort();
+    const miner = startVigil('defense-miner', {
+      REDIS_URL: redis.url,
+      ETH_RPC_URL: node.rpcUrl,
+      METRICS_PORT: String(port),
+      DEFENSE_MINER_HOTKEY_URI: `//Health${uniquePrefix()}`,
+    });
+    const url = `http://127.0.0.1:${port}/health`;
+    const first = await waitFor(`${url} to answer`, () => health(url), 60_000);
+    expect(first.code).toBe(503);
+    expect(first.body.status).toBe('degraded');
+    expect(first.body.checks.redis).toMatchObject({ ok: false, error: expect.stringMatching(/\S/) });
+    expect(first.body.checks.rpc).toEqual({ ok: true });
+    expect((await fetch(`${url}/live`)).status).toBe(200);
+    await waitFor(
+      'the log to name REDIS_URL',
+      async () => miner.output().includes('check REDIS_URL'),
+      15_000,
+    );
+
+    await redis.start();
+    const ready = await waitFor(`${url} to turn ok`, async () => {
+      const h = await health(url);
+      return h?.code === 200 && h;
+    });
+    expect(ready.body).toEqual({ status: 'ok', checks: { redis: { ok: true }, rpc: { ok: true } } });
+
+    // The node lost: degraded naming the RPC, still live, and the log names ETH_RPC_URL.
+    await node.stop();
+    nodeUp = false;
+    const down = await waitFor(`${url} to say the RPC is down`, async () => {
+      const h = await health(url);
+      return h?.code === 503 && h;
+    });
+    expect(down.body.checks.rpc).toMatchObject({ ok: false, error: expect.stringMatching(/\S/) });
+    expect(down.body.checks.redis).toEqual({ ok: true });
+    expect((await fetch(`${url}/live`)).status).toBe(200);
+    await waitFor(
+      'the log to name ETH_RPC_URL',
+      async () => miner.output().includes('check ETH_RPC_URL'),
+      15_000,
+    );
+    await stop(miner.child);
+    expect([miner.child.exitCode, miner.child.signalCode]).toEqual([0, null]);
+  }, 240_000);
 });

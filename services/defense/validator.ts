@@ -20,6 +20,7 @@ import { defenseAnswerChannel, defenseMinersKey } from '../../protocol/keys.ts';
 import { type ChallengeQueue, createChallengeQueue } from '../../queues/defense.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { type AlertNotice, type PauseAgent, type PauseResult, sendTelegram, sendWebhook } from './actions.ts';
+import { type Canary, type CanaryMaker, createCanaryPlan } from './canaries.ts';
 import { type InvariantConsensus, decide } from './consensus.ts';
 import { listInvariants } from './invariantStore.ts';
 import type { RegisteredInvariant } from './registry.ts';
@@ -40,6 +41,8 @@ export interface DefenseParams {
   retryMs: number;
   /** ...this many times at most (until then it is dropped once mined). */
   maxRetries: number;
+  /** Canaries each live miner is sent per reward epoch (with `canaries` and `rewards` given). */
+  canariesPerEpoch: number;
 }
 
 export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
@@ -50,6 +53,7 @@ export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
   minerTtlMs: 10_000,
   retryMs: 250,
   maxRetries: 40,
+  canariesPerEpoch: 3,
 };
 
 export interface Notifiers {
@@ -81,6 +85,8 @@ export interface DefenseValidatorDeps {
   pauseAgent?: PauseAgent;
   notifiers?: Notifiers;
   rewards?: RewardBook;
+  /** Builds canary challenges (canaries.ts); without it no canary is sent. */
+  canaries?: CanaryMaker;
   /** Called once per finished round (tests and the bench read timings from it). */
   onRound?: (report: RoundReport) => void;
   /** Watcher mode: 'auto' picks subscriptions on a WebSocket provider. */
@@ -101,6 +107,8 @@ export interface RoundReport {
   /** performance.now() marks: tx seen, challenges queued, first violation decided, pause sent, findings queued, round closed. */
   marks: { seen: number; sent: number; violated?: number; paused?: number; queued?: number; closed: number };
   skipped?: string;
+  /** A canary round: scored against the validator's own truth, never acted on. */
+  canary?: boolean;
 }
 
 export interface DefenseValidator {
@@ -108,6 +116,8 @@ export interface DefenseValidator {
   start(opts?: { watch?: boolean }): Promise<void>;
   /** Check one pending tx now (what the watcher calls); resolves when its round is closed. */
   handleTx(tx: RpcTransaction): Promise<RoundReport | null>;
+  /** Sends one canary now (what the canary timer calls); resolves when its round is closed, null if none was made. */
+  runCanary(): Promise<RoundReport | null>;
   refreshRegistry(): Promise<RegisteredInvariant[]>;
   liveMiners(): Promise<string[]>;
   readonly head: number;
@@ -154,6 +164,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     name: 'vigil_defense_actions_total',
     help: 'Defense actions by kind and result',
     labelNames: ['kind', 'result'],
+    registers: reg,
+  });
+  const canaryCount = new Counter({
+    name: 'vigil_defense_canaries_total',
+    help: 'Canary challenges: sent, or not made (no call, no miner, none violating, failed)',
+    labelNames: ['result'],
     registers: reg,
   });
   const answersRefused = new Counter({
@@ -580,6 +596,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     report: RoundReport;
     ids: string[];
     acting: Promise<void>[];
+    canary?: Canary;
   }
 
   /**
@@ -616,6 +633,23 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const asked = pickMiners(live);
     if (asked.length < p.minersPerTx)
       deps.log.debug({ live: live.length, k: p.minersPerTx }, 'fewer live miners than k');
+    const opened = await startRound(tx, list, asked, priorTxs, seen);
+    txs.inc({ decision: 'challenged' });
+    return opened;
+  }
+
+  /**
+   * Queues one challenge for `asked` (a canary's exactly like a real tx's) and opens its round.
+   * Throws when no miner's queue took it.
+   */
+  async function startRound(
+    tx: RpcTransaction,
+    list: RegisteredInvariant[],
+    asked: string[],
+    priorTxs: RpcTransaction[],
+    seen: number,
+    canary?: Canary,
+  ): Promise<OpenRound> {
     const now = Date.now();
     const challenge: Challenge = {
       challengeId: `${deps.id}:${lower(tx.hash)}:${head}`,
@@ -652,7 +686,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       arrival: new Map(),
       onAnswer: () => {
         // Act on each violation the moment it has its majority; later votes cannot overturn it.
-        for (const c of decide(ids, round.asked, round.answers, p.threshold)) {
+        // Never on a canary: it is not on the mempool and must raise nothing.
+        for (const c of canary ? [] : decide(ids, round.asked, round.answers, p.threshold)) {
           if (c.outcome !== 'violated' || acted.has(c.id)) continue;
           acted.add(c.id);
           report.marks.violated ??= performance.now();
@@ -683,12 +718,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       report.asked = reached;
     }
     report.marks.sent = performance.now();
-    txs.inc({ decision: 'challenged' });
-    return { tx, round, report, ids, acting };
+    if (canary) report.canary = true;
+    return { tx, round, report, ids, acting, canary };
   }
 
   /** Waits for every answer or the deadline, then takes the consensus, books rewards and reports. */
-  async function closeRound({ tx, round, report, ids, acting }: OpenRound): Promise<RoundReport> {
+  async function closeRound({ tx, round, report, ids, acting, canary }: OpenRound): Promise<RoundReport> {
     const { challenge, asked } = round;
     try {
       await new Promise<void>((resolve) => {
@@ -703,7 +738,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       rounds.delete(challenge.challengeId);
     }
     const consensus = decide(ids, asked, round.answers, p.threshold);
-    for (const c of consensus) outcomes.inc({ outcome: c.outcome });
+    if (!canary) for (const c of consensus) outcomes.inc({ outcome: c.outcome });
     await Promise.all(acting);
     report.consensus = consensus;
     report.answers = round.answers.length;
@@ -724,8 +759,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
           },
         ]),
       ),
-      consensus,
+      // A canary is scored on the validator's own simulation, never on the miners' votes.
+      consensus: canary ? canary.truth : consensus,
+      canary: canary !== undefined,
     });
+    const violated = consensus.filter((c) => c.outcome === 'violated').map((c) => c.id);
+    if (!canary && violated.length > 0) deps.canaries?.learn(violated, tx);
     const undecided = consensus.filter((c) => c.outcome === 'undecided');
     if (undecided.length > 0) {
       const reasons = [
@@ -746,6 +785,48 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     }
     deps.onRound?.(report);
     return report;
+  }
+
+  /** One canary: made and checked by the validator's engine, sent to the miners served least this epoch. */
+  async function runCanary(): Promise<RoundReport | null> {
+    if (closed || !deps.canaries) return null;
+    const seen = performance.now();
+    const skip = (result: string, reason: string) => {
+      canaryCount.inc({ result });
+      deps.log.warn({ reason }, 'no canary sent');
+      return null;
+    };
+    const [list, latest] = await Promise.all([currentInvariants(), deps.rpc.call<string>('eth_blockNumber')]);
+    onHead(Number(BigInt(latest)));
+    const live = await liveMiners();
+    if (list.length === 0) return skip('no-invariant', 'no invariant registered for this chain');
+    if (live.length === 0) return skip('no-miners', 'no live defense miner');
+    const made = await deps.canaries.make(list, head);
+    if ('skipped' in made) return skip('none-violating', made.skipped);
+    const asked = canaryPlan ? canaryPlan.pick(live) : pickMiners(live);
+    const opened = await startRound(made.tx, list, asked, [], seen, made);
+    canaryCount.inc({ result: 'sent' });
+    return closeRound(opened);
+  }
+
+  // Canary times are drawn per reward epoch (canaries.ts createCanaryPlan); the timer fires them.
+  const canaryPlan =
+    deps.canaries && deps.rewards && p.canariesPerEpoch > 0
+      ? createCanaryPlan({ perMiner: p.canariesPerEpoch, k: p.minersPerTx, epochMs: deps.rewards.epochMs })
+      : undefined;
+  let canaryTimer: NodeJS.Timeout | undefined;
+  async function canaryTick() {
+    const book = deps.rewards!;
+    book.rollEpoch();
+    const live = await liveMiners();
+    const due = canaryPlan!.due(Date.now(), { number: book.epoch, startedAt: book.startedAt }, live.length);
+    for (let i = 0; i < due; i++)
+      track(
+        runCanary().catch((e) => {
+          canaryCount.inc({ result: 'failed' });
+          deps.log.warn({ err: (e as Error).message }, 'canary failed');
+        }),
+      );
   }
 
   const open: OpenChallenges = {
@@ -796,6 +877,13 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       await deps.subscriber.subscribe(channel);
       head = Number(BigInt(await deps.rpc.call<string>('eth_blockNumber')));
       await refreshRegistry();
+      if (canaryPlan) {
+        const every = Math.min(1000, Math.max(50, deps.rewards!.epochMs / 100));
+        canaryTimer = setInterval(() => {
+          canaryTick().catch((e) => deps.log.warn({ err: (e as Error).message }, 'canary tick failed'));
+        }, every);
+        canaryTimer.unref();
+      }
       if (opts.watch === false) return;
       const log = (m: string) => deps.log.info(m);
       watchers.push(await watchHeads(deps.provider, onHead, { log }));
@@ -818,12 +906,14 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       );
     },
     handleTx,
+    runCanary,
     refreshRegistry,
     liveMiners,
     async close() {
       if (closed) return;
       closed = true;
       clearTimeout(retryTimer);
+      clearInterval(canaryTimer);
       retries.clear();
       for (const w of watchers.splice(0)) await w.stop().catch(() => {});
       await Promise.allSettled([...background]);

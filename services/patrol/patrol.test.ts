@@ -288,10 +288,11 @@ describe('Patrol validator verification', () => {
   });
 
   it('rejects the structural faults', async () => {
+    // Refused by the ingest job's own schema (one definition): a job needs a node.
     const empty = signAnswer(miner, challenge.id, { nodes: [], edges: [] });
     expect(await verifyAnswer(empty, challenge, view())).toEqual({
       accepted: false,
-      reason: 'empty subgraph',
+      reason: 'malformed answer: subgraph.nodes: Array must contain at least 1 element(s)',
     });
     const lonely = signAnswer(miner, challenge.id, { nodes: [honest.subgraph.nodes[0]!], edges: [] });
     expect(await verifyAnswer(lonely, challenge, view())).toEqual({
@@ -367,8 +368,13 @@ describe('Patrol round through Redis queues', () => {
     try {
       const report = await validator.runRound(1);
       const [f, s, x] = report.results;
-      expect(f).toMatchObject({ accepted: true, score: { novelty: 1 } });
-      expect(s).toMatchObject({ accepted: true, score: { novelty: 0 } });
+      // Novelty counts the new edges (every edge of the first answer), capped; the second brings none.
+      expect(f).toMatchObject({
+        accepted: true,
+        score: { novelty: Math.min(f!.edges, DEFAULT_SCORING.noveltyCap) / DEFAULT_SCORING.noveltyCap },
+      });
+      expect(f!.edges).toBeGreaterThan(0);
+      expect(s).toMatchObject({ accepted: true, score: { novelty: 0, completeness: 1 } });
       expect(s!.score.total).toBeLessThan(f!.score.total);
       expect((s!.score as { responsiveness: number }).responsiveness).toBeLessThan(
         (f!.score as { responsiveness: number }).responsiveness,
@@ -455,7 +461,9 @@ describe('Patrol answers from others', () => {
       const [r] = (await validator.runRound(1)).results;
       expect(r).toMatchObject({ accepted: true });
       const refused = await metrics.getSingleMetric('vigil_patrol_answers_refused_total')!.get();
-      expect(refused.values).toEqual([{ labels: { reason: 'malformed' }, value: 1 }]);
+      expect(refused.values).toEqual([
+        { labels: { reason: 'malformed', miner: minerKey!.address }, value: 1 },
+      ]);
     } finally {
       await validator.close();
       await running.close();

@@ -5,7 +5,7 @@ import type { ChainView } from './chainView.ts';
 import { sampleTargets } from './targets.ts';
 
 /** A chain view over events held in memory: target sampling is pure logic over what the chain says. */
-function viewOf(blocks: Record<number, DomainEvent[]>): ChainView {
+function viewOf(blocks: Record<number, DomainEvent[]>): Pick<ChainView, 'block' | 'ownerAt'> {
   return {
     block: async (n) => ({
       hash: `0x${n}`,

@@ -12,7 +12,7 @@ export interface TargetCandidate {
  * addresses where there are enough.
  */
 export async function sampleTargets(
-  chain: ChainView,
+  chain: Pick<ChainView, 'block'>,
   {
     count,
     fromBlock,

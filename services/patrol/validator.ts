@@ -4,8 +4,9 @@ import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { relationshipId } from '../../graph/model.ts';
+import { type GraphEdge, relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
+import { type SubgraphJob, parseIngestJob } from '../../protocol/ingest.ts';
 import { patrolAnswerQueue, patrolChallengeQueue, patrolScoresKey } from '../../protocol/keys.ts';
 import {
   type Answer,
@@ -16,15 +17,36 @@ import {
 } from '../../protocol/patrol.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import type { ChainView } from './chainView.ts';
+import { type Completeness, DEFAULT_COMPLETENESS_SAMPLE, measureCompleteness } from './completeness.ts';
 import {
   type ScoreParts,
   type ScoringParams,
+  completenessFactor,
   movingAverage,
   normalizeWeights,
   scoreAnswer,
 } from './scoring.ts';
 import { type TargetCandidate, sampleTargets } from './targets.ts';
 import { verifyContent } from './verify.ts';
+
+/** An answer's fate before scoring: paid (with what it measured and the job it becomes) or not, with why. */
+type Judged =
+  | { accepted: true; edges: GraphEdge[]; volume: number; completeness: number; job: SubgraphJob }
+  | {
+      accepted: false;
+      kind: 'no_answer' | 'refused' | 'unverified' | 'unstorable' | 'incomplete' | 'error';
+      reason: string;
+    };
+
+/** What a miner operator reads when its answer was too incomplete to pay. */
+function incompleteReason(m: Completeness, c: Challenge, p: ScoringParams): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  return (
+    `incomplete: the answer holds ${m.present} of the ${m.expected} edges the chain shows for ` +
+    `${m.wallets.length} sampled wallets (the target included) within depth ${c.depth} in the window ` +
+    `(${pct(m.ratio)}, at or below the ${pct(p.completenessFloor)} floor); missing e.g. ${m.missing.join(', ')}`
+  );
+}
 
 export interface PatrolMiner {
   hotkey: string;
@@ -39,6 +61,8 @@ export interface ValidatorParams {
   timeoutMs: number;
   probes: number;
   scoring: ScoringParams;
+  /** Wallets drawn per answer for the completeness check, besides the target (default 16). */
+  completenessSample?: number;
 }
 
 export interface ValidatorDeps {
@@ -90,7 +114,12 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   /** Open challenges by id: the miner it was sent to, and where its answer goes. */
   const pending = new Map<
     string,
-    { miner: string; deliver: (a: { answer: Answer; arrivedAt: number }) => void }
+    {
+      miner: string;
+      deliver: (a: { answer: Answer; arrivedAt: number }) => void;
+      /** Why the last answer refused for it was refused: the round's reason if no valid one comes. */
+      refused?: string;
+    }
   >();
   const minerQueues = new Map<string, Queue>();
   const random = deps.random ?? Math.random;
@@ -98,8 +127,15 @@ export function createPatrolValidator(deps: ValidatorDeps) {
 
   const refused = new Counter({
     name: 'vigil_patrol_answers_refused_total',
-    help: 'Patrol answers dropped on arrival, by reason (unknown: no open challenge of that id)',
-    labelNames: ['reason'],
+    help: 'Patrol answers dropped on arrival, by reason and challenged miner (unknown: no open challenge of that id, miner left empty: the claimed one is unproven)',
+    labelNames: ['reason', 'miner'],
+    registers: deps.metrics ? [deps.metrics] : [],
+  });
+
+  const rejected = new Counter({
+    name: 'vigil_patrol_answers_rejected_total',
+    help: 'Patrol answers scored 0 at the end of a round, by miner and reason (no_answer, refused, unverified, unstorable, incomplete, error)',
+    labelNames: ['miner', 'reason'],
     registers: deps.metrics ? [deps.metrics] : [],
   });
 
@@ -111,7 +147,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       const claimed = job.data as { challengeId?: unknown; miner?: unknown } | null;
       const open = typeof claimed?.challengeId === 'string' ? pending.get(claimed.challengeId) : undefined;
       if (!open) {
-        refused.inc({ reason: 'unknown' });
+        refused.inc({ reason: 'unknown', miner: '' });
         deps.log.warn(
           { challenge: claimed?.challengeId, miner: claimed?.miner },
           'answer for no open challenge (late or unknown): dropped',
@@ -125,7 +161,8 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         miner: open.miner,
       });
       if (!checked.ok) {
-        refused.inc({ reason: checked.kind });
+        refused.inc({ reason: checked.kind, miner: open.miner });
+        open.refused = checked.reason;
         deps.log.warn(
           {
             challenge: claimed!.challengeId,
@@ -229,24 +266,16 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       'round started',
     );
     const received = await Promise.all(arrivals);
+    const refusedWhy = challenges.map((c) => pending.get(c.id)?.refused);
     for (const c of challenges) pending.delete(c.id);
 
     // Verify every answer, then judge novelty in order of arrival: the first to bring an edge gets it.
     const verdicts = await Promise.all(
-      challenges.map(async (c, i) => {
-        const got = received[i];
-        if (!got)
-          return { c, got, verdict: { accepted: false as const, reason: 'no answer before the deadline' } };
-        try {
-          return { c, got, verdict: await verifyContent(got.answer, c, deps.chain) };
-        } catch (err) {
-          return {
-            c,
-            got,
-            verdict: { accepted: false as const, reason: `verification failed: ${(err as Error).message}` },
-          };
-        }
-      }),
+      challenges.map(async (c, i) => ({
+        c,
+        got: received[i],
+        verdict: await judge(c, miners[i]!, received[i] ?? null, refusedWhy[i]),
+      })),
     );
     const acceptedEdges = verdicts.flatMap((v) => (v.verdict.accepted ? v.verdict.edges : []));
     const inGraph = acceptedEdges.length
@@ -266,34 +295,22 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       const miner = miners[i]!;
       const seconds = got ? Math.max(0, got.arrivedAt - sentAt) / 1000 : null;
       let score: MinerResult['score'] = { total: 0 };
-      let edges = 0;
-      let volume = 0;
       if (verdict.accepted) {
         const ids = verdict.edges.map((e) => relationshipId('bittensor', e));
         const novel = ids.filter((id) => !inGraph.has(id) && !claimed.has(id)).length;
         for (const id of ids) claimed.add(id);
-        edges = verdict.edges.length;
-        volume = verdict.volume;
         score = scoreAnswer(
-          { volume, seconds: seconds!, novelEdges: novel, verifiedEdges: edges },
+          {
+            volume: verdict.volume,
+            seconds: seconds!,
+            novelEdges: novel,
+            completeness: verdict.completeness,
+          },
           deps.params.scoring,
         );
-        const sub = got!.answer.subgraph;
-        ingestedJobs.push(
-          await enqueueIngest(deps.ingest, {
-            kind: 'subgraph',
-            chain: 'bittensor',
-            submissionId: `${c.id}:${miner.hotkey}`,
-            target: c.target,
-            window: challengeWindow(c),
-            miner: { hotkey: miner.hotkey, uid: miner.uid },
-            validator: { hotkey: me },
-            acceptedAt: new Date().toISOString(),
-            nodes: sub.nodes,
-            edges: sub.edges,
-          }),
-        );
+        ingestedJobs.push(await enqueueIngest(deps.ingest, verdict.job));
       } else {
+        rejected.inc({ miner: miner.hotkey, reason: verdict.kind });
         deps.log.warn({ round, miner: miner.hotkey, reason: verdict.reason }, 'answer rejected');
       }
       const history = await recordScore(miner.hotkey, score.total);
@@ -303,14 +320,64 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         target: c.target,
         accepted: verdict.accepted,
         ...(verdict.accepted ? {} : { reason: verdict.reason }),
-        edges,
-        volume,
+        edges: verdict.accepted ? verdict.edges.length : 0,
+        volume: verdict.accepted ? verdict.volume : 0,
         seconds,
         score,
         average: movingAverage(history, deps.params.scoring),
       };
     }
     return { round, results, ingestedJobs };
+  }
+
+  /**
+   * Everything that decides whether an answer is paid, in order of cost: it arrived (else why the
+   * answers that came were refused), its evidence holds on the chain (verify.ts), it is the ingest
+   * job the worker will store (the worker's own parse), and it is complete enough (completeness.ts).
+   */
+  async function judge(
+    c: Challenge,
+    miner: PatrolMiner,
+    got: { answer: Answer; arrivedAt: number } | null,
+    refusedWhy: string | undefined,
+  ): Promise<Judged> {
+    if (!got) {
+      const reason = refusedWhy
+        ? `no valid answer before the deadline (refused on arrival: ${refusedWhy})`
+        : 'no answer before the deadline';
+      return { accepted: false, kind: refusedWhy ? 'refused' : 'no_answer', reason };
+    }
+    try {
+      const verdict = await verifyContent(got.answer, c, deps.chain);
+      if (!verdict.accepted) return { accepted: false, kind: 'unverified', reason: verdict.reason };
+      const job: SubgraphJob = {
+        kind: 'subgraph',
+        chain: 'bittensor',
+        submissionId: `${c.id}:${miner.hotkey}`,
+        target: c.target,
+        window: challengeWindow(c),
+        miner: { hotkey: miner.hotkey, uid: miner.uid },
+        validator: { hotkey: me },
+        acceptedAt: new Date().toISOString(),
+        nodes: got.answer.subgraph.nodes,
+        edges: got.answer.subgraph.edges,
+      };
+      try {
+        parseIngestJob(job);
+      } catch (err) {
+        return { accepted: false, kind: 'unstorable', reason: `not storable: ${(err as Error).message}` };
+      }
+      const scoring = deps.params.scoring;
+      const measured = await measureCompleteness(verdict.edges, c, deps.chain, {
+        sample: deps.params.completenessSample ?? DEFAULT_COMPLETENESS_SAMPLE,
+        random,
+      });
+      if (completenessFactor(measured.ratio, scoring) === 0)
+        return { accepted: false, kind: 'incomplete', reason: incompleteReason(measured, c, scoring) };
+      return { ...verdict, completeness: measured.ratio, job };
+    } catch (err) {
+      return { accepted: false, kind: 'error', reason: `verification failed: ${(err as Error).message}` };
+    }
   }
 
   /** Normalised weights from the moving averages, per miner hotkey. */
