@@ -1,7 +1,7 @@
 import { Transaction, Wallet, toQuantity } from 'ethers';
+import { LRUCache } from 'lru-cache';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
-import { rememberBounded } from '../../common/bounded.ts';
 import { type Engine, nextBaseFee } from '../engine/engine.ts';
 import { type Invariant, parseInvariants } from '../engine/invariants.ts';
 import type { CanaryCall, RegisteredInvariant } from './registry.ts';
@@ -66,16 +66,19 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
   if (deps.keys.length === 0) throw new RangeError('canaries need at least one sender key');
   const random = deps.random ?? Math.random;
   const wallets = deps.keys.map((k) => new Wallet(k));
-  const learned = new Map<string, Map<string, CanaryCall>>();
-  const parsed = new Map<string, Invariant[]>();
+  const learned = new Map<string, LRUCache<string, CanaryCall>>();
+  const parsed = new LRUCache<string, Invariant[]>({ max: 8 });
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+  /** The calls learned for an invariant, oldest first (the order a canary is picked from). */
+  const learnedCalls = (id: string): CanaryCall[] =>
+    [...(learned.get(id)?.rvalues() ?? [])].filter((c): c is CanaryCall => c !== undefined);
 
   const invariantsOf = (list: RegisteredInvariant[]): Invariant[] => {
     const key = JSON.stringify(list.map((i) => i.definition));
     let p = parsed.get(key);
     if (!p) {
       p = parseInvariants(list.map((i) => i.definition));
-      rememberBounded(parsed, key, p, 8);
+      parsed.set(key, p);
     }
     return p;
   };
@@ -174,15 +177,15 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
       for (const id of invariantIds) {
         let calls = learned.get(id);
         if (!calls) {
-          calls = new Map();
+          calls = new LRUCache({ max: LEARNED_PER_INVARIANT });
           learned.set(id, calls);
         }
-        rememberBounded(calls, `${call.to}:${call.data}:${call.value}`, call, LEARNED_PER_INVARIANT);
+        calls.set(`${call.to}:${call.data}:${call.value}`, call);
       }
     },
     async make(invariants, head) {
       const candidates = invariants.flatMap((inv) =>
-        [...(inv.canaries ?? []), ...(learned.get(inv.id)?.values() ?? [])].map((call) => ({ inv, call })),
+        [...(inv.canaries ?? []), ...learnedCalls(inv.id)].map((call) => ({ inv, call })),
       );
       if (candidates.length === 0)
         return { skipped: 'no canary call registered with, or learned for, any watched invariant' };

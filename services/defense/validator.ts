@@ -1,10 +1,10 @@
 import type { JsonRpcApiProvider } from 'ethers';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/watcher.ts';
-import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import {
@@ -207,10 +207,10 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   let registryLoad: Promise<RegisteredInvariant[]> | undefined;
   let miners: { at: number; ids: string[] } = { at: 0, ids: [] };
   const rounds = new Map<string, Round>();
-  const hasCode = new Map<string, boolean>();
+  const hasCode = new LRUCache<string, boolean>({ max: 50_000 });
   const pendingBySender = new Map<string, Map<number, { tx: RpcTransaction; head: number }>>();
-  const stateNonces = new Map<string, { head: number; nonce: number }>();
-  const checked = new Set<string>();
+  const stateNonces = new LRUCache<string, { head: number; nonce: number }>({ max: 50_000 });
+  const checked = new LRUCache<string, true>({ max: 100_000 });
   /** Txs whose check could not start, by hash: tried again on a timer, since no watcher delivers them twice. */
   const retries = new Map<string, { tx: RpcTransaction; attempts: number }>();
   let retryTimer: NodeJS.Timeout | undefined;
@@ -254,11 +254,11 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   }
 
   /** Heartbeat refusals already logged, so a miner's bad heartbeat is logged once, not every read. */
-  const heartbeatWarned = new Map<string, string>();
+  const heartbeatWarned = new LRUCache<string, string>({ max: 10_000 });
   const refuseHeartbeat = (miner: string, kind: string, reason: string) => {
     heartbeatsRefused.inc({ reason: kind });
     if (heartbeatWarned.get(miner) === kind) return;
-    rememberBounded(heartbeatWarned, miner, kind, 10_000);
+    heartbeatWarned.set(miner, kind);
     deps.log.warn({ miner: miner.slice(0, 100), reason: kind }, `heartbeat refused: ${reason.slice(0, 300)}`);
   };
 
@@ -301,7 +301,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (hit !== undefined) return hit;
     const code = await deps.rpc.call<string>('eth_getCode', [address, 'latest']);
     const yes = code !== '0x' && code !== '0x0';
-    rememberBounded(hasCode, address, yes, 50_000);
+    hasCode.set(address, yes);
     return yes;
   }
 
@@ -337,7 +337,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const hit = stateNonces.get(from);
     if (hit && hit.head === head) return hit.nonce;
     const nonce = Number(BigInt(await deps.rpc.call<string>('eth_getTransactionCount', [from, 'latest'])));
-    rememberBounded(stateNonces, from, { head, nonce }, 50_000);
+    stateNonces.set(from, { head, nonce });
     return nonce;
   }
 
@@ -587,7 +587,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (closed || !tx.hash) return null;
     // A tx is checked once, however often it arrives (the watcher, or a direct call).
     const key = lower(tx.hash)!;
-    if (!addBounded(checked, key, 100_000)) return null;
+    if (checked.has(key)) return null;
+    checked.set(key, true);
     let opened: OpenRound | null | 'deferred';
     try {
       opened = await openRound(tx, key, seen);
