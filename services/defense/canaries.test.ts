@@ -191,7 +191,6 @@ async function setup(opts: {
     id: `${RUN}-v-${prefix.slice(-8)}`,
     chainId: CHAIN_ID,
     connection: producer,
-    subscriber: conn(),
     prefix,
     provider,
     rpc,
