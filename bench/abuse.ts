@@ -23,6 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { getIntrospectionQuery, parse } from 'graphql';
 import neo4j from 'neo4j-driver';
+import { cliDestination, createLogger } from '../common/logger.ts';
 import { freePorts } from '../common/ports.ts';
 import { percentile } from '../common/stats.ts';
 import { createGraph } from '../graph/driver.ts';
@@ -65,6 +66,13 @@ for (const [name, v] of Object.entries({ WALLETS, RELS, HUB_DEGREE, CLIENTS, RAT
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name.toLowerCase()}: expected a positive integer`);
 
 const say = (m: string) => console.log(`[bench] ${m}`);
+/** The same progress lines from the modules the bench drives (infra, migrations, seeder). */
+const sayLog = createLogger({
+  level: 'info',
+  name: 'bench',
+  base: {},
+  destination: cliDestination('[bench] '),
+});
 const ms = (n: number) => `${n.toFixed(1).padStart(7)} ms`;
 const spread = (xs: number[]) =>
   xs.length
@@ -181,12 +189,12 @@ async function main() {
     heap: '512m',
     pagecache: '256m',
     launcherDir: LAUNCHER_DIR,
-    log: say,
+    log: sayLog,
   });
   const graph = createGraph({ uri: server.boltUri, user: 'neo4j', password: '', database: 'neo4j' });
   let api: Awaited<ReturnType<typeof startApiProcess>> | undefined;
   try {
-    await applyMigrations(graph, say);
+    await applyMigrations(graph, sayLog);
     await load(graph);
     await graph.read((tx) => tx.run('CALL db.awaitIndexes(600)'));
     say(

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type Contract, Wallet, parseEther } from 'ethers';
 import { createHttpRpc } from '../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../chains/ethereum/types.ts';
+import { cliDestination, createLogger, silentLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
 import { setupFixture } from '../dev/testkit/engine.ts';
 import { SENDER_PLACEHOLDER, canaryRounds, createCanaryMaker } from '../services/defense/canaries.ts';
@@ -21,7 +22,12 @@ import { parseInvariants } from '../services/engine/invariants.ts';
 import { runBench } from './run.ts';
 
 const count = Math.max(20, Number(process.argv[2] ?? 200));
-const log = (m: string) => process.stderr.write(`${m}\n`);
+const log = createLogger({
+  level: 'info',
+  name: 'bench',
+  base: {},
+  destination: cliDestination('', process.stderr),
+});
 const fmt = (xs: number[]) =>
   `p50 ${percentile(xs, 50).toFixed(2)}  p99 ${percentile(xs, 99).toFixed(2)}  max ${Math.max(...xs).toFixed(2)} ms`;
 
@@ -49,8 +55,8 @@ async function main() {
       return { ...registration, id: definition.id } as unknown as RegisteredInvariant;
     });
     // Two engines: the validator's (makes canaries) and a miner's (the baseline), as in production.
-    const engine = await createEngine({ rpc, log: () => {}, chainId: BigInt(fx.node.chainId) });
-    const miner = await createEngine({ rpc, log: () => {}, chainId: BigInt(fx.node.chainId) });
+    const engine = await createEngine({ rpc, log: silentLogger, chainId: BigInt(fx.node.chainId) });
+    const miner = await createEngine({ rpc, log: silentLogger, chainId: BigInt(fx.node.chainId) });
     const maker = createCanaryMaker({ engine, rpc, chainId: fx.node.chainId, keys });
     const invariants = parseInvariants(defs);
 

@@ -14,7 +14,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+import { createLogger, silentLogger } from '../common/logger.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { type Neo4jProcess, startNeo4jServer, stopNeo4jByPidFile } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
@@ -53,7 +53,7 @@ async function startCold(): Promise<Neo4jProcess> {
     cds: loadConfig().neo4j.cds,
     pagecache: '4g',
     launcherDir: LAUNCHER_DIR,
-    log: () => {},
+    log: silentLogger,
   });
 }
 

@@ -23,7 +23,7 @@ import { Registry } from 'prom-client';
 import { createHttpRpc } from '../chains/ethereum/rpc.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../chains/ethereum/watcher.ts';
 import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+import { cliDestination, createLogger, silentLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
 import {
   defenseHotkeyUri,
@@ -98,7 +98,11 @@ async function main() {
   const cleanup: (() => Promise<unknown> | unknown)[] = [];
   try {
     say(`bench: anvil (chain ${chainId}) + contracts`);
-    const fx = await setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId });
+    const fx = await setupFixture({
+      log: silentLogger,
+      cacheDir: join(tmpdir(), 'vigil-solc-cache'),
+      chainId,
+    });
     cleanup.push(() => fx.stop());
     const graph = createGraph({ ...config.neo4j, maxTransactionRetryTimeMs: 5000 });
     cleanup.push(() => graph.close());
@@ -180,7 +184,12 @@ async function main() {
         rpc,
         privateKey: fx.guardian.privateKey,
         chainId,
-        log: say,
+        log: createLogger({
+          level: 'info',
+          name: 'bench',
+          base: {},
+          destination: cliDestination('', process.stderr),
+        }),
         redis: producer,
         prefix,
       }),

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Contract, Interface, Wallet, keccak256, parseEther, toBeHex } from 'ethers';
 import { createHttpRpc } from '../chains/ethereum/rpc.ts';
+import { cliDestination, createLogger, silentLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
 import { setupFixture } from '../dev/testkit/engine.ts';
 import { type Engine, type RpcTransaction, createEngine } from '../services/engine/engine.ts';
@@ -19,7 +20,12 @@ import { parseInvariants } from '../services/engine/invariants.ts';
 import { runBench } from './run.ts';
 
 const count = Math.max(500, Number(process.argv[2] ?? 500));
-const log = (m: string) => process.stderr.write(`${m}\n`);
+const log = createLogger({
+  level: 'info',
+  name: 'bench',
+  base: {},
+  destination: cliDestination('', process.stderr),
+});
 const progress = (label: string, i: number, n: number) => {
   if (i % 25 === 0 || i === n) process.stderr.write(`\r  ${label.padEnd(6)} ${i}/${n}   `);
   if (i === n) process.stderr.write('\n');
@@ -30,7 +36,7 @@ async function main() {
   try {
     const { addresses, node } = fx;
     const rpc = createHttpRpc({ url: node.rpcUrl });
-    log(`bench: preparing ${count} senders`);
+    log.info({ senders: count }, 'bench: preparing senders');
     const wallets = Array.from(
       { length: count },
       (_, i) => new Wallet(keccak256(toBeHex(i + 1, 32)), fx.provider),
@@ -55,7 +61,7 @@ async function main() {
     const tokenI = new Interface(fx.contracts.Token!.abi as never);
     const relayI = new Interface(fx.contracts.Relay!.abi as never);
     const feeData = { maxFeePerGas: parseEther('0.00000005'), maxPriorityFeePerGas: 1_000_000_000n };
-    log('bench: signing and sending pending txs');
+    log.info('bench: signing and sending pending txs');
     const hashes: string[] = [];
     for (let i = 0; i < count; i++) {
       const w = wallets[i]!;
@@ -91,7 +97,7 @@ async function main() {
     const pending = await rpc
       .call<string>('eth_getBlockTransactionCountByNumber', ['pending'])
       .catch(() => '?');
-    log(`bench: ${txs.length} txs pending (pending block reports ${pending})`);
+    log.info({ txs: txs.length, pendingBlockReports: pending }, 'bench: txs pending');
 
     const invariants = parseInvariants([
       { id: 'owner', kind: 'ownerUnchanged', contract: addresses.vault },
@@ -153,12 +159,12 @@ async function main() {
     };
 
     // JIT warm-up on a throwaway engine so the first measured phase is not penalised.
-    const warmup = await createEngine({ rpc, log: () => {}, readCache: 'perBlock' });
+    const warmup = await createEngine({ rpc, log: silentLogger, readCache: 'perBlock' });
     for (let i = 0; i < 100; i++) await warmup.check({ tx: txs[i % txs.length]!, invariants });
 
-    const coldEngine = await createEngine({ rpc, log: () => {}, readCache: 'perCheck' });
+    const coldEngine = await createEngine({ rpc, log: silentLogger, readCache: 'perCheck' });
     const cold = await runPhase('cold', coldEngine);
-    const warmEngine = await createEngine({ rpc, log: () => {}, readCache: 'perBlock' });
+    const warmEngine = await createEngine({ rpc, log: silentLogger, readCache: 'perBlock' });
     await warmEngine.prefetch(invariants);
     const warm = await runPhase('warm', warmEngine);
     const hot = await runPhase('hot', warmEngine);

@@ -26,6 +26,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
 import { loadConfig } from '../common/config.ts';
+import { cliDestination, createLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
@@ -84,6 +85,13 @@ const HTTP_PORT = 7477;
 const CHAIN = 'bittensor';
 
 const say = (m: string) => console.log(`[bench] ${m}`);
+/** The same progress lines from the modules the bench drives (infra, migrations, seeder). */
+const sayLog = createLogger({
+  level: 'info',
+  name: 'bench',
+  base: {},
+  destination: cliDestination('[bench] '),
+});
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -334,7 +342,7 @@ async function main() {
         launcherDir: LAUNCHER_DIR,
         // --keep: the JVM outlives the bench (stop it with `kill -TERM $(cat .vigil/bench-graphql/neo4j/neo4j.pid)`).
         detached: opt.keep,
-        log: say,
+        log: sayLog,
       });
   const graph = createGraph({
     uri: server.boltUri,
@@ -345,7 +353,7 @@ async function main() {
   let api: ApiProcess | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
   try {
-    await applyMigrations(graph, say);
+    await applyMigrations(graph, sayLog);
     const nodes = await graph.read((tx) => tx.run('MATCH (w:Wallet) RETURN count(w) AS n'));
     const rels = await graph.read((tx) => tx.run('MATCH ()-[r]->() RETURN count(r) AS n'));
     const have = { w: nodes.records[0]!.get('n') as number, r: rels.records[0]!.get('n') as number };

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { encodeAddress } from '@polkadot/util-crypto';
 import neo4j from 'neo4j-driver';
 import { loadConfig } from '../common/config.ts';
+import { cliDestination, createLogger } from '../common/logger.ts';
 import { createGraph } from '../graph/driver.ts';
 import { applyMigrations } from '../graph/migrations.ts';
 import type { RelationshipType } from '../graph/model.ts';
@@ -50,6 +51,13 @@ const HTTP_PORT = 7476;
 
 const config = loadConfig();
 const say = (m: string) => console.log(`[bench] ${m}`);
+/** The same progress lines from the modules the bench drives (infra, migrations, seeder). */
+const sayLog = createLogger({
+  level: 'info',
+  name: 'bench',
+  base: {},
+  destination: cliDestination('[bench] '),
+});
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 // Random 32-byte public keys encoded as ss58: valid addresses, cheap to make by the hundred thousand.
@@ -124,7 +132,7 @@ function peakRssMiB(pid: number): number {
 async function main() {
   const benchDir = path.join(PROJECT_DIR, '.vigil', 'bench');
   await rm(path.join(benchDir, 'neo4j'), { recursive: true, force: true });
-  await ensureRedis({ url: config.redisUrl, dataDir: path.join(config.dataDir, 'redis'), log: say });
+  await ensureRedis({ url: config.redisUrl, dataDir: path.join(config.dataDir, 'redis'), log: sayLog });
   const neo4jUri = `bolt://127.0.0.1:${BOLT_PORT}`;
   say('starting a fresh Neo4j for the bench');
   const server = await startNeo4jServer({
@@ -137,10 +145,10 @@ async function main() {
     launcherDir: LAUNCHER_DIR,
     // --keep: the JVM outlives the bench (a non-detached one stops when the bench exits).
     detached: opt.keep,
-    log: say,
+    log: sayLog,
   });
   const graph = createGraph({ uri: neo4jUri, user: 'neo4j', password: '', database: 'neo4j' });
-  await applyMigrations(graph, say);
+  await applyMigrations(graph, sayLog);
 
   const prefix = `bench-${Date.now()}`;
   const producer = createRedisConnection(config.redisUrl, 'producer');

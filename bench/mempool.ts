@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
 import { closeMonitorProvider, createMonitorProvider, watchPending } from '../chains/ethereum/watcher.ts';
+import { silentLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
 import { type LocalNode, startAnvil } from '../dev/ethereum/localNode.ts';
 import { METHOD_NOT_FOUND, startRpcProxy } from '../dev/ethereum/rpcProxy.ts';
@@ -65,7 +66,7 @@ async function measure(node: LocalNode, way: 'filter' | 'txpool', probeNonces: n
   const provider = createMonitorProvider({ url: proxy.url, chainId: node.chainId });
   const seenAt = new Map<string, number>();
   const watcher = await watchPending(provider, (tx) => void seenAt.set(tx.hash!, performance.now()), {
-    log: () => {},
+    log: silentLogger,
     pollIntervalMs: POLL_MS,
     onError: (e) => say(`watcher error: ${(e as Error).message}`),
   });
@@ -104,7 +105,7 @@ async function measure(node: LocalNode, way: 'filter' | 'txpool', probeNonces: n
 
 async function main() {
   say(`anvil without mining; pools ${POOLS.join(', ')}; ${PROBES} probes per way; poll every ${POLL_MS} ms`);
-  const node = await startAnvil({ log: () => {}, accounts: 10 + FILLERS });
+  const node = await startAnvil({ log: silentLogger, accounts: 10 + FILLERS });
   try {
     const fillNonces = Array.from({ length: FILLERS }, () => 0);
     const probeNonces = Array.from({ length: 5 }, () => 0);

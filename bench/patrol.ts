@@ -20,6 +20,7 @@ import { blake2AsU8a, decodeAddress, sr25519Verify } from '@polkadot/util-crypto
 import { readBlockEvents } from '../chains/bittensor/blocks.ts';
 import { connectSubtensor } from '../chains/bittensor/client.ts';
 import { loadConfig } from '../common/config.ts';
+import { cliDestination, createLogger } from '../common/logger.ts';
 import { startLocalSubtensor } from '../dev/bittensor/localChain.ts';
 import { seedScenario } from '../dev/bittensor/seeder.ts';
 import { type SubgraphJob, parseIngestJob } from '../protocol/ingest.ts';
@@ -46,6 +47,13 @@ const { values: opt } = parseArgs({
   },
 });
 const say = (m: string) => console.log(`[bench] ${m}`);
+/** The same progress lines from the modules the bench drives (infra, migrations, seeder). */
+const sayLog = createLogger({
+  level: 'info',
+  name: 'bench',
+  base: {},
+  destination: cliDestination('[bench] '),
+});
 const config = loadConfig();
 
 const chain = await startLocalSubtensor({ specPath: config.subtensor.specPath, chopsticksLogLevel: 'warn' });
@@ -59,7 +67,7 @@ try {
     accounts: Number(opt.accounts),
     blocks: Number(opt.blocks),
     txPerBlock: Number(opt['tx-per-block']),
-    log: say,
+    log: sayLog,
   });
   say(`seeded in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const head = chain.head().number;

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import neo4j from 'neo4j-driver';
 import { loadConfig } from '../common/config.ts';
+import { cliDestination, createLogger } from '../common/logger.ts';
 import { startNeo4jServer } from '../infra/neo4j.ts';
 import { LAUNCHER_DIR, PROJECT_DIR } from '../infra/up.ts';
 import { ownCpu } from './cpu.ts';
@@ -33,6 +34,13 @@ const RELS = Number(opt.rels);
 const WALLETS = Number(opt.wallets);
 const BATCH = Number(opt.batch);
 const say = (m: string) => console.log(`[bench] ${m}`);
+/** The same progress lines from the modules the bench drives (infra, migrations, seeder). */
+const sayLog = createLogger({
+  level: 'info',
+  name: 'bench',
+  base: {},
+  destination: cliDestination('[bench] '),
+});
 
 // ss58-length addresses, so index keys are as long as real ones.
 const addr = (i: number) => `5Gxyzabcdefghijklmnopqrstuvwxyz0123456789ABCD${i}`;
@@ -49,7 +57,7 @@ async function main() {
     cds: loadConfig().neo4j.cds,
     launcherDir: LAUNCHER_DIR,
     detached: false,
-    log: say,
+    log: sayLog,
   });
   const driver = neo4j.driver(server.boltUri, undefined, { disableLosslessIntegers: true });
   const session = driver.session();

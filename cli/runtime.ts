@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { type Config, loadConfig } from '../common/config.ts';
 import { type Dependency, createHealth, neo4jCheck, redisCheck } from '../common/health.ts';
-import { type Logger, createLogger } from '../common/logger.ts';
-import { createRedactor } from '../common/redact.ts';
+import { type Logger, cliDestination, createLogger } from '../common/logger.ts';
+import { type Redactor, createRedactor } from '../common/redact.ts';
 import { startServiceHttp } from '../common/serviceHttp.ts';
 import { type Shutdown, createShutdown, exitOnSignals } from '../common/shutdown.ts';
 import { type Graph, createGraph } from '../graph/driver.ts';
@@ -14,17 +14,38 @@ export interface Runtime {
   log: Logger;
   shutdown: Shutdown;
   registry: Registry;
+  /** Masks configured secrets in a finished log line (common/redact.ts). */
+  redact: Redactor;
 }
 
 export function createRuntime(service: string, env: NodeJS.ProcessEnv = process.env): Runtime {
   const config = loadConfig(env);
-  const log = createLogger({ level: config.logLevel, name: service, redact: createRedactor(env) });
-  const shutdown = createShutdown((msg, err) => log.error({ err }, msg));
+  const redact = createRedactor(env);
+  const log = createLogger({ level: config.logLevel, name: service, redact });
+  const shutdown = createShutdown(log.child({ component: 'shutdown' }));
   exitOnSignals(shutdown);
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
-  return { config, log, shutdown, registry };
+  return { config, log, shutdown, registry, redact };
+}
+
+/**
+ * A logger whose lines a person reads as progress (`vigil infra up`, the demo): same fields and
+ * redaction as rt.log, printed as `<prefix>msg key=value` on stdout; warnings and errors say so.
+ * Progress always shows (info), as the plain prints it replaces did, even where LOG_LEVEL is
+ * quieter (the demo defaults it to warn to hush chopsticks); LOG_LEVEL=debug adds debug lines.
+ */
+export function progressLogger(rt: Runtime, prefix: string): Logger {
+  const level =
+    rt.config.logLevel === 'debug' || rt.config.logLevel === 'trace' ? rt.config.logLevel : 'info';
+  return createLogger({
+    level,
+    name: 'vigil',
+    base: {},
+    redact: rt.redact,
+    destination: cliDestination(prefix),
+  });
 }
 
 /**

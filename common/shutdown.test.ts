@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { LEVEL, captureLogger } from '../test/log.ts';
 import { createShutdown } from './shutdown.ts';
 
 describe('createShutdown', () => {
   it('moves past a step that hangs, logging it, and still runs the others in reverse order', async () => {
     const ran: string[] = [];
-    const logged: string[] = [];
-    const shutdown = createShutdown((msg, err) => logged.push(`${msg}: ${(err as Error).message}`), {
-      stepTimeoutMs: 200,
-    });
+    const { log, lines } = captureLogger();
+    const shutdown = createShutdown(log.child({ component: 'shutdown' }), { stepTimeoutMs: 200 });
     shutdown.add('first', () => ran.push('first'));
     shutdown.add('hangs', () => new Promise(() => {}));
     shutdown.add('last', () => ran.push('last'));
@@ -15,7 +14,23 @@ describe('createShutdown', () => {
     await shutdown.kill();
     expect(Date.now() - started).toBeLessThan(5000);
     expect(ran).toEqual(['last', 'first']);
-    expect(logged).toEqual(['shutdown step hangs failed: did not finish within 200 ms; moving on']);
+    expect(
+      lines.map(({ level, component, step, err, msg }) => ({
+        level,
+        component,
+        step,
+        err: (err as { message?: string }).message,
+        msg,
+      })),
+    ).toEqual([
+      {
+        level: LEVEL.error,
+        component: 'shutdown',
+        step: 'hangs',
+        err: 'did not finish within 200 ms; moving on',
+        msg: 'shutdown step failed',
+      },
+    ]);
     expect(shutdown.signal.aborted).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import pTimeout from 'p-timeout';
+import { type Log, silentLogger } from '../common/logger.ts';
 /**
  * A shutdown registry: services register their cleanup; `kill()` runs every step in reverse order,
  * each one even if an earlier one throws or hangs (bounded by `stepTimeoutMs`), and is safe to
@@ -10,10 +11,7 @@ export interface Shutdown {
   readonly signal: AbortSignal;
 }
 
-export function createShutdown(
-  log: (msg: string, err?: unknown) => void = () => {},
-  { stepTimeoutMs = 5000 } = {},
-): Shutdown {
+export function createShutdown(log: Log = silentLogger, { stepTimeoutMs = 5000 } = {}): Shutdown {
   const steps: { name: string; fn: () => Promise<unknown> | unknown }[] = [];
   const controller = new AbortController();
   let done: Promise<void> | undefined;
@@ -33,7 +31,7 @@ export function createShutdown(
               message: `did not finish within ${stepTimeoutMs} ms; moving on`,
             });
           } catch (err) {
-            log(`shutdown step ${step.name} failed`, err);
+            log.error({ step: step.name, err }, 'shutdown step failed');
           }
         }
       })();

@@ -7,7 +7,7 @@ import { connectSubtensor } from '../chains/bittensor/client.ts';
 import { ChainSpecNotFoundError } from '../chains/bittensor/errors.ts';
 import { enableWeightSetting } from '../chains/bittensor/neurons.ts';
 import { startApi, startIngestWorker } from '../cli/commands/services.ts';
-import { type Runtime, openGraph } from '../cli/runtime.ts';
+import { type Runtime, openGraph, progressLogger } from '../cli/runtime.ts';
 import { applyMigrations } from '../graph/migrations.ts';
 import { infraUp } from '../infra/up.ts';
 import { createRedisConnection } from '../queues/connection.ts';
@@ -41,6 +41,8 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   });
   const step = (m: string) => console.log(`\n==> ${m}`);
   const say = (m: string) => console.log(`    ${m}`);
+  // Progress of the modules below (infra, chain, seeder): the same indented lines, with fields.
+  const progress = progressLogger(rt, '    ');
 
   // Checked before anything starts: a wrong SUBTENSOR_SPEC must not cost a Neo4j start first.
   const specPath = rt.config.subtensor.specPath;
@@ -49,10 +51,10 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   });
 
   step('infrastructure');
-  const infra = await infraUp(rt.config, say);
+  const infra = await infraUp(rt.config, progress.child({ component: 'infra' }));
   const graph = openGraph(rt);
   await graph.verify();
-  await applyMigrations(graph, say);
+  await applyMigrations(graph, progress.child({ component: 'migrations' }));
 
   step('GraphQL API and ingestion worker');
   const connection = createRedisConnection(rt.config.redisUrl, 'worker');
@@ -67,7 +69,7 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   const chain = await startLocalSubtensor({
     specPath: rt.config.subtensor.specPath,
     chopsticksLogLevel: 'warn',
-    log: say,
+    log: progress.child({ component: 'local-chain' }),
   });
   rt.shutdown.add('local chain', () => chain.close());
   const chainApi = await connectSubtensor(chain.wsUrl, { timeoutMs: 30_000 });
@@ -82,7 +84,7 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     accounts: Number(opt.accounts),
     subnets: 2,
     blocks: Number(opt.blocks),
-    log: say,
+    log: progress.child({ component: 'seeder' }),
   });
   say(
     `${manifest.transfers.length} transfers, ${manifest.stakes.length} stake changes, ${manifest.moves.length} moves, ${manifest.children.length} set_children in blocks ${manifest.firstBlock}-${manifest.lastBlock} (${Math.round((Date.now() - started) / 1000)} s)`,

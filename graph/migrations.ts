@@ -1,4 +1,5 @@
 import type { Session } from 'neo4j-driver';
+import { type Log, silentLogger } from '../common/logger.ts';
 import type { Graph } from './driver.ts';
 import { RELATIONSHIP_TYPES } from './model.ts';
 
@@ -65,12 +66,12 @@ async function applyOne(session: Session, statement: string, attempts = 8): Prom
   }
 }
 
-export async function applyMigrations(graph: Graph, log: (msg: string) => void = () => {}): Promise<void> {
+export async function applyMigrations(graph: Graph, log: Log = silentLogger): Promise<void> {
   const session = graph.driver.session({ database: graph.database });
   try {
     for (const statement of SCHEMA_STATEMENTS) await applyOne(session, statement);
     await session.run('CALL db.awaitIndexes(120)');
-    log(`schema ready: ${SCHEMA_STATEMENTS.length} constraints and indexes`);
+    log.info({ constraintsAndIndexes: SCHEMA_STATEMENTS.length }, 'schema ready');
   } finally {
     await session.close();
   }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import neo4j from 'neo4j-driver';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliDestination, createLogger } from '../common/logger.ts';
 import { freePorts } from '../common/ports.ts';
 import {
   type Neo4jProcess,
@@ -32,7 +33,12 @@ const [BOLT_PORT, HTTP_PORT, P1, P2, P3, P4, P5] = (await freePorts(7)) as numbe
   number,
 ];
 const BOLT_URI = `bolt://127.0.0.1:${BOLT_PORT}`;
-const log = (m: string) => console.log(`[neo4j.test] ${m}`);
+const log = createLogger({
+  level: 'info',
+  name: 'test',
+  base: {},
+  destination: cliDestination('[neo4j.test] '),
+});
 
 describe('Java version check', () => {
   it('reads the version past the lines JAVA_TOOL_OPTIONS makes the JVM print first', async () => {

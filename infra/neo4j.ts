@@ -18,6 +18,7 @@ import path from 'node:path';
 import neo4j from 'neo4j-driver';
 import pTimeout from 'p-timeout';
 import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
+import { type Log, silentLogger } from '../common/logger.ts';
 import { freePorts } from '../common/ports.ts';
 import { isAlive } from '../common/processes.ts';
 import { neo4jBrowserPostConnectCmd } from './neo4jBrowserStyle.ts';
@@ -74,7 +75,7 @@ export interface Neo4jServerOptions {
   heap?: string;
   /** The neo4j-server/ directory (pom.xml, src/). */
   launcherDir: string;
-  log: (msg: string) => void;
+  log: Log;
   /**
    * true: the JVM outlives this Node process (`vigil infra up`); stop it with stopNeo4jByPidFile.
    * false (default): it is tied to this process and shuts down cleanly when this process exits.
@@ -101,8 +102,6 @@ export interface Neo4jProcess {
   /** Resolves with the exit code (null when killed by a signal) once the JVM has exited. */
   readonly exited: Promise<number | null>;
 }
-
-type Log = (msg: string) => void;
 
 // ---------------------------------------------------------------------------------------------
 // Probing
@@ -211,8 +210,9 @@ export async function buildLauncher(
         await trainCds(p, log);
       } catch (err) {
         // Only a speed-up: a failed training run must not stop Neo4j from starting.
-        log(
-          `class-data sharing archive not made (${(err as Error).message.split('\n')[0]}); starts will be slower`,
+        log.warn(
+          { err: (err as Error).message.split('\n')[0] },
+          'class-data sharing archive not made: starts will be slower',
         );
       }
     }
@@ -243,7 +243,7 @@ async function mavenPackage(p: LauncherPaths, log: Log): Promise<void> {
     await rm(p.cds, { force: true });
   }
   const firstTime = !(await exists(p.lib));
-  log(
+  log.info(
     `building the Neo4j launcher with Maven${firstTime ? ' (first build: ~140 MB of jars, from Maven Central unless ~/.m2 has them)' : ''}`,
   );
   const t0 = Date.now();
@@ -267,7 +267,7 @@ async function mavenPackage(p: LauncherPaths, log: Log): Promise<void> {
     throw new VigilError(`mvn package ran but ${p.jar} is missing`, { details: tail(output, 40) });
   }
   await writeFile(p.stamp, `${hash}\n`);
-  log(`Neo4j launcher built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log.info({ seconds: seconds(t0) }, 'Neo4j launcher built');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ async function cdsFresh(p: LauncherPaths): Promise<boolean> {
 }
 
 async function trainCds(p: LauncherPaths, log: Log): Promise<void> {
-  log('making the class-data sharing archive (one training start of Neo4j, once per build)');
+  log.info('making the class-data sharing archive (one training start of Neo4j, once per build)');
   const t0 = Date.now();
   const home = await mkdtemp(path.join(os.tmpdir(), 'vigil-neo4j-cds-'));
   const tmpArchive = `${p.cds}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -304,7 +304,7 @@ async function trainCds(p: LauncherPaths, log: Log): Promise<void> {
         launcherDir: p.dir,
         pagecache: '64m',
         heap: '512m',
-        log: () => {},
+        log: silentLogger,
         detached: false,
       },
       { cdsFlag: `-XX:ArchiveClassesAtExit=${tmpArchive}`, writePidFile: false },
@@ -317,7 +317,7 @@ async function trainCds(p: LauncherPaths, log: Log): Promise<void> {
     if (!(await exists(tmpArchive))) throw new Error('the JVM wrote no archive');
     await rename(tmpArchive, p.cds);
     await writeFile(p.cdsStamp, `${await cdsKey(p)}\n`);
-    log(`class-data sharing archive ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    log.info({ seconds: seconds(t0) }, 'class-data sharing archive ready');
   } finally {
     await rm(tmpArchive, { force: true });
     await rm(home, { recursive: true, force: true });
@@ -389,9 +389,14 @@ export async function startNeo4jServer(opts: Neo4jServerOptions): Promise<Neo4jP
     });
   }
   const host = opts.host ?? '127.0.0.1';
-  opts.log(
-    `starting Neo4j 5.26 (bolt ${host}:${opts.boltPort}, http ${host}:${opts.httpPort}, data in ${home}, ` +
-      `log ${path.join(home, 'neo4j.log')})`,
+  opts.log.info(
+    {
+      bolt: `${host}:${opts.boltPort}`,
+      http: `${host}:${opts.httpPort}`,
+      dataDir: home,
+      logFile: path.join(home, 'neo4j.log'),
+    },
+    'starting Neo4j 5.26',
   );
   const p = launcherPaths(opts.launcherDir);
   const useCds = (opts.cds ?? true) && (await cdsFresh(p));
@@ -399,7 +404,7 @@ export async function startNeo4jServer(opts: Neo4jServerOptions): Promise<Neo4jP
     cdsFlag: useCds ? `-XX:SharedArchiveFile=${p.cds}` : undefined,
     writePidFile: true,
   });
-  opts.log(`Neo4j is up (pid ${server.pid}): ${server.boltUri} — Browser ${server.browserUrl}`);
+  opts.log.info({ pid: server.pid, bolt: server.boltUri, browser: server.browserUrl }, 'Neo4j is up');
   return server;
 }
 
@@ -491,7 +496,7 @@ async function spawnServer(
       child.kill('SIGTERM');
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
       if ((await Promise.race([exited.catch(() => null), timer])) === 'timeout') {
-        opts.log(`Neo4j (pid ${pid}) did not stop within ${timeoutMs / 1000} s: killing it`);
+        opts.log.warn({ pid, timeoutMs }, 'Neo4j did not stop in time: killing it');
         child.kill('SIGKILL');
         await exited.catch(() => null);
       }
@@ -734,7 +739,7 @@ async function withLock<T>(lockDir: string, log: Log, fn: () => Promise<T>): Pro
       }
       if (Date.now() > deadline) throw new VigilError(`timed out waiting for the build lock ${lockDir}`);
       if (!announced) {
-        log(`waiting for another process (pid ${owner}) that is building the Neo4j launcher`);
+        log.info({ pid: owner }, 'waiting for another process that is building the Neo4j launcher');
         announced = true;
       }
       await sleep(500);
@@ -746,3 +751,5 @@ async function withLock<T>(lockDir: string, log: Log, fn: () => Promise<T>): Pro
     await rm(lockDir, { recursive: true, force: true });
   }
 }
+
+const seconds = (t0: number): number => Number(((Date.now() - t0) / 1000).toFixed(1));

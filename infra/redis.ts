@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, readlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ServiceUnavailableError, VigilError } from '../common/errors.ts';
+import type { Log } from '../common/logger.ts';
 import { isAlive } from '../common/processes.ts';
 import { redactUrl } from '../common/redact.ts';
 import { probeRedis } from '../queues/connection.ts';
@@ -15,7 +16,7 @@ export interface RedisServerOptions {
   url: string;
   /** Directory for the append-only file and the log; jobs survive a Redis restart. */
   dataDir: string;
-  log: (msg: string) => void;
+  log: Log;
   /** Where redis-server is; defaults to the one on PATH (Debian's package). */
   binary?: string;
 }
@@ -44,7 +45,7 @@ export async function ensureRedis(opts: RedisServerOptions): Promise<{ url: stri
     '--logfile', path.resolve(opts.dataDir, 'redis.log'),
     '--pidfile', redisPidFile(opts.dataDir),
   ]; // biome-ignore format: pairs read better
-  opts.log(`starting redis-server on 127.0.0.1:${port || 6379} (data in ${opts.dataDir})`);
+  opts.log.info({ port: Number(port || 6379), dataDir: opts.dataDir }, 'starting redis-server on 127.0.0.1');
   await runToExit(opts.binary ?? 'redis-server', args);
   for (let i = 0; i < 50; i++) {
     if (await isRedisReachable(opts.url, 500)) return { url: opts.url, started: true };

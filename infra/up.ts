@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../common/config.ts';
 import { ServiceUnavailableError } from '../common/errors.ts';
+import type { Log } from '../common/logger.ts';
 import { redactUrl } from '../common/redact.ts';
 import { composeUp, dockerEngineAvailable } from './docker.ts';
 import { isBoltReachable, neo4jBrowserUrl, readLivePid, startNeo4jServer } from './neo4j.ts';
@@ -44,7 +45,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
  * with Docker where an engine runs, else the project's own launcher (a real Neo4j 5.26 from
  * Maven Central in its own JVM, detached so it outlives this command).
  */
-export async function ensureNeo4j(config: Config, log: (msg: string) => void): Promise<{ started: boolean }> {
+export async function ensureNeo4j(config: Config, log: Log): Promise<{ started: boolean }> {
   const { uri, user, password, httpPort } = config.neo4j;
   const auth = password ? { user, password } : undefined;
   if (await isBoltReachable(uri, auth)) return { started: false };
@@ -57,7 +58,7 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
     });
   }
   if (!(await dockerEngineAvailable())) {
-    log(
+    log.info(
       'no Docker engine: starting Neo4j 5.26 from Maven Central in its own JVM (first run builds the launcher)',
     );
     // Returns once Bolt answers.
@@ -74,7 +75,7 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
     });
     return { started: true };
   }
-  log('starting Neo4j with docker compose');
+  log.info('starting Neo4j with docker compose');
   await composeUp(PROJECT_DIR, ['neo4j']);
   for (let i = 0; i < 240; i++) {
     if (await isBoltReachable(uri, auth)) return { started: true };
@@ -85,11 +86,16 @@ export async function ensureNeo4j(config: Config, log: (msg: string) => void): P
   );
 }
 
-export async function infraUp(config: Config, log: (msg: string) => void): Promise<InfraEndpoints> {
+/** Redis then Neo4j; each logs through its own child of `log` (component redis / neo4j). */
+export async function infraUp(config: Config, log: Log): Promise<InfraEndpoints> {
   const started: string[] = [];
-  const redis = await ensureRedis({ url: config.redisUrl, dataDir: redisDataDir(config), log });
+  const redis = await ensureRedis({
+    url: config.redisUrl,
+    dataDir: redisDataDir(config),
+    log: log.child({ component: 'redis' }),
+  });
   if (redis.started) started.push('redis');
-  const neo4j = await ensureNeo4j(config, log);
+  const neo4j = await ensureNeo4j(config, log.child({ component: 'neo4j' }));
   if (neo4j.started) started.push('neo4j');
   return {
     redisUrl: config.redisUrl,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../common/config.ts';
+import { cliDestination, createLogger } from '../common/logger.ts';
 import { createGraph } from '../graph/driver.ts';
 import { type Neo4jProcess, isBoltReachable, startNeo4jServer } from '../infra/neo4j.ts';
 import { ensureRedis } from '../infra/redis.ts';
@@ -27,7 +28,12 @@ declare module 'vitest' {
 let neo4j: Neo4jProcess | undefined;
 
 export default async function setup(project: TestProject) {
-  const log = (m: string) => console.log(`[test services] ${m}`);
+  const log = createLogger({
+    level: 'info',
+    name: 'test',
+    base: {},
+    destination: cliDestination('[test services] '),
+  });
   const dataDir = path.join(PROJECT_DIR, '.vigil', 'test');
   await ensureRedis({ url: TEST_REDIS_URL, dataDir: path.join(dataDir, 'redis'), log });
   const neo4jUri = `bolt://127.0.0.1:${TEST_NEO4J_BOLT_PORT}`;

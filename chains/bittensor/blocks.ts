@@ -3,6 +3,7 @@ import type { EventRecord } from '@polkadot/types/interfaces';
 import type { Registry } from '@polkadot/types/types';
 import { hexToU8a } from '@polkadot/util';
 import { VigilError } from '../../common/errors.ts';
+import { type Log, silentLogger } from '../../common/logger.ts';
 import { type DomainEvent, type EventDecoder, createEventDecoder } from './events.ts';
 
 export interface BlockEvents {
@@ -25,7 +26,7 @@ export interface ReadBlockEventsOptions {
    * of each block (one more round trip per unseen block; needed across upgrades on mainnet).
    */
   runtime?: 'current' | 'perBlock';
-  log?: (msg: string) => void;
+  log?: Log;
 }
 
 export class BlockNotFoundError extends VigilError {
@@ -45,10 +46,7 @@ export interface EventSource {
 
 export function createEventSource(
   api: ApiPromise,
-  {
-    runtime = 'current',
-    log = () => {},
-  }: { runtime?: 'current' | 'perBlock'; log?: (msg: string) => void } = {},
+  { runtime = 'current', log = silentLogger }: { runtime?: 'current' | 'perBlock'; log?: Log } = {},
 ): EventSource {
   const decoders = new WeakMap<Registry, EventDecoder>();
   const eventsKey = api.query.system.events.key();
@@ -57,8 +55,9 @@ export function createEventSource(
     if (!d) {
       d = createEventDecoder(registry, {
         onUnknownLayout: (name, fields) =>
-          log(
-            `unknown layout for ${name} (${fields.map((x) => `${x.name || '_'}:${x.kind}`).join(', ')}): skipped`,
+          log.warn(
+            { event: name, fields: fields.map((x) => `${x.name || '_'}:${x.kind}`).join(', ') },
+            'unknown event layout: skipped',
           ),
       });
       decoders.set(registry, d);
@@ -100,7 +99,14 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 /** Yields the blocks of [from, to] batch by batch, in order. */
 export async function* iterateBlockEvents(
   api: ApiPromise,
-  { from, to, batchSize = 25, concurrency = 4, runtime = 'current', log = () => {} }: ReadBlockEventsOptions,
+  {
+    from,
+    to,
+    batchSize = 25,
+    concurrency = 4,
+    runtime = 'current',
+    log = silentLogger,
+  }: ReadBlockEventsOptions,
 ): AsyncGenerator<BlockEvents[]> {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from)
     throw new VigilError(`invalid block range [${from}, ${to}]`);
@@ -112,7 +118,7 @@ export async function* iterateBlockEvents(
       const hash = hashes[n - start] as string;
       return { number: n, hash, events: await source.eventsAt(n, hash) };
     });
-    log(`read events of blocks ${start}..${numbers[numbers.length - 1]}`);
+    log.debug({ from: start, to: numbers[numbers.length - 1] }, 'read block events');
     yield blocks;
   }
 }
@@ -141,7 +147,7 @@ export function createBlockEventCache(
     maxBlocks = 1_000,
     runtime = 'current',
     log,
-  }: { maxBlocks?: number; runtime?: 'current' | 'perBlock'; log?: (msg: string) => void } = {},
+  }: { maxBlocks?: number; runtime?: 'current' | 'perBlock'; log?: Log } = {},
 ): BlockEventCache {
   const source = createEventSource(api, { runtime, log });
   const entries = new Map<number, Promise<BlockEvents>>();

@@ -1,6 +1,7 @@
 import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../common/logger.ts';
 import { type LocalSubtensor, TAO, startLocalSubtensor } from '../../dev/bittensor/localChain.ts';
 import { type SeedManifest, seedScenario } from '../../dev/bittensor/seeder.ts';
 import { type BlockEvents, createBlockEventCache, readBlockEvents } from './blocks.ts';
@@ -12,7 +13,7 @@ import { childrenOf, ownerOf, parentsOf } from './keys.ts';
 import { enableWeightSetting, registerNeuron, setWeights } from './neurons.ts';
 
 const SPEC = new URL('../../../shared/chain/subtensor-raonet.json', import.meta.url).pathname;
-const log = () => {};
+const log = silentLogger;
 
 let chain: LocalSubtensor;
 let api: ApiPromise;

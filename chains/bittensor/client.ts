@@ -1,11 +1,12 @@
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { type Log, silentLogger } from '../../common/logger.ts';
 import { redactUrl } from '../../common/redact.ts';
 import { ChainUnreachableError } from './errors.ts';
 
 export interface ConnectSubtensorOptions {
   /** Give up (and close the socket) after this long. Default 10 s. */
   timeoutMs?: number;
-  log?: (msg: string) => void;
+  log?: Log;
 }
 
 /**
@@ -23,7 +24,7 @@ export const SUBTENSOR_SIGNED_EXTENSIONS = {
  */
 export async function connectSubtensor(
   url: string,
-  { timeoutMs = 10_000, log = () => {} }: ConnectSubtensorOptions = {},
+  { timeoutMs = 10_000, log = silentLogger }: ConnectSubtensorOptions = {},
 ): Promise<ApiPromise> {
   const started = Date.now();
   let lastError: unknown;
@@ -58,8 +59,9 @@ export async function connectSubtensor(
     clearTimeout(timer);
   }
   unsubscribe();
-  log(
-    `connected to ${redactUrl(url)} (spec ${api.runtimeVersion.specVersion.toString()}) in ${Date.now() - started} ms`,
+  log.info(
+    { url: redactUrl(url), spec: api.runtimeVersion.specVersion.toNumber(), ms: Date.now() - started },
+    'connected to subtensor',
   );
   return api;
 }

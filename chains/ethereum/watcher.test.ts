@@ -1,7 +1,9 @@
 import { Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../common/logger.ts';
 import { type LocalNode, startAnvil } from '../../dev/ethereum/localNode.ts';
 import { METHOD_NOT_FOUND, type RpcErrorObject, startRpcProxy } from '../../dev/ethereum/rpcProxy.ts';
+import { LEVEL, captureLogger } from '../../test/log.ts';
 import type { RpcTransaction } from './types.ts';
 import {
   BACKSTOP_POLL_MS,
@@ -13,7 +15,7 @@ import {
 
 type Send = (method: string, params: unknown[]) => Promise<unknown>;
 
-const log = () => {};
+const log = silentLogger;
 
 async function waitFor<T>(get: () => T | undefined, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
@@ -61,10 +63,10 @@ describe('watchers on anvil', () => {
       provider.send = (method, params) => o.wrap!(method, params as unknown[], send);
     }
     const got: RpcTransaction[] = [];
-    const logged: string[] = [];
+    const { log: captured, lines } = captureLogger();
     const failures: unknown[] = [];
     const w = await watchPending(provider, (tx) => void got.push(tx), {
-      log: (m) => logged.push(m),
+      log: captured.child({ component: 'watcher' }),
       pollIntervalMs: o.pollIntervalMs ?? 30,
       onError: (e) => failures.push(e),
     });
@@ -72,7 +74,7 @@ describe('watchers on anvil', () => {
       w,
       got,
       hashes: () => got.map((t) => t.hash!),
-      logged,
+      logged: lines,
       failures,
       stop: async () => {
         await w.stop();
@@ -162,7 +164,7 @@ describe('watchers on anvil', () => {
     expect(v.hashes().sort()).toEqual([before, h1, h2].sort());
     expect(v.got.every((t) => typeof t.from === 'string')).toBe(true);
     // The pool is read once, with the new filter; every later poll asks the filter.
-    expect(v.logged.join('\n')).not.toMatch(/unsupported/);
+    expect(v.logged.map((l) => l.msg).join('\n')).not.toMatch(/unsupported/);
     expect(v.failures).toEqual([]);
     expect(proxy.calls.filter((m) => m === 'txpool_content')).toHaveLength(1);
     expect(proxy.calls.filter((m) => m === 'eth_getFilterChanges').length).toBeGreaterThanOrEqual(3);
@@ -182,7 +184,13 @@ describe('watchers on anvil', () => {
     await waitFor(() => (v.got.length >= 2 ? true : undefined));
     await new Promise((r) => setTimeout(r, 150));
     expect(v.hashes().sort()).toEqual([h1, h2].sort());
-    expect(v.logged).toContain('watcher: pending-tx filters unsupported, polling txpool_content');
+    expect(v.logged).toContainEqual(
+      expect.objectContaining({
+        level: LEVEL.info,
+        component: 'watcher',
+        msg: 'pending-tx filters unsupported: polling txpool_content',
+      }),
+    );
     expect(proxy.calls.filter((m) => m === 'txpool_content').length).toBeGreaterThan(3);
     await v.stop();
     await proxy.close();
@@ -229,7 +237,13 @@ describe('watchers on anvil', () => {
       const h2 = await send(1, 0, restarted); // a fresh chain: nonce 0 again
       await waitFor(() => (v.hashes().includes(h2) ? true : undefined), 10_000);
       expect(v.failures.length).toBeGreaterThan(0);
-      expect(v.logged).toContain('watcher: pending-tx filter lost, creating a new one');
+      expect(v.logged).toContainEqual(
+        expect.objectContaining({
+          level: LEVEL.warn,
+          component: 'watcher',
+          msg: 'pending-tx filter lost: creating a new one',
+        }),
+      );
       expect(v.hashes().filter((h) => h === h2)).toHaveLength(1);
     } finally {
       await v.stop();

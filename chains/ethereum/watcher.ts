@@ -1,6 +1,7 @@
 import { type JsonRpcApiProvider, JsonRpcProvider, Network, SocketProvider, WebSocketProvider } from 'ethers';
 import { LRUCache } from 'lru-cache';
 import { VigilError } from '../../common/errors.ts';
+import type { Log } from '../../common/logger.ts';
 import type { RpcTransaction } from './types.ts';
 
 export class WatcherError extends VigilError {
@@ -55,7 +56,7 @@ export interface Watcher {
 }
 
 export interface WatchPendingOptions {
-  log: (msg: string) => void;
+  log: Log;
   /** 'auto': WebSocket subscription when the provider is a socket provider, else polling. */
   mode?: 'auto' | 'subscribe' | 'poll';
   pollIntervalMs?: number;
@@ -120,7 +121,8 @@ export async function watchPending(
     });
   }
   const onError =
-    opts.onError ?? ((e: unknown) => opts.log(`watcher: ${e instanceof Error ? e.message : String(e)}`));
+    opts.onError ??
+    ((e: unknown) => opts.log.warn({ err: errMessage(e) }, 'pending-tx watch failed; still watching'));
   const maxSeen = opts.maxSeen ?? 50_000;
   const inflight = new Set<Promise<void>>();
   const track = (p: Promise<void>) => {
@@ -189,7 +191,7 @@ export async function watchPending(
         if (!unsupported(e)) throw e;
         if (source === 'txpool') {
           source = 'pendingBlock';
-          opts.log('watcher: txpool_content unsupported, polling the pending block');
+          opts.log.info('txpool_content unsupported: polling the pending block');
         }
       }
     }
@@ -210,13 +212,13 @@ export async function watchPending(
     } catch (e) {
       if (filterLost(e)) {
         // The node restarted or expired the filter: a new one, and the pool read once again.
-        opts.log('watcher: pending-tx filter lost, creating a new one');
+        opts.log.warn('pending-tx filter lost: creating a new one');
         filterId = null;
         return newHashes();
       }
       if (!unsupported(e)) throw e;
       source = 'txpool';
-      opts.log('watcher: pending-tx filters unsupported, polling txpool_content');
+      opts.log.info('pending-tx filters unsupported: polling txpool_content');
       return [];
     }
   };
@@ -238,7 +240,7 @@ export async function watchPending(
       if (!stopped) track(lookUp(hash, 5).catch(onError));
     };
     await provider.on('pending', listener);
-    opts.log('watcher: subscribed to pending txs');
+    opts.log.info('subscribed to pending txs');
   }
   const intervalMs = mode === 'subscribe' ? BACKSTOP_POLL_MS : (opts.pollIntervalMs ?? 250);
   let timer: NodeJS.Timeout | undefined;
@@ -254,7 +256,7 @@ export async function watchPending(
   // The first poll reads the pool: once it has run, every tx pending before the watcher started is
   // delivered or being looked up, so a caller knows where its watch begins.
   await running;
-  opts.log(`watcher: polling pending txs every ${intervalMs} ms${listener ? ' (backstop)' : ''}`);
+  opts.log.info({ intervalMs, backstop: Boolean(listener) }, 'polling pending txs');
   return {
     mode,
     async stop() {
@@ -273,10 +275,11 @@ export async function watchPending(
 export async function watchHeads(
   provider: JsonRpcApiProvider,
   onHead: (blockNumber: number) => void | Promise<void>,
-  opts: { log: (msg: string) => void; onError?: (err: unknown) => void },
+  opts: { log: Log; onError?: (err: unknown) => void },
 ): Promise<Watcher> {
   const onError =
-    opts.onError ?? ((e: unknown) => opts.log(`heads: ${e instanceof Error ? e.message : String(e)}`));
+    opts.onError ??
+    ((e: unknown) => opts.log.warn({ err: errMessage(e) }, 'head watch failed; still watching'));
   const inflight = new Set<Promise<void>>();
   let stopped = false;
   const listener = (n: number) => {
@@ -302,3 +305,5 @@ export async function watchHeads(
     },
   };
 }
+
+const errMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));

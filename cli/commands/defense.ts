@@ -65,7 +65,7 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
     'ETH_RPC_URL',
     createEngine({
       rpc: needRpc(rt),
-      log: (m) => rt.log.debug(m),
+      log: rt.log.child({ component: 'engine' }),
       poolSize: d.enginePool,
       hardfork: rt.config.ethereum.hardfork,
       ...(rt.config.ethereum.chainId ? { chainId: BigInt(rt.config.ethereum.chainId) } : {}),
@@ -109,7 +109,10 @@ async function chainMembership(rt: Runtime) {
     throw new ConfigError(
       'SUBTENSOR_URL is not set: the defense validator asks and pays only the hotkeys registered on subnet PATROL_NETUID, read from a subtensor node',
     );
-  const api = await namingSetting('SUBTENSOR_URL', connectSubtensor(url, { log: (m) => rt.log.info(m) }));
+  const api = await namingSetting(
+    'SUBTENSOR_URL',
+    connectSubtensor(url, { log: rt.log.child({ component: 'subtensor' }) }),
+  );
   rt.shutdown.add('subtensor', () => api.disconnect());
   const membership = createMembership({
     load: async () => (await subnetNeurons(api, netuid)).map((n) => n.hotkey),
@@ -148,7 +151,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
         rpc,
         privateKey: d.guardianKey,
         chainId,
-        log: (m) => rt.log.warn(m),
+        log: rt.log.child({ component: 'pause-agent' }),
         redis: connection,
         prefix: rt.config.queuePrefix,
         bumpBps: d.pauseBumpBps,
@@ -163,7 +166,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     // The validator's own engine: its verdict on a canary is the truth miners are scored against.
     const engine = await createEngine({
       rpc,
-      log: (m) => rt.log.debug(m),
+      log: rt.log.child({ component: 'canary-engine' }),
       hardfork: rt.config.ethereum.hardfork,
       chainId: BigInt(chainId),
     });

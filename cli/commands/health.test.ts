@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.ts';
+import { silentLogger } from '../../common/logger.ts';
 import { findFreePort, freePorts } from '../../common/ports.ts';
 import { isAlive } from '../../common/processes.ts';
 import { startAnvil } from '../../dev/ethereum/localNode.ts';
@@ -82,7 +83,7 @@ async function ownRedis() {
     await kill();
     await rm(dir, { recursive: true, force: true });
   });
-  return { url, start: () => ensureRedis({ url, dataDir: dir, log: () => {} }), kill };
+  return { url, start: () => ensureRedis({ url, dataDir: dir, log: silentLogger }), kill };
 }
 
 describe('services with a dependency down', () => {
@@ -197,7 +198,7 @@ describe('services with a dependency down', () => {
       cds: loadConfig().neo4j.cds,
       launcherDir: LAUNCHER_DIR,
       detached: false,
-      log: () => {},
+      log: silentLogger,
     });
     cleanup.push(() => neo4j.stop());
     // Both turn ready by themselves (the API after its warm-up against the new server).
@@ -241,7 +242,7 @@ describe('services with a dependency down', () => {
 
   it('vigil defense-miner (a neuron) answers /health/live and /health naming Redis and the Ethereum RPC, degraded while either is down, ready by itself', async () => {
     const redis = await ownRedis();
-    const node = await startAnvil({ log: () => {} });
+    const node = await startAnvil({ log: silentLogger });
     let nodeUp = true;
     cleanup.push(() => nodeUp && node.stop());
     const port = await findFreePort();

@@ -3,7 +3,7 @@ import { redactUrl } from '../../common/redact.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { infraDown } from '../../infra/down.ts';
 import { infraUp } from '../../infra/up.ts';
-import { type Runtime, openVerifiedGraph } from '../runtime.ts';
+import { type Runtime, openVerifiedGraph, progressLogger } from '../runtime.ts';
 
 /**
  * `vigil infra up|down`: start (or reuse) Redis and Neo4j, apply the schema, print where to look
@@ -12,10 +12,11 @@ import { type Runtime, openVerifiedGraph } from '../runtime.ts';
 export async function infraCommand(rt: Runtime, args: string[]): Promise<void> {
   const sub = args[0] ?? 'up';
   const say = (msg: string) => console.log(`[infra] ${msg}`);
+  const progress = progressLogger(rt, '[infra] ');
   if (sub === 'up') {
-    const endpoints = await infraUp(rt.config, say);
+    const endpoints = await infraUp(rt.config, progress.child({ component: 'infra' }));
     const graph = await openVerifiedGraph(rt);
-    await applyMigrations(graph, say);
+    await applyMigrations(graph, progress.child({ component: 'migrations' }));
     console.log(`
 Redis          ${redactUrl(endpoints.redisUrl)}  (${endpoints.ownership.redis})
 Neo4j (Bolt)   ${redactUrl(endpoints.neo4jUri)}  (${endpoints.ownership.neo4j})

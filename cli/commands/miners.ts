@@ -32,7 +32,13 @@ async function registeredHotkey(rt: Runtime, hotkey: string | undefined): Promis
   const netuid = rt.config.patrol.netuid;
   const api = await namingSetting(
     'SUBTENSOR_URL',
-    connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.debug(m) }),
+    // Connection lines only at LOG_LEVEL=debug: this command's output is the table.
+    connectSubtensor(rt.config.subtensor.url, {
+      log: rt.log.child(
+        { component: 'subtensor' },
+        { level: rt.log.isLevelEnabled('debug') ? 'debug' : 'warn' },
+      ),
+    }),
   );
   try {
     const neurons = await subnetNeurons(api, netuid);

@@ -51,7 +51,7 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
   const api = await namingSetting(
     'SUBTENSOR_URL',
-    connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) }),
+    connectSubtensor(rt.config.subtensor.url, { log: rt.log.child({ component: 'subtensor' }) }),
   );
   rt.shutdown.add('subtensor', () => api.disconnect());
   const connection = createRedisConnection(rt.config.redisUrl, 'miner');
@@ -85,7 +85,7 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   const p = rt.config.patrol;
   const api = await namingSetting(
     'SUBTENSOR_URL',
-    connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) }),
+    connectSubtensor(rt.config.subtensor.url, { log: rt.log.child({ component: 'subtensor' }) }),
   );
   rt.shutdown.add('subtensor', () => api.disconnect());
   const graph = openGraph(rt);

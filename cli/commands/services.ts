@@ -104,7 +104,7 @@ export async function ingestWorkerCommand(rt: Runtime): Promise<void> {
 async function untilMigrated(rt: Runtime, graph: Graph): Promise<void> {
   for (let wait = 1000; !rt.shutdown.signal.aborted; wait = Math.min(wait * 2, 15_000)) {
     try {
-      await applyMigrations(graph, (m) => rt.log.info(m));
+      await applyMigrations(graph, rt.log.child({ component: 'migrations' }));
       return;
     } catch (err) {
       rt.log.warn(

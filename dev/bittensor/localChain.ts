@@ -13,6 +13,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { ChainSpecNotFoundError } from '../../chains/bittensor/errors.ts';
 import type { StorageOverrides } from '../../chains/bittensor/neurons.ts';
 import { ConfigError } from '../../common/errors.ts';
+import { type Log, silentLogger } from '../../common/logger.ts';
 
 export type { StorageOverrides };
 
@@ -33,7 +34,7 @@ export interface StartLocalSubtensorOptions {
    * info) take their level at import from the LOG_LEVEL environment variable: set that in the entry point.
    */
   chopsticksLogLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  log?: (msg: string) => void;
+  log?: Log;
 }
 
 export interface LocalSubtensor {
@@ -71,7 +72,7 @@ export async function startLocalSubtensor({
   fundAmount = 1_000_000n * TAO,
   storage = {},
   chopsticksLogLevel = 'warn',
-  log = () => {},
+  log = silentLogger,
 }: StartLocalSubtensorOptions): Promise<LocalSubtensor> {
   let spec: ChainSpec;
   try {
@@ -128,8 +129,9 @@ export async function startLocalSubtensor({
   } as Parameters<typeof setupWithServer>[0]);
   const actualPort = Number(ctx.addr.split(':').pop());
   const wsUrl = `ws://${ctx.addr}`;
-  log(
-    `local subtensor (spec ${specPath}) up at ${wsUrl} in ${Date.now() - started} ms, ${funded.length} funded accounts`,
+  log.info(
+    { wsUrl, spec: specPath, ms: Date.now() - started, fundedAccounts: funded.length },
+    'local subtensor up',
   );
 
   const chain = ctx.chain;
@@ -171,7 +173,7 @@ export async function startLocalSubtensor({
       } finally {
         // The wasm executor worker keeps the process alive otherwise.
         await destroyWorker();
-        log(`local subtensor at ${wsUrl} closed`);
+        log.info({ wsUrl }, 'local subtensor closed');
       }
     },
   };

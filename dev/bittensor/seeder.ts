@@ -12,6 +12,7 @@ import {
 } from '../../chains/bittensor/extrinsics.ts';
 import type { AdminChain } from '../../chains/bittensor/neurons.ts';
 import { VigilError } from '../../common/errors.ts';
+import { type Log, silentLogger } from '../../common/logger.ts';
 import { TAO } from './localChain.ts';
 
 export interface SeedOptions {
@@ -28,7 +29,7 @@ export interface SeedOptions {
   /** Prefix of the derivation URIs (`<prefix>/<i>`); change it to seed twice on one chain. */
   uriPrefix?: string;
   sudoUri?: string;
-  log?: (msg: string) => void;
+  log?: Log;
 }
 
 export interface SeededAccount {
@@ -111,7 +112,7 @@ export async function seedScenario(
     seed = 1,
     uriPrefix = '//Vigil',
     sudoUri = '//Alice',
-    log = () => {},
+    log = silentLogger,
   }: SeedOptions = {},
 ): Promise<SeedManifest> {
   if (accounts < subnets + 2) throw new VigilError(`seedScenario needs at least ${subnets + 2} accounts`);
@@ -206,7 +207,7 @@ export async function seedScenario(
       netuids: [netuid],
     });
   });
-  log(`seed: registered subnets ${netuids.join(', ')}`);
+  log.info({ netuids: netuids.join(', ') }, 'seed: registered subnets');
 
   // Pools with real reserves, and registration limits lifted so all hotkeys fit in one block.
   await chain.setStorage({
@@ -257,7 +258,7 @@ export async function seedScenario(
   });
   for (const [address, h] of hotkeyInfo)
     manifest.hotkeys.push({ uri: h.uri, address, owner: h.owner, netuids: h.netuids });
-  log(`seed: registered ${regs.length} hotkeys`);
+  log.info({ hotkeys: regs.length }, 'seed: registered hotkeys');
 
   // 3. Random activity. Positions (coldkey, hotkey, netuid) → alpha held, from our own events.
   const held = new Map<string, bigint>();
@@ -375,12 +376,25 @@ export async function seedScenario(
     results.forEach((r, i) =>
       record[i]?.({ blockNumber: r.blockNumber, extrinsicIndex: r.extrinsicIndex }, eventsOf(r)),
     );
-    log(
-      `seed: block ${b + 1}/${blocks} (#${results[0]?.blockNumber}): ${requests.length} txs, ${Math.round((Date.now() - started) / 100) / 10} s`,
+    log.info(
+      {
+        block: results[0]?.blockNumber,
+        txs: requests.length,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+      },
+      `seed: block ${b + 1}/${blocks}`,
     );
   }
-  log(
-    `seed: done in ${Math.round((Date.now() - started) / 100) / 10} s, ${blockCount} blocks: ${manifest.transfers.length} transfers, ${manifest.stakes.length} stake ops, ${manifest.moves.length} moves, ${manifest.children.length} set_children`,
+  log.info(
+    {
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      blocks: blockCount,
+      transfers: manifest.transfers.length,
+      stakeOps: manifest.stakes.length,
+      moves: manifest.moves.length,
+      setChildren: manifest.children.length,
+    },
+    'seed: done',
   );
   return manifest;
 }

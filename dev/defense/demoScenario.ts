@@ -15,7 +15,7 @@ import type { AdminChain } from '../../chains/bittensor/neurons.ts';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
-import { type Logger, createLogger } from '../../common/logger.ts';
+import { type Logger, createLogger, silentLogger } from '../../common/logger.ts';
 import { type AlertRecord, getAlert } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { alertId } from '../../protocol/ids.ts';
@@ -139,7 +139,7 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
 
   // 1. The chain and the watched vault.
   const t0 = Date.now();
-  const fx = await setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId });
+  const fx = await setupFixture({ log: silentLogger, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId });
   shutdown.add('anvil', () => fx.stop());
   const vault = fx.addresses.vault.toLowerCase();
   const ethBefore = await fx.provider.getBalance(vault);
@@ -231,7 +231,7 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
       rpc,
       privateKey: fx.guardian.privateKey,
       chainId,
-      log: (m) => log(m),
+      log: logger.child({ component: 'pause-agent' }),
       redis: producer,
       prefix: deps.prefix,
     }),

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { VigilError } from '../../common/errors.ts';
+import type { Log } from '../../common/logger.ts';
 
 /** Pinned compiler: the cache key includes it, and a different bundled solc is refused. */
 export const SOLC_VERSION = '0.8.37';
@@ -39,7 +40,7 @@ export interface CompileOptions {
   /** File name → Solidity source. Imports must resolve inside this map (no filesystem reads by solc). */
   sources: Record<string, string>;
   cacheDir: string;
-  log: (msg: string) => void;
+  log: Log;
   evmVersion?: string;
   optimizerRuns?: number;
 }
@@ -88,7 +89,7 @@ export async function compileSolidity(opts: CompileOptions): Promise<Record<stri
   const cacheFile = join(opts.cacheDir, `solc-${hash}.json`);
   try {
     const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, CompiledContract>;
-    opts.log(`compile: cache hit ${basename(cacheFile)}`);
+    opts.log.debug({ file: basename(cacheFile) }, 'solc cache hit');
     return cached;
   } catch {
     // miss: compile below
@@ -98,7 +99,10 @@ export async function compileSolidity(opts: CompileOptions): Promise<Record<stri
   if (!solc.version().startsWith(`${SOLC_VERSION}+`)) {
     throw new CompileError(`solc ${solc.version()} is installed, ${SOLC_VERSION} is pinned`);
   }
-  opts.log(`compile: solc ${SOLC_VERSION} (${settings.evmVersion}) on ${names.join(', ')}`);
+  opts.log.info(
+    { solc: SOLC_VERSION, evmVersion: settings.evmVersion, files: names.join(', ') },
+    'compiling with solc',
+  );
   const input = {
     language: 'Solidity',
     sources: Object.fromEntries(names.map((n) => [n, { content: opts.sources[n] }])),

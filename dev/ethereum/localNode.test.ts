@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../common/logger.ts';
+import { LEVEL, captureLogger } from '../../test/log.ts';
 import { compileFiles, storageSlotOf } from './compile.ts';
 import { type LocalNode, LocalNodeError, startAnvil } from './localNode.ts';
 
-const log = () => {};
+const log = silentLogger;
 const contractsDir = join(fileURLToPath(import.meta.url), '..', '..', 'contracts');
 
 describe('startAnvil', () => {
@@ -52,17 +54,22 @@ describe('compileFiles', () => {
   it('compiles the contracts with storage layouts and caches by source hash', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'vigil-solc-'));
     const files = ['Vault.sol', 'Token.sol', 'Relay.sol'].map((f) => join(contractsDir, f));
-    const first: string[] = [];
-    const out = await compileFiles(files, { cacheDir, log: (m) => first.push(m) });
-    expect(first.some((m) => m.includes('solc 0.8.37 (cancun)'))).toBe(true);
+    const first = captureLogger();
+    const out = await compileFiles(files, { cacheDir, log: first.log.child({ component: 'solc' }) });
+    expect(first.lines).toContainEqual(
+      expect.objectContaining({ level: LEVEL.info, component: 'solc', solc: '0.8.37', evmVersion: 'cancun' }),
+    );
     expect(out.Vault!.bytecode).toMatch(/^0x[0-9a-f]+$/);
     expect(storageSlotOf(out.Vault!, 'owner')).toMatchObject({ slot: 0n, offset: 0, size: 20 });
     // paused shares slot 0 with owner: the packed-field case.
     expect(storageSlotOf(out.Vault!, 'paused')).toMatchObject({ slot: 0n, offset: 20, size: 1 });
     expect(storageSlotOf(out.Token!, 'balanceOf').slot).toBe(0n);
-    const second: string[] = [];
-    const again = await compileFiles(files, { cacheDir, log: (m) => second.push(m) });
-    expect(second.some((m) => m.includes('cache hit'))).toBe(true);
+    const second = captureLogger();
+    const again = await compileFiles(files, { cacheDir, log: second.log.child({ component: 'solc' }) });
+    expect(second.lines).toContainEqual(
+      expect.objectContaining({ level: LEVEL.debug, component: 'solc', msg: 'solc cache hit' }),
+    );
+    expect(second.lines.some((l) => l.msg === 'compiling with solc')).toBe(false);
     expect(again.Vault!.bytecode).toBe(out.Vault!.bytecode);
   }, 60_000);
 });

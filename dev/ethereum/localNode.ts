@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { HDNodeWallet, Mnemonic } from 'ethers';
 import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { VigilError } from '../../common/errors.ts';
+import type { Log } from '../../common/logger.ts';
 import { findFreePort } from '../../common/ports.ts';
 
 /** anvil's well-known dev mnemonic; passed explicitly so our key derivation cannot drift from the node's. */
@@ -35,7 +36,7 @@ export interface LocalNode {
 export interface StartAnvilOptions {
   /** 0 or undefined: pick a free loopback port. */
   port?: number;
-  log: (msg: string) => void;
+  log: Log;
   /** Seconds between automatic blocks; undefined = no mining until mine() is called. */
   blockTime?: number;
   accounts?: number;
@@ -128,7 +129,7 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<LocalNode> {
       // not listening yet
     }
   }
-  opts.log(`anvil up on ${rpcUrl} (pid ${child.pid}, hardfork ${opts.hardfork ?? HARDFORK})`);
+  opts.log.info({ rpcUrl, pid: child.pid, hardfork: opts.hardfork ?? HARDFORK }, 'anvil up');
 
   const mnemonic = Mnemonic.fromPhrase(DEV_MNEMONIC);
   const accounts: DevAccount[] = [];
@@ -157,7 +158,7 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<LocalNode> {
         await exitPromise;
         clearTimeout(t);
       }
-      opts.log(`anvil on port ${port} stopped`);
+      opts.log.info({ port }, 'anvil stopped');
     },
   };
 }

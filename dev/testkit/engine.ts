@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
+import type { Log } from '../../common/logger.ts';
 import { type CompiledContract, compileFiles } from '../ethereum/compile.ts';
 import { type LocalNode, startAnvil } from '../ethereum/localNode.ts';
 
@@ -23,7 +24,7 @@ export interface Fixture {
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
 export async function setupFixture(opts: {
-  log: (m: string) => void;
+  log: Log;
   cacheDir: string;
   chainId?: number;
   /** The node's hardfork (contracts are compiled for the pinned one, which every later fork runs). */

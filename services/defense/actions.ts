@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { VigilError } from '../../common/errors.ts';
+import type { Log } from '../../common/logger.ts';
 import { oneAtATime } from '../../common/serial.ts';
 import { pauseClaimKey } from '../../protocol/keys.ts';
 
@@ -166,7 +167,7 @@ export interface PauseAgentOptions {
   /** The guardian's private key. Held in the closure only; never logged, never in errors. */
   privateKey: string;
   chainId: number;
-  log: (msg: string) => void;
+  log: Log;
   /** Shared dedupe across validator processes (SET NX); optional in-process only. */
   redis?: Redis;
   prefix?: string;
@@ -301,8 +302,7 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
       const r = await sendPause(req, contract, keepClaim);
       if (r.hash) {
         const stored = await ifOurs('set', r.hash, ttl).catch(() => 0);
-        if (stored !== 1)
-          opts.log(`pause agent: the pause of ${contract} was sent but not recorded for dedupe`);
+        if (stored !== 1) opts.log.warn({ contract, tx: r.hash }, 'pause sent but not recorded for dedupe');
       }
       return r;
     } catch (e) {
@@ -318,7 +318,10 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
   ): Promise<PauseResult> => {
     const fees = outbid(attackFees(req.attack), bumpBps, cap);
     if (fees.capped)
-      opts.log(`pause agent: fee capped at ${cap} wei for ${contract}; the attack may still land first`);
+      opts.log.warn(
+        { contract, capWei: cap.toString() },
+        'pause fee capped: the attack may still land first',
+      );
     const data = keccakText(req.signature).slice(0, 10);
 
     const prev = inflight.get(contract);

@@ -88,7 +88,7 @@ const nonceOf = (a: string) => fx.provider.getTransactionCount(a, 'pending');
 beforeAll(async () => {
   await cryptoWaitReady();
   [fx, graph, receiver] = await Promise.all([
-    setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
+    setupFixture({ log: silentLogger(), cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
     openTestGraph(),
     startReceiver(),
   ]);
@@ -125,7 +125,7 @@ afterAll(async () => {
 async function engine(): Promise<Engine> {
   const e = await createEngine({
     rpc: fx.node.rpcUrl,
-    log: () => {},
+    log: silentLogger(),
     chainId: BigInt(CHAIN_ID),
     poolSize: 3,
   });
@@ -214,7 +214,7 @@ async function setup(opts: {
             rpc,
             privateKey: fx.guardian.privateKey,
             chainId: CHAIN_ID,
-            log: () => {},
+            log: silentLogger(),
             redis: producer,
             prefix,
           }),

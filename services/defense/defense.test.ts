@@ -64,7 +64,7 @@ let graph: Graph;
 beforeAll(async () => {
   await cryptoWaitReady();
   [fx, graph] = await Promise.all([
-    setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
+    setupFixture({ log: silentLogger(), cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
     openTestGraph(),
   ]);
 });
@@ -143,7 +143,11 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
 
     // Three honest miners, each with its own engine, as separate processes would have.
     for (let i = 0; i < 3; i++) {
-      const engine = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
+      const engine = await createEngine({
+        rpc: fx.node.rpcUrl,
+        log: silentLogger(),
+        chainId: BigInt(CHAIN_ID),
+      });
       engines.push(engine);
       miners.push(
         createDefenseMiner({
@@ -177,7 +181,7 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
         rpc,
         privateKey: fx.guardian.privateKey,
         chainId: CHAIN_ID,
-        log: () => {},
+        log: silentLogger(),
         redis: producer,
         prefix,
       }),
@@ -595,7 +599,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
   async function suiteEngine(extra: Partial<EngineOptions> = {}) {
     const engine = await createEngine({
       rpc: fx.node.rpcUrl,
-      log: () => {},
+      log: silentLogger(),
       chainId: BigInt(CHAIN_ID),
       ...extra,
     });
@@ -809,7 +813,7 @@ describe('pause dedupe across validators', () => {
         rpc: r,
         privateKey: fx.guardian.privateKey,
         chainId: CHAIN_ID,
-        log: () => {},
+        log: silentLogger(),
         redis,
         prefix,
         claimTtlMs: 400,

@@ -60,7 +60,7 @@ const hotkey = (name: string): KeyringPair => keyring.addFromUri(`//${RUN}-${nam
 beforeAll(async () => {
   await cryptoWaitReady();
   [fx, graph, redis] = await Promise.all([
-    setupFixture({ log: () => {}, cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
+    setupFixture({ log: silentLogger(), cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
     openTestGraph(),
     startAclRedis(),
   ]);
@@ -82,7 +82,7 @@ const raw = (hash: string) => fx.node.rpc<RpcTransaction>('eth_getTransactionByH
 const nonceOf = (a: string) => fx.provider.getTransactionCount(a, 'pending');
 
 async function engine(): Promise<Engine> {
-  const e = await createEngine({ rpc: fx.node.rpcUrl, log: () => {}, chainId: BigInt(CHAIN_ID) });
+  const e = await createEngine({ rpc: fx.node.rpcUrl, log: silentLogger(), chainId: BigInt(CHAIN_ID) });
   closers.push(async () => e.close());
   return e;
 }

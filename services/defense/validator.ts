@@ -914,7 +914,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
         canaryTimer.unref();
       }
       if (opts.watch === false) return;
-      const log = (m: string) => deps.log.info(m);
+      const log = deps.log.child({ component: 'watcher' });
       watchers.push(await watchHeads(deps.provider, onHead, { log }));
       const onTx = async (tx: RpcTransaction) => {
         await handleTx(tx);

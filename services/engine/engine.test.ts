@@ -4,12 +4,13 @@ import { type Contract, parseEther } from 'ethers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../common/config.ts';
 import { ConfigError } from '../../common/errors.ts';
+import { silentLogger } from '../../common/logger.ts';
 import { findFreePort } from '../../common/ports.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import { type Engine, type RpcTransaction, createEngine } from './engine.ts';
 import { type Invariant, type InvariantResult, mappingSlot, parseInvariants } from './invariants.ts';
 
-const log = () => {};
+const log = silentLogger;
 
 describe('engine on a real anvil mempool', () => {
   let fx: Fixture;

@@ -8,6 +8,7 @@ import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { type JsonRpcClient, createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { VigilError } from '../../common/errors.ts';
+import type { Log } from '../../common/logger.ts';
 import { redactUrl } from '../../common/redact.ts';
 import { BlockReader, ForkState } from './forkState.ts';
 import {
@@ -60,7 +61,7 @@ export interface CheckResult {
 export interface EngineOptions {
   /** JSON-RPC endpoint (http/https), or a client to share. */
   rpc: string | JsonRpcClient;
-  log: (msg: string) => void;
+  log: Log;
   /** Pinned hardfork; must match the node's. */
   hardfork?: string;
   /** Fetched with eth_chainId when absent. */
@@ -242,8 +243,9 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     headLoading = loadHead(tag);
     try {
       const h = await headLoading;
-      log(
-        `engine: head ${h.number} (${watchedAccounts.size} accounts, ${watchedSlots.size} slots prefetched)`,
+      log.debug(
+        { head: Number(h.number), accounts: watchedAccounts.size, slots: watchedSlots.size },
+        'head loaded, watched state prefetched',
       );
       return h.number;
     } finally {

@@ -33,7 +33,7 @@ const start = () =>
     heap: '512m',
     launcherDir: LAUNCHER_DIR,
     detached: false,
-    log: () => {},
+    log: silentLogger(),
   });
 
 afterAll(async () => {

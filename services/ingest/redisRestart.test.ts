@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../common/logger.ts';
 import { findFreePort } from '../../common/ports.ts';
 import { isAlive } from '../../common/processes.ts';
 import type { Graph } from '../../graph/driver.ts';
@@ -39,7 +40,7 @@ describe('Redis dies during ingestion', () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'vigil-redis-restart-'));
     const dir = dataDir;
     const url = `redis://127.0.0.1:${await findFreePort()}`;
-    const start = () => ensureRedis({ url, dataDir: dir, log: () => {} });
+    const start = () => ensureRedis({ url, dataDir: dir, log: silentLogger });
     expect((await start()).started).toBe(true);
     cleanup.push(async () => {
       const pid = await redisPid(dir).catch(() => 0);
