@@ -23,8 +23,9 @@ import {
   validateRegistration,
 } from '../../services/defense/registry.ts';
 import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
-import { startLocalSubtensor } from '../bittensor/localChain.ts';
+import { type LocalSubtensor, startLocalSubtensor } from '../bittensor/localChain.ts';
 import { seedScenario } from '../bittensor/seeder.ts';
+import { localMinerUser } from '../minerUsers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -132,10 +133,12 @@ export async function chainMembership(
   netuid: number,
   log: Logger,
   refreshMs = 60_000,
+  timeoutMs = 30_000,
 ): Promise<Membership> {
   const m = createMembership({
     load: async () => (await subnetNeurons(api, netuid)).map((n) => n.hotkey),
     refreshMs,
+    timeoutMs,
     log,
     setting: `the local chain, subnet ${netuid}`,
   });
@@ -145,7 +148,7 @@ export async function chainMembership(
 
 export interface DefenseSubnet {
   api: ApiPromise;
-  chain: AdminChain & { wsUrl: string };
+  chain: LocalSubtensor;
   netuid: number;
   /** The hotkeys registered, in the order of `hotkeyUris`. */
   hotkeys: string[];
@@ -225,7 +228,9 @@ export async function spawnDefenseMiners(opts: {
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const ids = opts.hotkeyUris.map((u) => keyring.addFromUri(u).address);
   const children: ChildProcess[] = [];
-  for (const uri of opts.hotkeyUris) {
+  // Each miner on its own Redis user, as on a real validator's Redis (README "Onboarding a miner").
+  const users = await Promise.all(ids.map((id) => localMinerUser(opts.redisUrl, opts.prefix, id)));
+  for (const [i, uri] of opts.hotkeyUris.entries()) {
     children.push(
       spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'vigil.ts'), 'defense-miner'], {
         cwd: ROOT,
@@ -233,7 +238,7 @@ export async function spawnDefenseMiners(opts: {
           ...process.env,
           ETH_RPC_URL: opts.rpcUrl,
           ETH_CHAIN_ID: String(opts.chainId),
-          REDIS_URL: opts.redisUrl,
+          REDIS_URL: users[i]!.url,
           VIGIL_QUEUE_PREFIX: opts.prefix,
           DEFENSE_MINER_HOTKEY_URI: uri,
           DEFENSE_ENGINE_POOL: '1',
@@ -262,6 +267,7 @@ export async function spawnDefenseMiners(opts: {
             }),
         ),
       );
+      await Promise.allSettled(users.map((u) => u.revoke()));
     },
   };
 }

@@ -2,7 +2,7 @@ import { Transaction, Wallet, toQuantity } from 'ethers';
 import { LRUCache } from 'lru-cache';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
-import type { Engine } from '../engine/engine.ts';
+import { type Engine, nextBaseFee } from '../engine/engine.ts';
 import { type Invariant, parseInvariants } from '../engine/invariants.ts';
 import type { CanaryCall, RegisteredInvariant } from './registry.ts';
 
@@ -58,6 +58,8 @@ const LEARNED_PER_INVARIANT = 16;
 
 interface RpcBlock {
   baseFeePerGas?: string;
+  gasLimit: string;
+  gasUsed: string;
 }
 
 export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
@@ -93,7 +95,8 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
       deps.rpc.call<string>('eth_maxPriorityFeePerGas'),
       deps.rpc.call<RpcBlock | null>('eth_getBlockByNumber', [at, false]),
     ]);
-    const baseFee = BigInt(block?.baseFeePerGas ?? '0x0');
+    if (!block) throw new Error(`block ${head} not found`);
+    const baseFee = BigInt(block.baseFeePerGas ?? '0x0');
     const maxPriorityFeePerGas = BigInt(prio);
     // What ethers' getFeeData picks: room for the base fee to double.
     const maxFeePerGas = 2n * baseFee + maxPriorityFeePerGas;
@@ -111,8 +114,9 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
       }),
     );
     const sig = signed.signature!;
-    const effective =
-      baseFee + maxPriorityFeePerGas < maxFeePerGas ? baseFee + maxPriorityFeePerGas : maxFeePerGas;
+    // A node reports a pending tx's gasPrice at the NEXT block's base fee (geth and anvil alike).
+    const next = nextBaseFee({ gasLimit: BigInt(block.gasLimit), gasUsed: BigInt(block.gasUsed), baseFee });
+    const effective = next + maxPriorityFeePerGas < maxFeePerGas ? next + maxPriorityFeePerGas : maxFeePerGas;
     // Field for field what a node answers for a pending type-2 tx (anvil's order; geth's set).
     return {
       type: '0x2',
