@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Driver } from 'neo4j-driver';
 import pTimeout from 'p-timeout';
+import { ServiceUnavailableError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { redactUrl } from './redact.ts';
 
@@ -102,7 +103,7 @@ export function redisCheck(conn: Redis): Check {
   });
   return async () => {
     if (conn.status !== 'ready')
-      throw new Error(`not connected (${conn.status})${lastError ? `: ${lastError}` : ''}`);
+      throw new ServiceUnavailableError(`not connected (${conn.status})${lastError ? `: ${lastError}` : ''}`);
     await conn.ping();
   };
 }

@@ -314,6 +314,7 @@ async function trainCds(p: LauncherPaths, log: Log): Promise<void> {
     } finally {
       await server.stop(120_000); // the archive is written while the JVM exits
     }
+    // Caught by buildLauncher, which logs it and starts without the archive.
     if (!(await exists(tmpArchive))) throw new Error('the JVM wrote no archive');
     await rename(tmpArchive, p.cds);
     await writeFile(p.cdsStamp, `${await cdsKey(p)}\n`);

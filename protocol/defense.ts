@@ -1,5 +1,6 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { z } from 'zod';
+import { VigilError } from '../common/errors.ts';
 import { CHAINS, SEVERITIES } from './model.ts';
 import { formatIssues, parseWith } from './parse.ts';
 import { isSs58, signValue, signatureValid } from './signing.ts';
@@ -130,7 +131,7 @@ export const signedAnswer = (a: UnsignedAnswer): UnsignedAnswer => ({
 /** The miner's signed answer; `a.miner` must be `pair`'s address. */
 export function signDefenseAnswer(pair: KeyringPair, a: UnsignedAnswer): Answer {
   if (a.miner !== pair.address)
-    throw new Error(`answer names miner ${a.miner} but the signing hotkey is ${pair.address}`);
+    throw new VigilError(`answer names miner ${a.miner} but the signing hotkey is ${pair.address}`);
   const body = signedAnswer(a);
   return { ...body, signature: signValue(pair, body) };
 }

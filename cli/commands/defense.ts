@@ -6,7 +6,13 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
-import { ConfigError, UsageError, VigilError, namingSetting } from '../../common/errors.ts';
+import {
+  ConfigError,
+  ServiceUnavailableError,
+  UsageError,
+  VigilError,
+  namingSetting,
+} from '../../common/errors.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
@@ -233,7 +239,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
       check: async () => {
         const s = membership.status();
         if (!s.ok)
-          throw new Error(
+          throw new ServiceUnavailableError(
             `registered hotkeys not refreshed (${s.error}); using the set read ${Math.round(s.ageMs / 1000)} s ago (${s.members} hotkeys)`,
           );
       },

@@ -2,7 +2,7 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { setWeights } from '../../chains/bittensor/neurons.ts';
-import { ConfigError, namingSetting } from '../../common/errors.ts';
+import { ConfigError, ServiceUnavailableError, namingSetting } from '../../common/errors.ts';
 import type { Dependency } from '../../common/health.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -22,7 +22,7 @@ import { type Runtime, neo4jDependency, openGraph, redisDependency, serveHealth 
 /** The subtensor node as a dependency of a neuron's health (the API reconnects by itself). */
 const subtensorDependency = (rt: Runtime, api: { isConnected: boolean }): Dependency => ({
   check: async () => {
-    if (!api.isConnected) throw new Error('not connected to the subtensor node');
+    if (!api.isConnected) throw new ServiceUnavailableError('not connected to the subtensor node');
   },
   variable: 'SUBTENSOR_URL',
   url: rt.config.subtensor.url,

@@ -23,6 +23,7 @@ export interface EdgeFilter {
 export function typePattern(types: readonly RelationshipType[] | null | undefined): string {
   const list = types?.length ? types : RELATIONSHIP_TYPES;
   for (const t of list) {
+    // An invariant, not user input: the GraphQL enum has already refused unknown types.
     if (!(RELATIONSHIP_TYPES as readonly string[]).includes(t))
       throw new Error(`unknown relationship type ${t}`);
   }

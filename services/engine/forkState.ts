@@ -278,6 +278,7 @@ export class ForkState implements StateManagerInterface {
   }
 
   async setStateRoot(): Promise<void> {
+    // Not user-facing: an unsupported StateManager operation is a programming error.
     throw new Error('ForkState: setStateRoot is not supported');
   }
 
