@@ -108,6 +108,13 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`vigil: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  // `vigil infra up --help` must describe, not start servers.
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(
+      `usage: vigil ${name} — ${command.summary}\n\nConfiguration comes from the environment: see README.md.`,
+    );
+    return 0;
+  }
   let rt: Runtime | undefined;
   try {
     rt = createRuntime(name);
