@@ -129,10 +129,9 @@ async function main() {
     });
     cleanup.push(() => miners.stop());
 
-    const conns = Array.from({ length: 4 }, () => createRedisConnection(config.redisUrl, 'worker'));
+    const conns = Array.from({ length: 3 }, () => createRedisConnection(config.redisUrl, 'worker'));
     cleanup.push(() => conns.forEach((c) => c.disconnect()));
-    const [producer, subscriber, workerConn, alertSub] = conns as [
-      (typeof conns)[0],
+    const [producer, workerConn, alertSub] = conns as [
       (typeof conns)[0],
       (typeof conns)[0],
       (typeof conns)[0],
@@ -169,7 +168,6 @@ async function main() {
       id: `${run}-validator`,
       chainId,
       connection: producer,
-      subscriber,
       prefix,
       provider,
       rpc,

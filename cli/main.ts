@@ -3,6 +3,7 @@ import { createRedactor, redactConsole } from '../common/redact.ts';
 import { defenseMinerCommand, defenseValidatorCommand, invariantsCommand } from './commands/defense.ts';
 import { infraCommand } from './commands/infra.ts';
 import { ingestAdminCommand } from './commands/ingestAdmin.ts';
+import { minersCommand } from './commands/miners.ts';
 import { patrolMinerCommand, patrolValidatorCommand } from './commands/patrol.ts';
 import { apiCommand, ingestWorkerCommand } from './commands/services.ts';
 import { type Runtime, createRuntime } from './runtime.ts';
@@ -82,6 +83,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'invariants add|list|remove — manage the defense invariant registry',
     longRunning: false,
     run: invariantsCommand,
+  },
+  miners: {
+    summary: "miners credentials <hotkey> [--apply] | revoke <hotkey> — a miner's own Redis user",
+    longRunning: false,
+    run: minersCommand,
   },
 };
 

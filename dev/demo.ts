@@ -17,6 +17,7 @@ import { subnetNeurons } from '../services/patrol/chainAccess.ts';
 import { startLocalSubtensor } from './bittensor/localChain.ts';
 import { seedScenario } from './bittensor/seeder.ts';
 import { runDefenseScenario } from './defense/demoScenario.ts';
+import { localMinerUser } from './minerUsers.ts';
 
 /** The demo's EVM chain id: fresh per run, below 2^31 (GraphQL's Int) until 2038. */
 const RUN_CHAIN_ID = Math.floor(Date.now() / 1000);
@@ -91,6 +92,11 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
   const netuid = manifest.subnets[0]!.netuid;
   const neurons = manifest.hotkeys.filter((h) => h.netuids.includes(netuid));
   const [validatorHk, ...minerHks] = neurons;
+  // Each miner on its own Redis user, as on a real validator's Redis (README "Onboarding a miner").
+  const minerUsers = await Promise.all(
+    minerHks.slice(0, 2).map((hk) => localMinerUser(rt.config.redisUrl, rt.config.queuePrefix, hk.address)),
+  );
+  rt.shutdown.add('miner redis users', () => Promise.allSettled(minerUsers.map((u) => u.revoke())));
   const validatorUid = (await subnetNeurons(chainApi, netuid)).find(
     (n) => n.hotkey === validatorHk!.address,
   )!.uid;
@@ -129,7 +135,11 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     minerHks.slice(0, 2).forEach((hk, i) =>
       run(
         'patrol-miner',
-        { PATROL_HOTKEY_URI: hk.uri, PATROL_MINER_DELAY_MS: i === 1 ? '2000' : '0' },
+        {
+          PATROL_HOTKEY_URI: hk.uri,
+          PATROL_MINER_DELAY_MS: i === 1 ? '2000' : '0',
+          REDIS_URL: minerUsers[i]!.url,
+        },
         (l) => {
           if (l.msg === 'patrol miner waiting for challenges' && ++listening === 2) resolve();
           if (l.msg === 'answered')

@@ -7,15 +7,18 @@ import { isSs58, signValue, signatureValid } from './signing.ts';
 /**
  * Messages of real-time defense (services/defense), names in keys.ts:
  *
- *   validator ──Challenge──▶ BullMQ queue defenseChallengeQueue(minerId) (one per miner)
- *   miner ──Answer──▶ Redis pub/sub channel defenseAnswerChannel(prefix, validatorId)
- *   miner ──Heartbeat──▶ Redis hash defenseMinersKey(prefix) (miner hotkey → signed Heartbeat JSON)
+ *   validator ──Challenge──▶ Redis stream defenseChallengeStream(prefix, minerId) (the miner's own)
+ *   miner ──Answer──▶ Redis stream defenseAnswerStream(prefix, validatorId, minerId) (its own)
+ *   miner ──Heartbeat──▶ Redis string defenseHeartbeatKey(prefix, minerId), signed Heartbeat JSON, with a TTL (its own)
  *   validator ──PublishedWeights──▶ Redis key defenseWeightsKey(prefix, validatorId)
  *   validator ──PauseClaim──▶ Redis key pauseClaimKey(prefix, chainId, contract, incident)
  *   ingest worker ──AlertEvent──▶ Redis pub/sub channel alertChannel(prefix) (GraphQL `alertRaised`)
  *
- * Challenges are durable jobs (a miner that starts late still sees them, and skips those past their
- * deadline); answers are ephemeral: an answer that arrives after the deadline is a missing vote anyway.
+ * A stream entry's field `m` holds the message's JSON. Every key a miner reads or writes is its own,
+ * and its Redis user may touch no other (queues/minerAccess.ts): no miner sees another's answer.
+ * Challenges stay in the stream (a miner that starts late still sees them, and skips those past
+ * their deadline); the validator times an answer by its arrival and deletes it once read: an answer
+ * that arrives after the deadline is a missing vote anyway.
  *
  * Miners are identified by their sr25519 hotkey (ss58), registered on the subnet: answers and
  * heartbeats are signed as protocol/signing.ts says; the validator runs `checkDefenseAnswer` and

@@ -7,21 +7,46 @@
 /** BullMQ: accepted subgraphs and findings waiting to be merged into Neo4j (protocol/ingest.ts). */
 export const INGEST_QUEUE = 'ingest';
 
-/** BullMQ: Patrol challenges for one miner (protocol/patrol.ts `Challenge`). */
-export const patrolChallengeQueue = (minerHotkey: string) => `patrol-challenges-${minerHotkey}`;
-/** BullMQ: Patrol answers to one validator (protocol/patrol.ts `Answer`); a challenge's `replyTo`. */
-export const patrolAnswerQueue = (validatorHotkey: string) => `patrol-answers-${validatorHotkey}`;
+/*
+ * Miners are untrusted and reach Redis as ACL users of their own (queues/minerAccess.ts): every
+ * key a miner touches ends in its hotkey, so a per-miner key pattern grants exactly its own keys.
+ * Miners use no BullMQ queue and no Lua (a miner allowed EVAL could stall Redis for everyone), only
+ * XREAD of its challenge stream, XADD to its answer streams and SET/DEL of its heartbeat.
+ * A stream message is one field `m` holding the JSON of the message.
+ */
+
+/** Redis stream, read by one miner only: Patrol challenges for it (protocol/patrol.ts `Challenge`). */
+export const patrolChallengeStream = (prefix: string, minerHotkey: string) =>
+  `${prefix}:patrol:challenges:${minerHotkey}`;
+/**
+ * Redis stream, written by one miner only, read (and emptied) by one validator: that miner's Patrol
+ * answers to that validator (protocol/patrol.ts `Answer`); a challenge's `replyTo`.
+ */
+export const patrolAnswerStream = (prefix: string, validatorHotkey: string, minerHotkey: string) =>
+  `${prefix}:patrol:answers:${validatorHotkey}:${minerHotkey}`;
+/** Redis stream the validator itself writes to wake its answer reader when the set of streams changes. */
+export const patrolWakeStream = (prefix: string, validatorHotkey: string) =>
+  `${prefix}:patrol:wake:${validatorHotkey}`;
 /** Redis list: a Patrol validator's last round scores of one miner, oldest first (`ScoreEntry`). */
 export const patrolScoresKey = (prefix: string, validatorHotkey: string, minerHotkey: string) =>
   `${prefix}:patrol:${validatorHotkey}:scores:${minerHotkey}`;
 
-/** BullMQ: defense challenges for one miner (protocol/defense.ts `Challenge`). */
-export const defenseChallengeQueue = (minerId: string) => `defense-challenges-${minerId}`;
-/** Redis pub/sub: defense answers to one validator (protocol/defense.ts `Answer`). */
-export const defenseAnswerChannel = (prefix: string, validatorId: string) =>
-  `${prefix}:defense:answers:${validatorId}`;
-/** Redis hash: defense miner id → its last heartbeat (`Heartbeat`, epoch ms). */
-export const defenseMinersKey = (prefix: string) => `${prefix}:defense:miners`;
+/** Redis stream, read by one miner only: defense challenges for it (protocol/defense.ts `Challenge`). */
+export const defenseChallengeStream = (prefix: string, minerId: string) =>
+  `${prefix}:defense:challenges:${minerId}`;
+/**
+ * Redis stream, written by one miner only, read (and emptied) by one validator: that miner's
+ * defense answers to that validator (protocol/defense.ts `Answer`). Nobody else can read it, so no
+ * miner sees another's answer.
+ */
+export const defenseAnswerStream = (prefix: string, validatorId: string, minerId: string) =>
+  `${prefix}:defense:answers:${validatorId}:${minerId}`;
+/** Redis stream the validator itself writes to wake its answer reader when the set of streams changes. */
+export const defenseWakeStream = (prefix: string, validatorId: string) =>
+  `${prefix}:defense:wake:${validatorId}`;
+/** Redis string with a TTL, written by one miner only: its last heartbeat (`Heartbeat`). */
+export const defenseHeartbeatKey = (prefix: string, minerId: string) =>
+  `${prefix}:defense:heartbeat:${minerId}`;
 /** Redis string with a TTL: a defense validator's published miner weights (`PublishedWeights`). */
 export const defenseWeightsKey = (prefix: string, validatorId: string) =>
   `${prefix}:defense:weights:${validatorId}`;

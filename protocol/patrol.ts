@@ -5,9 +5,11 @@ import { formatIssues } from './parse.ts';
 import { signValue, signatureValid } from './signing.ts';
 
 /**
- * What a Patrol validator asks and a miner answers, over BullMQ: the validator adds a `Challenge`
- * to the miner's queue (keys.ts patrolChallengeQueue), the miner adds its `Answer` to the
- * challenge's `replyTo` queue (keys.ts patrolAnswerQueue).
+ * What a Patrol validator asks and a miner answers, over Redis streams of the miner's own (one
+ * writer, one reader; a miner's ACL user reaches no other miner's): the validator appends a
+ * `Challenge` to keys.ts patrolChallengeStream(prefix, miner), the miner appends its `Answer` to
+ * the challenge's `replyTo`, keys.ts patrolAnswerStream(prefix, validator, miner). Each entry's
+ * field `m` holds the message's JSON.
  * Challenge: build the subgraph around `target` from the events of blocks
  * [targetBlock - window, min(targetBlock + window, maxBlock)], to `depth` hops.
  */
@@ -25,7 +27,7 @@ export const challengeSchema = z
     depth: z.number().int().min(1).max(6),
     /** Epoch ms after which the validator no longer accepts an answer. */
     deadline: z.number().int(),
-    /** Queue the answer goes to. */
+    /** The stream the answer goes to: keys.ts patrolAnswerStream(prefix, validator, miner). */
     replyTo: z.string().min(1),
   })
   .strict();

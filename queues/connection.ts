@@ -4,14 +4,15 @@ import { ServiceUnavailableError } from '../common/errors.ts';
 import { redactUrl } from '../common/redact.ts';
 
 /**
- * Redis connections for BullMQ. Workers block on Redis and must retry forever
- * (`maxRetriesPerRequest: null`); producers fail fast so a caller learns at once that Redis is down.
+ * Redis connections. Workers block on Redis and must retry forever (`maxRetriesPerRequest: null`);
+ * producers fail fast so a caller learns at once that Redis is down. A miner is a worker whose
+ * Redis user may not run INFO (queues/minerAccess.ts), so it skips ioredis's ready check.
  */
-export function createRedisConnection(url: string, role: 'worker' | 'producer'): Redis {
+export function createRedisConnection(url: string, role: 'worker' | 'producer' | 'miner'): Redis {
   const client =
-    role === 'worker'
-      ? new Redis(url, { maxRetriesPerRequest: null })
-      : new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000 });
+    role === 'producer'
+      ? new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000 })
+      : new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: role !== 'miner' });
   // Connection errors surface through the calls that need Redis; the event alone must not crash.
   client.on('error', () => {});
   return client;

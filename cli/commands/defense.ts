@@ -72,7 +72,7 @@ export async function defenseMinerCommand(rt: Runtime): Promise<void> {
     }),
   );
   rt.shutdown.add('engine', () => engine.close());
-  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  const connection = createRedisConnection(rt.config.redisUrl, 'miner');
   rt.shutdown.add('redis', () => connection.quit());
   const miner = createDefenseMiner({
     hotkey,
@@ -140,9 +140,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   await graph.verify();
   await applyMigrations(graph);
   const connection = createRedisConnection(rt.config.redisUrl, 'worker');
-  const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('redis', () => connection.quit());
-  rt.shutdown.add('redis subscriber', () => subscriber.quit());
   const ingest = createIngestQueue(connection, rt.config.queuePrefix);
   rt.shutdown.add('ingest queue', () => ingest.close());
   const pauseAgent = d.guardianKey
@@ -179,7 +177,6 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     id: d.validatorId,
     chainId,
     connection,
-    subscriber,
     prefix: rt.config.queuePrefix,
     provider,
     rpc,

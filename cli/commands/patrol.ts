@@ -54,7 +54,7 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
     connectSubtensor(rt.config.subtensor.url, { log: (m) => rt.log.info(m) }),
   );
   rt.shutdown.add('subtensor', () => api.disconnect());
-  const connection = createRedisConnection(rt.config.redisUrl, 'worker');
+  const connection = createRedisConnection(rt.config.redisUrl, 'miner');
   rt.shutdown.add('redis', () => connection.quit());
   const delay = rt.config.patrol.minerDelayMs;
   const miner = createPatrolMiner({

@@ -167,9 +167,9 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
   );
 
   // 3. Three miner processes and the validator (watcher, consensus, pause agent, notifiers).
-  const conns = Array.from({ length: 3 }, () => createRedisConnection(deps.redisUrl, 'worker'));
+  const conns = Array.from({ length: 2 }, () => createRedisConnection(deps.redisUrl, 'worker'));
   shutdown.add('defense redis connections', () => conns.forEach((c) => c.disconnect()));
-  const [producer, subscriber, alertSub] = conns as [(typeof conns)[0], (typeof conns)[0], (typeof conns)[0]];
+  const [producer, alertSub] = conns as [(typeof conns)[0], (typeof conns)[0]];
   let ingest = deps.ingestQueue;
   if (!ingest) {
     const q = createIngestQueue(producer, deps.prefix);
@@ -219,7 +219,6 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
     id: `defense-demo-${run}-validator`,
     chainId,
     connection: producer,
-    subscriber,
     prefix: deps.prefix,
     provider,
     rpc,

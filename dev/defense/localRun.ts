@@ -25,6 +25,7 @@ import {
 import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { type LocalSubtensor, startLocalSubtensor } from '../bittensor/localChain.ts';
 import { seedScenario } from '../bittensor/seeder.ts';
+import { localMinerUser } from '../minerUsers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -227,7 +228,9 @@ export async function spawnDefenseMiners(opts: {
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const ids = opts.hotkeyUris.map((u) => keyring.addFromUri(u).address);
   const children: ChildProcess[] = [];
-  for (const uri of opts.hotkeyUris) {
+  // Each miner on its own Redis user, as on a real validator's Redis (README "Onboarding a miner").
+  const users = await Promise.all(ids.map((id) => localMinerUser(opts.redisUrl, opts.prefix, id)));
+  for (const [i, uri] of opts.hotkeyUris.entries()) {
     children.push(
       spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'vigil.ts'), 'defense-miner'], {
         cwd: ROOT,
@@ -235,7 +238,7 @@ export async function spawnDefenseMiners(opts: {
           ...process.env,
           ETH_RPC_URL: opts.rpcUrl,
           ETH_CHAIN_ID: String(opts.chainId),
-          REDIS_URL: opts.redisUrl,
+          REDIS_URL: users[i]!.url,
           VIGIL_QUEUE_PREFIX: opts.prefix,
           DEFENSE_MINER_HOTKEY_URI: uri,
           DEFENSE_ENGINE_POOL: '1',
@@ -264,6 +267,7 @@ export async function spawnDefenseMiners(opts: {
             }),
         ),
       );
+      await Promise.allSettled(users.map((u) => u.revoke()));
     },
   };
 }

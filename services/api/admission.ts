@@ -172,19 +172,23 @@ export function useAdmission(
         });
       args.contextValue.graph = throttledGraph(args.contextValue.graph, settings.expensiveNeo4jCalls);
       setExecuteFn(async (a) => {
+        // Bounds the wait only: p-queue also races a running task with its signal, and a task
+        // given up on while it runs would free its slot with its work still going.
+        const waiting = new AbortController();
+        const timer = setTimeout(() => waiting.abort(new Error('lane wait')), opts.waitMs);
         try {
           const run = async () => {
+            clearTimeout(timer);
             // Between two expensive requests, the I/O that arrived meanwhile (cheap questions,
             // /health) is served first: the lane starts its next task from a promise callback,
             // which would otherwise run before them.
             await new Promise((r) => setImmediate(r));
             return executeFn(a);
           };
-          return (await lane.add(run, { signal: AbortSignal.timeout(opts.waitMs) })) as Awaited<
-            ReturnType<typeof executeFn>
-          >;
+          return (await lane.add(run, { signal: waiting.signal })) as Awaited<ReturnType<typeof executeFn>>;
         } catch (err) {
-          if ((err as Error).name !== 'TimeoutError') throw err;
+          clearTimeout(timer);
+          if (!waiting.signal.aborted || err !== waiting.signal.reason) throw err;
           return {
             errors: [
               busy(

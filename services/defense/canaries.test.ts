@@ -14,7 +14,10 @@ import type { Graph } from '../../graph/driver.ts';
 import type { Challenge } from '../../protocol/defense.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
+import { createTestApi } from '../../test/api.ts';
+import { runVigil } from '../../test/cli.ts';
 import {
+  neo4jUri,
   openTestGraph,
   redisUrl,
   silentLogger,
@@ -22,10 +25,10 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
-import { type Engine, createEngine } from '../engine/engine.ts';
+import { type Engine, createEngine, nextBaseFee } from '../engine/engine.ts';
 import { createPauseAgent } from './actions.ts';
 import { SENDER_PLACEHOLDER, createCanaryMaker } from './canaries.ts';
-import { upsertInvariant } from './invariantStore.ts';
+import { getInvariant, upsertInvariant } from './invariantStore.ts';
 import { createDefenseMiner } from './miner.ts';
 import { validateRegistration } from './registry.ts';
 import { type MinerScore, createRewardBook } from './rewards.ts';
@@ -188,7 +191,6 @@ async function setup(opts: {
     id: `${RUN}-v-${prefix.slice(-8)}`,
     chainId: CHAIN_ID,
     connection: producer,
-    subscriber: conn(),
     prefix,
     provider,
     rpc,
@@ -303,6 +305,19 @@ describe('canaries', () => {
     expect(balance >= BigInt(seen.gas) * BigInt(seen.maxFeePerGas as string)).toBe(true);
     // A different sender's canary carries its own address in the call.
     expect(seen.input).toContain(seen.from.slice(2));
+    // Its effective gas price follows the node's rule for pending txs (the next block's base fee
+    // plus the tip, capped), as the real one's does.
+    const latest = (await fx.provider.getBlock('latest'))!;
+    const next = nextBaseFee({
+      gasLimit: latest.gasLimit,
+      gasUsed: latest.gasUsed,
+      baseFee: latest.baseFeePerGas!,
+    });
+    for (const t of [realSeen, seen]) {
+      const tip = next + BigInt(t.maxPriorityFeePerGas as string);
+      const cap = BigInt(t.maxFeePerGas as string);
+      expect(BigInt(t.gasPrice as string)).toBe(tip < cap ? tip : cap);
+    }
 
     // Nothing was raised: no pause in the pool, no finding queued or stored, no notification.
     await new Promise((r) => setTimeout(r, 1500));
@@ -354,6 +369,125 @@ describe('canaries', () => {
     expect(await fx.vault.getFunction('paused')()).toBe(false);
   });
 
+  it('canary calls are registered through GraphQL with a write key, and never shown by the API', async () => {
+    const key = 'write-key-for-canary-tests';
+    const yoga = createTestApi({ graph, keys: [{ role: 'write', key }] });
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await yoga.fetch('http://vigil.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as { data?: any; errors?: { message: string; extensions?: any }[] };
+    };
+    const add = 'mutation ($input: InvariantInput!) { addInvariant(input: $input) { id definition } }';
+    const id = `${RUN}-gql`;
+    const input = (canaries: unknown[]) => ({
+      chainId: CHAIN_ID + 1,
+      definition: JSON.stringify({ id, kind: 'ownerUnchanged', contract: fx.addresses.vault }),
+      canaries,
+    });
+    const bad = await gql(add, { input: input([{ to: '0x12', data: '0x13af4035{sender}' }]) });
+    expect(bad.errors?.[0]).toMatchObject({
+      message: expect.stringContaining('canaries.0.to: expected a 0x-prefixed 20-byte hex address'),
+      extensions: { code: 'INVALID_INVARIANT' },
+    });
+    const data = '0x13af4035000000000000000000000000{sender}';
+    const ok = await gql(add, { input: input([{ to: fx.addresses.vault, data }]) });
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data.addInvariant.definition).not.toContain('13af4035');
+    expect((await getInvariant(graph, id))!.canaries).toEqual([
+      { to: fx.addresses.vault.toLowerCase(), data, value: '0' },
+    ]);
+    // The API has no field that returns them.
+    const asked = await gql('query ($id: ID!) { invariant(id: $id) { id canaries } }', { id });
+    expect(asked.errors?.[0]?.message).toMatch(/Cannot query field "canaries"/);
+  });
+
+  it('vigil invariants add --canary registers canary calls and names a bad one', async () => {
+    const id = `${RUN}-cli`;
+    const env = { NEO4J_URI: neo4jUri(), REDIS_URL: redisUrl() };
+    const add = (...canary: string[]) =>
+      runVigil(
+        [
+          'invariants',
+          'add',
+          '--chain-id',
+          String(CHAIN_ID + 2),
+          '--definition',
+          JSON.stringify({ id, kind: 'ownerUnchanged', contract: fx.addresses.vault }),
+          ...canary.flatMap((c) => ['--canary', c]),
+        ],
+        env,
+      );
+    const data = '0x13af4035000000000000000000000000{sender}';
+    const [ok, notJson, badField] = await Promise.all([
+      add(JSON.stringify({ to: fx.addresses.vault, data })),
+      add('{to: vault}'),
+      add(JSON.stringify({ to: fx.addresses.vault, data: '0x1' })),
+    ]);
+    expect(ok.output).toContain(`registered invariant ${id}`);
+    expect(ok.output).toContain('1 canary call(s)');
+    expect(ok.code).toBe(0);
+    expect(notJson.code).not.toBe(0);
+    expect(notJson.output).toContain('--canary #1 is not valid JSON');
+    expect(badField.code).not.toBe(0);
+    expect(badField.output).toContain('canaries.0.data: expected 0x-prefixed hex bytes');
+    expect((await getInvariant(graph, id))!.canaries).toEqual([
+      { to: fx.addresses.vault.toLowerCase(), data, value: '0' },
+    ]);
+  }, 180_000);
+
+  it('a decided violation is learned as a canary call, replayed from a canary sender', async () => {
+    const rpc = createHttpRpc({ url: fx.node.rpcUrl });
+    closers.push(async () => rpc.close());
+    const maker = createCanaryMaker({ engine: await engine(), rpc, chainId: CHAIN_ID, keys: canaryKeys });
+    const reg = validateRegistration({
+      chainId: CHAIN_ID,
+      definition: { id: INV, kind: 'ownerUnchanged', contract: fx.addresses.vault },
+    });
+    const inv = { ...reg.registration, id: INV, kind: 'ownerUnchanged' } as Parameters<
+      typeof maker.make
+    >[0][0];
+    const head = Number(BigInt(await rpc.call<string>('eth_blockNumber')));
+    expect(await maker.make([inv], head)).toMatchObject({
+      skipped: expect.stringContaining('no canary call'),
+    });
+    // The take-over through Relay, as a real attacker sent it; the validator learns its call.
+    const a = fx.attacker;
+    const attack = await (fx.relay.connect(a) as Contract).getFunction('attack')(
+      fx.addresses.vault,
+      a.address,
+      {
+        nonce: await nonceOf(a.address),
+        gasLimit: 300_000,
+      },
+    );
+    maker.learn([INV], await raw(attack.hash));
+    await fx.node.rpc('anvil_dropAllTransactions');
+    const c = await maker.make([inv], head);
+    if ('skipped' in c) throw new Error(c.skipped);
+    expect(c.invariant).toBe(INV);
+    expect(c.truth).toEqual([{ id: INV, outcome: 'violated' }]);
+    expect(c.tx.to).toBe(fx.addresses.relay.toLowerCase());
+    expect(c.tx.input).toBe(attack.data);
+    expect(maker.senders).toContain(c.tx.from);
+    expect(c.tx.from).not.toBe(a.address.toLowerCase());
+    // A call that does not violate (a deposit) is never kept as a canary.
+    const benign = createCanaryMaker({ engine: await engine(), rpc, chainId: CHAIN_ID, keys: canaryKeys });
+    benign.learn([INV], {
+      from: a.address,
+      nonce: '0x0',
+      gas: '0x0',
+      to: fx.addresses.vault,
+      input: fx.vault.interface.encodeFunctionData('deposit'),
+      value: '0x1',
+    } as RpcTransaction);
+    expect(await benign.make([inv], head)).toMatchObject({
+      skipped: expect.stringContaining('does not violate it (holds)'),
+    });
+  });
+
   it('an always-"holds" miner earns ≤ 1 % of an honest one over epochs with canaries and no attack', async () => {
     const honestNames = ['h1', 'h2', 'h3'].map((x) => `${RUN}-b-${x}`);
     const honest = honestNames.map(addressOf);
@@ -394,9 +528,8 @@ describe('canaries', () => {
         expect(s[h]!.canaries.seen).toBeGreaterThanOrEqual(1);
         expect(s[h]!.accuracy).toBe(1);
       }
-      // The cheat answered everything, faster than anyone, and was sent canaries too.
-      expect(s[cheat]!.txs).toBe(s[honest[0]!]!.txs);
-      expect(s[cheat]!.l99Ms).toBeLessThan(s[honest[0]!]!.l99Ms);
+      // The cheat answered as much as the honest miners and was sent canaries too.
+      expect(s[cheat]!.txs).toBeGreaterThanOrEqual(Math.min(...honest.map((h) => s[h]!.txs)));
       expect(s[cheat]!.canaries.seen).toBeGreaterThanOrEqual(1);
     }
   });

@@ -1,8 +1,8 @@
 import { Transaction, Wallet, toQuantity } from 'ethers';
+import { LRUCache } from 'lru-cache';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
-import { rememberBounded } from '../../common/bounded.ts';
-import type { Engine } from '../engine/engine.ts';
+import { type Engine, nextBaseFee } from '../engine/engine.ts';
 import { type Invariant, parseInvariants } from '../engine/invariants.ts';
 import type { CanaryCall, RegisteredInvariant } from './registry.ts';
 
@@ -58,22 +58,27 @@ const LEARNED_PER_INVARIANT = 16;
 
 interface RpcBlock {
   baseFeePerGas?: string;
+  gasLimit: string;
+  gasUsed: string;
 }
 
 export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
   if (deps.keys.length === 0) throw new RangeError('canaries need at least one sender key');
   const random = deps.random ?? Math.random;
   const wallets = deps.keys.map((k) => new Wallet(k));
-  const learned = new Map<string, Map<string, CanaryCall>>();
-  const parsed = new Map<string, Invariant[]>();
+  const learned = new Map<string, LRUCache<string, CanaryCall>>();
+  const parsed = new LRUCache<string, Invariant[]>({ max: 8 });
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+  /** The calls learned for an invariant, oldest first (the order a canary is picked from). */
+  const learnedCalls = (id: string): CanaryCall[] =>
+    [...(learned.get(id)?.rvalues() ?? [])].filter((c): c is CanaryCall => c !== undefined);
 
   const invariantsOf = (list: RegisteredInvariant[]): Invariant[] => {
     const key = JSON.stringify(list.map((i) => i.definition));
     let p = parsed.get(key);
     if (!p) {
       p = parseInvariants(list.map((i) => i.definition));
-      rememberBounded(parsed, key, p, 8);
+      parsed.set(key, p);
     }
     return p;
   };
@@ -90,7 +95,8 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
       deps.rpc.call<string>('eth_maxPriorityFeePerGas'),
       deps.rpc.call<RpcBlock | null>('eth_getBlockByNumber', [at, false]),
     ]);
-    const baseFee = BigInt(block?.baseFeePerGas ?? '0x0');
+    if (!block) throw new Error(`block ${head} not found`);
+    const baseFee = BigInt(block.baseFeePerGas ?? '0x0');
     const maxPriorityFeePerGas = BigInt(prio);
     // What ethers' getFeeData picks: room for the base fee to double.
     const maxFeePerGas = 2n * baseFee + maxPriorityFeePerGas;
@@ -108,8 +114,9 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
       }),
     );
     const sig = signed.signature!;
-    const effective =
-      baseFee + maxPriorityFeePerGas < maxFeePerGas ? baseFee + maxPriorityFeePerGas : maxFeePerGas;
+    // A node reports a pending tx's gasPrice at the NEXT block's base fee (geth and anvil alike).
+    const next = nextBaseFee({ gasLimit: BigInt(block.gasLimit), gasUsed: BigInt(block.gasUsed), baseFee });
+    const effective = next + maxPriorityFeePerGas < maxFeePerGas ? next + maxPriorityFeePerGas : maxFeePerGas;
     // Field for field what a node answers for a pending type-2 tx (anvil's order; geth's set).
     return {
       type: '0x2',
@@ -170,15 +177,15 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
       for (const id of invariantIds) {
         let calls = learned.get(id);
         if (!calls) {
-          calls = new Map();
+          calls = new LRUCache({ max: LEARNED_PER_INVARIANT });
           learned.set(id, calls);
         }
-        rememberBounded(calls, `${call.to}:${call.data}:${call.value}`, call, LEARNED_PER_INVARIANT);
+        calls.set(`${call.to}:${call.data}:${call.value}`, call);
       }
     },
     async make(invariants, head) {
       const candidates = invariants.flatMap((inv) =>
-        [...(inv.canaries ?? []), ...(learned.get(inv.id)?.values() ?? [])].map((call) => ({ inv, call })),
+        [...(inv.canaries ?? []), ...learnedCalls(inv.id)].map((call) => ({ inv, call })),
       );
       if (candidates.length === 0)
         return { skipped: 'no canary call registered with, or learned for, any watched invariant' };

@@ -13,7 +13,7 @@ import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethere
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { signHeartbeat } from '../../protocol/defense.ts';
-import { defenseChallengeQueue, defenseMinersKey } from '../../protocol/keys.ts';
+import { defenseChallengeStream, defenseHeartbeatKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
@@ -165,7 +165,6 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
       id: `${RUN}-validator`,
       chainId: CHAIN_ID,
       connection: producer,
-      subscriber: conn(),
       prefix,
       provider,
       rpc,
@@ -529,7 +528,6 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       id: `${RUN}-v-${opts.ids[0]}`,
       chainId: opts.chainId,
       connection: producer,
-      subscriber: conn(),
       prefix,
       provider,
       rpc,
@@ -732,12 +730,12 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       params: { minersPerTx: 2 },
       onRound: (r) => reports.push(r),
     });
-    // A second live miner whose queue Redis refuses (its wait list is a string: WRONGTYPE).
+    // A second live miner whose challenge stream Redis refuses (it is a string: WRONGTYPE).
     const broken = addressOf(`${RUN}-part-broken`);
     const redis = conn();
-    await redis.set(`${prefix}:${defenseChallengeQueue(broken)}:wait`, 'not a list');
+    await redis.set(defenseChallengeStream(prefix, broken), 'not a stream');
     const beat = signHeartbeat(hotkeyOf(`${RUN}-part-broken`), Date.now());
-    await redis.hset(defenseMinersKey(prefix), broken, JSON.stringify(beat));
+    await redis.set(defenseHeartbeatKey(prefix, broken), JSON.stringify(beat), 'PX', 60_000);
     await waitFor('both miners live', async () => (await validator.liveMiners()).includes(broken));
     const a = new Wallet(fx.node.accounts[9]!.privateKey, fx.provider);
     const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {

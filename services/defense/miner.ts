@@ -1,8 +1,7 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { rememberBounded } from '../../common/bounded.ts';
 import { InvalidPayloadError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import {
@@ -13,17 +12,21 @@ import {
   signDefenseAnswer,
   signHeartbeat,
 } from '../../protocol/defense.ts';
-import { defenseAnswerChannel, defenseChallengeQueue, defenseMinersKey } from '../../protocol/keys.ts';
+import { defenseAnswerStream, defenseChallengeStream, defenseHeartbeatKey } from '../../protocol/keys.ts';
+import { type StreamReader, appendMessage, createStreamReader } from '../../queues/streams.ts';
 import type { Engine } from '../engine/engine.ts';
 import { InvalidInvariantError, type Invariant, parseInvariants } from '../engine/invariants.ts';
 
 export interface DefenseMinerDeps {
   /**
-   * The miner's sr25519 hotkey, registered on the subnet: its address names the challenge queue
+   * The miner's sr25519 hotkey, registered on the subnet: its address names the miner's streams
    * and is the miner's id; it signs every answer and heartbeat (rewards are kept per hotkey).
    */
   hotkey: KeyringPair;
-  /** A BullMQ worker connection (maxRetriesPerRequest: null); also used to publish answers. */
+  /**
+   * Its Redis connection, as its own ACL user (queues/minerAccess.ts) on a validator's Redis: reads
+   * its challenge stream (on a duplicate), appends answers, sets its heartbeat.
+   */
   connection: Redis;
   prefix: string;
   engine: Engine;
@@ -31,7 +34,7 @@ export interface DefenseMinerDeps {
   registry?: Registry;
   /** Challenges simulated at once (the engine's VM pool bounds real parallelism). */
   concurrency?: number;
-  /** How often the miner tells validators it is alive (a hash field with the time). */
+  /** How often the miner tells validators it is alive (its heartbeat key, with a TTL of 5 periods). */
   heartbeatMs?: number;
   /**
    * Changes the answer before it is sent: lets tests and demos run lying, lazy or slow miners
@@ -41,12 +44,12 @@ export interface DefenseMinerDeps {
 }
 
 export interface DefenseMiner {
-  worker: Worker;
+  reader: StreamReader;
   close(): Promise<void>;
 }
 
 /**
- * A defense miner: takes challenges from its own queue, simulates the pending tx (after the sender's
+ * A defense miner: takes challenges from its own stream, simulates the pending tx (after the sender's
  * earlier pending txs) on top of the challenge's block with the engine, and answers per invariant
  * holds / violated / error with before/after values and its latency. Any failure of its own
  * (bad invariant, engine or RPC fault) is answered as `error`, never as `holds`.
@@ -68,7 +71,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   });
 
   // Parsed invariant sets by their JSON (validators resend the same set with every challenge).
-  const parsedSets = new Map<string, Invariant[] | InvalidInvariantError>();
+  const parsedSets = new LRUCache<string, Invariant[] | InvalidInvariantError>({ max: 256 });
   const prefetched = new Set<string>();
   const invariantsOf = (defs: Challenge['invariants']): Invariant[] | InvalidInvariantError => {
     const key = JSON.stringify(defs);
@@ -80,7 +83,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
         if (!(e instanceof InvalidInvariantError)) throw e;
         p = e;
       }
-      rememberBounded(parsedSets, key, p, 256);
+      parsedSets.set(key, p);
     }
     return p;
   };
@@ -143,75 +146,68 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
     }
   };
 
-  const channelOf = (validator: string) => defenseAnswerChannel(deps.prefix, validator);
+  /** One challenge as read from the stream: checked, simulated, answered on the validator's stream. */
+  const onChallenge = async (raw: string | null) => {
+    const started = performance.now();
+    let c: Challenge;
+    try {
+      c = parseChallenge(JSON.parse(raw ?? 'null'));
+    } catch (e) {
+      answered.inc({ outcome: 'invalid' });
+      const why = e instanceof InvalidPayloadError ? e.issues.join('; ') : (e as Error).message;
+      deps.log.warn({ err: why.slice(0, 500) }, 'invalid challenge: not answered');
+      return;
+    }
+    if (Date.now() > c.deadline) {
+      answered.inc({ outcome: 'late' });
+      deps.log.debug({ challenge: c.challengeId }, 'challenge past its deadline: not answered');
+      return;
+    }
+    let a = await answer(c, started);
+    if (deps.tamper) a = await deps.tamper(a, c);
+    a.latencyMs = performance.now() - started;
+    // Signed last, over everything the validator uses (latency included).
+    const signed = JSON.stringify(signDefenseAnswer(deps.hotkey, a));
+    await appendMessage(deps.connection, defenseAnswerStream(deps.prefix, c.validator, id), signed, 100);
+    const outcome = a.results.some((r) => r.status === 'violated')
+      ? 'violated'
+      : a.results.some((r) => r.status === 'error')
+        ? 'error'
+        : 'holds';
+    answered.inc({ outcome });
+    seconds.observe(a.latencyMs / 1000);
+    deps.log.debug({ challenge: c.challengeId, outcome, ms: Math.round(a.latencyMs * 10) / 10 }, 'answered');
+  };
 
-  const worker = new Worker(
-    defenseChallengeQueue(id),
-    async (job: Job) => {
-      const started = performance.now();
-      let c: Challenge;
-      try {
-        c = parseChallenge(job.data);
-      } catch (e) {
-        answered.inc({ outcome: 'invalid' });
-        if (e instanceof InvalidPayloadError)
-          throw new UnrecoverableError(`invalid challenge: ${e.issues.join('; ')}`);
-        throw e;
-      }
-      if (Date.now() > c.deadline) {
-        answered.inc({ outcome: 'late' });
-        deps.log.warn({ challenge: c.challengeId }, 'challenge past its deadline: not answered');
-        return { skipped: 'deadline' };
-      }
-      let a = await answer(c, started);
-      if (deps.tamper) a = await deps.tamper(a, c);
-      a.latencyMs = performance.now() - started;
-      // Signed last, over everything the validator uses (latency included).
-      await deps.connection.publish(
-        channelOf(c.validator),
-        JSON.stringify(signDefenseAnswer(deps.hotkey, a)),
-      );
-      const outcome = a.results.some((r) => r.status === 'violated')
-        ? 'violated'
-        : a.results.some((r) => r.status === 'error')
-          ? 'error'
-          : 'holds';
-      answered.inc({ outcome });
-      seconds.observe(a.latencyMs / 1000);
-      deps.log.debug(
-        { challenge: c.challengeId, outcome, ms: Math.round(a.latencyMs * 10) / 10 },
-        'answered',
-      );
-      return { outcome, latencyMs: a.latencyMs };
-    },
-    {
-      connection: deps.connection,
-      prefix: deps.prefix,
-      concurrency: deps.concurrency ?? 4,
-      // Challenges are short: a dead miner's job should not sit locked past any deadline.
-      lockDuration: 10_000,
-    },
-  );
-  worker.on('error', (err) => deps.log.error({ err: err.message }, 'defense miner worker error'));
+  const reader = createStreamReader({
+    connection: deps.connection,
+    onMessage: (_key, raw) => onChallenge(raw),
+    log: deps.log,
+    concurrency: deps.concurrency ?? 4,
+    blockMs: 500,
+  });
+  reader.watch([defenseChallengeStream(deps.prefix, id)]);
 
+  const heartbeatMs = deps.heartbeatMs ?? 2000;
+  const heartbeat = defenseHeartbeatKey(deps.prefix, id);
   const beat = () =>
     deps.connection
-      .hset(defenseMinersKey(deps.prefix), id, JSON.stringify(signHeartbeat(deps.hotkey, Date.now())))
+      .set(heartbeat, JSON.stringify(signHeartbeat(deps.hotkey, Date.now())), 'PX', heartbeatMs * 5)
       .catch((err) => {
         deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
       });
   void beat();
-  const timer = setInterval(beat, deps.heartbeatMs ?? 2000);
+  const timer = setInterval(beat, heartbeatMs);
   timer.unref();
 
   let closing: Promise<void> | undefined;
   return {
-    worker,
+    reader,
     close() {
       closing ??= (async () => {
         clearInterval(timer);
-        await deps.connection.hdel(defenseMinersKey(deps.prefix), id).catch(() => {});
-        await worker.close();
+        await deps.connection.del(heartbeat).catch(() => {});
+        await reader.close();
       })();
       return closing;
     },

@@ -1,10 +1,10 @@
 import type { JsonRpcApiProvider } from 'ethers';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/watcher.ts';
-import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import {
@@ -16,9 +16,10 @@ import {
 } from '../../protocol/defense.ts';
 import { alertId } from '../../protocol/ids.ts';
 import type { FindingJob } from '../../protocol/ingest.ts';
-import { defenseAnswerChannel, defenseMinersKey } from '../../protocol/keys.ts';
-import { type ChallengeQueue, createChallengeQueue } from '../../queues/defense.ts';
+import { defenseAnswerStream, defenseWakeStream } from '../../protocol/keys.ts';
+import { readHeartbeats, sendChallenge } from '../../queues/defense.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import { type StreamReader, createStreamReader } from '../../queues/streams.ts';
 import { type AlertNotice, type PauseAgent, type PauseResult, sendTelegram, sendWebhook } from './actions.ts';
 import { type Canary, type CanaryMaker, createCanaryPlan } from './canaries.ts';
 import { type InvariantConsensus, decide } from './consensus.ts';
@@ -64,10 +65,11 @@ export interface Notifiers {
 export interface DefenseValidatorDeps {
   id: string;
   chainId: number;
-  /** Producer-side commands: challenge queues, miner list, finding enqueue, pause dedupe. */
+  /**
+   * Challenges, heartbeats, finding enqueue, pause dedupe; duplicated for the blocking read of the
+   * miners' answer streams.
+   */
   connection: Redis;
-  /** A connection of its own for the answer channel (a subscribed connection can do nothing else). */
-  subscriber: Redis;
   prefix: string;
   /** Pending-tx and head watcher source (WebSocket: subscriptions; HTTP: polling). */
   provider: JsonRpcApiProvider;
@@ -79,7 +81,14 @@ export interface DefenseValidatorDeps {
    * The subnet's registered hotkeys (services/defense/membership.ts): only they are asked,
    * counted and paid; a heartbeat of anyone else marks nobody live.
    */
-  members: { has(hotkey: string): boolean };
+  members: {
+    has(hotkey: string): boolean;
+    /**
+     * The registered hotkeys, whose heartbeat keys are read; without it, every heartbeat key is
+     * found by SCAN (a command only the validator's own Redis user may run).
+     */
+    list?(): readonly string[];
+  };
   metrics?: Registry;
   params?: Partial<DefenseParams>;
   pauseAgent?: PauseAgent;
@@ -197,18 +206,19 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   let registryAt = 0;
   let registryLoad: Promise<RegisteredInvariant[]> | undefined;
   let miners: { at: number; ids: string[] } = { at: 0, ids: [] };
-  const queues = new Map<string, ChallengeQueue>();
   const rounds = new Map<string, Round>();
-  const hasCode = new Map<string, boolean>();
+  const hasCode = new LRUCache<string, boolean>({ max: 50_000 });
   const pendingBySender = new Map<string, Map<number, { tx: RpcTransaction; head: number }>>();
-  const stateNonces = new Map<string, { head: number; nonce: number }>();
-  const checked = new Set<string>();
+  const stateNonces = new LRUCache<string, { head: number; nonce: number }>({ max: 50_000 });
+  const checked = new LRUCache<string, true>({ max: 100_000 });
   /** Txs whose check could not start, by hash: tried again on a timer, since no watcher delivers them twice. */
   const retries = new Map<string, { tx: RpcTransaction; attempts: number }>();
   let retryTimer: NodeJS.Timeout | undefined;
   const background = new Set<Promise<unknown>>();
   const watchers: Watcher[] = [];
-  const channel = defenseAnswerChannel(deps.prefix, deps.id);
+  /** Answer stream → the one miner whose Redis user can write it. */
+  const streamMiner = new Map<string, string>();
+  let reader: StreamReader | undefined;
   let closed = false;
 
   const track = (pr: Promise<unknown>) => {
@@ -244,11 +254,11 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   }
 
   /** Heartbeat refusals already logged, so a miner's bad heartbeat is logged once, not every read. */
-  const heartbeatWarned = new Map<string, string>();
+  const heartbeatWarned = new LRUCache<string, string>({ max: 10_000 });
   const refuseHeartbeat = (miner: string, kind: string, reason: string) => {
     heartbeatsRefused.inc({ reason: kind });
     if (heartbeatWarned.get(miner) === kind) return;
-    rememberBounded(heartbeatWarned, miner, kind, 10_000);
+    heartbeatWarned.set(miner, kind);
     deps.log.warn({ miner: miner.slice(0, 100), reason: kind }, `heartbeat refused: ${reason.slice(0, 300)}`);
   };
 
@@ -262,9 +272,9 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   async function liveMiners(): Promise<string[]> {
     const now = Date.now();
     if (now - miners.at < 1000) return miners.ids;
-    const all = await deps.connection.hgetall(defenseMinersKey(deps.prefix));
+    const all = await readHeartbeats(deps.connection, deps.prefix, deps.members.list?.());
     const ids: string[] = [];
-    for (const [miner, value] of Object.entries(all)) {
+    for (const [miner, value] of all) {
       if (!deps.members.has(miner)) {
         refuseHeartbeat(miner, 'unregistered', `${miner} is not a hotkey registered on the subnet`);
         continue;
@@ -283,17 +293,19 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       else heartbeatsRefused.inc({ reason: beat.kind }); // a stopped miner: not worth a warning
     }
     ids.sort();
+    watchAnswers(ids);
     miners = { at: now, ids };
     return ids;
   }
 
-  function queueFor(miner: string): ChallengeQueue {
-    let q = queues.get(miner);
-    if (!q) {
-      q = createChallengeQueue(deps.connection, deps.prefix, miner);
-      queues.set(miner, q);
-    }
-    return q;
+  /** Reads the answer streams of these miners from now on (before any challenge goes to them). */
+  function watchAnswers(ids: string[]) {
+    const keys = ids.map((m) => {
+      const key = defenseAnswerStream(deps.prefix, deps.id, m);
+      streamMiner.set(key, m);
+      return key;
+    });
+    reader?.watch(keys);
   }
 
   async function isContract(address: string): Promise<boolean> {
@@ -301,7 +313,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (hit !== undefined) return hit;
     const code = await deps.rpc.call<string>('eth_getCode', [address, 'latest']);
     const yes = code !== '0x' && code !== '0x0';
-    rememberBounded(hasCode, address, yes, 50_000);
+    hasCode.set(address, yes);
     return yes;
   }
 
@@ -337,7 +349,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const hit = stateNonces.get(from);
     if (hit && hit.head === head) return hit.nonce;
     const nonce = Number(BigInt(await deps.rpc.call<string>('eth_getTransactionCount', [from, 'latest'])));
-    rememberBounded(stateNonces, from, { head, nonce }, 50_000);
+    stateNonces.set(from, { head, nonce });
     return nonce;
   }
 
@@ -587,7 +599,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (closed || !tx.hash) return null;
     // A tx is checked once, however often it arrives (the watcher, or a direct call).
     const key = lower(tx.hash)!;
-    if (!addBounded(checked, key, 100_000)) return null;
+    if (checked.has(key)) return null;
+    checked.set(key, true);
     let opened: OpenRound | null | 'deferred';
     try {
       opened = await openRound(tx, key, seen);
@@ -710,9 +723,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     rounds.set(challenge.challengeId, round);
     round.sentAt = performance.now();
     const queued = await Promise.allSettled(
-      asked.map((m) =>
-        queueFor(m).add('challenge', challenge, { jobId: challenge.challengeId.replaceAll(':', '_') }),
-      ),
+      asked.map((m) => sendChallenge(deps.connection, deps.prefix, m, challenge)),
     );
     const reached = asked.filter((_, i) => queued[i]!.status === 'fulfilled');
     if (reached.length === 0) {
@@ -848,11 +859,24 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     },
   };
 
-  /** Every answer is checked (shape, open challenge, asked miner, signature, first) before it counts. */
-  function onMessage(ch: string, message: string) {
-    if (ch !== channel) return;
+  /**
+   * An entry of a miner's answer stream, which only that miner's Redis user can write. Every
+   * answer is checked (shape, open challenge, asked miner, signature, first) before it counts, and
+   * counts only for the miner whose stream carried it.
+   */
+  function onMessage(stream: string, message: string | null) {
     const at = performance.now();
-    const checked = checkDefenseAnswer(message, open);
+    const writer = streamMiner.get(stream) ?? 'unregistered';
+    const checked: ReturnType<typeof checkDefenseAnswer> =
+      message === null
+        ? { ok: false, kind: 'malformed', reason: 'stream entry without its `m` field', miner: writer }
+        : checkDefenseAnswer(message, open);
+    if (checked.ok && checked.answer.miner !== writer) {
+      const reason = `answer of ${checked.answer.miner} arrived on the stream of ${writer}`;
+      answersRefused.inc({ reason: 'wrong_stream', miner: writer });
+      deps.log.warn({ miner: writer, reason: 'wrong_stream' }, `answer dropped: ${reason}`);
+      return;
+    }
     if (!checked.ok) {
       const miner = checked.miner && deps.members.has(checked.miner) ? checked.miner : 'unregistered';
       answersRefused.inc({ reason: checked.kind, miner });
@@ -878,14 +902,20 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     }
   }
 
-  deps.subscriber.on('message', onMessage);
-
   return {
     get head() {
       return head;
     },
     async start(opts = {}) {
-      await deps.subscriber.subscribe(channel);
+      reader ??= createStreamReader({
+        connection: deps.connection,
+        onMessage,
+        log: deps.log,
+        wakeKey: defenseWakeStream(deps.prefix, deps.id),
+        consume: true,
+        blockMs: 1000,
+      });
+      watchAnswers(miners.ids);
       head = Number(BigInt(await deps.rpc.call<string>('eth_blockNumber')));
       await refreshRegistry();
       if (canaryPlan) {
@@ -928,9 +958,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       retries.clear();
       for (const w of watchers.splice(0)) await w.stop().catch(() => {});
       await Promise.allSettled([...background]);
-      deps.subscriber.off('message', onMessage);
-      await deps.subscriber.unsubscribe(channel).catch(() => {});
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      await reader?.close();
     },
   };
 }

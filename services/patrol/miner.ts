@@ -1,12 +1,11 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
 import { ownerOf } from '../../chains/bittensor/keys.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { GraphEdge } from '../../graph/model.ts';
-import { patrolChallengeQueue } from '../../protocol/keys.ts';
+import { patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
 import {
   type Answer,
   type Challenge,
@@ -14,13 +13,15 @@ import {
   challengeWindow,
   signAnswer,
 } from '../../protocol/patrol.ts';
+import { type StreamReader, appendMessage, createStreamReader } from '../../queues/streams.ts';
 import { edgesOfEvent } from './edges.ts';
 import { type Subgraph, subgraphAround } from './subgraph.ts';
 
 export interface MinerDeps {
   api: ApiPromise;
-  /** The miner's hotkey: it signs answers and names the miner's challenge queue. */
+  /** The miner's hotkey: it signs answers and names the miner's challenge and answer streams. */
   hotkey: KeyringPair;
+  /** As its own ACL user on the validator's Redis (queues/minerAccess.ts); duplicated to read. */
   connection: Redis;
   prefix: string;
   log: Logger;
@@ -68,52 +69,53 @@ export async function buildSubgraph(
   return { nodes: sub.nodes, edges: [...sub.edges, ...ownership] };
 }
 
-/** A Patrol miner: answers the challenges on its own queue, signed with its hotkey. */
-export function createPatrolMiner(deps: MinerDeps): { worker: Worker; close(): Promise<void> } {
-  const replyQueues = new Map<string, Queue>();
-  const replyQueue = (name: string) => {
-    let q = replyQueues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: deps.connection, prefix: deps.prefix });
-      replyQueues.set(name, q);
+/** A Patrol miner: answers the challenges on its own stream, signed with its hotkey. */
+export function createPatrolMiner(deps: MinerDeps): { reader: StreamReader; close(): Promise<void> } {
+  const me = deps.hotkey.address;
+  const onChallenge = async (raw: string | null) => {
+    let data: unknown;
+    try {
+      data = JSON.parse(raw ?? 'null');
+    } catch {
+      data = raw;
     }
-    return q;
-  };
-  const worker = new Worker(
-    patrolChallengeQueue(deps.hotkey.address),
-    async (job: Job) => {
-      const parsed = challengeSchema.safeParse(job.data);
-      if (!parsed.success)
-        throw new UnrecoverableError(
-          `invalid challenge: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-        );
-      const c = parsed.data;
-      if (c.miner !== deps.hotkey.address)
-        throw new UnrecoverableError(`challenge is for ${c.miner}, not this miner`);
-      if (Date.now() > c.deadline) {
-        deps.log.warn({ challenge: c.id }, 'challenge past its deadline: not answered');
-        return { skipped: 'deadline' };
-      }
-      const started = performance.now();
-      const sub = await buildSubgraph(deps.api, c, deps.read);
-      let answer = signAnswer(deps.hotkey, c.id, sub);
-      if (deps.tamper) answer = await deps.tamper(answer, c);
-      await replyQueue(c.replyTo).add('answer', answer, { removeOnComplete: true, removeOnFail: 1000 });
-      const ms = Math.round(performance.now() - started);
-      deps.log.info(
-        { challenge: c.id, target: c.target, nodes: sub.nodes.length, edges: sub.edges.length, ms },
-        'answered',
+    const parsed = challengeSchema.safeParse(data);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      deps.log.warn({ err: why.slice(0, 500) }, 'invalid challenge: not answered');
+      return;
+    }
+    const c = parsed.data;
+    const replyTo = patrolAnswerStream(deps.prefix, c.validator, me);
+    if (c.miner !== me || c.replyTo !== replyTo) {
+      deps.log.warn(
+        { challenge: c.id, miner: c.miner, replyTo: c.replyTo },
+        'challenge not for this miner: not answered',
       );
-      return { nodes: sub.nodes.length, edges: sub.edges.length, ms };
-    },
-    { connection: deps.connection, prefix: deps.prefix, concurrency: 2 },
-  );
-  worker.on('error', (err) => deps.log.error({ err: err.message }, 'miner worker error'));
-  return {
-    worker,
-    async close() {
-      await worker.close();
-      await Promise.all([...replyQueues.values()].map((q) => q.close()));
-    },
+      return;
+    }
+    if (Date.now() > c.deadline) {
+      deps.log.debug({ challenge: c.id }, 'challenge past its deadline: not answered');
+      return;
+    }
+    const started = performance.now();
+    const sub = await buildSubgraph(deps.api, c, deps.read);
+    let answer = signAnswer(deps.hotkey, c.id, sub);
+    if (deps.tamper) answer = await deps.tamper(answer, c);
+    await appendMessage(deps.connection, replyTo, JSON.stringify(answer), 100);
+    const ms = Math.round(performance.now() - started);
+    deps.log.info(
+      { challenge: c.id, target: c.target, nodes: sub.nodes.length, edges: sub.edges.length, ms },
+      'answered',
+    );
   };
+  const reader = createStreamReader({
+    connection: deps.connection,
+    onMessage: (_key, raw) => onChallenge(raw),
+    log: deps.log,
+    concurrency: 2,
+    blockMs: 500,
+  });
+  reader.watch([patrolChallengeStream(deps.prefix, me)]);
+  return { reader, close: () => reader.close() };
 }

@@ -13,12 +13,15 @@ import type { LocalSubtensor } from '../../dev/bittensor/localChain.ts';
 import type { SeedManifest } from '../../dev/bittensor/seeder.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
-import { patrolAnswerQueue, patrolChallengeQueue } from '../../protocol/keys.ts';
+import { defenseHeartbeatKey, patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
 import { type Answer, type Challenge, signAnswer } from '../../protocol/patrol.ts';
-import { createRedisConnection } from '../../queues/connection.ts';
+import { createRedisConnection, probeRedis } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
+import { appendMessage } from '../../queues/streams.ts';
+import { startAclRedis } from '../../test/aclRedis.ts';
 import { createTestApi } from '../../test/api.ts';
 import { startSeededChain } from '../../test/chain.ts';
+import { runVigil } from '../../test/cli.ts';
 import {
   neo4jUri,
   openTestGraph,
@@ -432,7 +435,7 @@ describe('Patrol answers from others', () => {
     const ingest = createIngestQueue(conn, prefix);
     const [minerKey, validatorKey] = ['//shape-miner', '//shape-validator'].map((u) => keyring.addFromUri(u));
     const miners = [{ hotkey: minerKey!.address, uid: 0 }];
-    const answers = new Queue(patrolAnswerQueue(validatorKey!.address), { connection: conn, prefix });
+    const ownStream = patrolAnswerStream(prefix, validatorKey!.address, minerKey!.address);
     const metrics = new Registry();
     const running = createPatrolMiner({
       api,
@@ -444,7 +447,11 @@ describe('Patrol answers from others', () => {
         // A node type no schema knows: the old validator took it, and rejected the answer later.
         const odd = structuredClone(a.subgraph) as unknown as { nodes: Record<string, unknown>[] };
         odd.nodes[0]!.type = 'exchange';
-        await answers.add('answer', signAnswer(minerKey!, a.challengeId, odd as never));
+        await appendMessage(
+          conn,
+          ownStream,
+          JSON.stringify(signAnswer(minerKey!, a.challengeId, odd as never)),
+        );
         await new Promise((r) => setTimeout(r, 500));
         return a;
       },
@@ -467,7 +474,6 @@ describe('Patrol answers from others', () => {
     } finally {
       await validator.close();
       await running.close();
-      await answers.close();
       await ingest.obliterate({ force: true });
       await ingest.close();
       conn.disconnect();
@@ -482,8 +488,9 @@ describe('Patrol answers from others', () => {
       keyring.addFromUri(u),
     );
     const miners = [victim!, cheat!].map((k, uid) => ({ hotkey: k.address, uid }));
-    const answers = new Queue(patrolAnswerQueue(validatorKey!.address), { connection: conn, prefix });
-    const victimChallenges = new Queue(patrolChallengeQueue(victim!.address), { connection: conn, prefix });
+    // This test runs without ACLs (the default user): the cheat can write the victim's stream.
+    const victimStream = patrolAnswerStream(prefix, validatorKey!.address, victim!.address);
+    const cheatStream = patrolAnswerStream(prefix, validatorKey!.address, cheat!.address);
     const running = [
       createPatrolMiner({
         api,
@@ -499,15 +506,17 @@ describe('Patrol answers from others', () => {
         connection: conn,
         prefix,
         log: silentLogger(),
-        // Reads the victim's challenge and answers it first (signed by itself, and as the victim
-        // with a bad signature); then sends its own answer late with a backdated job timestamp.
+        // Reads the victim's challenge and answers it first on the victim's stream (signed by
+        // itself, and as the victim with a bad signature); then sends its own answer late with a
+        // backdated stream entry id.
         tamper: async (a) => {
-          const [vc] = await victimChallenges.getJobs(['active', 'waiting']);
-          const junk = signAnswer(cheat!, vc!.data.id, { nodes: [], edges: [] });
-          await answers.add('answer', junk);
-          await answers.add('answer', { ...junk, miner: victim!.address });
+          const [first] = await conn.xrange(patrolChallengeStream(prefix, victim!.address), '-', '+');
+          const vc = JSON.parse(first![1][1]!) as Challenge;
+          const junk = signAnswer(cheat!, vc.id, { nodes: [], edges: [] });
+          await appendMessage(conn, victimStream, JSON.stringify(junk));
+          await appendMessage(conn, victimStream, JSON.stringify({ ...junk, miner: victim!.address }));
           await new Promise((r) => setTimeout(r, 1200));
-          await answers.add('answer', a, { timestamp: Date.now() - 1200 });
+          await conn.xadd(cheatStream, `${Date.now() - 1200}-0`, 'm', JSON.stringify(a));
           return a;
         },
       }),
@@ -523,13 +532,97 @@ describe('Patrol answers from others', () => {
     } finally {
       await validator.close();
       for (const m of running) await m.close();
-      await answers.close();
-      await victimChallenges.close();
       await ingest.obliterate({ force: true });
       await ingest.close();
       conn.disconnect();
     }
   });
+});
+
+describe('Patrol miners on their own Redis ACL users', () => {
+  it("answer through the real miner code and are accepted; a miner reads no other miner's stream", async () => {
+    const redis = await startAclRedis();
+    const prefix = uniquePrefix();
+    const conn = createRedisConnection(redis.url, 'worker');
+    const ingest = createIngestQueue(conn, prefix);
+    const [a, b, validatorKey] = ['//acl-a', '//acl-b', '//acl-validator'].map((u) => keyring.addFromUri(u));
+    const miners = [a!, b!].map((k, uid) => ({ hotkey: k.address, uid }));
+    const users = await Promise.all([a!, b!].map((k) => redis.addMiner(prefix, k.address)));
+    const minerConns = users.map((u) => createRedisConnection(u.url, 'miner'));
+    const running = [a!, b!].map((hotkey, i) =>
+      createPatrolMiner({ api, hotkey, connection: minerConns[i]!, prefix, log: silentLogger() }),
+    );
+    const validator = validatorOn(busiestColdkey(), { hotkey: validatorKey!, conn, prefix, ingest, miners });
+    try {
+      const report = await validator.runRound(1);
+      expect(report.results.map((r) => r.accepted)).toEqual([true, true]);
+      const me = minerConns[0]!;
+      for (const attempt of [
+        () => me.xread('STREAMS', patrolChallengeStream(prefix, b!.address), '0-0'),
+        () => me.xread('STREAMS', patrolAnswerStream(prefix, validatorKey!.address, b!.address), '0-0'),
+        () => me.xread('STREAMS', patrolAnswerStream(prefix, validatorKey!.address, a!.address), '0-0'),
+        () => appendMessage(me, patrolAnswerStream(prefix, validatorKey!.address, b!.address), '{}'),
+      ])
+        await expect(attempt()).rejects.toThrow(/NOPERM/);
+    } finally {
+      await validator.close();
+      for (const m of running) await m.close();
+      await ingest.obliterate({ force: true });
+      await ingest.close();
+      conn.disconnect();
+      for (const c of minerConns) c.disconnect();
+      await redis.stop();
+    }
+  });
+});
+
+describe('vigil miners credentials', () => {
+  it('issues a registered hotkey its own Redis user, refuses an unregistered one, and revokes', async () => {
+    const redis = await startAclRedis();
+    const prefix = uniquePrefix();
+    const netuid = manifest.subnets[0]!.netuid;
+    const registered = manifest.hotkeys.find((h) => h.netuids.includes(netuid))!.address;
+    const stranger = keyring.addFromUri('//never-registered').address;
+    const env = {
+      REDIS_URL: redis.url,
+      VIGIL_QUEUE_PREFIX: prefix,
+      SUBTENSOR_URL: chain.wsUrl,
+      PATROL_NETUID: String(netuid),
+      LOG_LEVEL: 'warn',
+    };
+    const urlIn = (output: string) => /REDIS_URL=(\S+)/.exec(output)?.[1];
+    try {
+      const refused = await runVigil(['miners', 'credentials', stranger, '--apply'], env);
+      expect(refused.code, refused.output).toBe(1);
+      expect(refused.output).toContain(`hotkey ${stranger} is not a registered neuron of netuid ${netuid}`);
+      expect(refused.output).not.toContain('REDIS_URL=');
+
+      // Printed only: the line carries the password's hash, the URL the password, once.
+      const printed = await runVigil(['miners', 'credentials', registered], env);
+      expect(printed.code, printed.output).toBe(0);
+      expect(printed.output).toContain(`ACL SETUSER vigil-miner-${registered} reset on #`);
+      const shown = new URL(urlIn(printed.output)!);
+      expect(printed.output.split(shown.password).length - 1).toBe(1);
+      expect(await probeRedis(shown.toString())).toBe('unauthorized');
+
+      const applied = await runVigil(['miners', 'credentials', registered, '--apply'], env);
+      expect(applied.code, applied.output).toBe(0);
+      const url = urlIn(applied.output)!;
+      const me = createRedisConnection(url, 'miner');
+      try {
+        const beat = defenseHeartbeatKey(prefix, registered);
+        expect(await me.set(beat, '1', 'PX', 1000)).toBe('OK');
+        await expect(me.keys('*')).rejects.toThrow(/NOPERM/);
+      } finally {
+        me.disconnect();
+      }
+      const revoked = await runVigil(['miners', 'revoke', registered], env);
+      expect(revoked.output).toContain(`deleted Redis user vigil-miner-${registered}`);
+      expect(await probeRedis(url)).toBe('unauthorized');
+    } finally {
+      await redis.stop();
+    }
+  }, 120_000);
 });
 
 describe('Patrol as separate processes', () => {

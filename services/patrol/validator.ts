@@ -1,5 +1,4 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
@@ -7,8 +6,14 @@ import type { Graph } from '../../graph/driver.ts';
 import { type GraphEdge, relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
 import { type SubgraphJob, parseIngestJob } from '../../protocol/ingest.ts';
-import { patrolAnswerQueue, patrolChallengeQueue, patrolScoresKey } from '../../protocol/keys.ts';
 import {
+  patrolAnswerStream,
+  patrolChallengeStream,
+  patrolScoresKey,
+  patrolWakeStream,
+} from '../../protocol/keys.ts';
+import {
+  ANSWER_LIMITS,
   type Answer,
   type Challenge,
   challengeWindow,
@@ -16,6 +21,7 @@ import {
   scoreEntrySchema,
 } from '../../protocol/patrol.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import { appendMessage, createStreamReader } from '../../queues/streams.ts';
 import type { ChainView } from './chainView.ts';
 import { type Completeness, DEFAULT_COMPLETENESS_SAMPLE, measureCompleteness } from './completeness.ts';
 import {
@@ -110,7 +116,8 @@ export interface RoundReport {
  */
 export function createPatrolValidator(deps: ValidatorDeps) {
   const me = deps.hotkey.address;
-  const replyTo = patrolAnswerQueue(me);
+  /** Answer stream → the one miner whose Redis user can write it. */
+  const streamMiner = new Map<string, string>();
   /** Open challenges by id: the miner it was sent to, and where its answer goes. */
   const pending = new Map<
     string,
@@ -121,7 +128,6 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       refused?: string;
     }
   >();
-  const minerQueues = new Map<string, Queue>();
   const random = deps.random ?? Math.random;
   const historyKey = (hotkey: string) => patrolScoresKey(deps.prefix, me, hotkey);
 
@@ -139,47 +145,66 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     registers: deps.metrics ? [deps.metrics] : [],
   });
 
-  const answers = new Worker(
-    replyTo,
-    async (job: Job<unknown>) => {
-      // Taken now, not from the job: a job's timestamp is whatever its sender (the miner) set.
-      const arrivedAt = Date.now();
-      const claimed = job.data as { challengeId?: unknown; miner?: unknown } | null;
-      const open = typeof claimed?.challengeId === 'string' ? pending.get(claimed.challengeId) : undefined;
-      if (!open) {
-        refused.inc({ reason: 'unknown', miner: '' });
-        deps.log.warn(
-          { challenge: claimed?.challengeId, miner: claimed?.miner },
-          'answer for no open challenge (late or unknown): dropped',
-        );
-        return;
-      }
-      // Anyone can write to this queue: only the challenged miner's well-formed, signed answer
-      // closes the challenge, so a rival cannot spend it with junk under the same id.
-      const checked = checkAnswer(job.data, {
-        challengeId: claimed!.challengeId as string,
-        miner: open.miner,
-      });
-      if (!checked.ok) {
-        refused.inc({ reason: checked.kind, miner: open.miner });
-        open.refused = checked.reason;
-        deps.log.warn(
-          {
-            challenge: claimed!.challengeId,
-            miner: claimed!.miner,
-            expected: open.miner,
-            reason: checked.reason,
-          },
-          'answer refused: dropped',
-        );
-        return;
-      }
-      pending.delete(checked.answer.challengeId);
-      open.deliver({ answer: checked.answer, arrivedAt });
-    },
-    { connection: deps.connection.duplicate(), prefix: deps.prefix, concurrency: 16 },
-  );
-  answers.on('error', (err) => deps.log.error({ err: err.message }, 'answer worker error'));
+  /**
+   * An entry of a miner's answer stream, timed by its arrival here (never by the writer's id or
+   * fields). Only that miner's Redis user can write the stream, and only its own open challenge
+   * is looked up, so nobody else's answer can spend it.
+   */
+  const onAnswer = (stream: string, raw: string | null, arrivedAt: number) => {
+    const writer = streamMiner.get(stream) ?? '';
+    // Before any parse: a JSON text more than twice the answer cap (escapes included) is not read.
+    if (raw && raw.length > 2 * ANSWER_LIMITS.bytes) {
+      refused.inc({ reason: 'oversize', miner: writer });
+      deps.log.warn({ miner: writer, chars: raw.length }, 'answer refused unread: over twice the size cap');
+      return;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(raw ?? 'null');
+    } catch {
+      data = raw;
+    }
+    const claimed = data as { challengeId?: unknown; miner?: unknown } | null;
+    // A miner's stream can only close that miner's own challenges.
+    const found = typeof claimed?.challengeId === 'string' ? pending.get(claimed.challengeId) : undefined;
+    const open = found && found.miner === writer ? found : undefined;
+    if (!open) {
+      refused.inc({ reason: 'unknown', miner: writer });
+      deps.log.warn(
+        { challenge: claimed?.challengeId, miner: writer, claimed: claimed?.miner },
+        'answer for no open challenge of this miner (late or unknown): dropped',
+      );
+      return;
+    }
+    // Only the challenged miner's well-formed, signed answer closes the challenge.
+    const checked = checkAnswer(data, {
+      challengeId: claimed!.challengeId as string,
+      miner: open.miner,
+    });
+    if (!checked.ok) {
+      refused.inc({ reason: checked.kind, miner: open.miner });
+      open.refused = checked.reason;
+      deps.log.warn(
+        {
+          challenge: claimed!.challengeId,
+          miner: claimed!.miner,
+          expected: open.miner,
+          reason: checked.reason,
+        },
+        'answer refused: dropped',
+      );
+      return;
+    }
+    pending.delete(checked.answer.challengeId);
+    open.deliver({ answer: checked.answer, arrivedAt });
+  };
+  const answers = createStreamReader({
+    connection: deps.connection,
+    onMessage: onAnswer,
+    log: deps.log,
+    wakeKey: patrolWakeStream(deps.prefix, me),
+    consume: true,
+  });
 
   /** A score history as read from Redis; an entry that is not a score is left out and logged. */
   const scoresOf = (hotkey: string, entries: string[]): number[] =>
@@ -204,13 +229,10 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     return scoresOf(hotkey, history as string[]);
   };
 
-  const queueFor = (hotkey: string) => {
-    let q = minerQueues.get(hotkey);
-    if (!q) {
-      q = new Queue(patrolChallengeQueue(hotkey), { connection: deps.connection, prefix: deps.prefix });
-      minerQueues.set(hotkey, q);
-    }
-    return q;
+  const replyTo = (hotkey: string) => {
+    const key = patrolAnswerStream(deps.prefix, me, hotkey);
+    streamMiner.set(key, hotkey);
+    return key;
   };
 
   async function runRound(round: number): Promise<RoundReport> {
@@ -240,9 +262,10 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         maxBlock: head,
         depth,
         deadline,
-        replyTo,
+        replyTo: replyTo(miner.hotkey),
       }),
     );
+    answers.watch(challenges.map((c) => c.replyTo));
     const arrivals = challenges.map(
       (c) =>
         new Promise<{ answer: Answer; arrivedAt: number } | null>((resolve) => {
@@ -258,7 +281,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     );
     await Promise.all(
       challenges.map((c) =>
-        queueFor(c.miner).add('challenge', c, { removeOnComplete: 1000, removeOnFail: 1000 }),
+        appendMessage(deps.connection, patrolChallengeStream(deps.prefix, c.miner), JSON.stringify(c)),
       ),
     );
     deps.log.info(
@@ -332,8 +355,8 @@ export function createPatrolValidator(deps: ValidatorDeps) {
 
   /**
    * Everything that decides whether an answer is paid, in order of cost: it arrived (else why the
-   * answers that came were refused), its evidence holds on the chain (verify.ts), it is the ingest
-   * job the worker will store (the worker's own parse), and it is complete enough (completeness.ts).
+   * answers that came were refused), it is the ingest job the worker will store (the worker's own
+   * parse), its evidence holds on the chain (verify.ts), and it is complete enough (completeness.ts).
    */
   async function judge(
     c: Challenge,
@@ -347,26 +370,28 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         : 'no answer before the deadline';
       return { accepted: false, kind: refusedWhy ? 'refused' : 'no_answer', reason };
     }
+    // The job the answer becomes, parsed as the ingest worker will (cheap, before chain work):
+    // what the validator accepts always ingests.
+    const job: SubgraphJob = {
+      kind: 'subgraph',
+      chain: 'bittensor',
+      submissionId: `${c.id}:${miner.hotkey}`,
+      target: c.target,
+      window: challengeWindow(c),
+      miner: { hotkey: miner.hotkey, uid: miner.uid },
+      validator: { hotkey: me },
+      acceptedAt: new Date().toISOString(),
+      nodes: got.answer.subgraph.nodes,
+      edges: got.answer.subgraph.edges,
+    };
+    try {
+      parseIngestJob(job);
+    } catch (err) {
+      return { accepted: false, kind: 'unstorable', reason: `not storable: ${(err as Error).message}` };
+    }
     try {
       const verdict = await verifyContent(got.answer, c, deps.chain);
       if (!verdict.accepted) return { accepted: false, kind: 'unverified', reason: verdict.reason };
-      const job: SubgraphJob = {
-        kind: 'subgraph',
-        chain: 'bittensor',
-        submissionId: `${c.id}:${miner.hotkey}`,
-        target: c.target,
-        window: challengeWindow(c),
-        miner: { hotkey: miner.hotkey, uid: miner.uid },
-        validator: { hotkey: me },
-        acceptedAt: new Date().toISOString(),
-        nodes: got.answer.subgraph.nodes,
-        edges: got.answer.subgraph.edges,
-      };
-      try {
-        parseIngestJob(job);
-      } catch (err) {
-        return { accepted: false, kind: 'unstorable', reason: `not storable: ${(err as Error).message}` };
-      }
       const scoring = deps.params.scoring;
       const measured = await measureCompleteness(verdict.edges, c, deps.chain, {
         sample: deps.params.completenessSample ?? DEFAULT_COMPLETENESS_SAMPLE,
@@ -395,7 +420,6 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     weights,
     async close() {
       await answers.close();
-      await Promise.all([...minerQueues.values()].map((q) => q.close()));
     },
   };
 }
