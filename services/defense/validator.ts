@@ -266,7 +266,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
    * The last heartbeat verified per miner: the same value read again needs only its age checked
    * (an sr25519 verify costs about a millisecond; a heartbeat is re-read every second).
    */
-  const verifiedBeats = new Map<string, { value: string; at: number }>();
+  const verifiedBeats = new LRUCache<string, { value: string; at: number }>({ max: 100_000 });
 
   /** Registered hotkeys with a valid, signed, fresh heartbeat. */
   async function liveMiners(): Promise<string[]> {
@@ -288,7 +288,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       if (beat.ok) {
         ids.push(miner);
         heartbeatWarned.delete(miner);
-        rememberBounded(verifiedBeats, miner, { value, at: beat.heartbeat.at }, 100_000);
+        verifiedBeats.set(miner, { value, at: beat.heartbeat.at });
       } else if (beat.kind !== 'stale') refuseHeartbeat(miner, beat.kind, beat.reason);
       else heartbeatsRefused.inc({ reason: beat.kind }); // a stopped miner: not worth a warning
     }
