@@ -11,6 +11,7 @@ import { refusedPort, runVigil } from '../test/cli.ts';
  */
 const MNEMONIC = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
 const GUARDIAN = `0x${'ab12'.repeat(16)}`;
+const CANARY_KEY = `0x${'cd34'.repeat(16)}`;
 
 describe('no secret in what a failing command prints', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-secrets-'));
@@ -32,6 +33,8 @@ describe('no secret in what a failing command prints', () => {
       REDIS_URL: `redis://default:redispass-PLANTED-55e1@127.0.0.1:${port}`,
       VIGIL_API_KEYS: 'read:readkey-PLANTED-0123456789,write:writekey-PLANTED-0123456789',
       PATROL_HOTKEY_URI: `${MNEMONIC}//PlantedHotkey`,
+      DEFENSE_MINER_HOTKEY_URI: `${MNEMONIC}//PlantedDefenseHotkey`,
+      DEFENSE_CANARY_KEYS: CANARY_KEY,
       DEFENSE_GUARDIAN_KEY: GUARDIAN,
       DEFENSE_WEBHOOK_SECRET: 'webhook-PLANTED-c0ffee',
       DEFENSE_TELEGRAM_BOT_TOKEN: '123456:telegram-PLANTED-token',
@@ -47,6 +50,8 @@ describe('no secret in what a failing command prints', () => {
       'writekey-PLANTED-0123456789',
       MNEMONIC,
       'PlantedHotkey',
+      'PlantedDefenseHotkey',
+      CANARY_KEY.slice(2),
       GUARDIAN.slice(2),
       'webhook-PLANTED-c0ffee',
       'telegram-PLANTED-token',
@@ -70,7 +75,8 @@ describe('no secret in what a failing command prints', () => {
     [['patrol-validator'], 'SUBTENSOR_URL'],
     [['patrol-miner'], 'PATROL_HOTKEY_URI', { PATROL_HOTKEY_URI: 'not-a-mnemonic PlantedHotkey words' }],
     [['defense-miner'], 'ETH_RPC_URL'],
-    [['defense-validator'], 'ETH_RPC_URL'],
+    // The validator reads its members from the subnet before it watches the Ethereum node.
+    [['defense-validator'], 'SUBTENSOR_URL'],
   ];
 
   it.each(cases)('vigil %s names %s and prints no secret', async (args, variable, overrides = {}) => {

@@ -7,6 +7,7 @@ import { createTestApi } from '../../test/api.ts';
 import { sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph, waitFor } from '../../test/services.ts';
 import type { AdmissionSettings } from './admission.ts';
+import type { Limits } from './limits.ts';
 
 // Admission (services/api/admission.ts): a caller who spent its cost budget is refused with 429
 // while another caller is served; expensive requests take turns in their lane while cheap ones
@@ -66,12 +67,13 @@ function gatedGraph() {
   };
 }
 
-function api(graph: Graph, admission: Partial<AdmissionSettings>) {
+function api(graph: Graph, admission: Partial<AdmissionSettings>, limits: Partial<Limits> = {}) {
   const registry = new Registry();
   const yoga = createTestApi({
     graph,
     admission,
     registry,
+    limits,
     keys: [
       { role: 'read', key: KEY_A },
       { role: 'read', key: KEY_B },
@@ -193,6 +195,39 @@ describe('the expensive-request lane', () => {
     expect(firstOfSecond).toBeGreaterThan(lastOfFirst);
     expect(await lane('running')).toBe(0);
     expect(await lane('waiting')).toBe(0);
+  }, 120_000);
+
+  it('refuses an expensive request that waited its time budget without starting, and never one that is running', async () => {
+    // Budget B = 4 s for running and for waiting. E1 holds the lane at the gate until its budget
+    // ends (REQUEST_TIMEOUT), then E2 runs, held too, for its own B; E3, queued behind both, waits
+    // B without starting: refused. E2 runs past B after it was queued: it must not be refused
+    // as "waited" (nor lose its slot while still running).
+    const g = gatedGraph();
+    const { ask, lane, refused } = api(
+      g.graph,
+      { expensiveCost: 40, expensiveSlots: 1, expensiveQueue: 8 },
+      { requestTimeoutMs: 4000 },
+    );
+    const [a, b, c, d, e, f] = job.nodes.map((n) => n.address);
+    g.close();
+    const e1 = ask(`{ x: ${wallet(a!)} y: ${wallet(b!)} }`, KEY_A);
+    await waitFor('E1 to reach Neo4j', async () => g.events.length > 0, 30_000);
+    const e2 = ask(`{ x: ${wallet(c!)} y: ${wallet(d!)} }`, KEY_A);
+    const e3 = ask(`{ x: ${wallet(e!)} y: ${wallet(f!)} }`, KEY_B);
+    const r3 = await e3;
+    expect(r3.status).toBe(503);
+    expect(r3.body.errors?.[0]?.extensions?.code).toBe('EXPENSIVE_LANE_BUSY');
+    expect(r3.body.errors?.[0]?.message).toContain('waited 4000 ms for its lane without starting');
+    expect(await refused('lane_timeout')).toBe(1);
+    expect(g.events.some((x) => x.includes(e!) || x.includes(f!))).toBe(false);
+    // E2 started (its statements reached Neo4j) and ends on its own budget, not as a wait.
+    expect(g.events.some((x) => x.includes(c!) || x.includes(d!))).toBe(true);
+    const [r1, r2] = await Promise.all([e1, e2]);
+    expect(r1.body.errors?.map((x) => x.extensions?.code)).toContain('REQUEST_TIMEOUT');
+    expect(r2.body.errors?.map((x) => x.extensions?.code)).toContain('REQUEST_TIMEOUT');
+    expect(await refused('lane_timeout')).toBe(1);
+    expect(await lane('running')).toBe(0);
+    g.open();
   }, 120_000);
 
   it('caps the Neo4j statements a request has in flight: an expensive one at expensiveNeo4jCalls, any other at neo4jCallsPerRequest', async () => {

@@ -603,7 +603,7 @@ describe('vigil miners credentials', () => {
       expect(printed.output).toContain(`ACL SETUSER vigil-miner-${registered} reset on #`);
       const shown = new URL(urlIn(printed.output)!);
       expect(printed.output.split(shown.password).length - 1).toBe(1);
-      expect(await probeRedis(shown.toString())).toBe('unauthorized');
+      expect(await probeRedis(shown.toString(), 10_000)).toBe('unauthorized');
 
       const applied = await runVigil(['miners', 'credentials', registered, '--apply'], env);
       expect(applied.code, applied.output).toBe(0);
@@ -618,7 +618,7 @@ describe('vigil miners credentials', () => {
       }
       const revoked = await runVigil(['miners', 'revoke', registered], env);
       expect(revoked.output).toContain(`deleted Redis user vigil-miner-${registered}`);
-      expect(await probeRedis(url)).toBe('unauthorized');
+      expect(await probeRedis(url, 10_000)).toBe('unauthorized');
     } finally {
       await redis.stop();
     }
