@@ -136,6 +136,17 @@ try {
     if (!verifyWith(handWrittenCanonicalJson)) throw new Error('signature rejected (hand-written)');
     sigMs.hand += performance.now() - t;
   }
+  // The encoding alone (no hash, no sr25519), 10× the rounds, alternated: where the two can differ.
+  const encMs = { library: 0, hand: 0 };
+  for (let i = 0; i < rounds * 10; i++) {
+    let t = performance.now();
+    canonicalJson(signed);
+    encMs.library += performance.now() - t;
+    t = performance.now();
+    handWrittenCanonicalJson(signed);
+    encMs.hand += performance.now() - t;
+  }
+  const perEnc = (ms: number) => `${((ms * 1000) / (rounds * 10)).toFixed(0)} µs`;
   const perSig = (ms: number) =>
     `${(ms / rounds).toFixed(2)} ms = ${((edges * rounds * 1000) / ms).toFixed(0)} edges/s`;
 
@@ -217,6 +228,7 @@ Patrol benchmark (${new Date().toISOString()}, load average ${load})
   validator: verify, warm cache  ${warmMs.toFixed(2)} ms for ${edges} edges = ${((edges * 1000) / warmMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / warmMs >= 20_000 ? 'met' : 'MISSED'})
   validator: answer signature    ${perSig(sigMs.library)} (RFC 8785 via canonicalize, protocol/signing.ts)
     former hand-written encoder  ${perSig(sigMs.hand)} (same bytes; baseline, same run, alternated)
+  canonical encoding alone       ${perEnc(encMs.library)} canonicalize vs ${perEnc(encMs.hand)} hand-written per answer (${rounds * 10} each, alternated)
   completeness check, cold       ${coldCompleteMs.toFixed(0)} ms per answer (${head + 1} window blocks, ${measured.wallets.length} wallets, ${measured.expected} edges expected), after a cold verify of ${coldVerifyMs.toFixed(0)} ms
   verify alone, warm (A/B)       ${aloneMs.toFixed(2)} ms per answer = ${((edges * 1000) / aloneMs).toFixed(0)} edges/s
   verify + storable + complete   ${withMs.toFixed(2)} ms per answer = ${((edges * 1000) / withMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / withMs >= 20_000 ? 'met' : 'MISSED'}): verify ${(step.verify / n).toFixed(2)} ms, ingest-job parse ${(step.storable / n).toFixed(2)} ms, completeness check ${(step.completeness / n).toFixed(2)} ms per answer (${expectedPerCheck.toFixed(0)} edges expected on average)

@@ -108,6 +108,22 @@ describe('loadConfig names each bad setting and the fix', () => {
     expect(uri).not.toContain('pw-PLANTED');
   });
 
+  it('DEFENSE_CANARY_KEYS: a list of keys, each checked, never echoed', () => {
+    const bad = messageFor({ DEFENSE_CANARY_KEYS: `0x${'c3'.repeat(32)},0xPLANTED` });
+    expect(bad).toMatch(
+      /DEFENSE_CANARY_KEYS.* expected comma-separated 0x-prefixed 32-byte hex private keys/,
+    );
+    expect(bad).not.toContain('PLANTED');
+    expect(bad).not.toContain('c3c3c3c3');
+    const c = loadConfig({ DEFENSE_CANARY_KEYS: ` 0x${'c3'.repeat(32)} , 0x${'d4'.repeat(32)}` });
+    expect(c.defense.canaryKeys).toEqual([`0x${'c3'.repeat(32)}`, `0x${'d4'.repeat(32)}`]);
+    expect(c.defense.canariesPerEpoch).toBe(3);
+    expect(loadConfig({}).defense.canaryKeys).toEqual([]);
+    expect(messageFor({ DEFENSE_CANARIES_PER_EPOCH: '-1' })).toMatch(
+      /DEFENSE_CANARIES_PER_EPOCH="-1" is invalid/,
+    );
+  });
+
   it('accepts the documented forms', () => {
     const c = loadConfig({
       NEO4J_URI: 'neo4j+s://db.example.com',

@@ -117,6 +117,8 @@ const schema = z.object({
   VIGIL_API_EXPENSIVE_QUEUE: whole(0, 10_000).default(32),
   /** Neo4j statements one expensive request may have in flight. */
   VIGIL_API_EXPENSIVE_NEO4J_CALLS: whole(1, 64).default(2),
+  /** Neo4j statements any other API request may have in flight. */
+  VIGIL_API_NEO4J_CALLS_PER_REQUEST: whole(1, 256).default(8),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
   ETH_CHAIN_ID: whole(0).default(0),
   /** The rules the miners' EVM simulates by: must be the network's (the local dev node runs cancun). */
@@ -164,6 +166,15 @@ const schema = z.object({
   DEFENSE_EPOCH_MS: whole(1).default(3_600_000),
   /** Share of defense rewards when combined with Patrol scores (0..1). */
   DEFENSE_WEIGHT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+  /** Canary senders: comma-separated 0x private keys of funded accounts only the validator holds. Never logged. */
+  DEFENSE_CANARY_KEYS: z
+    .string()
+    .default('')
+    .refine((v) => v.trim() === '' || v.split(',').every((k) => /^0x[0-9a-fA-F]{64}$/.test(k.trim())), {
+      message: 'expected comma-separated 0x-prefixed 32-byte hex private keys',
+    }),
+  /** Canaries each live miner is sent per reward epoch (0 = none). */
+  DEFENSE_CANARIES_PER_EPOCH: whole(0, 100).default(3),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -202,6 +213,7 @@ export interface Config {
       expensiveSlots: number;
       expensiveQueue: number;
       expensiveNeo4jCalls: number;
+      neo4jCallsPerRequest: number;
     };
   };
   metricsPort: number;
@@ -238,6 +250,9 @@ export interface Config {
     telegram: { token: string; baseUrl: string };
     epochMs: number;
     weightShare: number;
+    /** Secrets: canary sender keys. */
+    canaryKeys: string[];
+    canariesPerEpoch: number;
   };
 }
 
@@ -281,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         expensiveSlots: e.VIGIL_API_EXPENSIVE_SLOTS,
         expensiveQueue: e.VIGIL_API_EXPENSIVE_QUEUE,
         expensiveNeo4jCalls: e.VIGIL_API_EXPENSIVE_NEO4J_CALLS,
+        neo4jCallsPerRequest: e.VIGIL_API_NEO4J_CALLS_PER_REQUEST,
       },
     },
     metricsPort: e.METRICS_PORT,
@@ -324,6 +340,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       telegram: { token: e.DEFENSE_TELEGRAM_BOT_TOKEN, baseUrl: e.DEFENSE_TELEGRAM_API_URL },
       epochMs: e.DEFENSE_EPOCH_MS,
       weightShare: e.DEFENSE_WEIGHT_SHARE,
+      canaryKeys: e.DEFENSE_CANARY_KEYS.split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== ''),
+      canariesPerEpoch: e.DEFENSE_CANARIES_PER_EPOCH,
     },
   };
 }

@@ -25,6 +25,8 @@ describe('createRedactor', () => {
     PATROL_HOTKEY_URI: 'one two three four//hot-5',
     DEFENSE_TELEGRAM_BOT_TOKEN: '123:tg-6',
     ETH_RPC_URL: 'https://rpc.example.com/v2/alchemyKey7abcdefghijklmnop',
+    DEFENSE_CANARY_KEYS:
+      '0xa1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1, 0xb2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2',
   });
 
   it('masks every secret value and URL credential wherever it appears', () => {
@@ -36,6 +38,8 @@ describe('createRedactor', () => {
       'POST https://api.telegram.org/bot123:tg-6/sendMessage',
       'rpc https://rpc.example.com/v2/alchemyKey7abcdefghijklmnop down',
       'other ws://user:other-pw@h:1',
+      // One canary key alone, as a library might echo it.
+      'signer 0xb2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2 failed',
     ].join('\n');
     const out = redact(text);
     for (const secret of [
@@ -47,6 +51,7 @@ describe('createRedactor', () => {
       'tg-6',
       'alchemyKey7',
       'other-pw',
+      'b2b2b2b2',
     ])
       expect(out).not.toContain(secret);
     // What is not secret stays readable.

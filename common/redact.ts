@@ -19,6 +19,7 @@ export const SECRET_SETTINGS = [
   'DEFENSE_GUARDIAN_KEY',
   'DEFENSE_WEBHOOK_SECRET',
   'DEFENSE_TELEGRAM_BOT_TOKEN',
+  'DEFENSE_CANARY_KEYS',
 ] as const;
 
 /** URL settings: shown with their credentials (user info password, keys in path or query) masked. */
@@ -88,6 +89,8 @@ export function createRedactor(env: Record<string, string | undefined>): Redacto
     if (name === 'VIGIL_API_KEYS' && value) {
       for (const pair of value.split(',')) add(pair.slice(pair.indexOf(':') + 1).trim());
     }
+    // Each canary key alone too: a library may echo one of them.
+    if (name === 'DEFENSE_CANARY_KEYS' && value) for (const k of value.split(',')) add(k.trim());
   }
   for (const name of URL_SETTINGS) for (const s of urlSecrets(env[name])) add(s);
   // Longest first, so a value containing another is masked whole.

@@ -7,6 +7,7 @@
  *   keys.ts     every queue, key and channel name
  *   model.ts    the shared vocabulary: chains, node/relationship types, severities, evidence, edges
  *   ids.ts      identities derived from evidence (relationship, alert, ingest job)
+ *   signing.ts  how miners sign: RFC 8785 canonical JSON, blake2-256, sr25519 (Patrol and defense)
  *   patrol.ts   Patrol Challenge and Answer, its size caps, the answer's signature, score history entries
  *   defense.ts  BitDefense Challenge and Answer, Heartbeat, PublishedWeights, PauseClaim, AlertEvent
  *   ingest.ts   the `ingest` queue's SubgraphJob and FindingJob, the nodes-and-edges schema Patrol
@@ -23,3 +24,4 @@ export * from './keys.ts';
 export * from './model.ts';
 export * from './parse.ts';
 export * as patrol from './patrol.ts';
+export * as signing from './signing.ts';

@@ -1,5 +1,5 @@
 import { type JsonRpcApiProvider, JsonRpcProvider, Network, SocketProvider, WebSocketProvider } from 'ethers';
-import { addBounded } from '../../common/bounded.ts';
+import { LRUCache } from 'lru-cache';
 import { VigilError } from '../../common/errors.ts';
 import type { RpcTransaction } from './types.ts';
 
@@ -129,9 +129,10 @@ export async function watchPending(
   };
   let stopped = false;
 
-  const delivered = new Set<string>();
+  const delivered = new LRUCache<string, true>({ max: maxSeen });
   const deliver = (tx: RpcTransaction) => {
-    if (!tx.hash || !addBounded(delivered, tx.hash, maxSeen)) return;
+    if (!tx.hash || delivered.has(tx.hash)) return;
+    delivered.set(tx.hash, true);
     track(
       (async () => {
         try {

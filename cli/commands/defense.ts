@@ -11,6 +11,7 @@ import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createPauseAgent } from '../../services/defense/actions.ts';
+import { createCanaryMaker } from '../../services/defense/canaries.ts';
 import { listInvariants, removeInvariant, upsertInvariant } from '../../services/defense/invariantStore.ts';
 import { createMembership } from '../../services/defense/membership.ts';
 import { createDefenseMiner } from '../../services/defense/miner.ts';
@@ -157,6 +158,21 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     : undefined;
   if (!pauseAgent) rt.log.warn('DEFENSE_GUARDIAN_KEY is not set: pause actions will not be sent');
   const rewards = createRewardBook({ epochMs: d.epochMs });
+  let canaries: ReturnType<typeof createCanaryMaker> | undefined;
+  if (d.canaryKeys.length > 0 && d.canariesPerEpoch > 0) {
+    // The validator's own engine: its verdict on a canary is the truth miners are scored against.
+    const engine = await createEngine({
+      rpc,
+      log: (m) => rt.log.debug(m),
+      hardfork: rt.config.ethereum.hardfork,
+      chainId: BigInt(chainId),
+    });
+    canaries = createCanaryMaker({ engine, rpc, chainId, keys: d.canaryKeys });
+  } else {
+    rt.log.warn(
+      'no canaries (DEFENSE_CANARY_KEYS empty or DEFENSE_CANARIES_PER_EPOCH=0): violated recall is measured only on real attacks, and an epoch without one pays no miner',
+    );
+  }
   const validator = createDefenseValidator({
     id: d.validatorId,
     chainId,
@@ -174,8 +190,10 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
       threshold: d.threshold,
       deadlineMs: d.deadlineMs,
       registryRefreshMs: d.registryRefreshMs,
+      canariesPerEpoch: d.canariesPerEpoch,
     },
     pauseAgent,
+    canaries,
     notifiers: { webhookSecret: d.webhookSecret, telegram: d.telegram },
     rewards,
   });
@@ -225,6 +243,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
       validator: d.validatorId,
       chainId,
       guardian: pauseAgent?.guardian ?? null,
+      canarySenders: canaries?.senders.length ?? 0,
       netuid: rt.config.patrol.netuid,
       members: membership.list().length,
     },
@@ -235,6 +254,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
 const USAGE = `usage:
   vigil invariants add --chain-id <n> (--definition '<json>' | --file <path.json>) [--severity low|medium|high|critical]
                        [--webhook <url>]... [--telegram <chat id>]... [--pause] [--pause-contract 0x…] [--pause-signature 'pause()']
+                       [--canary '{"to":"0x…","data":"0x…{sender}…","value":"0"}']...
   vigil invariants list [--chain-id <n>] [--contract 0x…] [--json]
   vigil invariants remove <id>`;
 
@@ -258,6 +278,7 @@ export async function invariantsCommand(rt: Runtime, args: string[]): Promise<vo
         pause: { type: 'boolean' },
         'pause-contract': { type: 'string' },
         'pause-signature': { type: 'string' },
+        canary: { type: 'string', multiple: true },
         contract: { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -324,16 +345,24 @@ export async function invariantsCommand(rt: Runtime, args: string[]): Promise<vo
       signature: (v['pause-signature'] as string | undefined) ?? 'pause()',
     });
   }
+  const canaries = ((v.canary as string[] | undefined) ?? []).map((text, n) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new VigilError(`--canary #${n + 1} is not valid JSON: ${(e as Error).message}`);
+    }
+  });
   try {
     const { registration, invariant } = validateRegistration({
       chainId: Number(v['chain-id']),
       ...(v.severity ? { severity: v.severity } : {}),
       definition,
       actions,
+      canaries,
     });
     const saved = await upsertInvariant(graph, registration, invariant);
     console.log(
-      `registered invariant ${saved.id} (${saved.kind}) on ${saved.contract}, chain ${saved.chainId}, ${saved.actions.length} action(s)`,
+      `registered invariant ${saved.id} (${saved.kind}) on ${saved.contract}, chain ${saved.chainId}, ${saved.actions.length} action(s), ${saved.canaries?.length ?? 0} canary call(s)`,
     );
   } catch (e) {
     if (e instanceof InvalidRegistrationError)

@@ -249,7 +249,7 @@ describe('services with a dependency down', () => {
       REDIS_URL: redis.url,
       ETH_RPC_URL: node.rpcUrl,
       METRICS_PORT: String(port),
-      DEFENSE_MINER_ID: `health-${uniquePrefix()}`,
+      DEFENSE_MINER_HOTKEY_URI: `//Health${uniquePrefix()}`,
     });
     const url = `http://127.0.0.1:${port}/health`;
     const first = await waitFor(`${url} to answer`, () => health(url), 60_000);

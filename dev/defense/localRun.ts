@@ -23,7 +23,7 @@ import {
   validateRegistration,
 } from '../../services/defense/registry.ts';
 import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
-import { startLocalSubtensor } from '../bittensor/localChain.ts';
+import { type LocalSubtensor, startLocalSubtensor } from '../bittensor/localChain.ts';
 import { seedScenario } from '../bittensor/seeder.ts';
 import { localMinerUser } from '../minerUsers.ts';
 
@@ -133,10 +133,12 @@ export async function chainMembership(
   netuid: number,
   log: Logger,
   refreshMs = 60_000,
+  timeoutMs = 30_000,
 ): Promise<Membership> {
   const m = createMembership({
     load: async () => (await subnetNeurons(api, netuid)).map((n) => n.hotkey),
     refreshMs,
+    timeoutMs,
     log,
     setting: `the local chain, subnet ${netuid}`,
   });
@@ -146,7 +148,7 @@ export async function chainMembership(
 
 export interface DefenseSubnet {
   api: ApiPromise;
-  chain: AdminChain & { wsUrl: string };
+  chain: LocalSubtensor;
   netuid: number;
   /** The hotkeys registered, in the order of `hotkeyUris`. */
   hotkeys: string[];

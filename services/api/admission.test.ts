@@ -195,7 +195,7 @@ describe('the expensive-request lane', () => {
     expect(await lane('waiting')).toBe(0);
   }, 120_000);
 
-  it('caps the Neo4j statements an expensive request has in flight; a cheap one of the same shape is not capped', async () => {
+  it('caps the Neo4j statements a request has in flight: an expensive one at expensiveNeo4jCalls, any other at neo4jCallsPerRequest', async () => {
     const six = `{ ${job.nodes.map((n, i) => `w${i}: ${wallet(n.address)}`).join(' ')} }`; // cost 120
     const measure = async (admission: Partial<AdmissionSettings>) => {
       const g = gatedGraph();
@@ -211,9 +211,15 @@ describe('the expensive-request lane', () => {
       expect(Object.keys(body.data ?? {})).toHaveLength(6);
       return g.maxInFlight();
     };
-    const capped = await measure({ expensiveCost: 100, expensiveNeo4jCalls: 2 });
-    const cheap = await measure({ expensiveCost: 1000, expensiveNeo4jCalls: 2 });
-    expect(capped).toBe(2);
-    expect(cheap).toBeGreaterThan(2);
+    const expensive = await measure({ expensiveCost: 100, expensiveNeo4jCalls: 2, neo4jCallsPerRequest: 8 });
+    const cheap = await measure({ expensiveCost: 1000, expensiveNeo4jCalls: 2, neo4jCallsPerRequest: 8 });
+    const cheapCapped = await measure({
+      expensiveCost: 1000,
+      expensiveNeo4jCalls: 2,
+      neo4jCallsPerRequest: 3,
+    });
+    expect(expensive).toBe(2);
+    expect(cheap).toBeGreaterThan(3); // six wallets read side by side
+    expect(cheapCapped).toBe(3);
   }, 120_000);
 });

@@ -18,8 +18,9 @@ import { userError } from './errors.ts';
  *   that many run at once and cheap questions never queue behind them. A request that cannot start
  *   within its time budget, or finds `expensiveQueue` others waiting, is refused with HTTP 503;
  - while it runs, an expensive request has at most `expensiveNeo4jCalls` Neo4j statements in
-   flight: its resolvers run side by side (4 aliased hub pages read 400 degrees), and without a cap
-   they take Neo4j's threads and the driver's connections from every other request.
+   flight, any other `neo4jCallsPerRequest`: resolvers run side by side (4 aliased hub pages read
+   400 degrees), and without a cap they take Neo4j's threads and the driver's connections from
+   every other request.
  * Why: each request was bounded, but two loops of the heaviest allowed requests slowed every
  * investigator's p99 six-fold (docs/benchmarks.md, bench:abuse); the cost of a request is paid
  * mostly on the shared Neo4j and the API's single event loop.
@@ -37,6 +38,8 @@ export interface AdmissionSettings {
   expensiveQueue: number;
   /** Neo4j statements one expensive request may have in flight. */
   expensiveNeo4jCalls: number;
+  /** Neo4j statements any other request may have in flight. */
+  neo4jCallsPerRequest: number;
 }
 
 export const DEFAULT_ADMISSION: AdmissionSettings = {
@@ -46,6 +49,7 @@ export const DEFAULT_ADMISSION: AdmissionSettings = {
   expensiveSlots: 1,
   expensiveQueue: 32,
   expensiveNeo4jCalls: 2,
+  neo4jCallsPerRequest: 8,
 };
 
 /** `graph` with at most `calls` statements (query, read, write) of this request in flight. */
@@ -150,7 +154,13 @@ export function useAdmission(
       if (caller === undefined) return; // the API's own warm-up
       const over = await spend(caller, Math.max(1, cost));
       if (over) return setResultAndStopExecution({ errors: [over] });
-      if (settings.expensiveCost <= 0 || cost < settings.expensiveCost) return;
+      if (settings.expensiveCost <= 0 || cost < settings.expensiveCost) {
+        // Just under the lane, a request may still start ~80 reads at once (a page of neighbors
+        // with their degrees): capped too, more loosely (a dense wallet's groups, a path search's
+        // slices are read side by side).
+        args.contextValue.graph = throttledGraph(args.contextValue.graph, settings.neo4jCallsPerRequest);
+        return;
+      }
       if (lane.size >= settings.expensiveQueue)
         return setResultAndStopExecution({
           errors: [
@@ -162,12 +172,23 @@ export function useAdmission(
         });
       args.contextValue.graph = throttledGraph(args.contextValue.graph, settings.expensiveNeo4jCalls);
       setExecuteFn(async (a) => {
+        // Bounds the wait only: p-queue also races a running task with its signal, and a task
+        // given up on while it runs would free its slot with its work still going.
+        const waiting = new AbortController();
+        const timer = setTimeout(() => waiting.abort(new Error('lane wait')), opts.waitMs);
         try {
-          return (await lane.add(() => executeFn(a), {
-            signal: AbortSignal.timeout(opts.waitMs),
-          })) as Awaited<ReturnType<typeof executeFn>>;
+          const run = async () => {
+            clearTimeout(timer);
+            // Between two expensive requests, the I/O that arrived meanwhile (cheap questions,
+            // /health) is served first: the lane starts its next task from a promise callback,
+            // which would otherwise run before them.
+            await new Promise((r) => setImmediate(r));
+            return executeFn(a);
+          };
+          return (await lane.add(run, { signal: waiting.signal })) as Awaited<ReturnType<typeof executeFn>>;
         } catch (err) {
-          if ((err as Error).name !== 'TimeoutError') throw err;
+          clearTimeout(timer);
+          if (!waiting.signal.aborted || err !== waiting.signal.reason) throw err;
           return {
             errors: [
               busy(

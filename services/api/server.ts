@@ -139,7 +139,7 @@ export function createApi(deps: ApiDeps) {
       ...(deps.jit === false ? [] : [useGraphQlJit({}, { enableIf: notSubscription })]),
       useRequestBudget(limits),
       useRequestReads(),
-      // Last: its lane wraps the execution the plugins above built, and only what passed them is charged.
+      // After the execution plugins: its lane wraps what they built, and only what passed them is charged.
       useAdmission(admission, { waitMs: limits.requestTimeoutMs, log: deps.log, registry: deps.registry }),
       useBodyLimit(),
       useShortErrorMessages(),

@@ -1,9 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { Wallet, id as keccakText } from 'ethers';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
-import { rememberBounded } from '../../common/bounded.ts';
 import { VigilError } from '../../common/errors.ts';
 import { oneAtATime } from '../../common/serial.ts';
 import { pauseClaimKey } from '../../protocol/keys.ts';
@@ -241,7 +241,7 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
   const inflight = new Map<string, { nonce: number; tip: bigint; maxFee: bigint; hash: string }>();
   // One pause at a time: nonces and the in-flight table stay consistent.
   const serially = oneAtATime();
-  const seen = new Map<string, string>();
+  const seen = new LRUCache<string, string>({ max: 10_000 });
 
   const syncNonce = async () => {
     nextNonce = Number(BigInt(await opts.rpc.call<string>('eth_getTransactionCount', [guardian, 'pending'])));
@@ -273,7 +273,7 @@ export function createPauseAgent(opts: PauseAgentOptions): PauseAgent {
     const hashOf = (v: string | null | undefined) => (v && /^0x[0-9a-f]{64}$/i.test(v) ? { hash: v } : {});
     if (!opts.redis) {
       if (seen.has(key)) return { status: 'deduped', ...hashOf(seen.get(key)) };
-      rememberBounded(seen, key, 'sending', 10_000);
+      seen.set(key, 'sending');
       try {
         const r = await sendPause(req, contract, async () => {});
         if (r.hash) seen.set(key, r.hash);

@@ -118,6 +118,8 @@ describe('rewards', () => {
   it('slower miners earn less; stats reset per epoch', () => {
     const book = createRewardBook({ epochMs: 1000, now: 0 });
     book.record(round('t1', 'holds', { fast: 'holds', slow: 'holds' }, { fast: 5, slow: 50 }), 10);
+    // A decided violation: without one nobody has violated recall, so nobody is paid.
+    book.record(round('a1', 'violated', { fast: 'violated', slow: 'violated' }, { fast: 5, slow: 50 }), 10);
     const [fast, slow] = book.current();
     expect(fast!.score / slow!.score).toBeCloseTo(10);
     book.record(round('t2', 'holds', { fast: 'holds' }), 2000);

@@ -13,6 +13,7 @@ import {
  *   (:Invariant {id, chainId, kind, contract, description, severity, definition, registered, createdAt})
  *     -[:WATCHES]->(:Wallet:Contract {chain: 'ethereum', address})
  *   (:Invariant)-[:DEFENDED_BY]->(:DefenseAction {id, kind, config})
+ * `canaries` (JSON) holds the calls known to violate it, for the validator's canary challenges.
  * Alerts link to the same Invariant node (graph/ingest.ts). Removing an invariant unregisters it
  * (and deletes its actions) but keeps the node, so past alerts still name what they violated.
  * The definition is stored as the JSON the engine parses; action configs as JSON too.
@@ -23,7 +24,7 @@ MERGE (c:Wallet {chain: 'ethereum', address: $contract})
 SET c:Contract
 MERGE (i:Invariant {id: $id})
 SET i.chainId = $chainId, i.kind = $kind, i.contract = $contract, i.description = $description,
-    i.severity = $severity, i.definition = $definition, i.registered = true,
+    i.severity = $severity, i.definition = $definition, i.canaries = $canaries, i.registered = true,
     i.createdAt = coalesce(CASE WHEN i.registered THEN i.createdAt END, datetime()), i.updatedAt = datetime()
 WITH i, c
 OPTIONAL MATCH (i)-[old:WATCHES]->(other) WHERE other <> c
@@ -41,7 +42,7 @@ const READ_FIELDS = `
 OPTIONAL MATCH (i)-[:DEFENDED_BY]->(a:DefenseAction)
 WITH i, a ORDER BY a.id
 WITH i, collect(a {.id, .kind, .config}) AS actions
-RETURN i {.id, .chainId, .kind, .contract, .description, .severity, .definition,
+RETURN i {.id, .chainId, .kind, .contract, .description, .severity, .definition, .canaries,
           createdAt: toString(i.createdAt)} AS inv, actions`;
 
 function toRecord(row: { get(k: string): unknown }): RegisteredInvariant {
@@ -58,6 +59,7 @@ function toRecord(row: { get(k: string): unknown }): RegisteredInvariant {
     severity: inv.severity as RegisteredInvariant['severity'],
     definition: JSON.parse(inv.definition as string),
     actions,
+    canaries: inv.canaries ? JSON.parse(inv.canaries as string) : [],
     createdAt: inv.createdAt as string,
   };
 }
@@ -82,6 +84,7 @@ export async function upsertInvariant(
       description: invariant.description ?? '',
       severity: reg.severity,
       definition: JSON.stringify(reg.definition),
+      canaries: JSON.stringify(reg.canaries ?? []),
       actions,
     }),
   );

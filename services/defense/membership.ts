@@ -1,3 +1,4 @@
+import pTimeout from 'p-timeout';
 import { ServiceUnavailableError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 
@@ -26,7 +27,10 @@ export function createMembership(deps: {
   log: Logger;
   /** The setting(s) to name when the chain cannot be read, e.g. `SUBTENSOR_URL (netuid 3, PATROL_NETUID)`. */
   setting: string;
+  /** A read that takes longer fails (a node that accepts and never answers must not stop refreshes). */
+  timeoutMs?: number;
 }): Membership {
+  const timeoutMs = deps.timeoutMs ?? 30_000;
   let members = new Set<string>();
   let loadedAt = 0;
   let lastError: string | null = null;
@@ -34,7 +38,10 @@ export function createMembership(deps: {
   let closed = false;
 
   const load = async () => {
-    const list = await deps.load();
+    const list = await pTimeout(deps.load(), {
+      milliseconds: timeoutMs,
+      message: `no answer within ${timeoutMs / 1000} s`,
+    });
     const before = members;
     members = new Set(list);
     loadedAt = Date.now();

@@ -1,7 +1,7 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { rememberBounded } from '../../common/bounded.ts';
 import { InvalidPayloadError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import {
@@ -71,7 +71,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
   });
 
   // Parsed invariant sets by their JSON (validators resend the same set with every challenge).
-  const parsedSets = new Map<string, Invariant[] | InvalidInvariantError>();
+  const parsedSets = new LRUCache<string, Invariant[] | InvalidInvariantError>({ max: 256 });
   const prefetched = new Set<string>();
   const invariantsOf = (defs: Challenge['invariants']): Invariant[] | InvalidInvariantError => {
     const key = JSON.stringify(defs);
@@ -83,7 +83,7 @@ export function createDefenseMiner(deps: DefenseMinerDeps): DefenseMiner {
         if (!(e instanceof InvalidInvariantError)) throw e;
         p = e;
       }
-      rememberBounded(parsedSets, key, p, 256);
+      parsedSets.set(key, p);
     }
     return p;
   };

@@ -38,6 +38,24 @@ export const defenseActionSchema = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 export type DefenseActionSpec = z.infer<typeof defenseActionSchema>;
+
+/**
+ * A call the protocol team knows violates the invariant, for canary challenges
+ * (services/defense/canaries.ts). `{sender}` in the data stands for the canary sender's address
+ * (40 hex digits, no 0x), e.g. `0x13af4035000000000000000000000000{sender}` for setOwner(sender).
+ * Kept by the validator only: it is never sent to miners nor shown by the API.
+ */
+export const canaryCallSchema = z
+  .object({
+    to: address,
+    data: z
+      .string()
+      .regex(/^0x(?:[0-9a-fA-F]{2}|\{sender\})*$/, 'expected 0x-prefixed hex bytes, {sender} allowed'),
+    /** Wei sent with the call, as a decimal string. */
+    value: z.string().regex(/^\d+$/, 'expected a decimal number of wei').default('0'),
+  })
+  .strict();
+export type CanaryCall = z.infer<typeof canaryCallSchema>;
 export type DefenseAction = DefenseActionSpec & { id: string };
 
 export interface InvariantRegistration {
@@ -46,6 +64,8 @@ export interface InvariantRegistration {
   /** The engine input definition as given (JSON-safe), with its `id`. */
   definition: Record<string, unknown>;
   actions: DefenseActionSpec[];
+  /** Calls known to violate it (canaries); never sent to miners. */
+  canaries?: CanaryCall[];
 }
 
 export interface RegisteredInvariant extends InvariantRegistration {
@@ -73,6 +93,7 @@ const registrationSchema = z
     severity: z.enum(SEVERITIES).default('high'),
     definition: z.record(z.unknown()),
     actions: z.array(defenseActionSchema).default([]),
+    canaries: z.array(canaryCallSchema).max(32).default([]),
   })
   .strict();
 

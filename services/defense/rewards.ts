@@ -7,14 +7,21 @@ import type { InvariantConsensus } from './consensus.ts';
  *
  *   S = N * A * (5000 / L99_ms)          (BitDefense's formula)
  *
- *   N   distinct transactions the miner answered before the deadline;
+ *   N   distinct transactions the miner answered before the deadline (canaries included: a miner
+ *       cannot tell them from real ones);
  *   L99 99th percentile of its answer latency as the VALIDATOR measured it (arrival - sent), >= 1 ms;
- *   A   accuracy against consensus, as the product of two recalls:
- *         (agreed on decided-`holds` / decided-`holds` seen) * (agreed on decided-`violated` / decided-`violated` seen)
- *       A class never seen in the epoch counts as 1. A miner answering "safe" to everything scores
- *       0 on the violated recall as soon as one attack is decided, so it earns nothing; a miner crying
- *       wolf loses the holds recall. Plain agreement (BitDefense) would pay the always-safe miner ~100 %.
- *       `error` votes agree with nothing. Undecided invariants are not scored.
+ *   A   accuracy, as the product of two recalls over the invariants whose truth is known:
+ *         (agreed on `holds` / `holds` seen) * (agreed on `violated` / `violated` seen)
+ *       The truth of a real tx is the miners' consensus (undecided invariants are not scored); the
+ *       truth of a canary is the validator's own simulation (services/defense/canaries.ts), never
+ *       the miners' votes.
+ *       Violated recall is MEASURED, never assumed: a miner that saw no violated case in the epoch
+ *       gets 0 for it (no recall credit), so it earns nothing. Canaries give every live miner
+ *       violated cases each epoch; without them an always-"holds" miner would be paid in full in
+ *       every epoch without a decided attack. Holds recall of a miner that saw no holds case counts
+ *       1: a miner crying wolf loses it on the first benign tx decided `holds`.
+ *       A miner answering "safe" to everything scores 0 on violated recall; plain agreement
+ *       (BitDefense) would pay it ~100 %. `error` votes agree with nothing.
  */
 
 export interface MinerScore {
@@ -25,6 +32,8 @@ export interface MinerScore {
   score: number;
   holdsRecall: { agreed: number; seen: number };
   violatedRecall: { agreed: number; seen: number };
+  /** Canary rounds answered, and those whose every known invariant the miner got right. */
+  canaries: { agreed: number; seen: number };
 }
 
 interface MinerStats {
@@ -32,16 +41,22 @@ interface MinerStats {
   latencies: number[];
   holds: { agreed: number; seen: number };
   violated: { agreed: number; seen: number };
+  canaries: { agreed: number; seen: number };
 }
 
 export interface RoundRecord {
   txHash: string;
   /** Per miner that answered in time: its votes by invariant id and the latency the validator measured. */
   answers: Map<string, { votes: Map<string, Vote>; latencyMs: number }>;
-  consensus: InvariantConsensus[];
+  /** The truth per invariant: the consensus of a real tx, the validator's simulation of a canary. */
+  consensus: Pick<InvariantConsensus, 'id' | 'outcome'>[];
+  /** A canary round (its `consensus` is the validator's own ground truth). */
+  canary?: boolean;
 }
 
-const recall = (r: { agreed: number; seen: number }) => (r.seen === 0 ? 1 : r.agreed / r.seen);
+/** Recall of a class; `unseen` is what a class never seen in the epoch is worth. */
+const recall = (r: { agreed: number; seen: number }, unseen: 0 | 1) =>
+  r.seen === 0 ? unseen : r.agreed / r.seen;
 
 export interface RewardBook {
   record(round: RoundRecord, now?: number): void;
@@ -56,6 +71,9 @@ export interface RewardBook {
   /** What weights rest on, with its epoch number: the last finished epoch, or the running one before the first. */
   settled(): { epoch: number; scores: MinerScore[] };
   readonly epoch: number;
+  /** When the running epoch started (epoch ms), and how long an epoch lasts. */
+  readonly startedAt: number;
+  readonly epochMs: number;
 }
 
 export function createRewardBook(opts: { epochMs: number; now?: number }): RewardBook {
@@ -67,7 +85,13 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
   const of = (miner: string) => {
     let s = stats.get(miner);
     if (!s) {
-      s = { txs: new Set(), latencies: [], holds: { agreed: 0, seen: 0 }, violated: { agreed: 0, seen: 0 } };
+      s = {
+        txs: new Set(),
+        latencies: [],
+        holds: { agreed: 0, seen: 0 },
+        violated: { agreed: 0, seen: 0 },
+        canaries: { agreed: 0, seen: 0 },
+      };
       stats.set(miner, s);
     }
     return s;
@@ -76,7 +100,7 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
   const scores = (): MinerScore[] =>
     [...stats.entries()]
       .map(([miner, s]) => {
-        const accuracy = recall(s.holds) * recall(s.violated);
+        const accuracy = recall(s.holds, 1) * recall(s.violated, 0);
         const l99Ms = s.latencies.length > 0 ? Math.max(1, percentile(s.latencies, 99)) : 1;
         const txs = s.txs.size;
         return {
@@ -87,6 +111,7 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
           score: txs * accuracy * (5000 / l99Ms),
           holdsRecall: { ...s.holds },
           violatedRecall: { ...s.violated },
+          canaries: { ...s.canaries },
         };
       })
       .sort((a, b) => (a.miner < b.miner ? -1 : 1));
@@ -95,17 +120,27 @@ export function createRewardBook(opts: { epochMs: number; now?: number }): Rewar
     get epoch() {
       return epoch;
     },
+    get startedAt() {
+      return epochStart;
+    },
+    epochMs: opts.epochMs,
     record(round, now = Date.now()) {
       book.rollEpoch(now);
       for (const [miner, a] of round.answers) {
         const s = of(miner);
         s.txs.add(round.txHash);
         s.latencies.push(a.latencyMs);
+        let right = true;
         for (const c of round.consensus) {
           if (c.outcome === 'undecided') continue;
           const cls = c.outcome === 'holds' ? s.holds : s.violated;
           cls.seen++;
           if (a.votes.get(c.id) === c.outcome) cls.agreed++;
+          else right = false;
+        }
+        if (round.canary) {
+          s.canaries.seen++;
+          if (right) s.canaries.agreed++;
         }
       }
     },

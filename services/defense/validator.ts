@@ -1,10 +1,10 @@
 import type { JsonRpcApiProvider } from 'ethers';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/watcher.ts';
-import { addBounded, rememberBounded } from '../../common/bounded.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import {
@@ -21,6 +21,7 @@ import { readHeartbeats, sendChallenge } from '../../queues/defense.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { type StreamReader, createStreamReader } from '../../queues/streams.ts';
 import { type AlertNotice, type PauseAgent, type PauseResult, sendTelegram, sendWebhook } from './actions.ts';
+import { type Canary, type CanaryMaker, createCanaryPlan } from './canaries.ts';
 import { type InvariantConsensus, decide } from './consensus.ts';
 import { listInvariants } from './invariantStore.ts';
 import type { RegisteredInvariant } from './registry.ts';
@@ -41,6 +42,8 @@ export interface DefenseParams {
   retryMs: number;
   /** ...this many times at most (until then it is dropped once mined). */
   maxRetries: number;
+  /** Canaries each live miner is sent per reward epoch (with `canaries` and `rewards` given). */
+  canariesPerEpoch: number;
 }
 
 export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
@@ -51,6 +54,7 @@ export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
   minerTtlMs: 10_000,
   retryMs: 250,
   maxRetries: 40,
+  canariesPerEpoch: 3,
 };
 
 export interface Notifiers {
@@ -90,6 +94,8 @@ export interface DefenseValidatorDeps {
   pauseAgent?: PauseAgent;
   notifiers?: Notifiers;
   rewards?: RewardBook;
+  /** Builds canary challenges (canaries.ts); without it no canary is sent. */
+  canaries?: CanaryMaker;
   /** Called once per finished round (tests and the bench read timings from it). */
   onRound?: (report: RoundReport) => void;
   /** Watcher mode: 'auto' picks subscriptions on a WebSocket provider. */
@@ -110,6 +116,8 @@ export interface RoundReport {
   /** performance.now() marks: tx seen, challenges queued, first violation decided, pause sent, findings queued, round closed. */
   marks: { seen: number; sent: number; violated?: number; paused?: number; queued?: number; closed: number };
   skipped?: string;
+  /** A canary round: scored against the validator's own truth, never acted on. */
+  canary?: boolean;
 }
 
 export interface DefenseValidator {
@@ -117,6 +125,8 @@ export interface DefenseValidator {
   start(opts?: { watch?: boolean }): Promise<void>;
   /** Check one pending tx now (what the watcher calls); resolves when its round is closed. */
   handleTx(tx: RpcTransaction): Promise<RoundReport | null>;
+  /** Sends one canary now (what the canary timer calls); resolves when its round is closed, null if none was made. */
+  runCanary(): Promise<RoundReport | null>;
   refreshRegistry(): Promise<RegisteredInvariant[]>;
   liveMiners(): Promise<string[]>;
   readonly head: number;
@@ -165,6 +175,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     labelNames: ['kind', 'result'],
     registers: reg,
   });
+  const canaryCount = new Counter({
+    name: 'vigil_defense_canaries_total',
+    help: 'Canary challenges: sent, or not made (no call, no miner, none violating, failed)',
+    labelNames: ['result'],
+    registers: reg,
+  });
   const answersRefused = new Counter({
     name: 'vigil_defense_answers_refused_total',
     help: 'Answers dropped on arrival, never counted: by reason and miner (hotkey if registered, else "unregistered")',
@@ -191,10 +207,10 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   let registryLoad: Promise<RegisteredInvariant[]> | undefined;
   let miners: { at: number; ids: string[] } = { at: 0, ids: [] };
   const rounds = new Map<string, Round>();
-  const hasCode = new Map<string, boolean>();
+  const hasCode = new LRUCache<string, boolean>({ max: 50_000 });
   const pendingBySender = new Map<string, Map<number, { tx: RpcTransaction; head: number }>>();
-  const stateNonces = new Map<string, { head: number; nonce: number }>();
-  const checked = new Set<string>();
+  const stateNonces = new LRUCache<string, { head: number; nonce: number }>({ max: 50_000 });
+  const checked = new LRUCache<string, true>({ max: 100_000 });
   /** Txs whose check could not start, by hash: tried again on a timer, since no watcher delivers them twice. */
   const retries = new Map<string, { tx: RpcTransaction; attempts: number }>();
   let retryTimer: NodeJS.Timeout | undefined;
@@ -238,11 +254,11 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   }
 
   /** Heartbeat refusals already logged, so a miner's bad heartbeat is logged once, not every read. */
-  const heartbeatWarned = new Map<string, string>();
+  const heartbeatWarned = new LRUCache<string, string>({ max: 10_000 });
   const refuseHeartbeat = (miner: string, kind: string, reason: string) => {
     heartbeatsRefused.inc({ reason: kind });
     if (heartbeatWarned.get(miner) === kind) return;
-    rememberBounded(heartbeatWarned, miner, kind, 10_000);
+    heartbeatWarned.set(miner, kind);
     deps.log.warn({ miner: miner.slice(0, 100), reason: kind }, `heartbeat refused: ${reason.slice(0, 300)}`);
   };
 
@@ -285,7 +301,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (hit !== undefined) return hit;
     const code = await deps.rpc.call<string>('eth_getCode', [address, 'latest']);
     const yes = code !== '0x' && code !== '0x0';
-    rememberBounded(hasCode, address, yes, 50_000);
+    hasCode.set(address, yes);
     return yes;
   }
 
@@ -321,7 +337,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const hit = stateNonces.get(from);
     if (hit && hit.head === head) return hit.nonce;
     const nonce = Number(BigInt(await deps.rpc.call<string>('eth_getTransactionCount', [from, 'latest'])));
-    rememberBounded(stateNonces, from, { head, nonce }, 50_000);
+    stateNonces.set(from, { head, nonce });
     return nonce;
   }
 
@@ -571,7 +587,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     if (closed || !tx.hash) return null;
     // A tx is checked once, however often it arrives (the watcher, or a direct call).
     const key = lower(tx.hash)!;
-    if (!addBounded(checked, key, 100_000)) return null;
+    if (checked.has(key)) return null;
+    checked.set(key, true);
     let opened: OpenRound | null | 'deferred';
     try {
       opened = await openRound(tx, key, seen);
@@ -591,6 +608,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     report: RoundReport;
     ids: string[];
     acting: Promise<void>[];
+    canary?: Canary;
   }
 
   /**
@@ -627,6 +645,23 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     const asked = pickMiners(live);
     if (asked.length < p.minersPerTx)
       deps.log.debug({ live: live.length, k: p.minersPerTx }, 'fewer live miners than k');
+    const opened = await startRound(tx, list, asked, priorTxs, seen);
+    txs.inc({ decision: 'challenged' });
+    return opened;
+  }
+
+  /**
+   * Queues one challenge for `asked` (a canary's exactly like a real tx's) and opens its round.
+   * Throws when no miner's queue took it.
+   */
+  async function startRound(
+    tx: RpcTransaction,
+    list: RegisteredInvariant[],
+    asked: string[],
+    priorTxs: RpcTransaction[],
+    seen: number,
+    canary?: Canary,
+  ): Promise<OpenRound> {
     const now = Date.now();
     const challenge: Challenge = {
       challengeId: `${deps.id}:${lower(tx.hash)}:${head}`,
@@ -663,7 +698,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       arrival: new Map(),
       onAnswer: () => {
         // Act on each violation the moment it has its majority; later votes cannot overturn it.
-        for (const c of decide(ids, round.asked, round.answers, p.threshold)) {
+        // Never on a canary: it is not on the mempool and must raise nothing.
+        for (const c of canary ? [] : decide(ids, round.asked, round.answers, p.threshold)) {
           if (c.outcome !== 'violated' || acted.has(c.id)) continue;
           acted.add(c.id);
           report.marks.violated ??= performance.now();
@@ -692,12 +728,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       report.asked = reached;
     }
     report.marks.sent = performance.now();
-    txs.inc({ decision: 'challenged' });
-    return { tx, round, report, ids, acting };
+    if (canary) report.canary = true;
+    return { tx, round, report, ids, acting, canary };
   }
 
   /** Waits for every answer or the deadline, then takes the consensus, books rewards and reports. */
-  async function closeRound({ tx, round, report, ids, acting }: OpenRound): Promise<RoundReport> {
+  async function closeRound({ tx, round, report, ids, acting, canary }: OpenRound): Promise<RoundReport> {
     const { challenge, asked } = round;
     try {
       await new Promise<void>((resolve) => {
@@ -712,7 +748,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       rounds.delete(challenge.challengeId);
     }
     const consensus = decide(ids, asked, round.answers, p.threshold);
-    for (const c of consensus) outcomes.inc({ outcome: c.outcome });
+    if (!canary) for (const c of consensus) outcomes.inc({ outcome: c.outcome });
     await Promise.all(acting);
     report.consensus = consensus;
     report.answers = round.answers.length;
@@ -733,8 +769,12 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
           },
         ]),
       ),
-      consensus,
+      // A canary is scored on the validator's own simulation, never on the miners' votes.
+      consensus: canary ? canary.truth : consensus,
+      canary: canary !== undefined,
     });
+    const violated = consensus.filter((c) => c.outcome === 'violated').map((c) => c.id);
+    if (!canary && violated.length > 0) deps.canaries?.learn(violated, tx);
     const undecided = consensus.filter((c) => c.outcome === 'undecided');
     if (undecided.length > 0) {
       const reasons = [
@@ -755,6 +795,48 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     }
     deps.onRound?.(report);
     return report;
+  }
+
+  /** One canary: made and checked by the validator's engine, sent to the miners served least this epoch. */
+  async function runCanary(): Promise<RoundReport | null> {
+    if (closed || !deps.canaries) return null;
+    const seen = performance.now();
+    const skip = (result: string, reason: string) => {
+      canaryCount.inc({ result });
+      deps.log.warn({ reason }, 'no canary sent');
+      return null;
+    };
+    const [list, latest] = await Promise.all([currentInvariants(), deps.rpc.call<string>('eth_blockNumber')]);
+    onHead(Number(BigInt(latest)));
+    const live = await liveMiners();
+    if (list.length === 0) return skip('no-invariant', 'no invariant registered for this chain');
+    if (live.length === 0) return skip('no-miners', 'no live defense miner');
+    const made = await deps.canaries.make(list, head);
+    if ('skipped' in made) return skip('none-violating', made.skipped);
+    const asked = canaryPlan ? canaryPlan.pick(live) : pickMiners(live);
+    const opened = await startRound(made.tx, list, asked, [], seen, made);
+    canaryCount.inc({ result: 'sent' });
+    return closeRound(opened);
+  }
+
+  // Canary times are drawn per reward epoch (canaries.ts createCanaryPlan); the timer fires them.
+  const canaryPlan =
+    deps.canaries && deps.rewards && p.canariesPerEpoch > 0
+      ? createCanaryPlan({ perMiner: p.canariesPerEpoch, k: p.minersPerTx, epochMs: deps.rewards.epochMs })
+      : undefined;
+  let canaryTimer: NodeJS.Timeout | undefined;
+  async function canaryTick() {
+    const book = deps.rewards!;
+    book.rollEpoch();
+    const live = await liveMiners();
+    const due = canaryPlan!.due(Date.now(), { number: book.epoch, startedAt: book.startedAt }, live.length);
+    for (let i = 0; i < due; i++)
+      track(
+        runCanary().catch((e) => {
+          canaryCount.inc({ result: 'failed' });
+          deps.log.warn({ err: (e as Error).message }, 'canary failed');
+        }),
+      );
   }
 
   const open: OpenChallenges = {
@@ -824,6 +906,13 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       watchAnswers(miners.ids);
       head = Number(BigInt(await deps.rpc.call<string>('eth_blockNumber')));
       await refreshRegistry();
+      if (canaryPlan) {
+        const every = Math.min(1000, Math.max(50, deps.rewards!.epochMs / 100));
+        canaryTimer = setInterval(() => {
+          canaryTick().catch((e) => deps.log.warn({ err: (e as Error).message }, 'canary tick failed'));
+        }, every);
+        canaryTimer.unref();
+      }
       if (opts.watch === false) return;
       const log = (m: string) => deps.log.info(m);
       watchers.push(await watchHeads(deps.provider, onHead, { log }));
@@ -846,12 +935,14 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       );
     },
     handleTx,
+    runCanary,
     refreshRegistry,
     liveMiners,
     async close() {
       if (closed) return;
       closed = true;
       clearTimeout(retryTimer);
+      clearInterval(canaryTimer);
       retries.clear();
       for (const w of watchers.splice(0)) await w.stop().catch(() => {});
       await Promise.allSettled([...background]);

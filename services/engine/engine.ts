@@ -3,10 +3,10 @@ import { type Common, Mainnet, createCustomCommon } from '@ethereumjs/common';
 import { type TypedTransaction, createTxFromRPC } from '@ethereumjs/tx';
 import { createAddressFromString, hexToBytes } from '@ethereumjs/util';
 import { type VM, createVM, runTx } from '@ethereumjs/vm';
+import { LRUCache } from 'lru-cache';
 import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { type JsonRpcClient, createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
-import { rememberBounded } from '../../common/bounded.ts';
 import { VigilError } from '../../common/errors.ts';
 import { redactUrl } from '../../common/redact.ts';
 import { BlockReader, ForkState } from './forkState.ts';
@@ -281,14 +281,15 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   // Every tx constructor copies its Common and re-merges tx params through JSON (~0.4 ms per tx, the
   // largest cost of a warm check). Txs share one private, pre-parametrised Common whose copy is itself.
   let txCommon: Common | undefined;
-  // A pending tx is re-checked at every head until mined: keep its parsed form (bounded, oldest out).
-  const parsedTxs = new Map<string, TypedTransaction>();
+  // A pending tx is re-checked at every head until mined: keep its parsed form (bounded, least
+  // recently used out).
+  const parsedTxs = new LRUCache<string, TypedTransaction>({ max: 4096 });
   async function toEthjsTx(raw: RpcTransaction): Promise<TypedTransaction> {
     const key = raw.hash ? `${raw.hash}:${lower(raw.from ?? '')}` : undefined;
     const hit = key ? parsedTxs.get(key) : undefined;
     if (hit) return hit;
     const tx = await parseTx(raw);
-    if (key) rememberBounded(parsedTxs, key, tx, 4096);
+    if (key) parsedTxs.set(key, tx);
     return tx;
   }
 

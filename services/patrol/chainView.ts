@@ -1,8 +1,8 @@
 import type { ApiPromise } from '@polkadot/api';
+import { LRUCache } from 'lru-cache';
 import { type BlockEventCache, createBlockEventCache } from '../../chains/bittensor/blocks.ts';
 import type { DomainEvent } from '../../chains/bittensor/events.ts';
 import { ownerOf } from '../../chains/bittensor/keys.ts';
-import { rememberBounded } from '../../common/bounded.ts';
 import type { GraphEdge } from '../../graph/model.ts';
 import { edgesOfEvent } from './edges.ts';
 
@@ -22,7 +22,15 @@ export function createChainView(
   const cache = createBlockEventCache(api, { maxBlocks });
   const indexed = new WeakMap<object, Map<number, DomainEvent>>();
   const edgesIndexed = new WeakMap<object, Map<string, GraphEdge[]>>();
-  const owners = new Map<string, Promise<string | null>>();
+  // Owners by hotkey and block, fetched once however many edges ask at the same time (lru-cache's
+  // fetch shares the one in flight); a failed lookup is not kept. Wrapped: a cache holds no null.
+  const owners = new LRUCache<string, { owner: string | null }, { hotkey: string; blockNumber: number }>({
+    max: 100_000,
+    fetchMethod: async (_key, _stale, { context }) => ({
+      owner: await ownerOf(api, context.hotkey, (await cache.get(context.blockNumber)).hash),
+    }),
+    ignoreFetchAbort: true, // evicted while in flight: still answer the callers waiting on it
+  });
   return {
     cache,
     async block(blockNumber) {
@@ -49,15 +57,9 @@ export function createChainView(
       }
       return index;
     },
-    ownerAt(hotkey, blockNumber) {
-      const key = `${hotkey}@${blockNumber}`;
-      let p = owners.get(key);
-      if (!p) {
-        p = cache.get(blockNumber).then((b) => ownerOf(api, hotkey, b.hash));
-        rememberBounded(owners, key, p, 100_000);
-        p.catch(() => owners.delete(key));
-      }
-      return p;
+    async ownerAt(hotkey, blockNumber) {
+      const hit = await owners.fetch(`${hotkey}@${blockNumber}`, { context: { hotkey, blockNumber } });
+      return hit!.owner;
     },
   };
 }

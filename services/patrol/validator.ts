@@ -355,8 +355,8 @@ export function createPatrolValidator(deps: ValidatorDeps) {
 
   /**
    * Everything that decides whether an answer is paid, in order of cost: it arrived (else why the
-   * answers that came were refused), its evidence holds on the chain (verify.ts), it is the ingest
-   * job the worker will store (the worker's own parse), and it is complete enough (completeness.ts).
+   * answers that came were refused), it is the ingest job the worker will store (the worker's own
+   * parse), its evidence holds on the chain (verify.ts), and it is complete enough (completeness.ts).
    */
   async function judge(
     c: Challenge,
@@ -370,26 +370,28 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         : 'no answer before the deadline';
       return { accepted: false, kind: refusedWhy ? 'refused' : 'no_answer', reason };
     }
+    // The job the answer becomes, parsed as the ingest worker will (cheap, before chain work):
+    // what the validator accepts always ingests.
+    const job: SubgraphJob = {
+      kind: 'subgraph',
+      chain: 'bittensor',
+      submissionId: `${c.id}:${miner.hotkey}`,
+      target: c.target,
+      window: challengeWindow(c),
+      miner: { hotkey: miner.hotkey, uid: miner.uid },
+      validator: { hotkey: me },
+      acceptedAt: new Date().toISOString(),
+      nodes: got.answer.subgraph.nodes,
+      edges: got.answer.subgraph.edges,
+    };
+    try {
+      parseIngestJob(job);
+    } catch (err) {
+      return { accepted: false, kind: 'unstorable', reason: `not storable: ${(err as Error).message}` };
+    }
     try {
       const verdict = await verifyContent(got.answer, c, deps.chain);
       if (!verdict.accepted) return { accepted: false, kind: 'unverified', reason: verdict.reason };
-      const job: SubgraphJob = {
-        kind: 'subgraph',
-        chain: 'bittensor',
-        submissionId: `${c.id}:${miner.hotkey}`,
-        target: c.target,
-        window: challengeWindow(c),
-        miner: { hotkey: miner.hotkey, uid: miner.uid },
-        validator: { hotkey: me },
-        acceptedAt: new Date().toISOString(),
-        nodes: got.answer.subgraph.nodes,
-        edges: got.answer.subgraph.edges,
-      };
-      try {
-        parseIngestJob(job);
-      } catch (err) {
-        return { accepted: false, kind: 'unstorable', reason: `not storable: ${(err as Error).message}` };
-      }
       const scoring = deps.params.scoring;
       const measured = await measureCompleteness(verdict.edges, c, deps.chain, {
         sample: deps.params.completenessSample ?? DEFAULT_COMPLETENESS_SAMPLE,

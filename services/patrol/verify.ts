@@ -1,6 +1,5 @@
 import type { GraphEdge } from '../../graph/model.ts';
 import { relationshipId } from '../../graph/model.ts';
-import { checkSubgraph } from '../../protocol/ingest.ts';
 import { type Answer, type Challenge, challengeWindow, checkAnswer } from '../../protocol/patrol.ts';
 import type { ChainView } from './chainView.ts';
 import { edgesOfEvent, hotkeysOf, sameEdge } from './edges.ts';
@@ -29,8 +28,9 @@ export async function verifyAnswer(
 }
 
 /**
- * The content checks of an answer that protocol/patrol.ts checkAnswer already accepted (shape,
- * challenge, miner, signature): the validator checks those on arrival, once.
+ * The content checks of an answer that protocol/patrol.ts checkAnswer already accepted (size,
+ * shape, challenge, miner, signature): the validator checks those on arrival, once. Whether the
+ * ingest worker can store it is the worker's own parse of the job, which the validator runs first.
  */
 export async function verifyContent(
   answer: Answer,
@@ -80,9 +80,6 @@ export async function verifyContent(
     if (n.type !== expected)
       return reject(`node ${n.address} is typed ${n.type}, its edges make it a ${expected}`);
   }
-  // What the ingest worker will require to store it (one definition, protocol/ingest.ts).
-  const storable = checkSubgraph('bittensor', challenge.target, nodes, edges);
-  if (storable.problems.length > 0) return reject(`not storable: ${storable.problems.join('; ')}`);
   const window = challengeWindow(challenge);
   for (const [i, e] of edges.entries()) {
     const b = e.evidence.blockNumber;

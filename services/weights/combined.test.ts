@@ -59,6 +59,16 @@ describe('Patrol and defense weights combined for the chain', () => {
         ]),
         consensus: consensus as never,
       });
+    // A canary, violated by the validator's own simulation: without a violated case nobody is paid.
+    book.record({
+      txHash: 'canary',
+      canary: true,
+      answers: new Map([
+        ['hk-fast', { votes: new Map([['inv', 'violated' as const]]), latencyMs: 5 }],
+        ['hk-slow', { votes: new Map([['inv', 'violated' as const]]), latencyMs: 50 }],
+      ]),
+      consensus: [{ id: 'inv', outcome: 'violated' }],
+    });
     const defense = defenseWeights(book.current());
     expect(defense.get('hk-fast')).toBeGreaterThan(defense.get('hk-slow')!);
     await publishDefenseWeights(redis, prefix, { validator: 'v1', epoch: book.epoch, weights: defense });

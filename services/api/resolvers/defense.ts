@@ -43,6 +43,7 @@ interface InvariantInput {
     contract?: string | null;
     signature?: string | null;
   }[];
+  canaries?: { to: string; data: string; value?: string | null }[] | null;
 }
 
 function isoOrError(v: string | null | undefined, field: string): string | null {
@@ -95,6 +96,7 @@ function toRegistration(input: InvariantInput): unknown {
           ? clean({ kind: 'telegram', chatId: a.chatId })
           : clean({ kind: 'pause', contract: a.contract, signature: a.signature }),
     ),
+    canaries: (input.canaries ?? []).map((c) => clean({ ...c })),
   };
 }
 
