@@ -22,7 +22,7 @@ import { connectSubtensor } from '../chains/bittensor/client.ts';
 import { loadConfig } from '../common/config.ts';
 import { startLocalSubtensor } from '../dev/bittensor/localChain.ts';
 import { seedScenario } from '../dev/bittensor/seeder.ts';
-import { type SubgraphJob, parseIngestJob } from '../protocol/ingest.ts';
+import { type SubgraphJob, checkBuiltSubgraphJob } from '../protocol/ingest.ts';
 import {
   type Challenge,
   answerSignatureValid,
@@ -163,7 +163,7 @@ try {
   const coldCompleteMs = performance.now() - coldCompleteStart;
   if (measured.ratio !== 1) throw new Error(`honest answer measured incomplete: ${JSON.stringify(measured)}`);
   await measureCompleteness(sub.edges, challenge, view, completeness);
-  // Per answer the validator verifies, parses the ingest job it becomes (the worker's own parse),
+  // Per answer the validator checks the ingest job it becomes (the worker's checks), verifies,
   // then measures completeness: each step timed, alternated with verification alone.
   const job: SubgraphJob = {
     kind: 'subgraph',
@@ -188,7 +188,7 @@ try {
       const t0 = performance.now();
       const v = await verifyAnswer(answer, challenge, view);
       const t1 = performance.now();
-      parseIngestJob(job);
+      checkBuiltSubgraphJob(job);
       const t2 = performance.now();
       if (v.accepted) checks += (await measureCompleteness(v.edges, challenge, view, completeness)).expected;
       const t3 = performance.now();
@@ -231,7 +231,7 @@ Patrol benchmark (${new Date().toISOString()}, load average ${load})
   canonical encoding alone       ${perEnc(encMs.library)} canonicalize vs ${perEnc(encMs.hand)} hand-written per answer (${rounds * 10} each, alternated)
   completeness check, cold       ${coldCompleteMs.toFixed(0)} ms per answer (${head + 1} window blocks, ${measured.wallets.length} wallets, ${measured.expected} edges expected), after a cold verify of ${coldVerifyMs.toFixed(0)} ms
   verify alone, warm (A/B)       ${aloneMs.toFixed(2)} ms per answer = ${((edges * 1000) / aloneMs).toFixed(0)} edges/s
-  verify + storable + complete   ${withMs.toFixed(2)} ms per answer = ${((edges * 1000) / withMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / withMs >= 20_000 ? 'met' : 'MISSED'}): verify ${(step.verify / n).toFixed(2)} ms, ingest-job parse ${(step.storable / n).toFixed(2)} ms, completeness check ${(step.completeness / n).toFixed(2)} ms per answer (${expectedPerCheck.toFixed(0)} edges expected on average)
+  verify + storable + complete   ${withMs.toFixed(2)} ms per answer = ${((edges * 1000) / withMs).toFixed(0)} edges/s (target >= 20,000; ${(edges * 1000) / withMs >= 20_000 ? 'met' : 'MISSED'}): verify ${(step.verify / n).toFixed(2)} ms, ingest-job check ${(step.storable / n).toFixed(2)} ms, completeness check ${(step.completeness / n).toFixed(2)} ms per answer (${expectedPerCheck.toFixed(0)} edges expected on average)
   size cap                       a 200,000-edge answer refused in ${refuseMs.toFixed(3)} ms (${refusal.reason}); size walk of the honest answer ${(walkMs * 1000).toFixed(0)} µs`);
 } finally {
   await api.disconnect();

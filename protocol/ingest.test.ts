@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError } from '../common/errors.ts';
 import { sampleFinding, sampleSubgraph } from '../test/fixtures.ts';
-import { parseIngestJob } from './ingest.ts';
+import { JOB_LIMITS, checkBuiltSubgraphJob, parseIngestJob } from './ingest.ts';
 
 function issuesOf(data: unknown): string[] {
   try {
@@ -90,5 +90,32 @@ describe('parseIngestJob', () => {
       'tx.from: "0x1234" is not a valid ethereum address',
       'consensus.violated: larger than consensus.total',
     ]);
+  });
+});
+
+describe('checkBuiltSubgraphJob (a job built from an answer already parsed)', () => {
+  const problemsOf = (job: ReturnType<typeof sampleSubgraph>): string[] => {
+    try {
+      checkBuiltSubgraphJob(job);
+    } catch (err) {
+      expect(err).toBeInstanceOf(InvalidPayloadError);
+      return (err as InvalidPayloadError).issues;
+    }
+    return [];
+  };
+
+  it('accepts what parseIngestJob accepts, and refuses what the worker refuses, naming it', () => {
+    const job = sampleSubgraph();
+    expect(checkBuiltSubgraphJob(job)).toEqual(parseIngestJob(job));
+    const noTarget = sampleSubgraph();
+    noTarget.target = sampleSubgraph().target;
+    expect(problemsOf(noTarget)).toEqual(issuesOf(noTarget));
+    expect(problemsOf(noTarget).join()).toMatch(/target: .* is not among the nodes/);
+    const longId = sampleSubgraph();
+    longId.submissionId = 'x'.repeat(201);
+    expect(problemsOf(longId)).toEqual(issuesOf(longId));
+    const tooMany = sampleSubgraph();
+    tooMany.edges = Array.from({ length: JOB_LIMITS.edges + 1 }, () => tooMany.edges[0]!);
+    expect(problemsOf(tooMany)).toEqual(issuesOf(tooMany));
   });
 });

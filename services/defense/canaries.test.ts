@@ -15,7 +15,9 @@ import type { Challenge } from '../../protocol/defense.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
+import { runVigil } from '../../test/cli.ts';
 import {
+  neo4jUri,
   openTestGraph,
   redisUrl,
   silentLogger,
@@ -401,6 +403,40 @@ describe('canaries', () => {
     const asked = await gql('query ($id: ID!) { invariant(id: $id) { id canaries } }', { id });
     expect(asked.errors?.[0]?.message).toMatch(/Cannot query field "canaries"/);
   });
+
+  it('vigil invariants add --canary registers canary calls and names a bad one', async () => {
+    const id = `${RUN}-cli`;
+    const env = { NEO4J_URI: neo4jUri(), REDIS_URL: redisUrl() };
+    const add = (...canary: string[]) =>
+      runVigil(
+        [
+          'invariants',
+          'add',
+          '--chain-id',
+          String(CHAIN_ID + 2),
+          '--definition',
+          JSON.stringify({ id, kind: 'ownerUnchanged', contract: fx.addresses.vault }),
+          ...canary.flatMap((c) => ['--canary', c]),
+        ],
+        env,
+      );
+    const data = '0x13af4035000000000000000000000000{sender}';
+    const [ok, notJson, badField] = await Promise.all([
+      add(JSON.stringify({ to: fx.addresses.vault, data })),
+      add('{to: vault}'),
+      add(JSON.stringify({ to: fx.addresses.vault, data: '0x1' })),
+    ]);
+    expect(ok.output).toContain(`registered invariant ${id}`);
+    expect(ok.output).toContain('1 canary call(s)');
+    expect(ok.code).toBe(0);
+    expect(notJson.code).not.toBe(0);
+    expect(notJson.output).toContain('--canary #1 is not valid JSON');
+    expect(badField.code).not.toBe(0);
+    expect(badField.output).toContain('canaries.0.data: expected 0x-prefixed hex bytes');
+    expect((await getInvariant(graph, id))!.canaries).toEqual([
+      { to: fx.addresses.vault.toLowerCase(), data, value: '0' },
+    ]);
+  }, 180_000);
 
   it('a decided violation is learned as a canary call, replayed from a canary sender', async () => {
     const rpc = createHttpRpc({ url: fx.node.rpcUrl });

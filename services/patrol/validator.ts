@@ -5,7 +5,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { type GraphEdge, relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
-import { type SubgraphJob, parseIngestJob } from '../../protocol/ingest.ts';
+import { type SubgraphJob, checkBuiltSubgraphJob } from '../../protocol/ingest.ts';
 import {
   patrolAnswerStream,
   patrolChallengeStream,
@@ -356,7 +356,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   /**
    * Everything that decides whether an answer is paid, in order of cost: it arrived (else why the
    * answers that came were refused), it is the ingest job the worker will store (the worker's own
-   * parse), its evidence holds on the chain (verify.ts), and it is complete enough (completeness.ts).
+   * checks), its evidence holds on the chain (verify.ts), and it is complete enough (completeness.ts).
    */
   async function judge(
     c: Challenge,
@@ -370,8 +370,9 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         : 'no answer before the deadline';
       return { accepted: false, kind: refusedWhy ? 'refused' : 'no_answer', reason };
     }
-    // The job the answer becomes, parsed as the ingest worker will (cheap, before chain work):
-    // what the validator accepts always ingests.
+    // The job the answer becomes, checked as the ingest worker will (cheap, before chain work;
+    // its nodes and edges were parsed on arrival by the job's own schema): what the validator
+    // accepts always ingests.
     const job: SubgraphJob = {
       kind: 'subgraph',
       chain: 'bittensor',
@@ -385,7 +386,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
       edges: got.answer.subgraph.edges,
     };
     try {
-      parseIngestJob(job);
+      checkBuiltSubgraphJob(job);
     } catch (err) {
       return { accepted: false, kind: 'unstorable', reason: `not storable: ${(err as Error).message}` };
     }
