@@ -22,7 +22,7 @@ describe('defense identity and membership settings', () => {
     expect(bad.output).toContain('DEFENSE_MINER_HOTKEY_URI is not a valid secret URI');
     expect(bad.output).not.toContain('PlantedDefenseKey');
     expect(bad.output).not.toMatch(STACK_LINE);
-  });
+  }, 300_000);
 
   it('a defense validator without a subtensor node to read membership from stops naming SUBTENSOR_URL', async () => {
     const unset = await runVigil(['defense-validator'], base);
@@ -33,5 +33,5 @@ describe('defense identity and membership settings', () => {
     expect(down.code).toBe(3);
     expect(down.output).toContain('SUBTENSOR_URL');
     expect(down.output).not.toMatch(STACK_LINE);
-  }, 60_000);
+  }, 300_000);
 });

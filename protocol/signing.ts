@@ -22,7 +22,10 @@ import canonicalize from 'canonicalize';
  *
  * RFC 8785 comes from `canonicalize` (erdtman's reference implementation). It refuses what has
  * no canonical form (NaN, ±Infinity, lone surrogates, cycles): such a value cannot be signed and
- * never verifies.
+ * never verifies. Cost on Patrol's hot path (`npm run bench:patrol`, same run, docs/benchmarks.md):
+ * encoding a 183-edge answer took 11.6 ms against 8.2 ms for the hand-written sorted-keys encoder
+ * it replaced (load 24 on 2 cores; about 1 ms per answer unloaded), and the whole signature check
+ * 56 vs 49 ms: the sr25519 verify dominates, so the kept library stays.
  */
 
 /** The RFC 8785 canonical JSON text of `value` (throws on values JSON cannot carry exactly). */

@@ -33,13 +33,19 @@ export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisPr
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {});
+  // A refused AUTH arrives as an 'error' event; the call itself then fails with "Connection is closed".
+  let refusal = '';
+  client.on('error', (err: Error) => {
+    refusal ||= err.message;
+  });
   const ping = (async (): Promise<RedisProbe> => {
     try {
       await client.connect();
       return (await client.ping()) === 'PONG' ? 'ok' : 'unreachable';
     } catch (err) {
-      return /NOAUTH|WRONGPASS|invalid password|invalid username/i.test((err as Error).message)
+      return /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(
+        `${(err as Error).message} ${refusal}`,
+      )
         ? 'unauthorized'
         : 'unreachable';
     }

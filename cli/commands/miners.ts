@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { decodeAddress } from '@polkadot/util-crypto';
+import pTimeout from 'p-timeout';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { UsageError, VigilError, namingSetting } from '../../common/errors.ts';
 import { redactUrl } from '../../common/redact.ts';
@@ -104,6 +106,11 @@ async function withAdmin(
   await requireRedis(rt.config.redisUrl, DEPENDENCY_WAIT_MS);
   const admin = createRedisConnection(rt.config.redisUrl, 'producer');
   try {
+    // A producer connection refuses commands until it is ready (no offline queue).
+    await pTimeout(once(admin, 'ready'), {
+      milliseconds: DEPENDENCY_WAIT_MS,
+      message: `Redis at ${redactUrl(rt.config.redisUrl)} (REDIS_URL) did not get ready`,
+    });
     await run(admin);
   } finally {
     admin.disconnect();

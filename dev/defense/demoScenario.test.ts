@@ -47,7 +47,7 @@ describe('the demo defense scenario', () => {
       // The miners' hotkeys are registered on a subnet of a local chopsticks chain.
       subnet: { specPath: loadConfig().subtensor.specPath },
     });
-  }, 240_000);
+  }, 420_000);
 
   afterAll(async () => {
     await shutdown.kill();

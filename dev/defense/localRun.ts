@@ -276,7 +276,8 @@ export async function spawnDefenseMiners(opts: {
 export async function waitForMiners(
   validator: { liveMiners(): Promise<string[]> },
   ids: string[],
-  timeoutMs = 60_000,
+  // Generous: three processes compiling TypeScript on a loaded 2-core machine took over a minute.
+  timeoutMs = 180_000,
 ): Promise<number> {
   const t0 = Date.now();
   for (;;) {
