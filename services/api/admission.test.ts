@@ -131,14 +131,20 @@ describe('the cost budget per caller', () => {
     );
     expect(err.message).toContain(`retry after ${spent.retryAfter} s`);
     expect(err.message).not.toContain(KEY_A);
-    // Still refused: the budget does not refill within the window.
+    // Still refused: the budget does not refill within the window. From now on before its request
+    // is even parsed: a document that is not GraphQL gets the 429, not a syntax error.
     expect((await ask(HEALTH, KEY_A)).status).toBe(429);
+    const unparsed = await ask('{ health { ok ', KEY_A);
+    expect(unparsed.status).toBe(429);
+    expect(unparsed.body.errors?.[0]?.extensions).toMatchObject({ code: 'COST_BUDGET_SPENT', budget: 30 });
+    expect(Number(unparsed.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(unparsed.body.errors?.[0]?.message).not.toContain(KEY_A);
     // Caller B and an anonymous caller have budgets of their own.
     const other = await ask(HEALTH, KEY_B);
     expect(other.status).toBe(200);
     expect(other.body).toEqual({ data: { health: { ok: true } } });
     expect((await ask(HEALTH)).body).toEqual({ data: { health: { ok: true } } });
-    expect(await refused('cost_budget')).toBe(2);
+    expect(await refused('cost_budget')).toBe(3);
   });
 
   it('does not charge requests refused by the per-request limits', async () => {

@@ -109,6 +109,12 @@ export const internalFetch =
   (url: string, init: RequestInit): Promise<Response> | Response =>
     yoga.fetch(url, init, { internal: INTERNAL_READER });
 
+/** Who pays for a request: its API key, else the client's address; nobody for the API's own questions. */
+const callerOfRequest = (request: Request, { internal, req }: ServerContext): string | undefined =>
+  internal === INTERNAL_READER
+    ? undefined
+    : callerOf(presentedKey(request.headers), req?.socket.remoteAddress);
+
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
@@ -120,7 +126,7 @@ export function createApi(deps: ApiDeps) {
       const own = internal === INTERNAL_READER;
       const role = own ? 'read' : roleFromRequest(request.headers, deps.keys ?? []);
       requireRead(role, deps.readsNeedKey ?? false);
-      const caller = own ? undefined : callerOf(presentedKey(request.headers), req?.socket.remoteAddress);
+      const caller = callerOfRequest(request, { internal, req });
       const ctx: Omit<ApiContext, 'reads'> = {
         graph: deps.graph,
         neighborMemory,
@@ -140,7 +146,12 @@ export function createApi(deps: ApiDeps) {
       useRequestBudget(limits),
       useRequestReads(),
       // After the execution plugins: its lane wraps what they built, and only what passed them is charged.
-      useAdmission(admission, { waitMs: limits.requestTimeoutMs, log: deps.log, registry: deps.registry }),
+      useAdmission<ServerContext>(admission, {
+        waitMs: limits.requestTimeoutMs,
+        log: deps.log,
+        registry: deps.registry,
+        callerOfRequest,
+      }),
       useBodyLimit(),
       useShortErrorMessages(),
     ],
