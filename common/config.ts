@@ -205,14 +205,21 @@ export interface Config {
     keys: ApiKey[];
     readsNeedKey: boolean;
     introspection: 'open' | 'keyed';
-    /** services/api/admission.ts */
+    /** services/api/admission.ts (its `AdmissionSettings`) */
     admission: {
+      /** Cost one caller may spend per window; 0 turns the budget off. */
       costBudget: number;
+      /** Length of a budget window, seconds. */
       costWindowSeconds: number;
+      /** Requests costing at least this go through the expensive lane; 0 turns the lane off. */
       expensiveCost: number;
+      /** Expensive requests running at once. */
       expensiveSlots: number;
+      /** Expensive requests waiting at most; one more is refused at once. */
       expensiveQueue: number;
+      /** Neo4j statements one expensive request may have in flight. */
       expensiveNeo4jCalls: number;
+      /** Neo4j statements any other request may have in flight. */
       neo4jCallsPerRequest: number;
     };
   };

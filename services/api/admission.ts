@@ -3,6 +3,7 @@ import type { Plugin } from 'graphql-yoga';
 import PQueue from 'p-queue';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { userError } from './errors.ts';
@@ -25,22 +26,8 @@ import { userError } from './errors.ts';
  * investigator's p99 six-fold (docs/benchmarks.md, bench:abuse); the cost of a request is paid
  * mostly on the shared Neo4j and the API's single event loop.
  */
-export interface AdmissionSettings {
-  /** Cost one caller may spend per window; 0 turns the budget off. */
-  costBudget: number;
-  /** Length of a budget window, seconds. */
-  costWindowSeconds: number;
-  /** Requests costing at least this go through the expensive lane; 0 turns the lane off. */
-  expensiveCost: number;
-  /** Expensive requests running at once. */
-  expensiveSlots: number;
-  /** Expensive requests waiting at most; one more is refused at once. */
-  expensiveQueue: number;
-  /** Neo4j statements one expensive request may have in flight. */
-  expensiveNeo4jCalls: number;
-  /** Neo4j statements any other request may have in flight. */
-  neo4jCallsPerRequest: number;
-}
+/** The settings, as config parses them (one definition: common/config.ts). */
+export type AdmissionSettings = Config['api']['admission'];
 
 export const DEFAULT_ADMISSION: AdmissionSettings = {
   costBudget: 100_000,
