@@ -1,10 +1,8 @@
 import type { ChainView } from './chainView.ts';
 import { edgesOfEvent } from './edges.ts';
+import type { TargetCandidate } from './seam.ts';
 
-export interface TargetCandidate {
-  address: string;
-  block: number;
-}
+export type { TargetCandidate } from './seam.ts';
 
 /**
  * Targets from real chain activity (as Patrol): probe random blocks across [fromBlock, toBlock],
