@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
 import { patrolAnswerStream, patrolWakeStream } from '../../protocol/keys.ts';
 import { ANSWER_LIMITS, type Answer, type Challenge, checkAnswer } from '../../protocol/patrol.ts';
-import { createStreamReader } from '../../queues/streams.ts';
+import { createStreamReader, messageData } from '../../queues/streams.ts';
 
 /** An answer that passed every arrival check, timed by its arrival here. */
 export interface Arrival {
@@ -78,12 +78,7 @@ export function createAnswerIntake(deps: AnswerIntakeDeps): AnswerIntake {
       deps.log.warn({ miner: writer, chars: raw.length }, 'answer refused unread: over twice the size cap');
       return;
     }
-    let data: unknown;
-    try {
-      data = JSON.parse(raw ?? 'null');
-    } catch {
-      data = raw;
-    }
+    const data = messageData(raw);
     const claimed = data as { challengeId?: unknown; miner?: unknown } | null;
     // A miner's stream can only close that miner's own challenges.
     const found = typeof claimed?.challengeId === 'string' ? pending.get(claimed.challengeId) : undefined;
