@@ -15,6 +15,7 @@ import {
 import {
   ANSWER_LIMITS,
   type Answer,
+  type BittensorChallenge,
   type Challenge,
   challengeWindow,
   checkAnswer,
@@ -251,7 +252,8 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     const deadline = Date.now() + timeoutMs;
     const sentAt = Date.now();
     const challenges = miners.map(
-      (miner, i): Challenge => ({
+      (miner, i): BittensorChallenge => ({
+        chain: 'bittensor',
         id: `r${round}-${me.slice(0, 8)}-${miner.uid}-${crypto.randomUUID().slice(0, 8)}`,
         round,
         validator: me,
