@@ -113,6 +113,19 @@ describe('the Ethereum miner', () => {
     expect(sub.edges.some((e) => e.evidence.txHash === s.tx.failing.hash)).toBe(false);
   });
 
+  it('reads the same facts from trace_block and from the callTracer (geth has only the latter)', async () => {
+    const rpc = createHttpRpc({ url: s.node.rpcUrl });
+    rpcs.push(rpc);
+    const parity = await createActivityReader(rpc, { traces: 'trace_block' }).range(
+      s.firstBlock,
+      s.lastBlock,
+    );
+    const geth = await createActivityReader(rpc, { traces: 'callTracer' }).range(s.firstBlock, s.lastBlock);
+    expect(parity.flatMap((b) => b.native).length).toBe(6);
+    expect(parity.flatMap((b) => b.creations).length).toBe(4);
+    expect(parity).toEqual(geth);
+  });
+
   it('walks only the direction asked: who funded the target, or where its value went', async () => {
     const { who, contracts: k } = s;
     const back = await buildEthereumSubgraph(freshReader(), challenge({ direction: 'in' }));
