@@ -79,9 +79,16 @@ export async function bulkSeed(o: BulkSeedOptions): Promise<BulkSeedResult> {
   await o.node.mine();
   const firstBlock = Number(await o.node.rpc<string>('eth_blockNumber')) + 1;
   let transfers = 0;
-  let k = 0;
-  const pick = () => recipients[k++ % recipients.length]!;
-  const sender = () => k++ % senders.length;
+  // Who pays whom: a seeded generator (mulberry32), so runs are alike and the graph is connected.
+  let seed = 0x5eed;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = () => recipients[Math.floor(random() * recipients.length)]!;
+  const sender = () => Math.floor(random() * senders.length);
   for (let b = 0; b < o.blocks; b++) {
     const raw: string[] = [];
     for (let j = 0; j < per.native; j++)
