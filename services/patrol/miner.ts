@@ -15,7 +15,7 @@ import {
   challengeWindow,
   signAnswer,
 } from '../../protocol/patrol.ts';
-import { type StreamReader, appendMessage, createStreamReader } from '../../queues/streams.ts';
+import { type StreamReader, appendMessage, createStreamReader, messageData } from '../../queues/streams.ts';
 import { edgesOfEvent } from './edges.ts';
 import { type Subgraph, subgraphAround } from './subgraph.ts';
 
@@ -80,12 +80,7 @@ export async function buildSubgraph(
 export function createPatrolMiner(deps: MinerDeps): { reader: StreamReader; close(): Promise<void> } {
   const me = deps.hotkey.address;
   const onChallenge = async (raw: string | null) => {
-    let data: unknown;
-    try {
-      data = JSON.parse(raw ?? 'null');
-    } catch {
-      data = raw;
-    }
+    const data = messageData(raw);
     const parsed = challengeSchema.safeParse(data);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

@@ -1,27 +1,21 @@
 import type { ActivityReader } from '../../../chains/ethereum/activity.ts';
 import type { TokenMetadataReader } from '../../../chains/ethereum/tokens.ts';
 import type { GraphEdge } from '../../../graph/model.ts';
-import type { Answer, Challenge } from '../../../protocol/patrol.ts';
 import { DEFAULT_COMPLETENESS_SAMPLE } from '../completeness.ts';
 import { type ScoringParams, completenessFactor } from '../scoring.ts';
-import type { TargetCandidate } from '../targets.ts';
-import type { PatrolMiner } from '../validator.ts';
+import type { PatrolVerifier, TargetSource, Verified } from '../seam.ts';
 import { measureEthereumCompleteness } from './completeness.ts';
 import { sampleEthereumTargets } from './targets.ts';
 import { verifyEthereumContent } from './verify.ts';
 
 /** Patrol on Ethereum: the round's target source and verifier over a node's activity reader. */
 
-export type EthereumVerified =
-  | { accepted: true; edges: GraphEdge[]; volume: number; completeness: number }
-  | { accepted: false; kind: 'unverified' | 'incomplete'; reason: string };
-
 /** Targets from activity in `probes` random blocks among the node's last `recent` (targets.ts). */
 export function ethereumTargets(
   reader: Pick<ActivityReader, 'block'>,
   { probes, recent, random = Math.random }: { probes: number; recent?: number; random?: () => number },
-) {
-  return (miners: PatrolMiner[], head: number): Promise<TargetCandidate[]> =>
+): TargetSource {
+  return (miners, head) =>
     sampleEthereumTargets(reader, { count: miners.length, head, probes, recent, random });
 }
 
@@ -38,8 +32,8 @@ export function ethereumVerifier(
     sample = DEFAULT_COMPLETENESS_SAMPLE,
     random = Math.random,
   }: { scoring: ScoringParams; sample?: number; random?: () => number },
-) {
-  return async (answer: Answer, challenge: Challenge): Promise<EthereumVerified> => {
+): PatrolVerifier {
+  return async (answer, challenge): Promise<Verified> => {
     if (challenge.chain !== 'ethereum')
       throw new Error(`an Ethereum verifier got a ${challenge.chain} challenge`);
     const verdict = await verifyEthereumContent(answer, challenge, reader);
