@@ -67,10 +67,11 @@ export interface RoundReport {
 }
 
 /** What a miner operator (and the demo) reads of each miner's round. */
-const logResult = (round: number, r: MinerResult, log: Logger) =>
+const logResult = (round: number, chain: Chain, r: MinerResult, log: Logger) =>
   log.info(
     {
       round,
+      chain,
       miner: r.miner.hotkey,
       uid: r.miner.uid,
       accepted: r.accepted,
@@ -205,7 +206,7 @@ export function createRound(deps: RoundDeps): (round: number) => Promise<RoundRe
         score,
         average: await deps.history.record(miner.hotkey, score.total),
       };
-      logResult(round, results[i]!, deps.log);
+      logResult(round, deps.chain, results[i]!, deps.log);
     }
     return { round, results, ingestedJobs };
   };
