@@ -64,6 +64,24 @@ export class TrailGraph {
     }
   }
 
+  /** One already-summed connection (a path's hop): `count` relationships of `type`, `amount` in all. */
+  addSummed(from: string, to: string, type: string, count: number, amount: string | null): void {
+    this.addNode(from);
+    this.addNode(to);
+    const key = `${from}|${to}|${type}`;
+    if (this.edges.has(key)) return;
+    const id = `e${this.edges.size}`;
+    this.edges.set(key, {
+      id,
+      from,
+      to,
+      type,
+      count,
+      amount: amount ? BigInt(amount) : null,
+      ids: new Set([id]),
+    });
+  }
+
   clear(): void {
     this.nodes.clear();
     this.edges.clear();

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { dayParam } from '../components/window.ts';
 import { type Chain, toBaseUnits, unitOf } from '../format.ts';
 
 /**
@@ -29,13 +30,7 @@ export interface NeighborFilter {
 export function filterOf(params: URLSearchParams, chain: Chain): NeighborFilter {
   const dir = params.get('dir') ?? 'BOTH';
   const types = params.get('types')?.split(',').filter(Boolean);
-  const day = (name: string, end: boolean) => {
-    const v = params.get(name);
-    if (!v) return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new Error(`${name}: "${v}" is not a date (YYYY-MM-DD)`);
-    return `${v}T${end ? '23:59:59.999' : '00:00:00.000'}Z`;
-  };
-  const window = { fromTime: day('from', false), toTime: day('to', true) };
+  const window = { fromTime: dayParam(params, 'from', false), toTime: dayParam(params, 'to', true) };
   return {
     direction: dir === 'IN' || dir === 'OUT' ? dir : 'BOTH',
     types: types?.length ? types : undefined,
