@@ -8,6 +8,7 @@ import { ChainSpecNotFoundError } from '../chains/bittensor/errors.ts';
 import { enableWeightSetting } from '../chains/bittensor/neurons.ts';
 import { startApi, startIngestWorker } from '../cli/commands/services.ts';
 import { type Runtime, openGraph, progressLogger } from '../cli/runtime.ts';
+import { VigilError } from '../common/errors.ts';
 import { applyMigrations } from '../graph/migrations.ts';
 import { infraUp } from '../infra/up.ts';
 import { createRedisConnection } from '../queues/connection.ts';
@@ -181,7 +182,10 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     },
   );
   const code = await new Promise<number | null>((resolve) => validator.on('exit', resolve));
-  if (code !== 0) throw new Error(`the validator exited with code ${code}`);
+  if (code !== 0)
+    throw new VigilError(`the Patrol validator exited with code ${code}`, {
+      details: 'Its log lines above say which round or step failed.',
+    });
 
   step('ingestion');
   const ingestQueue = createIngestQueue(connection, rt.config.queuePrefix);
@@ -205,7 +209,7 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     subnet: { api: chainApi, chain, netuid, coldkeyUri: manifest.accounts.at(-1)!.uri },
   });
   if (!defense.pauseFirst || !defense.attackReverted || !defense.vaultIntact) {
-    throw new Error(
+    throw new VigilError(
       `the defense did not hold: pause first ${defense.pauseFirst}, attack reverted ${defense.attackReverted}, vault intact ${defense.vaultIntact}`,
     );
   }
@@ -272,7 +276,9 @@ async function waitForIngestion(graph: ReturnType<typeof openGraph>, queue: Inge
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error('the accepted submissions did not all reach Neo4j within 60 s: see `vigil ingest stats`');
+  throw new VigilError(
+    'the accepted submissions did not all reach Neo4j within 60 s: see `vigil ingest stats`',
+  );
 }
 
 /** The accepted subgraphs' target with the most relationships of the example's types (exampleQuery). */

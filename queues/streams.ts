@@ -21,6 +21,18 @@ export function appendMessage(
   return conn.xadd(key, 'MAXLEN', '~', String(maxLen), '*', MESSAGE_FIELD, payload);
 }
 
+/**
+ * A stream entry's message as data: its JSON, or the raw text (or null) when it is not JSON, so
+ * the receiver's schema check names what is wrong instead of a parse error ending the handler.
+ */
+export function messageData(raw: string | null): unknown {
+  try {
+    return JSON.parse(raw ?? 'null');
+  } catch {
+    return raw;
+  }
+}
+
 export interface StreamReader {
   /** Adds streams to read (from their first entry); wakes a blocked read so they count at once. */
   watch(keys: string[]): void;

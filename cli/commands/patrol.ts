@@ -9,14 +9,11 @@ import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { bestBlock, blockProducerFor, subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { createChainView } from '../../services/patrol/chainView.ts';
+import { runRounds } from '../../services/patrol/loop.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
 import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
-import {
-  type DefenseWeightsRead,
-  chainWeights,
-  readDefenseWeights,
-} from '../../services/weights/combined.ts';
+import { createWeightSetter } from '../../services/patrol/weights.ts';
 import { type Runtime, neo4jDependency, openGraph, redisDependency, serveHealth } from '../runtime.ts';
 
 /** The subtensor node as a dependency of a neuron's health (the API reconnects by itself). */
@@ -123,73 +120,30 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     subtensor: subtensorDependency(rt, api),
   });
 
-  const loop = async () => {
-    for (let round = 1; !rt.shutdown.signal.aborted && (p.rounds === 0 || round <= p.rounds); round++) {
-      try {
-        await playRound(round);
-      } catch (err) {
-        // One bad round (no activity to sample, a rate-limited set_weights, an RPC blip) must
-        // not stop the validator: log it and go on with the next.
-        rt.log.error({ round, err: (err as Error).message }, 'patrol round failed; next round continues');
-      }
-      if (p.roundIntervalMs > 0) await new Promise((r) => setTimeout(r, p.roundIntervalMs));
-    }
-  };
+  const setWeightsAfter = createWeightSetter({
+    connection,
+    prefix: rt.config.queuePrefix,
+    log: rt.log,
+    neurons,
+    patrol: validator.weights,
+    defenseValidator: rt.config.defense.validatorId,
+    defenseShare: rt.config.defense.weightShare,
+    publish: ({ uids, weights }) =>
+      setWeights(api, producer, { netuid: p.netuid, signer: hotkey, uids, weights }),
+  });
+  // A round, then the weights it moves (each round's outcome is logged per miner by the round).
   const playRound = async (round: number) => {
-    const report = await validator.runRound(round);
-    for (const r of report.results) {
-      rt.log.info(
-        {
-          round,
-          miner: r.miner.hotkey,
-          uid: r.miner.uid,
-          accepted: r.accepted,
-          reason: r.reason,
-          edges: r.edges,
-          ...r.score,
-          score: r.score.total,
-          average: r.average,
-        },
-        'miner scored',
-      );
-    }
-    const miners = await neurons();
-    const weights = await validator.weights(miners);
-    // The defense validator of this operator publishes its miners' weights; mixed in by the split.
-    // Redis failing here must not cost the round its set_weights: Patrol's weights then go alone.
-    const defense = await readDefenseWeights(
-      connection,
-      rt.config.queuePrefix,
-      rt.config.defense.validatorId,
-    ).catch(
-      (err): DefenseWeightsRead => ({ ok: false, reason: `reading them failed: ${(err as Error).message}` }),
-    );
-    if (!defense.ok) rt.log.info({ round, reason: defense.reason }, 'Patrol weights only');
-    const mixed = chainWeights(
-      miners,
-      weights,
-      defense.ok ? defense.weights : new Map(),
-      rt.config.defense.weightShare,
-    );
-    if (defense.ok && mixed.unmatched > 0)
-      rt.log.warn(
-        { round, unmatched: mixed.unmatched, published: defense.weights.size },
-        'defense miners whose hotkey is no neuron of this subnet (any more) get no weight',
-      );
-    const { uids, weights: values } = mixed;
-    if (values.some((v) => v > 0)) {
-      const ev = await setWeights(api, producer, {
-        netuid: p.netuid,
-        signer: hotkey,
-        uids,
-        weights: values,
-      });
-      rt.log.info(
-        { round, block: ev.blockNumber, uids, weights: values, defenseShare: mixed.defenseShare },
-        'weights set on chain (WeightsSet)',
-      );
-    }
+    await validator.runRound(round);
+    await setWeightsAfter(round);
   };
+  const loop = () =>
+    runRounds({
+      play: playRound,
+      rounds: p.rounds,
+      intervalMs: p.roundIntervalMs,
+      signal: rt.shutdown.signal,
+      log: rt.log,
+    });
   loop().then(
     () => rt.shutdown.kill().then(() => process.exit(0)),
     (err) => {

@@ -15,6 +15,7 @@ import type { AdminChain } from '../../chains/bittensor/neurons.ts';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
+import { VigilError } from '../../common/errors.ts';
 import { type Logger, createLogger, silentLogger } from '../../common/logger.ts';
 import { type AlertRecord, getAlert } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
@@ -98,7 +99,8 @@ async function until<T>(
   for (;;) {
     const v = await probe();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`defense scenario: no ${what} within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new VigilError(`defense scenario: no ${what} within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -284,7 +284,7 @@ export async function waitForMiners(
     const live = new Set(await validator.liveMiners());
     if (ids.every((id) => live.has(id))) return Date.now() - t0;
     if (Date.now() - t0 > timeoutMs)
-      throw new Error(`defense miner processes did not come up within ${timeoutMs / 1000} s`);
+      throw new VigilError(`defense miner processes did not come up within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

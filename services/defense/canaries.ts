@@ -2,6 +2,7 @@ import { Transaction, Wallet, toQuantity } from 'ethers';
 import { LRUCache } from 'lru-cache';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
+import { ServiceUnavailableError } from '../../common/errors.ts';
 import { type Engine, nextBaseFee } from '../engine/engine.ts';
 import { type Invariant, parseInvariants } from '../engine/invariants.ts';
 import type { CanaryCall, RegisteredInvariant } from './registry.ts';
@@ -95,7 +96,10 @@ export function createCanaryMaker(deps: CanaryMakerDeps): CanaryMaker {
       deps.rpc.call<string>('eth_maxPriorityFeePerGas'),
       deps.rpc.call<RpcBlock | null>('eth_getBlockByNumber', [at, false]),
     ]);
-    if (!block) throw new Error(`block ${head} not found`);
+    if (!block)
+      throw new ServiceUnavailableError(
+        `the Ethereum node (ETH_RPC_URL) has no block ${head}, the head to build the canary on`,
+      );
     const baseFee = BigInt(block.baseFeePerGas ?? '0x0');
     const maxPriorityFeePerGas = BigInt(prio);
     // What ethers' getFeeData picks: room for the base fee to double.

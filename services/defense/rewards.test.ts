@@ -22,42 +22,45 @@ const round = (
   ...(opts.canary ? { canary: true } : {}),
 });
 
+/** One epoch's reward book after `rounds` (each recorded at t = 1), by miner. */
+function epochOf(...rounds: RoundRecord[]) {
+  const book = createRewardBook({ epochMs: 60_000, now: 0 });
+  for (const r of rounds) book.record(r, 1);
+  return Object.fromEntries(book.current().map((x) => [x.miner, x]));
+}
+
+/** What a miner earns when no decided case shows it right. */
+const UNPAID = { accuracy: 0, score: 0 };
+
 describe('rewards: violated recall is measured, never assumed', () => {
   it('an epoch with no decided violation and no canary pays nobody perfect recall', () => {
-    const book = createRewardBook({ epochMs: 60_000, now: 0 });
-    for (let i = 0; i < 5; i++)
-      book.record(round(`b${i}`, { x: 'holds' }, { honest: { x: 'holds' }, safe: { x: 'holds' } }), 1);
-    const s = Object.fromEntries(book.current().map((x) => [x.miner, x]));
+    const benign = [0, 1, 2, 3, 4].map((i) =>
+      round(`b${i}`, { x: 'holds' }, { honest: { x: 'holds' }, safe: { x: 'holds' } }),
+    );
+    const s = epochOf(...benign);
     for (const m of ['honest', 'safe'])
       expect(s[m]).toMatchObject({
+        ...UNPAID,
         txs: 5,
-        accuracy: 0,
-        score: 0,
         holdsRecall: { agreed: 5, seen: 5 },
         violatedRecall: { agreed: 0, seen: 0 },
       });
   });
 
   it('a canary measures violated recall: the always-holds miner earns 0, the honest one is paid', () => {
-    const book = createRewardBook({ epochMs: 60_000, now: 0 });
     // The always-holds miner is 10x faster, which alone would pay it 10x more.
     const latency = { honest: 20, safe: 2 };
-    for (let i = 0; i < 8; i++)
-      book.record(
-        round(`b${i}`, { x: 'holds' }, { honest: { x: 'holds' }, safe: { x: 'holds' } }, { latency }),
-        1,
-      );
-    // The canary's truth is the validator's simulation: x violated, y untouched.
-    book.record(
-      round(
-        'canary',
-        { x: 'violated', y: 'holds' },
-        { honest: { x: 'violated', y: 'holds' }, safe: { x: 'holds', y: 'holds' } },
-        { canary: true, latency },
-      ),
-      1,
+    const benign = [0, 1, 2, 3, 4, 5, 6, 7].map((i) =>
+      round(`b${i}`, { x: 'holds' }, { honest: { x: 'holds' }, safe: { x: 'holds' } }, { latency }),
     );
-    const s = Object.fromEntries(book.current().map((x) => [x.miner, x]));
+    // The canary's truth is the validator's simulation: x violated, y untouched.
+    const canary = round(
+      'canary',
+      { x: 'violated', y: 'holds' },
+      { honest: { x: 'violated', y: 'holds' }, safe: { x: 'holds', y: 'holds' } },
+      { canary: true, latency },
+    );
+    const s = epochOf(...benign, canary);
     expect(s.honest).toMatchObject({
       txs: 9,
       accuracy: 1,
@@ -67,32 +70,28 @@ describe('rewards: violated recall is measured, never assumed', () => {
     });
     expect(s.honest!.score).toBeCloseTo((9 * 5000) / 20);
     expect(s.safe).toMatchObject({
+      ...UNPAID,
       txs: 9,
-      accuracy: 0,
-      score: 0,
       violatedRecall: { agreed: 0, seen: 1 },
       canaries: { agreed: 0, seen: 1 },
     });
   });
 
   it('a miner never given a violated case gets no recall credit, even beside one that was', () => {
-    const book = createRewardBook({ epochMs: 60_000, now: 0 });
-    book.record(round('b', { x: 'holds' }, { a: { x: 'holds' }, late: { x: 'holds' } }), 1);
-    book.record(round('canary', { x: 'violated' }, { a: { x: 'violated' } }, { canary: true }), 1);
-    const s = Object.fromEntries(book.current().map((x) => [x.miner, x]));
+    const s = epochOf(
+      round('b', { x: 'holds' }, { a: { x: 'holds' }, late: { x: 'holds' } }),
+      round('canary', { x: 'violated' }, { a: { x: 'violated' } }, { canary: true }),
+    );
     expect(s.a).toMatchObject({ accuracy: 1 });
-    expect(s.late).toMatchObject({ accuracy: 0, score: 0, violatedRecall: { seen: 0 } });
+    expect(s.late).toMatchObject({ ...UNPAID, violatedRecall: { seen: 0 } });
   });
 
   it('a miner crying wolf loses holds recall; a miner right on canaries only is paid for them', () => {
-    const book = createRewardBook({ epochMs: 60_000, now: 0 });
-    book.record(round('b', { x: 'holds' }, { wolf: { x: 'violated' }, h: { x: 'holds' } }), 1);
-    book.record(
+    const s = epochOf(
+      round('b', { x: 'holds' }, { wolf: { x: 'violated' }, h: { x: 'holds' } }),
       round('c', { x: 'violated' }, { wolf: { x: 'violated' }, h: { x: 'violated' } }, { canary: true }),
-      1,
+      round('c2', { x: 'violated' }, { only: { x: 'violated' } }, { canary: true }),
     );
-    book.record(round('c2', { x: 'violated' }, { only: { x: 'violated' } }, { canary: true }), 1);
-    const s = Object.fromEntries(book.current().map((x) => [x.miner, x]));
     expect(s.wolf).toMatchObject({ accuracy: 0, holdsRecall: { agreed: 0, seen: 1 } });
     expect(s.h).toMatchObject({ accuracy: 1 });
     // No holds case seen: holds recall counts 1 (a crying-wolf miner is caught on the first benign tx).
@@ -100,14 +99,12 @@ describe('rewards: violated recall is measured, never assumed', () => {
   });
 
   it('undecided invariants and error votes score nothing; a canary answered wrong on any invariant is not right', () => {
-    const book = createRewardBook({ epochMs: 60_000, now: 0 });
-    book.record(round('u', { x: 'undecided' }, { a: { x: 'error' } }), 1);
-    book.record(
+    const s = epochOf(
+      round('u', { x: 'undecided' }, { a: { x: 'error' } }),
       round('c', { x: 'violated', y: 'holds' }, { a: { x: 'violated', y: 'error' } }, { canary: true }),
-      1,
     );
-    const [a] = book.current();
-    expect(a).toMatchObject({
+    expect(Object.keys(s)).toEqual(['a']);
+    expect(s.a).toMatchObject({
       txs: 2,
       holdsRecall: { agreed: 0, seen: 1 },
       violatedRecall: { agreed: 1, seen: 1 },

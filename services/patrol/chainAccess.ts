@@ -1,7 +1,7 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { Codec } from '@polkadot/types/types';
 import type { BlockProducer } from '../../chains/bittensor/extrinsics.ts';
-import type { PatrolMiner } from './validator.ts';
+import type { PatrolMiner } from './seam.ts';
 
 /**
  * How a submitted extrinsic gets into a block: on a chopsticks dev chain in manual mode, by

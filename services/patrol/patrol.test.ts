@@ -3,8 +3,6 @@ import path from 'node:path';
 import type { ApiPromise } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBlockEvents } from '../../chains/bittensor/blocks.ts';
@@ -14,53 +12,39 @@ import type { SeedManifest } from '../../dev/bittensor/seeder.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
 import { defenseHeartbeatKey, patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
-import { type Answer, type Challenge, signAnswer } from '../../protocol/patrol.ts';
+import { type Answer, type BittensorChallenge, type Challenge, signAnswer } from '../../protocol/patrol.ts';
 import { createRedisConnection, probeRedis } from '../../queues/connection.ts';
-import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { appendMessage } from '../../queues/streams.ts';
 import { startAclRedis } from '../../test/aclRedis.ts';
 import { createTestApi } from '../../test/api.ts';
-import { startSeededChain } from '../../test/chain.ts';
 import { runVigil } from '../../test/cli.ts';
 import {
-  neo4jUri,
-  openTestGraph,
-  redisUrl,
-  silentLogger,
-  startTestIngestWorker,
-  uniquePrefix,
-  waitFor,
-} from '../../test/services.ts';
+  type PatrolWorld,
+  busiestColdkey,
+  fixedTargetValidator,
+  patrolRig,
+  startPatrolWorld,
+} from '../../test/patrol.ts';
+import { neo4jUri, redisUrl, silentLogger, uniquePrefix, waitFor } from '../../test/services.ts';
 import { subnetNeurons } from './chainAccess.ts';
 import { createChainView } from './chainView.ts';
 import { edgesOfEvent } from './edges.ts';
 import { buildSubgraph, createPatrolMiner } from './miner.ts';
 import { DEFAULT_SCORING } from './scoring.ts';
-import { createPatrolValidator } from './validator.ts';
 import { verifyAnswer } from './verify.ts';
 
 let chain: LocalSubtensor;
 let api: ApiPromise;
 let manifest: SeedManifest;
 let graph: Graph;
-let close: () => Promise<void>;
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
 
+let world: PatrolWorld;
 beforeAll(async () => {
-  ({ chain, api, manifest, close } = await startSeededChain({
-    accounts: 24,
-    subnets: 2,
-    blocks: 4,
-    hotkeysPerSubnet: 3,
-    txPerBlock: 8,
-    seed: 11,
-  }));
-  graph = await openTestGraph();
+  world = await startPatrolWorld(11);
+  ({ chain, api, manifest, graph } = world);
 }, 300_000);
-afterAll(async () => {
-  await graph?.close();
-  await close?.();
-});
+afterAll(() => world?.close());
 
 const key = (e: GraphEdge) =>
   `${e.type}|${e.from}|${e.to}|${e.evidence.blockNumber}|${e.evidence.amount ?? ''}|${e.evidence.alphaAmount ?? ''}`;
@@ -92,9 +76,14 @@ function comparable(e: GraphEdge): string {
   return k.join('|');
 }
 
-function challengeFor(miner: KeyringPair, target: string, overrides: Partial<Challenge> = {}): Challenge {
+function challengeFor(
+  miner: KeyringPair,
+  target: string,
+  overrides: Partial<BittensorChallenge> = {},
+): BittensorChallenge {
   const mid = Math.floor((manifest.firstBlock + manifest.lastBlock) / 2);
   return {
+    chain: 'bittensor',
     id: `c-${crypto.randomUUID()}`,
     round: 1,
     validator: 'v',
@@ -110,7 +99,6 @@ function challengeFor(miner: KeyringPair, target: string, overrides: Partial<Cha
   };
 }
 
-/** The coldkey with the most seeded transfers: a target with a neighbourhood worth checking. */
 /** A miner's tamper that only delays its honest answer. */
 const answerAfter =
   (ms: number) =>
@@ -120,38 +108,11 @@ const answerAfter =
   };
 
 /** A validator that challenges every miner on one target over the whole seeded window. */
-function validatorOn(
+const validatorOn = (
   target: string,
-  d: {
-    hotkey: KeyringPair;
-    conn: Redis;
-    prefix: string;
-    ingest: IngestQueue;
-    miners: { hotkey: string; uid: number }[];
-    metrics?: Registry;
-  },
-) {
-  return createPatrolValidator({
-    hotkey: d.hotkey,
-    connection: d.conn,
-    prefix: d.prefix,
-    log: silentLogger(),
-    graph,
-    ingest: d.ingest,
-    chain: createChainView(api),
-    head: async () => chain.head().number,
-    miners: async () => d.miners,
-    params: { window: manifest.lastBlock, depth: 2, timeoutMs: 20_000, probes: 8, scoring: DEFAULT_SCORING },
-    pickTargets: async (ms) => ms.map(() => ({ address: target, block: manifest.lastBlock })),
-    metrics: d.metrics,
-  });
-}
-
-function busiestColdkey(): string {
-  const counts = new Map<string, number>();
-  for (const t of manifest.transfers) for (const a of [t.from, t.to]) counts.set(a, (counts.get(a) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
-}
+  rig: Parameters<typeof fixedTargetValidator>[2],
+  d: { hotkey: KeyringPair; miners: { hotkey: string; uid: number }[]; metrics?: Registry },
+) => fixedTargetValidator(world, target, rig, { ...d, depth: 2, timeoutMs: 20_000 });
 
 describe('Patrol miner on a real subtensor runtime', () => {
   it('turns the chain events into exactly the edges the seeded extrinsics made', async () => {
@@ -165,7 +126,7 @@ describe('Patrol miner on a real subtensor runtime', () => {
 
   it("builds the target's subgraph edge by edge, with ownership at the window's end", async () => {
     const miner = keyring.addFromUri('//patrol-test-miner');
-    const target = busiestColdkey();
+    const target = busiestColdkey(manifest);
     const sub = await buildSubgraph(api, challengeFor(miner, target));
     const incident = expectedEdges().filter((k) => k.split('|')[1] === target || k.split('|')[2] === target);
     const evented = sub.edges.filter((e) => e.type !== 'OWNS_HOTKEY');
@@ -190,7 +151,7 @@ describe('Patrol miner on a real subtensor runtime', () => {
 describe('Patrol validator verification', () => {
   const miner = keyring.addFromUri('//patrol-honest');
   let honest: Answer;
-  let challenge: Challenge;
+  let challenge: BittensorChallenge;
   const view = () => createChainView(api);
 
   beforeAll(async () => {
@@ -333,9 +294,8 @@ describe('Patrol validator verification', () => {
 
 describe('Patrol round through Redis queues', () => {
   it('scores a fast honest miner above a slow duplicate one, rejects a forger, ingests only what it accepted', async () => {
-    const prefix = uniquePrefix();
-    const conn = createRedisConnection(redisUrl(), 'worker');
-    const ingest = createIngestQueue(conn, prefix);
+    const rig = patrolRig(graph, { worker: true });
+    const { prefix, conn, ingest } = rig;
     const [fast, slow, forger, validatorKey] = ['//r-fast', '//r-slow', '//r-forger', '//r-validator'].map(
       (u) => keyring.addFromUri(u),
     );
@@ -365,9 +325,7 @@ describe('Patrol round through Redis queues', () => {
     ];
     // The same fresh target for all three: the later of two identical answers brings nothing new.
     const target = manifest.transfers.at(-1)!.to;
-    const validator = validatorOn(target, { hotkey: validatorKey!, conn, prefix, ingest, miners });
-    const worker = startTestIngestWorker(conn, prefix, graph, { concurrency: 1, batchSize: 1000 });
-    const events = new QueueEvents('ingest', { connection: conn.duplicate(), prefix });
+    const validator = validatorOn(target, rig, { hotkey: validatorKey!, miners });
     try {
       const report = await validator.runRound(1);
       const [f, s, x] = report.results;
@@ -391,8 +349,7 @@ describe('Patrol round through Redis queues', () => {
       expect(w.get(forger!.address)).toBe(0);
       expect(w.get(fast!.address)!).toBeGreaterThan(w.get(slow!.address)!);
 
-      for (const id of report.ingestedJobs)
-        await (await ingest.getJob(id))!.waitUntilFinished(events, 30_000);
+      await rig.ingested(report.ingestedJobs, 30_000);
       const yoga = createTestApi({ graph });
       const res = await yoga.fetch('http://t/graphql', {
         method: 'POST',
@@ -414,13 +371,7 @@ describe('Patrol round through Redis queues', () => {
       );
       expect(forged.records[0]!.get('n')).toBe(0);
     } finally {
-      await events.close();
-      await worker.close();
-      await validator.close();
-      for (const m of running) await m.close();
-      await ingest.obliterate({ force: true });
-      await ingest.close();
-      conn.disconnect();
+      await rig.close(validator, ...running);
     }
   });
 });
@@ -430,9 +381,8 @@ describe('Patrol answers from others', () => {
   // challenge and was then rejected, so the miner's real answer after it was lost. Now it is
   // refused on arrival (checked by protocol/patrol.ts), counted, and the challenge stays open.
   it('refuses a signed answer of the wrong shape on arrival and takes the real one after it', async () => {
-    const prefix = uniquePrefix();
-    const conn = createRedisConnection(redisUrl(), 'worker');
-    const ingest = createIngestQueue(conn, prefix);
+    const rig = patrolRig(graph);
+    const { prefix, conn, ingest } = rig;
     const [minerKey, validatorKey] = ['//shape-miner', '//shape-validator'].map((u) => keyring.addFromUri(u));
     const miners = [{ hotkey: minerKey!.address, uid: 0 }];
     const ownStream = patrolAnswerStream(prefix, validatorKey!.address, minerKey!.address);
@@ -456,14 +406,7 @@ describe('Patrol answers from others', () => {
         return a;
       },
     });
-    const validator = validatorOn(busiestColdkey(), {
-      hotkey: validatorKey!,
-      conn,
-      prefix,
-      ingest,
-      miners,
-      metrics,
-    });
+    const validator = validatorOn(busiestColdkey(manifest), rig, { hotkey: validatorKey!, miners, metrics });
     try {
       const [r] = (await validator.runRound(1)).results;
       expect(r).toMatchObject({ accepted: true });
@@ -472,18 +415,13 @@ describe('Patrol answers from others', () => {
         { labels: { reason: 'malformed', miner: minerKey!.address }, value: 1 },
       ]);
     } finally {
-      await validator.close();
-      await running.close();
-      await ingest.obliterate({ force: true });
-      await ingest.close();
-      conn.disconnect();
+      await rig.close(validator, running);
     }
   });
 
   it('keeps a challenge open against answers not signed by its miner, and times answers on arrival', async () => {
-    const prefix = uniquePrefix();
-    const conn = createRedisConnection(redisUrl(), 'worker');
-    const ingest = createIngestQueue(conn, prefix);
+    const rig = patrolRig(graph);
+    const { prefix, conn, ingest } = rig;
     const [victim, cheat, validatorKey] = ['//a-victim', '//a-cheat', '//a-validator'].map((u) =>
       keyring.addFromUri(u),
     );
@@ -522,7 +460,7 @@ describe('Patrol answers from others', () => {
       }),
     ];
     const target = manifest.transfers.at(-1)!.to;
-    const validator = validatorOn(target, { hotkey: validatorKey!, conn, prefix, ingest, miners });
+    const validator = validatorOn(target, rig, { hotkey: validatorKey!, miners });
     try {
       const [v, c] = (await validator.runRound(1)).results;
       expect(v).toMatchObject({ accepted: true });
@@ -530,11 +468,7 @@ describe('Patrol answers from others', () => {
       expect(c).toMatchObject({ accepted: true });
       expect(c!.seconds!).toBeGreaterThanOrEqual(1.2);
     } finally {
-      await validator.close();
-      for (const m of running) await m.close();
-      await ingest.obliterate({ force: true });
-      await ingest.close();
-      conn.disconnect();
+      await rig.close(validator, ...running);
     }
   });
 });
@@ -542,9 +476,8 @@ describe('Patrol answers from others', () => {
 describe('Patrol miners on their own Redis ACL users', () => {
   it("answer through the real miner code and are accepted; a miner reads no other miner's stream", async () => {
     const redis = await startAclRedis();
-    const prefix = uniquePrefix();
-    const conn = createRedisConnection(redis.url, 'worker');
-    const ingest = createIngestQueue(conn, prefix);
+    const rig = patrolRig(graph, { url: redis.url });
+    const { prefix, conn, ingest } = rig;
     const [a, b, validatorKey] = ['//acl-a', '//acl-b', '//acl-validator'].map((u) => keyring.addFromUri(u));
     const miners = [a!, b!].map((k, uid) => ({ hotkey: k.address, uid }));
     const users = await Promise.all([a!, b!].map((k) => redis.addMiner(prefix, k.address)));
@@ -552,7 +485,7 @@ describe('Patrol miners on their own Redis ACL users', () => {
     const running = [a!, b!].map((hotkey, i) =>
       createPatrolMiner({ api, hotkey, connection: minerConns[i]!, prefix, log: silentLogger() }),
     );
-    const validator = validatorOn(busiestColdkey(), { hotkey: validatorKey!, conn, prefix, ingest, miners });
+    const validator = validatorOn(busiestColdkey(manifest), rig, { hotkey: validatorKey!, miners });
     try {
       const report = await validator.runRound(1);
       expect(report.results.map((r) => r.accepted)).toEqual([true, true]);
@@ -565,11 +498,7 @@ describe('Patrol miners on their own Redis ACL users', () => {
       ])
         await expect(attempt()).rejects.toThrow(/NOPERM/);
     } finally {
-      await validator.close();
-      for (const m of running) await m.close();
-      await ingest.obliterate({ force: true });
-      await ingest.close();
-      conn.disconnect();
+      await rig.close(validator, ...running);
       for (const c of minerConns) c.disconnect();
       await redis.stop();
     }

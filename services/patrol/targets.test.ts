@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../chains/bittensor/events.ts';
+import { VigilError } from '../../common/errors.ts';
 import { newSs58 } from '../../test/fixtures.ts';
 import type { ChainView } from './chainView.ts';
 import { sampleTargets } from './targets.ts';
@@ -38,8 +39,12 @@ describe('sampleTargets', () => {
   it('fails with a clear error when the probed blocks hold no wallet activity', async () => {
     // Zero-amount transfers prove nothing and count as no activity.
     const view = viewOf({ 2: [transfer(2, newSs58(), newSs58(), 0n)] });
-    await expect(sampleTargets(view, { count: 1, fromBlock: 1, toBlock: 4, probes: 4 })).rejects.toThrow(
-      'no wallet activity in 4 probe blocks between 1 and 4',
-    );
+    const failed = sampleTargets(view, { count: 1, fromBlock: 1, toBlock: 4, probes: 4 });
+    // A VigilError: the CLI prints its one line, not a stack trace.
+    await expect(failed).rejects.toThrow(VigilError);
+    await expect(failed).rejects.toMatchObject({
+      shortMessage:
+        'no wallet activity in 4 probe blocks between 1 and 4: no target to challenge miners on this round',
+    });
   });
 });

@@ -1,10 +1,9 @@
+import { VigilError } from '../../common/errors.ts';
 import type { ChainView } from './chainView.ts';
 import { edgesOfEvent } from './edges.ts';
+import type { TargetCandidate } from './seam.ts';
 
-export interface TargetCandidate {
-  address: string;
-  block: number;
-}
+export type { TargetCandidate } from './seam.ts';
 
 /**
  * Targets from real chain activity (as Patrol): probe random blocks across [fromBlock, toBlock],
@@ -40,7 +39,13 @@ export async function sampleTargets(
   }
   const pool = [...candidates.values()];
   if (pool.length === 0)
-    throw new Error(`no wallet activity in ${blocks.size} probe blocks between ${fromBlock} and ${toBlock}`);
+    throw new VigilError(
+      `no wallet activity in ${blocks.size} probe blocks between ${fromBlock} and ${toBlock}: no target to challenge miners on this round`,
+      {
+        details:
+          'The probed blocks hold no transfer, stake or other edge event; the next round probes others.',
+      },
+    );
   // Distinct targets while there are enough; past that, repeats from the whole pool.
   const unused = [...pool];
   const out: TargetCandidate[] = [];
