@@ -11,6 +11,7 @@ import { bestBlock, blockProducerFor, subnetNeurons } from '../../services/patro
 import { createChainView } from '../../services/patrol/chainView.ts';
 import { runRounds } from '../../services/patrol/loop.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
+import { createPatrolStatePublisher } from '../../services/patrol/operatorState.ts';
 import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
 import { createWeightSetter } from '../../services/patrol/weights.ts';
@@ -132,9 +133,21 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
       setWeights(api, producer, { netuid: p.netuid, signer: hotkey, uids, weights }),
   });
   // A round, then the weights it moves (each round's outcome is logged per miner by the round).
+  const operatorState = createPatrolStatePublisher({
+    connection,
+    prefix: rt.config.queuePrefix,
+    validator: hotkey.address,
+    log: rt.log,
+  });
+  // The round's scores reach operators (API, console) even when setting weights fails.
   const playRound = async (round: number) => {
-    await validator.runRound(round);
-    await setWeightsAfter(round);
+    const report = await validator.runRound(round);
+    let set: Awaited<ReturnType<typeof setWeightsAfter>> | undefined;
+    try {
+      set = await setWeightsAfter(round);
+    } finally {
+      await operatorState.publish(report, set);
+    }
   };
   const loop = () =>
     runRounds({
