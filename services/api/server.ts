@@ -21,6 +21,7 @@ import type { ApiContext } from './context.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { useRequestReads } from './requestReads.ts';
+import { caseResolvers } from './resolvers/cases.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { type OperatorSource, operatorResolvers } from './resolvers/operators.ts';
@@ -31,7 +32,7 @@ import { type ReadyReport, warmUntilAnswered } from './warmup.ts';
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
 
 /** One resolver map per feature; add a feature's map here. */
-const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers, operatorResolvers];
+const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers, operatorResolvers, caseResolvers];
 
 export function createApiSchema() {
   const typeDefs = readdirSync(SCHEMA_DIR)
