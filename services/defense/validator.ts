@@ -88,7 +88,8 @@ export interface DefenseValidator {
  *
  * This file is the wiring; the parts live in ./validator/: relevance (registry view and relevance
  * filter), minerPool (liveness, pick), round (open, intake, consensus, close), dispatch (actions),
- * canaryTick, retries (deferred checks), metrics.
+ * canaryTick, retries (deferred checks), metrics. The closure is longer than ~150 lines because it
+ * is the wiring (each part built with its deps) around three short functions of a tx's check.
  */
 export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValidator {
   const p = { ...DEFAULT_DEFENSE_PARAMS, ...deps.params };
