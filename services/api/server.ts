@@ -17,6 +17,7 @@ import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, useAdmission } from './admission.ts';
 import { presentedKey, requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
+import { createConsoleHandler } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
@@ -69,6 +70,8 @@ export interface ApiServerDeps extends ApiDeps {
   health?: HealthCheck;
   /** How long readiness waits for the common questions to answer (default 120 s). */
   warmUpBoundMs?: number;
+  /** Serve the web console at /console (default true; built on its first request). */
+  console?: boolean;
 }
 
 export const WARM_UP_BOUND_MS = 120_000;
@@ -171,10 +174,14 @@ export function createApi(deps: ApiDeps) {
 /** The GraphQL handler createApi returns. */
 export type ApiHandler = ReturnType<typeof createApi>;
 
-/** Serves GraphQL at /graphql plus /health and /metrics on one port. */
-export async function startApiServer(
-  deps: ApiServerDeps,
-): Promise<{ url: string; ready: Promise<ReadyReport | undefined>; close(): Promise<void> }> {
+/** Serves GraphQL at /graphql, the web console at /console, plus /health and /metrics on one port. */
+export async function startApiServer(deps: ApiServerDeps): Promise<{
+  url: string;
+  /** The web console (served unless `console: false`). */
+  consoleUrl: string;
+  ready: Promise<ReadyReport | undefined>;
+  close(): Promise<void>;
+}> {
   const yoga = createApi(deps);
   const ownHealth = deps.health ? undefined : createHealth({ neo4j: { check: neo4jCheck(deps.graph) } });
   let warmedUp = false;
@@ -182,8 +189,10 @@ export async function startApiServer(
     registry: deps.registry,
     health: withWarmUp(deps.health ?? ownHealth!.report, () => warmedUp),
   });
+  const webConsole = deps.console === false ? undefined : createConsoleHandler({ log: deps.log });
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
+    if (webConsole && (await webConsole(req, res))) return;
     yoga(req, res);
   });
   const { url, close } = await listen(server, deps.host, deps.port);
@@ -217,6 +226,7 @@ export async function startApiServer(
   );
   return {
     url: `${url}/graphql`,
+    consoleUrl: `${url}/console/`,
     ready,
     async close() {
       ownHealth?.stop();
