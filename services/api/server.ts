@@ -17,6 +17,7 @@ import type { AlertPubSub } from '../defense/alertFeed.ts';
 import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, createAdmission } from './admission.ts';
 import { nodeHeaders, presentedKey, requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
+import { createConsoleHandler } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { type DoorDeps, createDoor } from './door.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
@@ -72,6 +73,8 @@ export interface ApiServerDeps extends ApiDeps {
   warmUpBoundMs?: number;
   /** How the door throttles a spent caller's connection (door.ts; defaults there). */
   door?: Pick<DoorDeps, 'holdMs' | 'maxHeld'>;
+  /** Serve the web console at /console (default true; built on its first request). */
+  console?: boolean;
 }
 
 export const WARM_UP_BOUND_MS = 120_000;
@@ -178,10 +181,14 @@ function createApiHandler(deps: ApiDeps) {
 /** The GraphQL handler createApi returns. */
 export type ApiHandler = ReturnType<typeof createApi>;
 
-/** Serves GraphQL at /graphql plus /health and /metrics on one port. */
-export async function startApiServer(
-  deps: ApiServerDeps,
-): Promise<{ url: string; ready: Promise<ReadyReport | undefined>; close(): Promise<void> }> {
+/** Serves GraphQL at /graphql, the web console at /console, plus /health and /metrics on one port. */
+export async function startApiServer(deps: ApiServerDeps): Promise<{
+  url: string;
+  /** The web console (served unless `console: false`). */
+  consoleUrl: string;
+  ready: Promise<ReadyReport | undefined>;
+  close(): Promise<void>;
+}> {
   const { yoga, admission } = createApiHandler(deps);
   // A caller over its cost budget is refused here, before yoga (door.ts).
   const door = admission.spentRefusal
@@ -197,8 +204,11 @@ export async function startApiServer(
     registry: deps.registry,
     health: withWarmUp(deps.health ?? ownHealth!.report, () => warmedUp),
   });
+  const webConsole = deps.console === false ? undefined : createConsoleHandler({ log: deps.log });
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
+    if (webConsole && (await webConsole(req, res))) return;
+    // The console's files spend no budget; GraphQL past here does, so a spent caller stops here.
     if (door && (await door(req, res))) return;
     yoga(req, res);
   });
@@ -233,6 +243,7 @@ export async function startApiServer(
   );
   return {
     url: `${url}/graphql`,
+    consoleUrl: `${url}/console/`,
     ready,
     async close() {
       ownHealth?.stop();

@@ -6,14 +6,14 @@ import { relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
 import { patrolChallengeStream } from '../../protocol/keys.ts';
 import type { Chain } from '../../protocol/model.ts';
-import type { Challenge } from '../../protocol/patrol.ts';
+import { type Challenge, ETHEREUM_MAX_WINDOW } from '../../protocol/patrol.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { appendMessage } from '../../queues/streams.ts';
 import type { AnswerIntake, Arrival } from './answers.ts';
 import type { ScoreHistory } from './history.ts';
 import { type Judged, judgeAnswer } from './judge.ts';
 import { type ScoreParts, type ScoringParams, scoreAnswer } from './scoring.ts';
-import type { HeadSource, PatrolMiner, PatrolVerifier, TargetSource } from './seam.ts';
+import type { HeadSource, PatrolMiner, PatrolVerifier, TargetCandidate, TargetSource } from './seam.ts';
 
 export interface RoundParams {
   /** Blocks either side of the target block (Patrol: 50). */
@@ -84,6 +84,18 @@ const logResult = (round: number, r: MinerResult, log: Logger) =>
   );
 
 /**
+ * Where a challenge looks, as its chain's message says it (protocol/patrol.ts): `window` blocks
+ * either side of the target's block, never past `head`; on Ethereum at most ETHEREUM_MAX_WINDOW.
+ */
+function blocksAround(chain: Chain, t: TargetCandidate, window: number, head: number) {
+  if (chain === 'bittensor')
+    return { chain, target: t.address, targetBlock: t.block, window, maxBlock: head } as const;
+  const toBlock = Math.min(t.block + window, head);
+  const fromBlock = Math.max(0, t.block - window, toBlock - ETHEREUM_MAX_WINDOW + 1);
+  return { chain, target: t.address, fromBlock, toBlock } as const;
+}
+
+/**
  * One Patrol round, chain-agnostic: pick a target per miner, send each its challenge, collect the
  * answers until the deadline (answers.ts), judge them (judge.ts with the chain's verifier), then
  * score them in order of arrival (the first to bring an edge gets its novelty), record each score
@@ -110,10 +122,7 @@ export function createRound(deps: RoundDeps): (round: number) => Promise<RoundRe
         round,
         validator: me,
         miner: miner.hotkey,
-        target: targets[i]!.address,
-        targetBlock: targets[i]!.block,
-        window,
-        maxBlock: head,
+        ...blocksAround(deps.chain, targets[i]!, window, head),
         depth,
         deadline,
         replyTo: deps.intake.replyTo(miner.hotkey),
