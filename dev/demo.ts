@@ -258,6 +258,7 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
 
   console.log(`
 Where to look
+  Web console         ${api.consoleUrl}#/wallet?chain=BITTENSOR&address=${target}
   GraphQL (GraphiQL)  ${api.url}
   Neo4j Browser       ${infra.browserUrl}
   Local EVM node      ${defense.rpcUrl} (chain ${defense.chainId}; the vault ${defense.contract} is paused)

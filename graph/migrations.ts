@@ -1,4 +1,5 @@
 import type { Session } from 'neo4j-driver';
+import pRetry from 'p-retry';
 import { type Log, silentLogger } from '../common/logger.ts';
 import type { Graph } from './driver.ts';
 import { RELATIONSHIP_TYPES } from './model.ts';
@@ -33,6 +34,9 @@ export const SCHEMA_STATEMENTS: string[] = [
   'CREATE CONSTRAINT tag_key IF NOT EXISTS FOR (t:Tag) REQUIRE (t.chain, t.address, t.label, t.source) IS UNIQUE',
   'CREATE INDEX tag_wallet IF NOT EXISTS FOR (t:Tag) ON (t.chain, t.address)',
   'CREATE INDEX tag_label IF NOT EXISTS FOR (t:Tag) ON (t.label)',
+  // Saved investigations (graph/investigate/cases.ts): opened by id, listed newest first.
+  'CREATE CONSTRAINT case_id IF NOT EXISTS FOR (c:Case) REQUIRE c.id IS UNIQUE',
+  'CREATE INDEX case_updated_at IF NOT EXISTS FOR (c:Case) ON (c.updatedAt)',
   // Defense (services/defense/invariantStore.ts, graph/alerts.ts searchAlerts): registry and alert filters.
   'CREATE CONSTRAINT defense_action_id IF NOT EXISTS FOR (d:DefenseAction) REQUIRE d.id IS UNIQUE',
   'CREATE INDEX invariant_chain IF NOT EXISTS FOR (i:Invariant) ON (i.chainId)',
@@ -50,20 +54,26 @@ const ALREADY_EXISTS = new Set([
 
 /**
  * Services starting together race on the same schema: the loser of an IF NOT EXISTS is told the
- * rule already exists (fine), or the schema locks deadlock (transient: try again).
+ * rule already exists (fine), or the schema locks deadlock (transient: try again, 8 attempts).
  */
-async function applyOne(session: Session, statement: string, attempts = 8): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await session.run(statement);
-      return;
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (ALREADY_EXISTS.has(code)) return;
-      if (!code.startsWith('Neo.TransientError.') || attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50));
-    }
-  }
+export async function applyOne(session: Session, statement: string, attempts = 8): Promise<void> {
+  const codeOf = (err: unknown) => (err as { code?: string }).code ?? '';
+  await pRetry(
+    async () => {
+      try {
+        await session.run(statement);
+      } catch (err) {
+        if (!ALREADY_EXISTS.has(codeOf(err))) throw err;
+      }
+    },
+    {
+      retries: attempts - 1,
+      minTimeout: 50,
+      maxTimeout: 1000,
+      randomize: true,
+      shouldRetry: ({ error }) => codeOf(error).startsWith('Neo.TransientError.'),
+    },
+  );
 }
 
 export async function applyMigrations(graph: Graph, log: Log = silentLogger): Promise<void> {

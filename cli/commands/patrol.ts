@@ -16,6 +16,7 @@ import { buildEthereumSubgraph } from '../../services/patrol/ethereum/miner.ts';
 import { ethereumTargets, ethereumVerifier } from '../../services/patrol/ethereum/patrol.ts';
 import { runRounds } from '../../services/patrol/loop.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
+import { createPatrolStatePublisher } from '../../services/patrol/operatorState.ts';
 import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
 import { createWeightSetter } from '../../services/patrol/weights.ts';
@@ -174,11 +175,23 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     publish: ({ uids, weights }) =>
       setWeights(api, producer, { netuid: p.netuid, signer: hotkey, uids, weights }),
   });
+  const operatorState = createPatrolStatePublisher({
+    connection,
+    prefix: rt.config.queuePrefix,
+    validator: hotkey.address,
+    log: rt.log,
+  });
   // A round on each chain, then the weights they move (each round's outcome is logged per miner).
+  // The Bittensor round's scores reach operators (API, console) even when setting weights fails.
   const playRound = async (round: number) => {
-    await validator.runRound(round);
+    const report = await validator.runRound(round);
     await validator.runEthereumRound?.(round);
-    await setWeightsAfter(round);
+    let set: Awaited<ReturnType<typeof setWeightsAfter>> | undefined;
+    try {
+      set = await setWeightsAfter(round);
+    } finally {
+      await operatorState.publish(report, set);
+    }
   };
   const loop = () =>
     runRounds({

@@ -15,7 +15,10 @@ import { VERSION } from '../version.ts';
  * whether or not Redis and Neo4j answer yet: /health says which is missing (logged too), the feed
  * subscribes once Redis answers, and questions are answered once Neo4j does.
  */
-export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string; ready: Promise<unknown> }> {
+export async function startApi(
+  rt: Runtime,
+  graph: Graph,
+): Promise<{ url: string; consoleUrl: string; ready: Promise<unknown> }> {
   const pubsub = createAlertPubSub();
   const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('alert feed connection', () => closeRedis(subscriber));
@@ -39,9 +42,13 @@ export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string
     },
     (err) => rt.log.warn({ err: (err as Error).message }, 'live alert feed not subscribed'),
   );
+  // A connection of its own: the feed's is in subscriber mode and cannot GET.
+  const reader = createRedisConnection(rt.config.redisUrl, 'producer');
+  rt.shutdown.add('operator state connection', () => closeRedis(reader));
   const server = await startApiServer({
     graph,
     pubsub,
+    operators: { redis: reader, prefix: rt.config.queuePrefix },
     log: rt.log,
     version: VERSION,
     keys: rt.config.api.keys,
@@ -62,8 +69,8 @@ export async function apiCommand(rt: Runtime): Promise<void> {
   const graph = openGraph(rt);
   const server = await startApi(rt, graph);
   rt.log.info(
-    { url: server.url },
-    'GraphQL API listening (GraphiQL in a browser at this URL); ready once the common questions answer',
+    { url: server.url, console: server.consoleUrl },
+    'GraphQL API listening (GraphiQL in a browser at this URL, the web console at /console/); ready once the common questions answer',
   );
 }
 
