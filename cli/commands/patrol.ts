@@ -75,6 +75,7 @@ async function hotkeyFrom(rt: Runtime) {
 /** `vigil patrol-miner`: answers Patrol challenges from its queue with chain-evidenced subgraphs. */
 export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
+  const eth = await ethereumNode(rt);
   const api = await namingSetting(
     'SUBTENSOR_URL',
     connectSubtensor(rt.config.subtensor.url, { log: rt.log.child({ component: 'subtensor' }) }),
@@ -83,7 +84,6 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   const connection = createRedisConnection(rt.config.redisUrl, 'miner');
   rt.shutdown.add('redis', () => connection.quit());
   const delay = rt.config.patrol.minerDelayMs;
-  const eth = await ethereumNode(rt);
   const miner = createPatrolMiner({
     ethereum: eth ? (c) => buildEthereumSubgraph(eth.reader, c) : undefined,
     api,
@@ -114,6 +114,7 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
 /** `vigil patrol-validator`: runs rounds, verifies and scores answers, ingests them, sets weights. */
 export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
+  const eth = await ethereumNode(rt);
   const p = rt.config.patrol;
   const api = await namingSetting(
     'SUBTENSOR_URL',
@@ -128,7 +129,6 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   const ingest = createIngestQueue(connection, rt.config.queuePrefix);
   rt.shutdown.add('ingest queue', () => ingest.close());
   const neurons = () => subnetNeurons(api, p.netuid, [hotkey.address]);
-  const eth = await ethereumNode(rt);
   const validator = createPatrolValidator({
     ethereum: eth
       ? {
