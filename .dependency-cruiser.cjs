@@ -49,6 +49,32 @@ module.exports = {
       'infra starts what Vigil depends on; it may probe with queues/ connections',
     ),
     layer('cli', ['bin'], 'bin is the entry point'),
+    layer(
+      'console',
+      [
+        'common',
+        'protocol',
+        'chains',
+        'graph',
+        'queues',
+        'services',
+        'infra',
+        'cli',
+        'bin',
+        'dev',
+        'test',
+        'bench',
+      ],
+      'the web console runs in a browser and reads Vigil through the GraphQL API alone',
+    ),
+    {
+      name: 'console-is-browser-code',
+      severity: 'error',
+      comment:
+        'the console is bundled for the browser (services/api/console.ts builds it by path); nothing imports it',
+      from: { pathNot: '^console/' },
+      to: { path: '^console/' },
+    },
     {
       name: 'no-dev-in-production',
       severity: 'error',

@@ -100,6 +100,7 @@ try {
   const target = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
   const miner = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//bench-miner');
   const challenge: Challenge = {
+    chain: 'bittensor',
     id: 'bench',
     round: 1,
     validator: 'bench',

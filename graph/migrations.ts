@@ -1,4 +1,5 @@
 import type { Session } from 'neo4j-driver';
+import pRetry from 'p-retry';
 import { type Log, silentLogger } from '../common/logger.ts';
 import type { Graph } from './driver.ts';
 import { RELATIONSHIP_TYPES } from './model.ts';
@@ -53,20 +54,26 @@ const ALREADY_EXISTS = new Set([
 
 /**
  * Services starting together race on the same schema: the loser of an IF NOT EXISTS is told the
- * rule already exists (fine), or the schema locks deadlock (transient: try again).
+ * rule already exists (fine), or the schema locks deadlock (transient: try again, 8 attempts).
  */
-async function applyOne(session: Session, statement: string, attempts = 8): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await session.run(statement);
-      return;
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (ALREADY_EXISTS.has(code)) return;
-      if (!code.startsWith('Neo.TransientError.') || attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50));
-    }
-  }
+export async function applyOne(session: Session, statement: string, attempts = 8): Promise<void> {
+  const codeOf = (err: unknown) => (err as { code?: string }).code ?? '';
+  await pRetry(
+    async () => {
+      try {
+        await session.run(statement);
+      } catch (err) {
+        if (!ALREADY_EXISTS.has(codeOf(err))) throw err;
+      }
+    },
+    {
+      retries: attempts - 1,
+      minTimeout: 50,
+      maxTimeout: 1000,
+      randomize: true,
+      shouldRetry: ({ error }) => codeOf(error).startsWith('Neo.TransientError.'),
+    },
+  );
 }
 
 export async function applyMigrations(graph: Graph, log: Log = silentLogger): Promise<void> {

@@ -7,13 +7,20 @@ import type { Chain, GraphEdge } from './model.ts';
 
 /**
  * The identity of a relationship. OWNS_HOTKEY is a state fact rather than an event: one per
- * (coldkey, hotkey) pair.
+ * (coldkey, hotkey) pair. On Ethereum (hashes and addresses lower-cased):
+ *   ethereum:TRANSFER:<txHash>:log:<logIndex>          ERC-20 Transfer log
+ *   ethereum:TRANSFER:<txHash>:call:<callPath | "tx">  native ETH (the tx's own value: "tx")
+ *   ethereum:DEPLOYED:<txHash>:<contract address>      contract creation
  */
 export function relationshipId(chain: Chain, edge: GraphEdge): string {
   const ev = edge.evidence;
   if (edge.type === 'OWNS_HOTKEY') return `${chain}:OWNS_HOTKEY:${edge.from}:${edge.to}`;
-  if (chain === 'ethereum')
-    return `${chain}:${edge.type}:${ev.txHash}:${ev.logIndex ?? 0}:${ev.subIndex ?? 0}`;
+  if (chain === 'ethereum') {
+    const tx = ev.txHash?.toLowerCase();
+    if (edge.type === 'DEPLOYED') return `ethereum:DEPLOYED:${tx}:${edge.to.toLowerCase()}`;
+    if (ev.logIndex !== undefined) return `ethereum:${edge.type}:${tx}:log:${ev.logIndex}`;
+    return `ethereum:${edge.type}:${tx}:call:${ev.callPath || 'tx'}`;
+  }
   return `${chain}:${edge.type}:${ev.blockNumber}:${ev.eventIndex}:${ev.subIndex ?? 0}`;
 }
 

@@ -223,9 +223,9 @@ export function checkSubgraph(
     if (chain === 'bittensor' && e.type !== 'OWNS_HOTKEY' && ev.eventIndex === undefined) {
       problems.push(`edges.${i}.evidence.eventIndex: required for a ${e.type} edge on bittensor`);
     }
-    if (chain === 'ethereum' && ev.txHash === undefined) {
-      problems.push(`edges.${i}.evidence.txHash: required on ethereum`);
-    }
+    if (chain === 'ethereum') problems.push(...ethereumEdgeProblems(e, `edges.${i}`));
+    else if (ev.txHash !== undefined || ev.callPath !== undefined || ev.token !== undefined)
+      problems.push(`edges.${i}.evidence: txHash, callPath and token are Ethereum evidence, not ${chain}`);
     if (AMOUNT_REQUIRED.has(e.type) && ev.amount === undefined) {
       problems.push(`edges.${i}.evidence.amount: required for a ${e.type} edge`);
     }
@@ -235,6 +235,31 @@ export function checkSubgraph(
 }
 
 const AMOUNT_REQUIRED = new Set(['TRANSFER', 'STAKE_ADD', 'STAKE_REMOVE', 'STAKE_TRANSFER']);
+
+/**
+ * What an Ethereum edge's evidence must hold for its identity (protocol/ids.ts) to mean one fact:
+ * a TRANSFER is either an ERC-20 log (logIndex and token) or native ETH (callPath, no token); a
+ * DEPLOYED edge moves no value. Only TRANSFER and DEPLOYED exist on Ethereum.
+ */
+function ethereumEdgeProblems(e: GraphEdge, at: string): string[] {
+  const ev = e.evidence;
+  const problems: string[] = [];
+  if (ev.txHash === undefined) problems.push(`${at}.evidence.txHash: required on ethereum`);
+  if (e.type === 'TRANSFER') {
+    if ((ev.logIndex === undefined) === (ev.callPath === undefined))
+      problems.push(
+        `${at}.evidence: an ethereum TRANSFER needs exactly one of logIndex (ERC-20) and callPath (native ETH)`,
+      );
+    else if (ev.logIndex !== undefined && ev.token === undefined)
+      problems.push(`${at}.evidence.token: required for an ERC-20 TRANSFER (logIndex given)`);
+    else if (ev.callPath !== undefined && ev.token !== undefined)
+      problems.push(`${at}.evidence.token: must be absent for a native ETH TRANSFER (callPath given)`);
+  } else if (e.type === 'DEPLOYED') {
+    for (const k of ['amount', 'logIndex', 'callPath', 'token'] as const)
+      if (ev[k] !== undefined) problems.push(`${at}.evidence.${k}: a DEPLOYED edge moves no value`);
+  } else problems.push(`${at}.type: ${e.type} does not exist on ethereum (TRANSFER, DEPLOYED)`);
+  return problems;
+}
 
 function parseFinding(data: unknown): FindingJob {
   const parsed = findingJobSchema.safeParse(data);

@@ -18,8 +18,10 @@ export type Chain = (typeof CHAINS)[number];
  * OWNS_HOTKEY      coldkey → hotkey it owns (state fact, seen at a block)
  * PARENT_OF        parent hotkey → child hotkey on a subnet, with a proportion
  * COLDKEY_SWAP     old coldkey → new coldkey
+ * DEPLOYED         deployer → contract it created (Ethereum; top-level or internal creation)
  * The first six move value (VALUE_TYPES: the default for paths and flow); the rest are facts of
- * ownership and delegation.
+ * ownership, delegation and creation. On Ethereum a TRANSFER is native ETH (the tx's value, or an
+ * internal call's) or an ERC-20 `Transfer` log of any token contract (evidence `token`).
  */
 export const VALUE_TYPES = [
   'TRANSFER',
@@ -29,7 +31,13 @@ export const VALUE_TYPES = [
   'STAKE_TRANSFER',
   'STAKE_SWAP',
 ] as const;
-export const RELATIONSHIP_TYPES = [...VALUE_TYPES, 'OWNS_HOTKEY', 'PARENT_OF', 'COLDKEY_SWAP'] as const;
+export const RELATIONSHIP_TYPES = [
+  ...VALUE_TYPES,
+  'OWNS_HOTKEY',
+  'PARENT_OF',
+  'COLDKEY_SWAP',
+  'DEPLOYED',
+] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
 
 export const NODE_TYPES = ['wallet', 'hotkey', 'contract'] as const;
@@ -43,6 +51,17 @@ const decimal = z.string().regex(/^\d+$/, 'must be a non-negative integer in a d
 const index = z.number().int().nonnegative();
 export const blockNumberSchema = z.number().int().nonnegative();
 export const hashSchema = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex hash');
+/** An Ethereum address as the wire carries it: lower-case, so one account has one spelling. */
+export const ethAddressSchema = z
+  .string()
+  .regex(/^0x[0-9a-f]{40}$/, 'must be a lower-case 0x-prefixed 20-byte hex address');
+/**
+ * Where in a transaction's call tree native ETH moved (callTracer): `""` is the transaction's own
+ * value, `"0.2"` the third call made by the first call the transaction made.
+ */
+export const callPathSchema = z
+  .string()
+  .regex(/^(\d+(\.\d+)*)?$/, 'must be "" (the tx itself) or call indices joined by dots, e.g. "0.2"');
 
 /** What proves an edge. Amounts are decimal strings of base units (rao, wei); no other keys. */
 export const evidenceSchema = z
@@ -56,9 +75,20 @@ export const evidenceSchema = z
     extrinsicIndex: index.nullable().optional(),
     /** For events yielding several edges (SetChildren): which one. */
     subIndex: index.optional(),
-    /** Ethereum identity: transaction hash and log index. */
+    /** Ethereum: the transaction's hash; with logIndex (ERC-20) or callPath (native ETH) the edge's identity. */
     txHash: hashSchema.optional(),
+    /** Ethereum ERC-20: the `Transfer` log's index in its block. */
     logIndex: index.optional(),
+    /** Ethereum native ETH: where in the call tree the value moved (callPathSchema). */
+    callPath: callPathSchema.optional(),
+    /** Ethereum ERC-20: the token contract; absent for native ETH. */
+    token: ethAddressSchema.optional(),
+    /**
+     * Ethereum ERC-20: the token's symbol and decimals, read from the token contract by the
+     * VALIDATOR when it answers; a miner's answer carrying them is refused (never trusted).
+     */
+    tokenSymbol: z.string().max(64).optional(),
+    tokenDecimals: z.number().int().min(0).max(255).optional(),
     amount: decimal.optional(),
     alphaAmount: decimal.optional(),
     netuid: index.optional(),

@@ -1,6 +1,7 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { z } from 'zod';
 import { JOB_LIMITS, subgraphContentSchema } from './ingest.ts';
+import { blockNumberSchema, ethAddressSchema } from './model.ts';
 import { formatIssues } from './parse.ts';
 import { signValue, signatureValid } from './signing.ts';
 
@@ -9,36 +10,97 @@ import { signValue, signatureValid } from './signing.ts';
  * writer, one reader; a miner's ACL user reaches no other miner's): the validator appends a
  * `Challenge` to keys.ts patrolChallengeStream(prefix, miner), the miner appends its `Answer` to
  * the challenge's `replyTo`, keys.ts patrolAnswerStream(prefix, validator, miner). Each entry's
- * field `m` holds the message's JSON.
- * Challenge: build the subgraph around `target` from the events of blocks
- * [targetBlock - window, min(targetBlock + window, maxBlock)], to `depth` hops.
+ * field `m` holds the message's JSON. A challenge names its chain (required: miners and
+ * validators ship together); both chains' challenges come on the same per-miner streams.
  */
-export const challengeSchema = z
+const challengeCommon = {
+  id: z.string().min(1),
+  round: z.number().int().nonnegative(),
+  validator: z.string().min(1),
+  /** The miner this challenge is for; an answer for it must be signed by this hotkey. */
+  miner: z.string().min(1),
+  depth: z.number().int().min(1).max(6),
+  /** Epoch ms after which the validator no longer accepts an answer. */
+  deadline: z.number().int(),
+  /** The stream the answer goes to: keys.ts patrolAnswerStream(prefix, validator, miner). */
+  replyTo: z.string().min(1),
+};
+
+/**
+ * Bittensor: build the subgraph around `target` (ss58) from the events of blocks
+ * [targetBlock - window, min(targetBlock + window, maxBlock)], to `depth` hops either way.
+ */
+export const bittensorChallengeSchema = z
   .object({
-    id: z.string().min(1),
-    round: z.number().int().nonnegative(),
-    validator: z.string().min(1),
-    /** The miner this challenge is for; an answer for it must be signed by this hotkey. */
-    miner: z.string().min(1),
+    ...challengeCommon,
+    chain: z.literal('bittensor'),
     target: z.string().min(1),
     targetBlock: z.number().int().nonnegative(),
     window: z.number().int().positive(),
     maxBlock: z.number().int().nonnegative(),
-    depth: z.number().int().min(1).max(6),
-    /** Epoch ms after which the validator no longer accepts an answer. */
-    deadline: z.number().int(),
-    /** The stream the answer goes to: keys.ts patrolAnswerStream(prefix, validator, miner). */
-    replyTo: z.string().min(1),
   })
   .strict();
+export type BittensorChallenge = z.infer<typeof bittensorChallengeSchema>;
+
+/** The widest Ethereum window a challenge may ask for (blocks, both ends included). */
+export const ETHEREUM_MAX_WINDOW = 5_000;
+
+/** Which edges a walk follows from an address: `in` = who paid or deployed it, `out` = where it sent. */
+export const DIRECTIONS = ['in', 'out', 'both'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+/**
+ * Ethereum: build the subgraph around `target` from blocks [fromBlock, toBlock] (both included,
+ * at most ETHEREUM_MAX_WINDOW), to `depth` hops, following edges in `direction` from the target
+ * outwards (absent = both): `in` walks edges backwards (sender ← receiver: who funded it), `out`
+ * forwards (where the proceeds go). Edges are TRANSFER (native ETH: the tx's value and internal
+ * calls' value from callTracer; ERC-20 Transfer logs of any contract) and DEPLOYED (deployer →
+ * contract), each with its evidence (protocol/model.ts); ids in protocol/ids.ts.
+ */
+export const ethereumChallengeSchema = z
+  .object({
+    ...challengeCommon,
+    chain: z.literal('ethereum'),
+    target: ethAddressSchema,
+    fromBlock: blockNumberSchema,
+    toBlock: blockNumberSchema,
+    direction: z.enum(DIRECTIONS).optional(),
+  })
+  .strict();
+export type EthereumChallenge = z.infer<typeof ethereumChallengeSchema>;
+
+export const challengeSchema = z
+  .discriminatedUnion('chain', [bittensorChallengeSchema, ethereumChallengeSchema])
+  .superRefine((c, ctx) => {
+    if (c.chain !== 'ethereum') return;
+    if (c.toBlock < c.fromBlock)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['toBlock'],
+        message: `must be at least fromBlock (${c.fromBlock})`,
+      });
+    else if (c.toBlock - c.fromBlock + 1 > ETHEREUM_MAX_WINDOW)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['toBlock'],
+        message: `window of ${c.toBlock - c.fromBlock + 1} blocks exceeds the cap of ${ETHEREUM_MAX_WINDOW}`,
+      });
+  });
 export type Challenge = z.infer<typeof challengeSchema>;
 
-export function challengeWindow(c: Pick<Challenge, 'targetBlock' | 'window' | 'maxBlock'>): {
-  from: number;
-  to: number;
-} {
+/** The blocks a challenge covers, both ends included. */
+export function challengeWindow(
+  c:
+    | Pick<BittensorChallenge, 'targetBlock' | 'window' | 'maxBlock'>
+    | Pick<EthereumChallenge, 'chain' | 'fromBlock' | 'toBlock'>,
+): { from: number; to: number } {
+  if ('fromBlock' in c) return { from: c.fromBlock, to: c.toBlock };
   return { from: Math.max(0, c.targetBlock - c.window), to: Math.min(c.targetBlock + c.window, c.maxBlock) };
 }
+
+/** The direction an Ethereum challenge walks (absent = both). */
+export const challengeDirection = (c: Pick<EthereumChallenge, 'direction'>): Direction =>
+  c.direction ?? 'both';
 
 /**
  * The subgraph a miner answers with: the ingest job's own nodes-and-edges schema (one definition,

@@ -142,7 +142,7 @@ describe('production install (npm ci --omit=dev, as the Dockerfile)', () => {
     expect(err.stderr).toContain('vigil demo: demo needs the development install');
   });
 
-  it('serves vigil api and vigil ingest-worker, each answering /health', async () => {
+  it('serves vigil api (with its web console) and vigil ingest-worker, each answering /health', async () => {
     const common = { REDIS_URL: redisUrl(), NEO4J_URI: neo4jUri(), VIGIL_QUEUE_PREFIX: uniquePrefix() };
     const apiPort = await findFreePort();
     const api = startVigil(dir, 'api', {
@@ -162,6 +162,14 @@ describe('production install (npm ci --omit=dev, as the Dockerfile)', () => {
     ]);
     expect(apiHealth).toMatchObject({ status: 'ok' });
     expect(workerHealth).toMatchObject({ status: 'ok' });
+    // The console is bundled by the production install's own esbuild, in memory (the image's files
+    // belong to root): the page and its script answer.
+    const page = await fetch(`http://127.0.0.1:${apiPort}/console/`);
+    expect(page.status, await page.clone().text()).toBe(200);
+    expect(await page.text()).toContain('/console/app.js');
+    const js = await fetch(`http://127.0.0.1:${apiPort}/console/app.js`);
+    expect(js.status).toBe(200);
+    expect((await js.text()).length).toBeGreaterThan(10_000);
     // Both stop cleanly on SIGTERM, as a container runtime stops them.
     expect(await stop(api)).toBe(0);
     expect(await stop(worker)).toBe(0);

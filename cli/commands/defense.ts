@@ -5,6 +5,7 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
+import { createSenderNonces } from '../../chains/ethereum/senderNonces.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import {
   ConfigError,
@@ -169,6 +170,8 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     : undefined;
   if (!pauseAgent) rt.log.warn('DEFENSE_GUARDIAN_KEY is not set: pause actions will not be sent');
   const rewards = createRewardBook({ epochMs: d.epochMs });
+  // One view of the senders' pending txs and nonces for the validator, its watcher and canary engine.
+  const nonces = createSenderNonces({ rpc });
   let canaries: ReturnType<typeof createCanaryMaker> | undefined;
   if (d.canaryKeys.length > 0 && d.canariesPerEpoch > 0) {
     // The validator's own engine: its verdict on a canary is the truth miners are scored against.
@@ -177,6 +180,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
       log: rt.log.child({ component: 'canary-engine' }),
       hardfork: rt.config.ethereum.hardfork,
       chainId: BigInt(chainId),
+      nonces,
     });
     canaries = createCanaryMaker({ engine, rpc, chainId, keys: d.canaryKeys });
   } else {
@@ -207,6 +211,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     canaries,
     notifiers: { webhookSecret: d.webhookSecret, telegram: d.telegram },
     rewards,
+    nonces,
   });
   rt.shutdown.add('defense validator', () => validator.close());
   await validator.start();

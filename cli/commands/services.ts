@@ -15,7 +15,10 @@ import { VERSION } from '../version.ts';
  * whether or not Redis and Neo4j answer yet: /health says which is missing (logged too), the feed
  * subscribes once Redis answers, and questions are answered once Neo4j does.
  */
-export async function startApi(rt: Runtime, graph: Graph): Promise<{ url: string; ready: Promise<unknown> }> {
+export async function startApi(
+  rt: Runtime,
+  graph: Graph,
+): Promise<{ url: string; consoleUrl: string; ready: Promise<unknown> }> {
   const pubsub = createAlertPubSub();
   const subscriber = createRedisConnection(rt.config.redisUrl, 'worker');
   rt.shutdown.add('alert feed connection', () => closeRedis(subscriber));
@@ -66,8 +69,8 @@ export async function apiCommand(rt: Runtime): Promise<void> {
   const graph = openGraph(rt);
   const server = await startApi(rt, graph);
   rt.log.info(
-    { url: server.url },
-    'GraphQL API listening (GraphiQL in a browser at this URL); ready once the common questions answer',
+    { url: server.url, console: server.consoleUrl },
+    'GraphQL API listening (GraphiQL in a browser at this URL, the web console at /console/); ready once the common questions answer',
   );
 }
 

@@ -14,10 +14,12 @@ import { type HealthCheck, createServiceHttpHandler, listen } from '../../common
 import type { Graph } from '../../graph/driver.ts';
 import { type NeighborMemory, createNeighborMemory } from '../../graph/wallets/index.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
-import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, useAdmission } from './admission.ts';
-import { presentedKey, requireRead, roleFromRequest } from './auth.ts';
+import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, createAdmission } from './admission.ts';
+import { nodeHeaders, presentedKey, requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
+import { createConsoleHandler } from './console.ts';
 import type { ApiContext } from './context.ts';
+import { type DoorDeps, createDoor } from './door.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { useRequestReads } from './requestReads.ts';
@@ -73,6 +75,10 @@ export interface ApiServerDeps extends ApiDeps {
   health?: HealthCheck;
   /** How long readiness waits for the common questions to answer (default 120 s). */
   warmUpBoundMs?: number;
+  /** Serve the web console at /console (default true; built on its first request). */
+  console?: boolean;
+  /** How the door throttles a spent caller's connection (door.ts; defaults there). */
+  door?: Pick<DoorDeps, 'holdMs' | 'maxHeld'>;
 }
 
 export const WARM_UP_BOUND_MS = 120_000;
@@ -121,10 +127,18 @@ const callerOfRequest = (request: Request, { internal, req }: ServerContext): st
 
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
+  return createApiHandler(deps).yoga;
+}
+
+/** The GraphQL handler and its admission (whose budget the HTTP server's door also reads). */
+function createApiHandler(deps: ApiDeps) {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const admission = { ...DEFAULT_ADMISSION, ...deps.admission };
   const neighborMemory = deps.neighborMemory ?? createNeighborMemory();
-  return createYoga<ServerContext, ApiContext>({
+  const admission = createAdmission<ServerContext>(
+    { ...DEFAULT_ADMISSION, ...deps.admission },
+    { waitMs: limits.requestTimeoutMs, log: deps.log, registry: deps.registry, callerOfRequest },
+  );
+  const yoga = createYoga<ServerContext, ApiContext>({
     schema: createApiSchema(),
     context: ({ request, internal, req }) => {
       const own = internal === INTERNAL_READER;
@@ -151,12 +165,7 @@ export function createApi(deps: ApiDeps) {
       useRequestBudget(limits),
       useRequestReads(),
       // After the execution plugins: its lane wraps what they built, and only what passed them is charged.
-      useAdmission<ServerContext>(admission, {
-        waitMs: limits.requestTimeoutMs,
-        log: deps.log,
-        registry: deps.registry,
-        callerOfRequest,
-      }),
+      admission.plugin,
       useBodyLimit(),
       useShortErrorMessages(),
     ],
@@ -171,24 +180,40 @@ export function createApi(deps: ApiDeps) {
       error: (...a) => deps.log.error(a.map(String).join(' ')),
     },
   });
+  return { yoga, admission };
 }
 
 /** The GraphQL handler createApi returns. */
 export type ApiHandler = ReturnType<typeof createApi>;
 
-/** Serves GraphQL at /graphql plus /health and /metrics on one port. */
-export async function startApiServer(
-  deps: ApiServerDeps,
-): Promise<{ url: string; ready: Promise<ReadyReport | undefined>; close(): Promise<void> }> {
-  const yoga = createApi(deps);
+/** Serves GraphQL at /graphql, the web console at /console, plus /health and /metrics on one port. */
+export async function startApiServer(deps: ApiServerDeps): Promise<{
+  url: string;
+  /** The web console (served unless `console: false`). */
+  consoleUrl: string;
+  ready: Promise<ReadyReport | undefined>;
+  close(): Promise<void>;
+}> {
+  const { yoga, admission } = createApiHandler(deps);
+  // A caller over its cost budget is refused here, before yoga (door.ts).
+  const door = admission.spentRefusal
+    ? createDoor({
+        callerOf: (req) => callerOf(presentedKey(nodeHeaders(req)), req.socket.remoteAddress),
+        spentRefusal: admission.spentRefusal,
+        ...deps.door,
+      })
+    : undefined;
   const ownHealth = deps.health ? undefined : createHealth({ neo4j: { check: neo4jCheck(deps.graph) } });
   let warmedUp = false;
   const ops = createServiceHttpHandler({
     registry: deps.registry,
     health: withWarmUp(deps.health ?? ownHealth!.report, () => warmedUp),
   });
+  const webConsole = deps.console === false ? undefined : createConsoleHandler({ log: deps.log });
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
+    if (webConsole && (await webConsole(req, res))) return;
+    if (door && (await door(req, res))) return;
     yoga(req, res);
   });
   const { url, close } = await listen(server, deps.host, deps.port);
@@ -222,6 +247,7 @@ export async function startApiServer(
   );
   return {
     url: `${url}/graphql`,
+    consoleUrl: `${url}/console/`,
     ready,
     async close() {
       ownHealth?.stop();

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { JsonRpcClient } from '../../chains/ethereum/rpc.ts';
+import { type SenderNonces, createSenderNonces } from '../../chains/ethereum/senderNonces.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/watcher.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -98,6 +99,11 @@ export interface DefenseValidatorDeps {
   canaries?: CanaryMaker;
   /** Called once per finished round (tests and the bench read timings from it). */
   onRound?: (report: RoundReport) => void;
+  /**
+   * The senders' pending txs and state nonces (chains/ethereum/senderNonces.ts), shared with the
+   * watcher and the canary engine where the validator is wired; built from `rpc` when absent.
+   */
+  nonces?: SenderNonces;
   /** Watcher mode: 'auto' picks subscriptions on a WebSocket provider. */
   watchMode?: 'auto' | 'subscribe' | 'poll';
 }
@@ -208,8 +214,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   let miners: { at: number; ids: string[] } = { at: 0, ids: [] };
   const rounds = new Map<string, Round>();
   const hasCode = new LRUCache<string, boolean>({ max: 50_000 });
-  const pendingBySender = new Map<string, Map<number, { tx: RpcTransaction; head: number }>>();
-  const stateNonces = new LRUCache<string, { head: number; nonce: number }>({ max: 50_000 });
+  const nonces = deps.nonces ?? createSenderNonces({ rpc: deps.rpc });
   const checked = new LRUCache<string, true>({ max: 100_000 });
   /** Txs whose check could not start, by hash: tried again on a timer, since no watcher delivers them twice. */
   const retries = new Map<string, { tx: RpcTransaction; attempts: number }>();
@@ -328,66 +333,6 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     )
       return true;
     return isContract(to);
-  }
-
-  /**
-   * Records a pending tx under its sender (synchronously, before any await, so a later nonce finds
-   * it); returns the sender's pending txs by nonce.
-   */
-  function remember(tx: RpcTransaction) {
-    const from = lower(tx.from)!;
-    let mine = pendingBySender.get(from);
-    if (!mine) {
-      mine = new Map();
-      pendingBySender.set(from, mine);
-    }
-    mine.set(Number(BigInt(tx.nonce)), { tx, head });
-    return mine;
-  }
-
-  async function stateNonceOf(from: string): Promise<number> {
-    const hit = stateNonces.get(from);
-    if (hit && hit.head === head) return hit.nonce;
-    const nonce = Number(BigInt(await deps.rpc.call<string>('eth_getTransactionCount', [from, 'latest'])));
-    stateNonces.set(from, { head, nonce });
-    return nonce;
-  }
-
-  /**
-   * The sender's earlier pending txs still ahead of its state nonce, in nonce order (multi-tx
-   * attacks). Ones the watcher has not delivered yet are read from the node's txpool; a gap left
-   * after that makes the miners' simulation fail as `error`, never `holds`.
-   */
-  async function priorsOf(tx: RpcTransaction): Promise<RpcTransaction[] | 'mined'> {
-    const from = lower(tx.from)!;
-    const nonce = Number(BigInt(tx.nonce));
-    if (nonce === 0) return [];
-    const stateNonce = await stateNonceOf(from);
-    // Its nonce is used already: it (or a replacement) was mined before we got to it.
-    if (nonce < stateNonce) return 'mined';
-    if (nonce === stateNonce) return [];
-    // A head event may have pruned the sender's entry since remember(): record the tx again.
-    const mine = pendingBySender.get(from) ?? remember(tx);
-    for (const n of [...mine.keys()]) if (n < stateNonce) mine.delete(n);
-    let missing = false;
-    for (let n = stateNonce; n < nonce; n++) if (!mine.has(n)) missing = true;
-    if (missing) {
-      type Pool = { pending?: Record<string, Record<string, RpcTransaction>> };
-      const pool: Pool = await deps.rpc.call<Pool>('txpool_content').catch((): Pool => ({}));
-      for (const [a, byNonce] of Object.entries(pool.pending ?? {})) {
-        if (lower(a) !== from) continue;
-        for (const t of Object.values(byNonce)) {
-          const n = Number(BigInt(t.nonce));
-          if (n >= stateNonce && n < nonce && !mine.has(n)) mine.set(n, { tx: { ...t, from }, head });
-        }
-      }
-    }
-    const out: RpcTransaction[] = [];
-    for (let n = stateNonce; n < nonce; n++) {
-      const e = mine.get(n);
-      if (e) out.push(e.tx);
-    }
-    return out;
   }
 
   function pickMiners(ids: string[]): string[] {
@@ -557,7 +502,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   async function giveUp(tx: RpcTransaction, attempts: number, reason: string) {
     const from = lower(tx.from);
     const mined = from
-      ? await stateNonceOf(from).then(
+      ? await nonces.stateNonce(from).then(
           (n) => Number(BigInt(tx.nonce)) < n,
           () => false, // the node cannot say: report it as never checked
         )
@@ -634,7 +579,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     key: string,
     seen: number,
   ): Promise<OpenRound | null | 'deferred'> {
-    remember(tx);
+    nonces.remember(tx);
     // The head as of now: a head event can trail the tx, and a stale head means stale state.
     const [list, latest] = await Promise.all([currentInvariants(), deps.rpc.call<string>('eth_blockNumber')]);
     onHead(Number(BigInt(latest)));
@@ -649,7 +594,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       deferCheck(key, tx, 'no live defense miner');
       return 'deferred';
     }
-    const priorTxs = await priorsOf(tx);
+    const priorTxs = await nonces.priors(tx);
     if (priorTxs === 'mined') {
       txs.inc({ decision: 'already-mined' });
       return null;
@@ -895,11 +840,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
   function onHead(n: number) {
     if (n <= head) return;
     head = n;
-    // Forget pending txs seen long ago (mined or dropped): memory stays bounded by the live pool.
-    for (const [from, txsOf] of pendingBySender) {
-      for (const [nonce, e] of txsOf) if (e.head < n - 32) txsOf.delete(nonce);
-      if (txsOf.size === 0) pendingBySender.delete(from);
-    }
+    nonces.onHead(n);
   }
 
   return {
@@ -916,7 +857,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
         blockMs: 1000,
       });
       watchAnswers(miners.ids);
-      head = Number(BigInt(await deps.rpc.call<string>('eth_blockNumber')));
+      onHead(Number(BigInt(await deps.rpc.call<string>('eth_blockNumber'))));
       await refreshRegistry();
       if (canaryPlan) {
         const every = Math.min(1000, Math.max(50, deps.rewards!.epochMs / 100));
@@ -939,6 +880,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
           mode: deps.watchMode ?? 'auto',
           pollIntervalMs: 50,
           onError,
+          nonces,
         }),
       );
       deps.log.info(

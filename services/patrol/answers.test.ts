@@ -45,6 +45,7 @@ describe('Patrol answer intake', () => {
       keyring.addFromUri(u),
     );
     const challenge = (id: string, miner: string): Challenge => ({
+      chain: 'bittensor',
       id,
       round: 1,
       validator: 'v',

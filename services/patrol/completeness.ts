@@ -113,7 +113,7 @@ function walletsCloserThan(edges: GraphEdge[], target: string, hops: number): st
 }
 
 /** Up to `n` distinct items drawn uniformly (a partial Fisher-Yates shuffle of a copy). */
-function drawWithout<T>(items: T[], n: number, random: () => number): T[] {
+export function drawWithout<T>(items: T[], n: number, random: () => number): T[] {
   const pool = [...items];
   const k = Math.min(n, pool.length);
   for (let i = 0; i < k; i++) {

@@ -10,6 +10,7 @@ function fixture() {
   const sub = sampleSubgraph();
   const miner = { hotkey: newSs58(), uid: 3 };
   const c: Challenge = {
+    chain: 'bittensor',
     id: 'r1-x',
     round: 1,
     validator: 'v',

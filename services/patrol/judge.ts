@@ -51,7 +51,8 @@ export async function judgeAnswer(
   }
   try {
     const verdict = await ctx.verify(got.answer, c);
-    return verdict.accepted ? { ...verdict, job } : verdict;
+    // The job stores the verifier's edges: the chain's own record (Ethereum adds token metadata).
+    return verdict.accepted ? { ...verdict, job: { ...job, edges: verdict.edges } } : verdict;
   } catch (err) {
     return { accepted: false, kind: 'error', reason: `verification failed: ${(err as Error).message}` };
   }

@@ -8,7 +8,9 @@ import type { GraphEdge } from '../../graph/model.ts';
 import { patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
 import {
   type Answer,
+  type BittensorChallenge,
   type Challenge,
+  type EthereumChallenge,
   challengeSchema,
   challengeWindow,
   signAnswer,
@@ -18,7 +20,8 @@ import { edgesOfEvent } from './edges.ts';
 import { type Subgraph, subgraphAround } from './subgraph.ts';
 
 export interface MinerDeps {
-  api: ApiPromise;
+  /** The subtensor node Bittensor challenges are answered from; without it they are left unanswered. */
+  api?: ApiPromise;
   /** The miner's hotkey: it signs answers and names the miner's challenge and answer streams. */
   hotkey: KeyringPair;
   /** As its own ACL user on the validator's Redis (queues/minerAccess.ts); duplicated to read. */
@@ -26,6 +29,11 @@ export interface MinerDeps {
   prefix: string;
   log: Logger;
   read?: { batchSize?: number; concurrency?: number };
+  /**
+   * Builds the answer to an Ethereum challenge (services/patrol/ethereum): set when the miner
+   * reads an Ethereum node. Without it, Ethereum challenges are logged and left unanswered.
+   */
+  ethereum?: (c: EthereumChallenge) => Promise<Subgraph>;
   /**
    * Changes the answer before it is sent. Lets tests and the demo run lazy or dishonest miners
    * through the real service; honest miners leave it out.
@@ -40,7 +48,7 @@ export interface MinerDeps {
  */
 export async function buildSubgraph(
   api: ApiPromise,
-  c: Challenge,
+  c: BittensorChallenge,
   read: MinerDeps['read'] = {},
 ): Promise<Subgraph> {
   const window = challengeWindow(c);
@@ -93,8 +101,16 @@ export function createPatrolMiner(deps: MinerDeps): { reader: StreamReader; clos
       deps.log.debug({ challenge: c.id }, 'challenge past its deadline: not answered');
       return;
     }
+    if (c.chain === 'ethereum' ? !deps.ethereum : !deps.api) {
+      deps.log.warn(
+        { challenge: c.id, chain: c.chain },
+        `no ${c.chain} node configured: challenge not answered`,
+      );
+      return;
+    }
     const started = performance.now();
-    const sub = await buildSubgraph(deps.api, c, deps.read);
+    const sub =
+      c.chain === 'ethereum' ? await deps.ethereum!(c) : await buildSubgraph(deps.api!, c, deps.read);
     let answer = signAnswer(deps.hotkey, c.id, sub);
     if (deps.tamper) answer = await deps.tamper(answer, c);
     await appendMessage(deps.connection, replyTo, JSON.stringify(answer), 100);

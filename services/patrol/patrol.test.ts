@@ -12,7 +12,7 @@ import type { SeedManifest } from '../../dev/bittensor/seeder.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { GraphEdge } from '../../graph/model.ts';
 import { defenseHeartbeatKey, patrolAnswerStream, patrolChallengeStream } from '../../protocol/keys.ts';
-import { type Answer, type Challenge, signAnswer } from '../../protocol/patrol.ts';
+import { type Answer, type BittensorChallenge, type Challenge, signAnswer } from '../../protocol/patrol.ts';
 import { createRedisConnection, probeRedis } from '../../queues/connection.ts';
 import { appendMessage } from '../../queues/streams.ts';
 import { startAclRedis } from '../../test/aclRedis.ts';
@@ -76,9 +76,14 @@ function comparable(e: GraphEdge): string {
   return k.join('|');
 }
 
-function challengeFor(miner: KeyringPair, target: string, overrides: Partial<Challenge> = {}): Challenge {
+function challengeFor(
+  miner: KeyringPair,
+  target: string,
+  overrides: Partial<BittensorChallenge> = {},
+): BittensorChallenge {
   const mid = Math.floor((manifest.firstBlock + manifest.lastBlock) / 2);
   return {
+    chain: 'bittensor',
     id: `c-${crypto.randomUUID()}`,
     round: 1,
     validator: 'v',
@@ -146,7 +151,7 @@ describe('Patrol miner on a real subtensor runtime', () => {
 describe('Patrol validator verification', () => {
   const miner = keyring.addFromUri('//patrol-honest');
   let honest: Answer;
-  let challenge: Challenge;
+  let challenge: BittensorChallenge;
   const view = () => createChainView(api);
 
   beforeAll(async () => {

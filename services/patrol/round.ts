@@ -6,14 +6,14 @@ import { relationshipId } from '../../graph/model.ts';
 import { existingRelationshipIds } from '../../graph/relationships.ts';
 import { patrolChallengeStream } from '../../protocol/keys.ts';
 import type { Chain } from '../../protocol/model.ts';
-import type { Challenge } from '../../protocol/patrol.ts';
+import { type Challenge, ETHEREUM_MAX_WINDOW } from '../../protocol/patrol.ts';
 import { type IngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { appendMessage } from '../../queues/streams.ts';
 import type { AnswerIntake, Arrival } from './answers.ts';
 import type { ScoreHistory } from './history.ts';
 import { type Judged, judgeAnswer } from './judge.ts';
 import { type ScoreParts, type ScoringParams, scoreAnswer } from './scoring.ts';
-import type { HeadSource, PatrolMiner, PatrolVerifier, TargetSource } from './seam.ts';
+import type { HeadSource, PatrolMiner, PatrolVerifier, TargetCandidate, TargetSource } from './seam.ts';
 
 export interface RoundParams {
   /** Blocks either side of the target block (Patrol: 50). */
@@ -67,10 +67,11 @@ export interface RoundReport {
 }
 
 /** What a miner operator (and the demo) reads of each miner's round. */
-const logResult = (round: number, r: MinerResult, log: Logger) =>
+const logResult = (round: number, chain: Chain, r: MinerResult, log: Logger) =>
   log.info(
     {
       round,
+      chain,
       miner: r.miner.hotkey,
       uid: r.miner.uid,
       accepted: r.accepted,
@@ -84,18 +85,35 @@ const logResult = (round: number, r: MinerResult, log: Logger) =>
   );
 
 /**
+ * Where a challenge looks, as its chain's message says it (protocol/patrol.ts): `window` blocks
+ * either side of the target's block, never past `head`; on Ethereum at most ETHEREUM_MAX_WINDOW.
+ */
+function blocksAround(chain: Chain, t: TargetCandidate, window: number, head: number) {
+  if (chain === 'bittensor')
+    return { chain, target: t.address, targetBlock: t.block, window, maxBlock: head } as const;
+  const toBlock = Math.min(t.block + window, head);
+  const fromBlock = Math.max(0, t.block - window, toBlock - ETHEREUM_MAX_WINDOW + 1);
+  return { chain, target: t.address, fromBlock, toBlock } as const;
+}
+
+/**
  * One Patrol round, chain-agnostic: pick a target per miner, send each its challenge, collect the
  * answers until the deadline (answers.ts), judge them (judge.ts with the chain's verifier), then
  * score them in order of arrival (the first to bring an edge gets its novelty), record each score
  * (history.ts) and send accepted subgraphs to ingestion.
  */
+const REJECTED_METRIC = 'vigil_patrol_answers_rejected_total';
+
 export function createRound(deps: RoundDeps): (round: number) => Promise<RoundReport> {
-  const rejected = new Counter({
-    name: 'vigil_patrol_answers_rejected_total',
-    help: 'Patrol answers scored 0 at the end of a round, by miner and reason (no_answer, refused, unverified, unstorable, incomplete, error)',
-    labelNames: ['miner', 'reason'],
-    registers: deps.metrics ? [deps.metrics] : [],
-  });
+  // One counter per registry, shared by the rounds of each chain a validator runs.
+  const rejected =
+    (deps.metrics?.getSingleMetric(REJECTED_METRIC) as Counter<'miner' | 'reason'> | undefined) ??
+    new Counter({
+      name: REJECTED_METRIC,
+      help: 'Patrol answers scored 0 at the end of a round, by miner and reason (no_answer, refused, unverified, unstorable, incomplete, error)',
+      labelNames: ['miner', 'reason'],
+      registers: deps.metrics ? [deps.metrics] : [],
+    });
   const me = deps.validator;
 
   /** Every miner's challenge on its target, all with one deadline. */
@@ -110,10 +128,7 @@ export function createRound(deps: RoundDeps): (round: number) => Promise<RoundRe
         round,
         validator: me,
         miner: miner.hotkey,
-        target: targets[i]!.address,
-        targetBlock: targets[i]!.block,
-        window,
-        maxBlock: head,
+        ...blocksAround(deps.chain, targets[i]!, window, head),
         depth,
         deadline,
         replyTo: deps.intake.replyTo(miner.hotkey),
@@ -191,7 +206,7 @@ export function createRound(deps: RoundDeps): (round: number) => Promise<RoundRe
         score,
         average: await deps.history.record(miner.hotkey, score.total),
       };
-      logResult(round, results[i]!, deps.log);
+      logResult(round, deps.chain, results[i]!, deps.log);
     }
     return { round, results, ingestedJobs };
   };

@@ -1,0 +1,38 @@
+/** Display helpers: chains, exact base-unit amounts, addresses, times. */
+export type Chain = 'BITTENSOR' | 'ETHEREUM';
+
+/** 0x + 40 hex digits is an Ethereum address; anything else is taken as an ss58 (Bittensor) one. */
+export const chainOf = (address: string): Chain =>
+  /^0x[0-9a-fA-F]{40}$/.test(address.trim()) ? 'ETHEREUM' : 'BITTENSOR';
+
+const DECIMALS: Record<Chain, number> = { BITTENSOR: 9, ETHEREUM: 18 };
+const UNIT: Record<Chain, string> = { BITTENSOR: 'TAO', ETHEREUM: 'ETH' };
+
+/** An exact decimal string of base units (rao, wei) as TAO/ETH, without floating point. */
+export function amount(value: string | null | undefined, chain: Chain, unit = true): string {
+  if (value == null || value === '') return '—';
+  const neg = value.startsWith('-');
+  const digits = (neg ? value.slice(1) : value).padStart(DECIMALS[chain] + 1, '0');
+  const whole = digits.slice(0, -DECIMALS[chain]).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const frac = digits.slice(-DECIMALS[chain]).replace(/0+$/, ''); // exact: investigators compare amounts
+  return `${neg ? '-' : ''}${whole}${frac ? `.${frac}` : ''}${unit ? ` ${UNIT[chain]}` : ''}`;
+}
+
+/** A decimal TAO/ETH amount typed by a person as base units (for minAmount filters). */
+export function toBaseUnits(typed: string, chain: Chain): string | undefined {
+  const t = typed.trim().replace(/,/g, '');
+  if (!t) return undefined;
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(t);
+  if (!m) throw new Error(`"${typed}" is not an amount: use digits and one decimal point, e.g. 1.5`);
+  const frac = (m[2] ?? '').padEnd(DECIMALS[chain], '0');
+  if (frac.length > DECIMALS[chain]) throw new Error(`"${typed}" has more than ${DECIMALS[chain]} decimals`);
+  return (m[1]! + frac).replace(/^0+(?=\d)/, '');
+}
+
+export const unitOf = (chain: Chain) => UNIT[chain];
+
+export const short = (address: string, n = 6) =>
+  address.length > 2 * n + 1 ? `${address.slice(0, n)}…${address.slice(-n + 2)}` : address;
+
+export const when = (iso: string | null | undefined) =>
+  iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : '—';

@@ -1,0 +1,88 @@
+import type { Chain } from '../format.ts';
+
+/** The wallet page's questions to the API (schema/vigil.graphql, schema/investigate.graphql). */
+export const WALLET_SUMMARY = `query WalletSummary($chain: Chain!, $address: String!) {
+  wallet(chain: $chain, address: $address) {
+    chain address isHotkey isContract firstSeenBlock lastSeenBlock firstSeenAt lastSeenAt
+    degreeTotal degree { type direction count }
+    totals { type direction asset netuid count amount alphaAmount }
+    owner { address }
+    hotkeys(first: 25) { wallet { address } netuid blockNumber }
+    parents(first: 25) { wallet { address } netuid proportion blockNumber }
+    children(first: 25) { wallet { address } netuid proportion blockNumber }
+    tags { label source createdAt }
+  }
+}`;
+
+export interface StakeLink {
+  wallet: { address: string };
+  netuid: number | null;
+  proportion?: string | null;
+  blockNumber: number;
+}
+
+export interface WalletSummary {
+  chain: Chain;
+  address: string;
+  isHotkey: boolean;
+  isContract: boolean;
+  firstSeenBlock: number | null;
+  lastSeenBlock: number | null;
+  firstSeenAt: string | null;
+  lastSeenAt: string | null;
+  degreeTotal: number;
+  degree: { type: string; direction: string; count: number }[];
+  totals: {
+    type: string;
+    direction: string;
+    asset: string;
+    netuid: number | null;
+    count: number;
+    amount: string | null;
+    alphaAmount: string | null;
+  }[];
+  owner: { address: string } | null;
+  hotkeys: StakeLink[];
+  parents: StakeLink[];
+  children: StakeLink[];
+  tags: { label: string; source: string; createdAt: string }[];
+}
+
+export const NEIGHBORS = `query Neighbors($chain: Chain!, $address: String!, $direction: Direction, $types: [RelationshipType!],
+  $first: Int, $after: String, $minAmount: String, $maxAmount: String, $window: Window) {
+  wallet(chain: $chain, address: $address) {
+    address
+    neighbors(direction: $direction, types: $types, first: $first, after: $after, minAmount: $minAmount,
+      maxAmount: $maxAmount, window: $window) {
+      totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { address isHotkey isContract }
+        relationship { id type direction from to amount alphaAmount blockNumber timestamp netuid txHash
+          provenance { miners validators } } }
+    }
+  }
+}`;
+
+export interface NeighborRow {
+  cursor: string;
+  node: { address: string; isHotkey: boolean; isContract: boolean };
+  relationship: {
+    id: string;
+    type: string;
+    direction: string;
+    from: string;
+    to: string;
+    amount: string | null;
+    alphaAmount: string | null;
+    blockNumber: number;
+    timestamp: string | null;
+    netuid: number | null;
+    txHash: string | null;
+    provenance: { miners: string[]; validators: string[] };
+  };
+}
+
+export interface NeighborPage {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: NeighborRow[];
+}

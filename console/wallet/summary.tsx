@@ -1,0 +1,80 @@
+import { Facts } from '../components/common.tsx';
+import { amount, when } from '../format.ts';
+import { href } from '../router.ts';
+import type { StakeLink, WalletSummary } from './queries.ts';
+
+const WalletLink = ({ address, chain }: { address: string; chain: string }) => (
+  <a class="mono" href={href('wallet', { chain, address })}>
+    {address}
+  </a>
+);
+
+function Links({ links, chain }: { links: StakeLink[]; chain: string }) {
+  if (links.length === 0) return <>none</>;
+  return (
+    <ul class="plain">
+      {links.map((l) => (
+        <li key={`${l.wallet.address}-${l.netuid}`}>
+          <WalletLink address={l.wallet.address} chain={chain} />
+          {l.netuid != null ? ` (subnet ${l.netuid})` : ''}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Who the wallet is and what it did: degree, totals, first/last seen, owner, hotkeys, parents, children. */
+export function Summary({ w }: { w: WalletSummary }) {
+  const kind = w.isContract
+    ? 'contract'
+    : w.isHotkey
+      ? 'hotkey'
+      : w.chain === 'BITTENSOR'
+        ? 'coldkey / account'
+        : 'account';
+  return (
+    <section class="card summary" aria-label="Summary">
+      <h2 class="mono">{w.address}</h2>
+      <p class="toolbar">
+        <a href={href('paths', { from: w.address })}>paths from here</a>
+        <a href={href('flow', { address: w.address, dir: 'OUT' })}>money out</a>
+        <a href={href('flow', { address: w.address, dir: 'IN' })}>money in</a>
+      </p>
+      <Facts
+        rows={{
+          chain: w.chain,
+          kind,
+          relationships: w.degreeTotal.toLocaleString('en'),
+          'first seen': `${when(w.firstSeenAt)} (block ${w.firstSeenBlock ?? '—'})`,
+          'last seen': `${when(w.lastSeenAt)} (block ${w.lastSeenBlock ?? '—'})`,
+          owner: w.owner ? <WalletLink address={w.owner.address} chain={w.chain} /> : '—',
+          hotkeys: <Links links={w.hotkeys} chain={w.chain} />,
+          parents: <Links links={w.parents} chain={w.chain} />,
+          children: <Links links={w.children} chain={w.chain} />,
+        }}
+      />
+      <table class="grid totals">
+        <thead>
+          <tr>
+            <th>type</th>
+            <th>direction</th>
+            <th>subnet</th>
+            <th class="num">count</th>
+            <th class="num">amount</th>
+          </tr>
+        </thead>
+        <tbody>
+          {w.totals.map((t) => (
+            <tr key={`${t.type}-${t.direction}-${t.netuid}`}>
+              <td>{t.type}</td>
+              <td>{t.direction}</td>
+              <td>{t.netuid ?? ''}</td>
+              <td class="num">{t.count.toLocaleString('en')}</td>
+              <td class="num">{amount(t.amount, w.chain)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

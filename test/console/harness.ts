@@ -1,0 +1,67 @@
+import type { Browser, Page } from 'playwright-core';
+import { Registry } from 'prom-client';
+import type { Graph } from '../../graph/driver.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { startApiServer } from '../../services/api/server.ts';
+import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertFeed.ts';
+import { CORRECTNESS_LIMITS } from '../api.ts';
+import { launchBrowser, loopbackOnlyPage } from '../browser.ts';
+import { openTestGraph, redisUrl, silentLogger, uniquePrefix } from '../services.ts';
+
+/** The write key the console tests' API accepts (a read key is refused on mutations). */
+export const WRITE_KEY = `console-write-${crypto.randomUUID()}`;
+export const READ_KEY = `console-read-${crypto.randomUUID()}`;
+
+/**
+ * What a person using the console talks to: the real API (with its console, its live alert feed
+ * on Redis under a prefix of its own, read open and writes keyed) on the tests' Neo4j, and a
+ * headless chromium whose requests must all stay on this machine.
+ */
+export async function startConsoleHarness() {
+  const graph: Graph = await openTestGraph();
+  const prefix = uniquePrefix();
+  const subscriber = createRedisConnection(redisUrl(), 'worker');
+  const pubsub = createAlertPubSub();
+  const feed = await startAlertFeed({ subscriber, prefix, pubsub });
+  const api = await startApiServer({
+    graph,
+    pubsub,
+    log: silentLogger(),
+    version: 'test',
+    keys: [
+      { role: 'write', key: WRITE_KEY },
+      { role: 'read', key: READ_KEY },
+    ],
+    limits: CORRECTNESS_LIMITS,
+    host: '127.0.0.1',
+    port: 0,
+    registry: new Registry(),
+  });
+  const browser: Browser = await launchBrowser();
+  const pages: { page: Page; offHost: string[]; errors: string[] }[] = [];
+  return {
+    graph,
+    prefix,
+    api,
+    browser,
+    /** A fresh tab (own sessionStorage) recording requests off the machine and page errors. */
+    async open(hash = '') {
+      const { page, offHost } = await loopbackOnlyPage(browser);
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      pages.push({ page, offHost, errors });
+      await page.goto(`${api.consoleUrl}${hash}`);
+      return { page, offHost, errors };
+    },
+    async close() {
+      await browser.close().catch(() => {});
+      await api.close();
+      await feed.close();
+      await subscriber.quit();
+      await graph.close();
+    },
+  };
+}
+
+export type ConsoleHarness = Awaited<ReturnType<typeof startConsoleHarness>>;
