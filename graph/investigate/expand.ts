@@ -20,6 +20,8 @@ export interface EdgeRecord {
   blockNumber: number;
   timestamp: number | null;
   netuid: number | null;
+  /** Ethereum ERC-20: the token contract (lower-case 0x); null for native ETH and on Bittensor. */
+  token: string | null;
 }
 
 export interface FrontierItem {
@@ -156,7 +158,7 @@ export async function expandFrontier(
      }
      RETURN f.address AS origin, y.address AS other, startNode(r) = x AS out,
             ${opts.degrees === false ? 'null' : degree('y')} AS degree,
-            [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid] AS e`;
+            [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid, r.token] AS e`;
   const slices = sliceFrontier(frontier, opts.fanOut, opts.slices?.min, opts.slices?.max);
   const results = await Promise.all(
     slices.map((slice) =>
@@ -186,7 +188,7 @@ export async function expandFrontier(
       continue;
     }
     // A list, not a map: no key strings per row; the ends are the two addresses already returned.
-    const [id, type, amount, alphaAmount, blockNumber, timestamp, netuid] = rec.get('e') as [
+    const [id, type, amount, alphaAmount, blockNumber, timestamp, netuid, token] = rec.get('e') as [
       string,
       RelationshipType,
       string | null,
@@ -194,6 +196,7 @@ export async function expandFrontier(
       number,
       number | null,
       number | null,
+      string | null,
     ];
     const other = rec.get('other') as string;
     const out = rec.get('out') as boolean;
@@ -211,6 +214,7 @@ export async function expandFrontier(
         blockNumber,
         timestamp,
         netuid,
+        token,
       },
     });
   }

@@ -268,7 +268,7 @@ async function describePaths(
            WITH r ORDER BY coalesce(r.amountValue, -1.0) DESC, r.id
            RETURN count(r) AS n, collect(r.amount) AS amounts,
                   collect({id: r.id, type: type(r), from: startNode(r).address, to: endNode(r).address, amount: r.amount,
-                           alphaAmount: r.alphaAmount, blockNumber: r.blockNumber, timestamp: r.timestamp, netuid: r.netuid})[..$sample] AS rels
+                           alphaAmount: r.alphaAmount, blockNumber: r.blockNumber, timestamp: r.timestamp, netuid: r.netuid, token: r.token})[..$sample] AS rels
          }
          RETURN p.from AS from, p.to AS to, n, amounts, rels`,
     { ...params, chain, pairs: [...pairs.values()], sample: neo4j.int(o.sample) },
@@ -297,5 +297,6 @@ export function normalizeEdge(e: EdgeRecord): EdgeRecord {
     alphaAmount: e.alphaAmount ?? null,
     timestamp: e.timestamp ?? null,
     netuid: e.netuid ?? null,
+    token: e.token ?? null,
   };
 }

@@ -192,6 +192,7 @@ async function neighborRows(
         blockNumber: p.blockNumber as number,
         timestamp: (p.timestamp as number | undefined) ?? null,
         netuid: (p.netuid as number | undefined) ?? null,
+        token: (p.token as string | undefined) ?? null,
         hop: null,
         path: null,
       });

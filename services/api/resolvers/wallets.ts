@@ -131,7 +131,8 @@ export const walletResolvers = {
     ...Object.fromEntries(
       [
         'amount', 'alphaAmount', 'blockNumber', 'blockHash', 'eventIndex', 'extrinsicIndex', 'txHash', 'logIndex',
-        'netuid', 'sourceNetuid', 'destinationNetuid', 'coldkey', 'hotkey', 'proportion',
+        'netuid', 'sourceNetuid', 'destinationNetuid', 'coldkey', 'hotkey', 'proportion', 'token', 'tokenSymbol',
+        'tokenDecimals',
       ].map((f) => [f, (r: RelationshipRecord) => r.props[f] ?? null]),
     ), // biome-ignore format: a list of names
     timestamp: (r: RelationshipRecord) => isoTime(r.props.timestamp as number | undefined),
@@ -149,6 +150,12 @@ export const walletResolvers = {
   Alert: {
     chain: (a: AlertRecord) => fromChain(a.chain),
     severity: (a: AlertRecord) => a.severity.toUpperCase(),
+    // The flagged tx's sender as a wallet of the graph (null when it is not stored), so an
+    // investigation goes from the alert straight to flow/paths/neighbors of the attacker.
+    attacker: (a: AlertRecord, _: unknown, ctx: ApiContext) =>
+      a.chain === 'ethereum' && a.sender
+        ? ctx.reads.wallet({ chain: 'ethereum', address: a.sender.toLowerCase() })
+        : null,
   },
 };
 

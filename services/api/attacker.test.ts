@@ -1,0 +1,156 @@
+import { QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Graph } from '../../graph/driver.ts';
+import { alertId } from '../../protocol/ids.ts';
+import type { SubgraphJob } from '../../protocol/ingest.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import { createTestApi } from '../../test/api.ts';
+import { newEthAddress, newHash, newSs58, sampleFinding } from '../../test/fixtures.ts';
+import { openTestGraph, redisUrl, startTestIngestWorker, uniquePrefix } from '../../test/services.ts';
+import type { ApiHandler } from './server.ts';
+
+// From an alert to the attacker's money: an Ethereum subgraph (A → B → attacker, in ETH and in an
+// ERC-20) and a finding go through the real ingest queue and worker; the API answers
+// `alert { attacker { … } }` and `paths` from A with the exact amounts and the token.
+
+const prefix = uniquePrefix();
+const producer = createRedisConnection(redisUrl(), 'worker');
+const workerConn = createRedisConnection(redisUrl(), 'worker');
+const eventsConn = createRedisConnection(redisUrl(), 'worker');
+let graph: Graph;
+let yoga: ApiHandler;
+let queue: IngestQueue;
+let events: QueueEvents;
+let worker: ReturnType<typeof startTestIngestWorker>;
+
+beforeAll(async () => {
+  graph = await openTestGraph();
+  queue = createIngestQueue(producer, prefix);
+  events = new QueueEvents('ingest', { connection: eventsConn, prefix });
+  await events.waitUntilReady();
+  worker = startTestIngestWorker(workerConn, prefix, graph, { concurrency: 1, batchSize: 10 });
+  yoga = createTestApi({ graph });
+}, 60_000);
+afterAll(async () => {
+  await worker?.close();
+  await events?.close();
+  await queue?.close();
+  await Promise.all([producer.quit(), workerConn.quit(), eventsConn.quit()]);
+  await graph?.close();
+});
+
+async function ask(query: string, variables: Record<string, unknown> = {}) {
+  const res = await yoga.fetch('http://vigil.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  expect(body.errors).toBeUndefined();
+  return body.data!;
+}
+
+async function ingest(job: Parameters<typeof enqueueIngest>[1]) {
+  const id = await enqueueIngest(queue, job);
+  const j = await queue.getJob(id);
+  await j!.waitUntilFinished(events, 60_000);
+}
+
+describe('Alert.attacker', () => {
+  it('leads from an alert to the attacker’s funding path with exact amounts and the token', async () => {
+    const [a, b, attacker, token] = [newEthAddress(), newEthAddress(), newEthAddress(), newEthAddress()];
+    const [ethTx, tokenTx] = [newHash(), newHash()];
+    // More than 2^53 wei and token units: any float on the way would change the digits.
+    const ethWei = '1234567890123456789012';
+    const tokenUnits = '98765432109876543210987';
+    const subgraph: SubgraphJob = {
+      kind: 'subgraph',
+      chain: 'ethereum',
+      submissionId: `test:${crypto.randomUUID()}`,
+      target: attacker,
+      window: { from: 90, to: 110 },
+      miner: { hotkey: newSs58(), uid: 1 },
+      validator: { hotkey: newSs58(), uid: 0 },
+      acceptedAt: new Date().toISOString(),
+      nodes: [
+        { address: a, type: 'wallet' },
+        { address: b, type: 'wallet' },
+        { address: attacker, type: 'wallet' },
+      ],
+      edges: [
+        {
+          type: 'TRANSFER',
+          from: a,
+          to: b,
+          evidence: { txHash: ethTx, blockNumber: 100, blockHash: newHash(), amount: ethWei, callPath: '' },
+        },
+        {
+          type: 'TRANSFER',
+          from: b,
+          to: attacker,
+          evidence: {
+            txHash: tokenTx,
+            blockNumber: 101,
+            blockHash: newHash(),
+            amount: tokenUnits,
+            token,
+            logIndex: 0,
+          },
+        },
+      ],
+    };
+    await ingest(subgraph);
+    const finding = sampleFinding({
+      tx: { hash: newHash(), from: attacker, to: newEthAddress(), nonce: 0, blockNumber: null },
+    });
+    await ingest(finding);
+
+    const data = await ask(
+      `query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { id sender attacker { chain address
+         neighbors(direction: IN) { edges { node { address } relationship { from to amount token txHash logIndex } } } } } } } }`,
+      { tx: finding.tx.hash },
+    );
+    expect(data.alerts.edges).toHaveLength(1);
+    data.alert = data.alerts.edges[0].node;
+    expect(data.alert.id).toBe(alertId(finding));
+    expect(data.alert.sender).toBe(attacker);
+    expect(data.alert.attacker.address).toBe(attacker);
+    expect(data.alert.attacker.chain).toBe('ETHEREUM');
+    expect(data.alert.attacker.neighbors.edges).toEqual([
+      {
+        node: { address: b },
+        relationship: { from: b, to: attacker, amount: tokenUnits, token, txHash: tokenTx, logIndex: 0 },
+      },
+    ]);
+
+    const p = await ask(
+      `query ($a: String!, $t: String!) { paths(chain: ETHEREUM, from: $a, to: $t) {
+         paths { wallets hops { relationships { from to amount token blockNumber } } } } }`,
+      { a, t: data.alert.attacker.address },
+    );
+    expect(p.paths.paths).toEqual([
+      {
+        wallets: [a, b, attacker],
+        hops: [
+          { relationships: [{ from: a, to: b, amount: ethWei, token: null, blockNumber: 100 }] },
+          { relationships: [{ from: b, to: attacker, amount: tokenUnits, token, blockNumber: 101 }] },
+        ],
+      },
+    ]);
+  }, 120_000);
+
+  it('is null when the sender is not in the graph', async () => {
+    const finding = sampleFinding();
+    await ingest(finding);
+    // The finding itself stores the sender; remove it to see the null-safe answer.
+    await graph.write((tx) =>
+      tx.run(`MATCH (w:Wallet {chain: 'ethereum', address: $a}) DETACH DELETE w`, { a: finding.tx.from }),
+    );
+    const data = await ask(
+      'query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { sender attacker { address } } } } }',
+      { tx: finding.tx.hash },
+    );
+    expect(data.alerts.edges).toEqual([{ node: { sender: finding.tx.from, attacker: null } }]);
+  }, 120_000);
+});
