@@ -17,7 +17,15 @@ export interface EdgeFilter {
   /** Time range in ms since the epoch, inclusive; relationships without a timestamp are left out. */
   fromTime?: number | null;
   toTime?: number | null;
+  /**
+   * Ethereum: only this asset, so amounts compare within one token. NATIVE_TOKEN = native ETH
+   * (relationships without `token`), else an ERC-20 contract (lower-case 0x).
+   */
+  token?: string | null;
 }
+
+/** The token filter's value for native ETH (an ERC-20 is named by its contract address). */
+export const NATIVE_TOKEN = 'ETH';
 
 /** `:A|B|C` for a pattern, from checked types only. */
 export function typePattern(types: readonly RelationshipType[] | null | undefined): string {
@@ -67,6 +75,11 @@ export function filterClause(f: EdgeFilter, r = 'r'): { where: string; params: R
   if (f.toTime != null) {
     params.f_toTime = f.toTime;
     parts.push(`${r}.timestamp <= $f_toTime`);
+  }
+  if (f.token === NATIVE_TOKEN) parts.push(`${r}.token IS NULL`);
+  else if (f.token != null) {
+    params.f_token = f.token;
+    parts.push(`${r}.token = $f_token`);
   }
   return { where: parts.length ? parts.join(' AND ') : 'true', params };
 }

@@ -138,6 +138,48 @@ describe('Alert.attacker', () => {
         ],
       },
     ]);
+
+    // The token filter: per asset, exact, never across tokens.
+    const hops = async (token: string) =>
+      (
+        await ask(
+          `query ($a: String!, $t: String!, $k: String) { paths(chain: ETHEREUM, from: $a, to: $t, token: $k) {
+             paths { wallets } } }`,
+          { a, t: attacker, k: token },
+        )
+      ).paths.paths;
+    expect(await hops('ETH')).toEqual([]);
+    expect(await hops(token.toUpperCase().replace('0X', '0x'))).toEqual([]);
+    const into = async (token: string, minAmount?: string) =>
+      (
+        await ask(
+          `query ($t: String!, $k: String, $min: String) { flow(chain: ETHEREUM, from: $t, direction: IN, depth: 2, token: $k, minAmount: $min) {
+             hops { hop amount wallets { address amount } } } }`,
+          { t: attacker, k: token, min: minAmount },
+        )
+      ).flow.hops;
+    expect(await into(token)).toEqual([
+      { hop: 1, amount: tokenUnits, wallets: [{ address: b, amount: tokenUnits }] },
+    ]);
+    // Exact at 23 digits: the amount itself passes, one unit more does not (a float could not tell).
+    expect((await into(token, tokenUnits)).map((h: { amount: string }) => h.amount)).toEqual([tokenUnits]);
+    expect(await into(token, (BigInt(tokenUnits) + 1n).toString())).toEqual([]);
+    expect(await into('eth')).toEqual([]);
+    const out = await ask(
+      `query ($a: String!) { flow(chain: ETHEREUM, from: $a, token: "ETH") { hops { hop amount wallets { address } } } }`,
+      { a },
+    );
+    expect(out.flow.hops).toEqual([{ hop: 1, amount: ethWei, wallets: [{ address: b }] }]);
+    const bad = await yoga.fetch('http://vigil.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ flow(chain: ETHEREUM, from: "${a}", token: "USDC") { truncated } }` }),
+    });
+    const badBody = (await bad.json()) as {
+      errors: { message: string; extensions: { argument?: string } }[];
+    };
+    expect(badBody.errors[0]!.extensions.argument).toBe('token');
+    expect(badBody.errors[0]!.message).toContain('token');
   }, 120_000);
 
   it('is null when the sender is not in the graph', async () => {

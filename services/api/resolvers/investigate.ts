@@ -1,6 +1,6 @@
 import type { EdgeRecord } from '../../../graph/investigate/expand.ts';
 import { type ExportRow, exportRows } from '../../../graph/investigate/export.ts';
-import type { EdgeFilter } from '../../../graph/investigate/filters.ts';
+import { type EdgeFilter, NATIVE_TOKEN } from '../../../graph/investigate/filters.ts';
 import { traceFlow } from '../../../graph/investigate/flow.ts';
 import { findPaths } from '../../../graph/investigate/paths.ts';
 import { addTag, removeTag } from '../../../graph/investigate/tags.ts';
@@ -60,6 +60,7 @@ export function edgeFilter(a: {
   minAmount?: string | null;
   maxAmount?: string | null;
   window?: WindowInput | null;
+  token?: string | null;
 }): EdgeFilter {
   const w = a.window ?? {};
   const f: EdgeFilter = {
@@ -70,6 +71,7 @@ export function edgeFilter(a: {
     toBlock: w.toBlock ?? null,
     fromTime: parseTime('window.fromTime', w.fromTime),
     toTime: parseTime('window.toTime', w.toTime),
+    token: parseToken(a.token),
   };
   if (f.fromBlock != null && f.toBlock != null && f.fromBlock > f.toBlock) {
     throw userError('window.fromBlock must not be after window.toBlock', 'BAD_USER_INPUT');
@@ -81,6 +83,21 @@ export function edgeFilter(a: {
     throw userError('minAmount must not be above maxAmount', 'BAD_USER_INPUT');
   }
   return f;
+}
+
+/** `"ETH"` (native) or an ERC-20 contract address, lower-cased; anything else is refused by name. */
+function parseToken(t: string | null | undefined): string | null {
+  if (t == null) return null;
+  if (t.toUpperCase() === NATIVE_TOKEN) return NATIVE_TOKEN;
+  if (!/^0x[0-9a-fA-F]{40}$/.test(t))
+    throw userError(
+      `token must be "ETH" or an ERC-20 contract address (0x + 40 hex), got "${t.slice(0, 80)}"`,
+      'BAD_USER_INPUT',
+      {
+        argument: 'token',
+      },
+    );
+  return t.toLowerCase();
 }
 
 export const isoTime = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
@@ -95,6 +112,7 @@ interface PathsArgs {
   types?: RelationshipType[] | null;
   minAmount?: string | null;
   window?: WindowInput | null;
+  token?: string | null;
 }
 
 interface FlowArgs {
@@ -106,6 +124,7 @@ interface FlowArgs {
   minAmount?: string | null;
   window?: WindowInput | null;
   walletsPerHop?: number;
+  token?: string | null;
 }
 
 interface NeighborsExportArgs {

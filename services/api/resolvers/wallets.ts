@@ -30,6 +30,7 @@ interface NeighborsArgs {
   minAmount?: string | null;
   maxAmount?: string | null;
   window?: WindowInput | null;
+  token?: string | null;
 }
 
 /**
