@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
+import { addressOf, hotkeyOf, membersNamed, startDefenseRun } from '../../dev/testkit/defenseRun.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { signHeartbeat } from '../../protocol/defense.ts';
@@ -48,16 +49,6 @@ const TG_TOKEN = '123456:test-token';
 // A chain id of this run's own: the registry is shared by every test in the Neo4j test database.
 const CHAIN_ID = 900_000 + Math.floor(Math.random() * 90_000);
 const RUN = crypto.randomUUID().slice(0, 8);
-
-/** A test miner's hotkey, derived from its name (`//<name>`): its address is the miner's id. */
-const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-const hotkeyOf = (name: string) => keyring.addFromUri(`//${name}`);
-const addressOf = (name: string) => hotkeyOf(name).address;
-/** Membership as the chain would give it (services/defense/membership.ts reads it from subtensor). */
-const membersNamed = (names: string[]) => {
-  const set = new Set(names.map(addressOf));
-  return { has: (h: string) => set.has(h) };
-};
 
 let fx: Fixture;
 let graph: Graph;
@@ -522,23 +513,16 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     /** Registered names besides `ids` (they run no miner here). */
     alsoMembers?: string[];
   }) {
-    const prefix = uniquePrefix();
-    const rpc = createHttpRpc({ url: fx.node.rpcUrl });
-    const producer = conn();
-    const ingest = createIngestQueue(producer, prefix);
     const rewards = createRewardBook({ epochMs: 3_600_000 });
-    const provider = createMonitorProvider({ url: fx.node.rpcUrl, chainId: CHAIN_ID });
-    const make = () =>
-      createDefenseValidator({
-        id: `${RUN}-v-${opts.ids[0]}`,
-        chainId: opts.chainId,
-        connection: producer,
-        prefix,
-        provider,
-        rpc,
-        graph,
-        ingest,
-        log,
+    const run = await startDefenseRun({
+      node: fx.node,
+      graph,
+      redisUrl: redisUrl(),
+      log,
+      chainId: opts.chainId,
+      id: `${RUN}-v-${opts.ids[0]}`,
+      prefix: uniquePrefix(),
+      validator: {
         members: membersNamed([...opts.ids, ...(opts.alsoMembers ?? [])]),
         metrics: opts.metrics,
         params: {
@@ -550,49 +534,31 @@ describe('consensus and rewards with dishonest and broken miners', () => {
         },
         rewards,
         onRound: opts.onRound,
-      });
-    let validator = make();
-    await validator.start({ watch: false });
-    closers.push(
-      () => validator.close(),
-      () => ingest.obliterate({ force: true }).then(() => ingest.close()),
-      async () => rpc.close(),
-      () => closeMonitorProvider(provider),
-    );
-    /** Stops the validator and starts a new one on the same prefix and id (what a restart does). */
-    const restart = async () => {
-      await validator.close();
-      validator = make();
-      await validator.start({ watch: false });
-      return validator;
-    };
+      },
+    });
+    closers.push(() => run.close());
     const startMiners = async () => {
-      const miners = opts.ids.map((id) =>
-        createDefenseMiner({
+      for (const id of opts.ids)
+        run.addMiner({
           hotkey: hotkeyOf(id),
-          connection: conn(),
-          prefix,
           engine: opts.engineFor(id),
-          log,
-          heartbeatMs: 300,
           tamper: opts.tamper?.[id]
             ? (a) => ({
                 ...a,
                 results: a.results.map((r) => ({ ...r, status: opts.tamper![id]!(r.status) })),
               })
             : undefined,
-        }),
-      );
-      closers.unshift(...miners.map((m) => () => m.close()));
-      await waitFor(
-        'live miners',
-        async () =>
-          (await validator.liveMiners()).filter((m) => opts.ids.map(addressOf).includes(m)).length ===
-          opts.ids.length,
-      );
+        });
+      await run.untilLive(opts.ids.map(addressOf));
     };
     if (!opts.deferMiners) await startMiners();
-    return { validator, rewards, startMiners, prefix, restart };
+    return {
+      validator: run.validator,
+      rewards,
+      startMiners,
+      prefix: run.prefix,
+      restart: () => run.restart(),
+    };
   }
 
   /** Watches the vault's owner on a chain id of the test's own, so its validator sees only this. */
