@@ -47,3 +47,42 @@ export interface WalletSummary {
   children: StakeLink[];
   tags: { label: string; source: string; createdAt: string }[];
 }
+
+export const NEIGHBORS = `query Neighbors($chain: Chain!, $address: String!, $direction: Direction, $types: [RelationshipType!],
+  $first: Int, $after: String, $minAmount: String, $maxAmount: String, $window: Window) {
+  wallet(chain: $chain, address: $address) {
+    address
+    neighbors(direction: $direction, types: $types, first: $first, after: $after, minAmount: $minAmount,
+      maxAmount: $maxAmount, window: $window) {
+      totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { address isHotkey isContract }
+        relationship { id type direction from to amount alphaAmount blockNumber timestamp netuid txHash
+          provenance { miners validators } } }
+    }
+  }
+}`;
+
+export interface NeighborRow {
+  cursor: string;
+  node: { address: string; isHotkey: boolean; isContract: boolean };
+  relationship: {
+    id: string;
+    type: string;
+    direction: string;
+    from: string;
+    to: string;
+    amount: string | null;
+    alphaAmount: string | null;
+    blockNumber: number;
+    timestamp: string | null;
+    netuid: number | null;
+    txHash: string | null;
+    provenance: { miners: string[]; validators: string[] };
+  };
+}
+
+export interface NeighborPage {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: NeighborRow[];
+}

@@ -35,6 +35,11 @@ export function Summary({ w }: { w: WalletSummary }) {
   return (
     <section class="card summary" aria-label="Summary">
       <h2 class="mono">{w.address}</h2>
+      <p class="toolbar">
+        <a href={href('paths', { from: w.address })}>paths from here</a>
+        <a href={href('flow', { address: w.address, dir: 'OUT' })}>money out</a>
+        <a href={href('flow', { address: w.address, dir: 'IN' })}>money in</a>
+      </p>
       <Facts
         rows={{
           chain: w.chain,

@@ -23,8 +23,10 @@ import { type DoorDeps, createDoor } from './door.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { useRequestReads } from './requestReads.ts';
+import { caseResolvers } from './resolvers/cases.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
+import { type OperatorSource, operatorResolvers } from './resolvers/operators.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
 import { type ReadyReport, warmUntilAnswered } from './warmup.ts';
 
@@ -32,7 +34,7 @@ import { type ReadyReport, warmUntilAnswered } from './warmup.ts';
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
 
 /** One resolver map per feature; add a feature's map here. */
-const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers];
+const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers, operatorResolvers, caseResolvers];
 
 export function createApiSchema() {
   const typeDefs = readdirSync(SCHEMA_DIR)
@@ -53,6 +55,8 @@ export interface ApiDeps {
   limits?: Partial<Limits>;
   /** Live alerts for `alertRaised` (fed from Redis by services/defense/alertFeed.ts startAlertFeed). */
   pubsub?: AlertPubSub;
+  /** Where validators publish their state for subnet operators (Redis); absent: those fields say UNAVAILABLE. */
+  operators?: Omit<OperatorSource, 'log'>;
   /** Compile queries and mutations with graphql-jit (default true); false runs graphql-js. */
   jit?: boolean;
   /** Per-caller cost budget and the expensive-request lane; defaults in services/api/admission.ts. */
@@ -71,10 +75,10 @@ export interface ApiServerDeps extends ApiDeps {
   health?: HealthCheck;
   /** How long readiness waits for the common questions to answer (default 120 s). */
   warmUpBoundMs?: number;
-  /** How the door throttles a spent caller's connection (door.ts; defaults there). */
-  door?: Pick<DoorDeps, 'holdMs' | 'maxHeld'>;
   /** Serve the web console at /console (default true; built on its first request). */
   console?: boolean;
+  /** How the door throttles a spent caller's connection (door.ts; defaults there). */
+  door?: Pick<DoorDeps, 'holdMs' | 'maxHeld'>;
 }
 
 export const WARM_UP_BOUND_MS = 120_000;
@@ -148,6 +152,7 @@ function createApiHandler(deps: ApiDeps) {
         role,
         limits: deps.limits,
         pubsub: deps.pubsub,
+        operators: deps.operators && { ...deps.operators, log: deps.log },
         caller,
       };
       // `reads` are added as the operation executes (useRequestReads), on the context it runs with.
