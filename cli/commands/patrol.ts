@@ -188,6 +188,7 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     await validator.runEthereumRound?.(round);
     let set: Awaited<ReturnType<typeof setWeightsAfter>> | undefined;
     try {
+      await validator.runEthereumRound?.(round);
       set = await setWeightsAfter(round);
     } finally {
       await operatorState.publish(report, set);

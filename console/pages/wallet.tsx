@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { gql } from '../api.ts';
 import { ErrorBox, Notice } from '../components/common.tsx';
 import { type Chain, chainOf } from '../format.ts';
-import { navigate } from '../router.ts';
+import { href, navigate } from '../router.ts';
 import { FILTER_KEYS, Filters, filterOf } from '../wallet/filters.tsx';
 import { GraphPanel } from '../wallet/graphPanel.tsx';
 import { WALLET_SUMMARY, type WalletSummary } from '../wallet/queries.ts';
@@ -79,6 +79,11 @@ function WalletView({ params }: { params: URLSearchParams }) {
       {loaded.state === 'done' && loaded.wallet && (
         <>
           <Summary w={loaded.wallet} />
+          <p>
+            <a class="save-case" href={href('cases', { new: '1', chain, wallets: address })}>
+              Save as case
+            </a>
+          </p>
           <Neighbours params={params} chain={chain as Chain} address={address} />
         </>
       )}

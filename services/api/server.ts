@@ -213,6 +213,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<{
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
     if (webConsole && (await webConsole(req, res))) return;
+    // The console's files spend no budget; GraphQL past here does, so a spent caller stops here.
     if (door && (await door(req, res))) return;
     yoga(req, res);
   });
