@@ -2,10 +2,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import { screenshot } from '../browser.ts';
 import { sampleFinding } from '../fixtures.ts';
 import { redisUrl, startTestIngestWorker } from '../services.ts';
-import { type ConsoleHarness, startConsoleHarness } from './harness.ts';
+import { type ConsoleHarness, shot, startConsoleHarness } from './harness.ts';
 
 // A finding goes the way a validator's does (the ingest queue, a real ingest worker writing Neo4j
 // and publishing on Redis, the API's alert feed) and must appear on an open alerts page, live.
@@ -48,7 +47,7 @@ describe('alerts page', () => {
     await expect
       .poll(() => card.locator('.actions').innerText(), { timeout: 30_000 })
       .toContain('actions: the invariant is no longer registered');
-    await screenshot(page, 'console-alerts.png');
+    await shot(page, 'alerts.png');
     await card.getByRole('link', { name: 'trail' }).click();
     const summary = page.getByRole('region', { name: 'Summary' });
     await summary.waitFor({ timeout: 60_000 });

@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSubgraph } from '../../graph/ingest.ts';
-import { screenshot } from '../browser.ts';
 import { sampleSubgraph } from '../fixtures.ts';
-import { type ConsoleHarness, READ_KEY, WRITE_KEY, startConsoleHarness } from './harness.ts';
+import { type ConsoleHarness, READ_KEY, WRITE_KEY, shot, startConsoleHarness } from './harness.ts';
 
 // Tags (a write: the console asks for the key, refuses a read key with the API's reason) and the
 // exports of the wallet view, in a real browser against the real API.
@@ -47,7 +46,7 @@ describe('tags', () => {
     await expect.poll(() => tagTexts(page), { timeout: 60_000 }).toEqual(['mixer suspect (analyst-7) ×']);
     await page.reload();
     await expect.poll(() => tagTexts(page), { timeout: 60_000 }).toEqual(['mixer suspect (analyst-7) ×']);
-    await screenshot(page, 'console-tags.png');
+    await shot(page, 'tags.png');
     // The key was asked once for the tab: removing needs no prompt.
     await page.getByRole('button', { name: 'remove tag mixer suspect' }).click();
     await expect.poll(() => tagTexts(page), { timeout: 60_000 }).toEqual([]);
