@@ -2,6 +2,7 @@ import { type JsonRpcApiProvider, JsonRpcProvider, Network, SocketProvider, WebS
 import { LRUCache } from 'lru-cache';
 import { VigilError } from '../../common/errors.ts';
 import type { Log } from '../../common/logger.ts';
+import type { SenderNonces } from './senderNonces.ts';
 import type { RpcTransaction } from './types.ts';
 
 export class WatcherError extends VigilError {
@@ -64,6 +65,8 @@ export interface WatchPendingOptions {
   onError?: (err: unknown) => void;
   /** Bound of the memory of delivered hashes (the oldest are forgotten first). */
   maxSeen?: number;
+  /** Every delivered tx is recorded here first (its sender's pending txs, senderNonces.ts). */
+  nonces?: Pick<SenderNonces, 'remember'>;
 }
 
 type Pool = Record<string, Record<string, RpcTransaction>>;
@@ -135,6 +138,8 @@ export async function watchPending(
   const deliver = (tx: RpcTransaction) => {
     if (!tx.hash || delivered.has(tx.hash)) return;
     delivered.set(tx.hash, true);
+    // Before the handler runs: a later nonce delivered in the same poll finds this one as a prior.
+    opts.nonces?.remember(tx);
     track(
       (async () => {
         try {

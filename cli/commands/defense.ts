@@ -5,6 +5,7 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
+import { createSenderNonces } from '../../chains/ethereum/senderNonces.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
 import {
   ConfigError,
@@ -16,11 +17,13 @@ import {
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
+import { publishOperatorState } from '../../queues/operatorState.ts';
 import { createPauseAgent } from '../../services/defense/actions.ts';
 import { createCanaryMaker } from '../../services/defense/canaries.ts';
 import { listInvariants, removeInvariant, upsertInvariant } from '../../services/defense/invariantStore.ts';
 import { createMembership } from '../../services/defense/membership.ts';
 import { createDefenseMiner } from '../../services/defense/miner.ts';
+import { defenseOperatorState } from '../../services/defense/operatorState.ts';
 import {
   type DefenseActionSpec,
   InvalidRegistrationError,
@@ -167,6 +170,8 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     : undefined;
   if (!pauseAgent) rt.log.warn('DEFENSE_GUARDIAN_KEY is not set: pause actions will not be sent');
   const rewards = createRewardBook({ epochMs: d.epochMs });
+  // One view of the senders' pending txs and nonces for the validator, its watcher and canary engine.
+  const nonces = createSenderNonces({ rpc });
   let canaries: ReturnType<typeof createCanaryMaker> | undefined;
   if (d.canaryKeys.length > 0 && d.canariesPerEpoch > 0) {
     // The validator's own engine: its verdict on a canary is the truth miners are scored against.
@@ -175,6 +180,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
       log: rt.log.child({ component: 'canary-engine' }),
       hardfork: rt.config.ethereum.hardfork,
       chainId: BigInt(chainId),
+      nonces,
     });
     canaries = createCanaryMaker({ engine, rpc, chainId, keys: d.canaryKeys });
   } else {
@@ -205,6 +211,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     canaries,
     notifiers: { webhookSecret: d.webhookSecret, telegram: d.telegram },
     rewards,
+    nonces,
   });
   rt.shutdown.add('defense validator', () => validator.close());
   await validator.start();
@@ -213,6 +220,13 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   // end on this timer, so a validator that sees no rounds stops publishing old scores.
   const publish = async () => {
     rewards.rollEpoch();
+    // Operators see the epoch even before any miner scored (the API's defenseValidators).
+    await publishOperatorState(
+      connection,
+      rt.config.queuePrefix,
+      'defense',
+      defenseOperatorState(rewards, { validator: d.validatorId, isMember: (m) => membership.has(m) }),
+    ).catch((err) => rt.log.warn({ err: (err as Error).message }, 'defense operator state not published'));
     const { epoch, scores: all } = rewards.settled();
     // Paid by hotkey, only while registered (the Patrol validator maps hotkeys to uids).
     const scores = all.filter((s) => membership.has(s.miner));
@@ -228,6 +242,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
       weights,
     }).catch((err) => rt.log.warn({ err: (err as Error).message }, 'defense weights not published'));
   };
+  void publish();
   const timer = setInterval(() => void publish(), 60_000);
   timer.unref();
   rt.shutdown.add('score timer', () => clearInterval(timer));

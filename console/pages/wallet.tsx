@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { gql } from '../api.ts';
 import { ErrorBox, Notice } from '../components/common.tsx';
 import { type Chain, chainOf } from '../format.ts';
-import { navigate } from '../router.ts';
+import { href, navigate } from '../router.ts';
 import { ExportBar } from '../wallet/exportBar.tsx';
 import { FILTER_KEYS, Filters, filterOf } from '../wallet/filters.tsx';
 import { GraphPanel } from '../wallet/graphPanel.tsx';
@@ -83,6 +83,11 @@ function WalletView({ params }: { params: URLSearchParams }) {
         <>
           <Summary w={loaded.wallet} />
           <Tags key={address} chain={chain as Chain} address={address} initial={loaded.wallet.tags} />
+          <p>
+            <a class="save-case" href={href('cases', { new: '1', chain, wallets: address })}>
+              Save as case
+            </a>
+          </p>
           <Neighbours params={params} chain={chain as Chain} address={address} />
         </>
       )}

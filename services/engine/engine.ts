@@ -6,6 +6,7 @@ import { type VM, createVM, runTx } from '@ethereumjs/vm';
 import { LRUCache } from 'lru-cache';
 import { HARDFORK } from '../../chains/ethereum/hardfork.ts';
 import { type JsonRpcClient, createHttpRpc } from '../../chains/ethereum/rpc.ts';
+import { type SenderNonces, createSenderNonces } from '../../chains/ethereum/senderNonces.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { VigilError } from '../../common/errors.ts';
 import type { Log } from '../../common/logger.ts';
@@ -71,6 +72,8 @@ export interface EngineOptions {
   /** 'perBlock' (default) shares reads across checks on one head; 'perCheck' starts cold every time. */
   readCache?: 'perBlock' | 'perCheck';
   rpcTimeoutMs?: number;
+  /** Where 'auto' priors read the sender's pool (shared where the defense validator is wired). */
+  nonces?: Pick<SenderNonces, 'poolOf'>;
 }
 
 export interface WatchTarget {
@@ -136,6 +139,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const rpc =
     typeof opts.rpc === 'string' ? createHttpRpc({ url: opts.rpc, timeoutMs: opts.rpcTimeoutMs }) : opts.rpc;
   const ownsRpc = typeof opts.rpc === 'string';
+  const nonces = opts.nonces ?? createSenderNonces({ rpc });
   const hardfork = opts.hardfork ?? HARDFORK;
   let chainId = opts.chainId;
   if (chainId === undefined) {
@@ -318,20 +322,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   }
 
   async function autoPriors(reader: BlockReader, tx: RpcTransaction): Promise<RpcTransaction[]> {
+    // The state nonce from the simulated block (not the node's latest): priors must fit that state.
     const stateNonce = (await reader.getAccount(lower(tx.from))).nonce;
     const nonce = BigInt(tx.nonce);
     if (nonce <= stateNonce) return [];
-    const pool = await rpc.call<{
-      pending?: Record<string, Record<string, RpcTransaction>>;
-      queued?: Record<string, Record<string, RpcTransaction>>;
-    }>('txpool_content');
-    const byNonce = new Map<bigint, RpcTransaction>();
-    for (const part of [pool.queued, pool.pending]) {
-      for (const [addr, txs] of Object.entries(part ?? {})) {
-        if (lower(addr) !== lower(tx.from)) continue;
-        for (const t of Object.values(txs)) byNonce.set(BigInt(t.nonce), { ...t, from: t.from ?? tx.from });
-      }
-    }
+    const byNonce = await nonces.poolOf(tx.from);
     const out: RpcTransaction[] = [];
     for (let n = stateNonce; n < nonce; n++) {
       const t = byNonce.get(n);

@@ -38,9 +38,12 @@ export async function startConsoleHarness() {
   const subscriber = createRedisConnection(redisUrl(), 'worker');
   const pubsub = createAlertPubSub();
   const feed = await startAlertFeed({ subscriber, prefix, pubsub });
+  // The validators' published state (operators page) under the same prefix.
+  const reader = createRedisConnection(redisUrl(), 'worker');
   const api = await startApiServer({
     graph,
     pubsub,
+    operators: { redis: reader, prefix },
     log: silentLogger(),
     version: 'test',
     keys: [
@@ -57,6 +60,8 @@ export async function startConsoleHarness() {
   return {
     graph,
     prefix,
+    /** A Redis connection a test may publish with (closed with the harness). */
+    redis: reader,
     api,
     browser,
     /** A fresh tab (own sessionStorage) recording requests off the machine and page errors. */
@@ -74,6 +79,7 @@ export async function startConsoleHarness() {
       await api.close();
       await feed.close();
       await subscriber.quit();
+      await reader.quit();
       await graph.close();
     },
   };
