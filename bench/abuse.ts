@@ -1,6 +1,7 @@
 /**
  * npm run bench:abuse -- [--wallets 3000] [--rels 20000] [--hub-degree 2000] [--clients 8]
  *                        [--rate 10] [--attackers 4] [--seconds 20] [--per-kind] [--no-admission]
+ *                        [--api-cpu-prof DIR]
  *
  * Does an attacker within the API's limits slow investigators down? In one run, against a real API
  * process (bench/apiProcess.ts, production limits and admission) on a Neo4j of the bench's own
@@ -13,7 +14,8 @@
  * the slowest /health (goal < 1 s), what the attackers got (answers, 429, 503), and per phase the
  * CPU of the API and Neo4j and the API's event-loop delay (where the time goes).
  * `--per-kind` adds a phase per kind of attack; `--no-admission` runs the API without the cost
- * budget and the expensive lane (the baseline to alternate with).
+ * budget and the expensive lane (the baseline to alternate with); `--api-cpu-prof DIR` writes the
+ * API process's CPU profile there (node --cpu-prof).
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -52,6 +54,8 @@ const { values: opt } = parseArgs({
     'per-kind': { type: 'boolean', default: false },
     /** The baseline: the API without admission (no cost budget, no expensive lane). */
     'no-admission': { type: 'boolean', default: false },
+    /** Profile the API process (node --cpu-prof) into this folder: where its CPU goes under attack. */
+    'api-cpu-prof': { type: 'string' },
   },
 });
 const WALLETS = Number(opt.wallets);
@@ -211,6 +215,7 @@ async function main() {
     api = await startApiProcess(server.boltUri, {
       keys: [...investigators, checkKey, ...attackerKeys].map((key) => ({ role: 'read' as const, key })),
       admission,
+      nodeArgs: opt['api-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['api-cpu-prof']}`] : [],
     });
     say(
       BASELINE

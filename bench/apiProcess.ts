@@ -23,17 +23,19 @@ export interface ApiProcess {
 export interface ApiProcessOptions {
   keys?: ApiKey[];
   admission?: Partial<AdmissionSettings>;
+  /** Node flags for the API process (e.g. --cpu-prof: where its time goes). */
+  nodeArgs?: string[];
 }
 
 export function startApiProcess(neo4jUri: string, options: ApiProcessOptions = {}): Promise<ApiProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', neo4jUri],
+    [...(options.nodeArgs ?? []), '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', neo4jUri],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
-  child.stdin!.end(JSON.stringify(options));
+  child.stdin!.end(JSON.stringify({ keys: options.keys, admission: options.admission }));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const fail = (why: string) => reject(new Error(`bench API process: ${why}`));

@@ -88,6 +88,13 @@ const schema = z.object({
   PATROL_ROUNDS: whole(0).default(0),
   /** Artificial answer delay of a miner, for demos of responsiveness scoring. */
   PATROL_MINER_DELAY_MS: whole(0).default(0),
+  /**
+   * An Ethereum node (http) with traces (`trace_block`, or `debug_traceBlockByNumber`): set, Patrol
+   * runs on Ethereum too (miners answer its challenges, the validator runs a round on each chain).
+   */
+  PATROL_ETH_RPC_URL: optionalUrl(['http', 'https'], 'http://127.0.0.1:8545'),
+  /** Ethereum Patrol draws its targets from activity in the node's last N blocks. */
+  PATROL_ETH_RECENT_BLOCKS: whole(1).default(1_000),
   /** The chain is a chopsticks dev chain in manual mode: build a block after submitting. */
   SUBTENSOR_DEV_BLOCKS: z.enum(['true', 'false']).default('false'),
   /** API keys as `role:key` pairs, comma-separated; roles are `read` and `write` (write implies read). */
@@ -236,6 +243,9 @@ export interface Config {
     roundIntervalMs: number;
     rounds: number;
     minerDelayMs: number;
+    /** Ethereum Patrol: '' is off. */
+    ethRpcUrl: string;
+    ethRecentBlocks: number;
   };
   ethereum: { rpcUrl: string; wsUrl: string; chainId: number; hardfork: Env['ETH_HARDFORK'] };
   defense: {
@@ -323,6 +333,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       roundIntervalMs: e.PATROL_ROUND_INTERVAL_MS,
       rounds: e.PATROL_ROUNDS,
       minerDelayMs: e.PATROL_MINER_DELAY_MS,
+      ethRpcUrl: e.PATROL_ETH_RPC_URL,
+      ethRecentBlocks: e.PATROL_ETH_RECENT_BLOCKS,
     },
     ethereum: {
       rpcUrl: e.ETH_RPC_URL,

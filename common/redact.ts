@@ -28,6 +28,7 @@ export const URL_SETTINGS = [
   'REDIS_URL',
   'ETH_RPC_URL',
   'ETH_WS_URL',
+  'PATROL_ETH_RPC_URL',
   'SUBTENSOR_URL',
   'DEFENSE_TELEGRAM_API_URL',
 ] as const;

@@ -14,6 +14,8 @@ export class ApiError extends Error {
     message: string,
     readonly code?: string,
     readonly status?: number,
+    /** The error's other extensions (`argument`, `issues`): forms show them by field. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -21,7 +23,7 @@ export class ApiError extends Error {
 
 interface GraphQlAnswer<T> {
   data?: T;
-  errors?: { message: string; extensions?: { code?: string } }[];
+  errors?: { message: string; extensions?: { code?: string } & Record<string, unknown> }[];
 }
 
 async function post<T>(
@@ -62,7 +64,12 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
       const why = code === 'FORBIDDEN' ? 'This needs a write key.' : 'The API needs a key.';
       if (await askForKey(`${why} (${first!.message})`)) continue;
     }
-    throw new ApiError(first?.message ?? `the API answered HTTP ${status} without data`, code, status);
+    throw new ApiError(
+      first?.message ?? `the API answered HTTP ${status} without data`,
+      code,
+      status,
+      first?.extensions,
+    );
   }
 }
 

@@ -133,27 +133,35 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     });
     return child;
   };
-  let listening = 0;
-  const ready = new Promise<void>((resolve) => {
-    minerHks.slice(0, 2).forEach((hk, i) =>
-      run(
-        'patrol-miner',
-        {
-          PATROL_HOTKEY_URI: hk.uri,
-          PATROL_MINER_DELAY_MS: i === 1 ? '2000' : '0',
-          REDIS_URL: minerUsers[i]!.url,
-        },
-        (l) => {
-          if (l.msg === 'patrol miner waiting for challenges' && ++listening === 2) resolve();
-          if (l.msg === 'answered')
-            say(
-              `miner ${String(l.challenge).split('-')[2]} answered: ${l.nodes} nodes, ${l.edges} edges in ${l.ms} ms`,
-            );
-        },
-      ),
-    );
-  });
-  await ready;
+  /** The two miners, as processes; resolves once both listen. */
+  const startMiners = (extra: Record<string, string> = {}) => {
+    let listening = 0;
+    const miners: ChildProcess[] = [];
+    const ready = new Promise<ChildProcess[]>((resolve) => {
+      minerHks.slice(0, 2).forEach((hk, i) =>
+        miners.push(
+          run(
+            'patrol-miner',
+            {
+              PATROL_HOTKEY_URI: hk.uri,
+              PATROL_MINER_DELAY_MS: i === 1 ? '2000' : '0',
+              REDIS_URL: minerUsers[i]!.url,
+              ...extra,
+            },
+            (l) => {
+              if (l.msg === 'patrol miner waiting for challenges' && ++listening === 2) resolve(miners);
+              if (l.msg === 'answered')
+                say(
+                  `miner ${String(l.challenge).split('-')[2]} answered: ${l.nodes} nodes, ${l.edges} edges in ${l.ms} ms`,
+                );
+            },
+          ),
+        ),
+      );
+    });
+    return ready;
+  };
+  const miners = await startMiners();
   const onSubnet = await subnetNeurons(chainApi, netuid);
   const minerUids = new Set(
     minerHks.slice(0, 2).map((hk) => onSubnet.find((n) => n.hotkey === hk.address)?.uid),
@@ -214,6 +222,32 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     );
   }
 
+  step('Patrol on Ethereum: the same miners and validator, now also reading the local EVM node');
+  for (const m of miners) m.kill('SIGTERM');
+  await startMiners({ PATROL_ETH_RPC_URL: defense.rpcUrl });
+  const ethValidator = run(
+    'patrol-validator',
+    {
+      PATROL_HOTKEY_URI: validatorHk!.uri,
+      PATROL_ROUNDS: '1',
+      PATROL_ROUND_INTERVAL_MS: '0',
+      PATROL_ETH_RPC_URL: defense.rpcUrl,
+    },
+    (l) => {
+      if (l.msg === 'miner scored' && l.chain === 'ethereum' && minerUids.has(l.uid as number))
+        say(
+          `uid ${l.uid} on Ethereum: ${l.accepted ? `accepted, ${l.edges} edges, score ${Number(l.score).toFixed(3)}` : `rejected: ${l.reason}`}`,
+        );
+    },
+  );
+  const ethCode = await new Promise<number | null>((resolve) => ethValidator.on('exit', resolve));
+  if (ethCode !== 0)
+    throw new VigilError(`the Patrol validator (both chains) exited with code ${ethCode}`, {
+      details: 'Its log lines above say which round or step failed.',
+    });
+  const eth = await waitForIngestion(graph, ingestQueue, 'ethereum');
+  say(`${eth.wallets} Ethereum wallets and contracts, ${eth.relationships} relationships in Neo4j`);
+
   step('waiting until the API answers the common questions (query plans warmed up)');
   const warm = (await api.ready) as { warm?: boolean; ms?: number } | undefined;
   say(
@@ -236,6 +270,9 @@ Try in Neo4j Browser:
   MATCH (s:Submission)-[:TARGETS]->(t:Wallet) WITH t LIMIT 1
   MATCH p = (t)-[*1..2]-(:Wallet) RETURN p LIMIT 100
 
+Patrol on Ethereum (the local EVM node's wallets; contracts also :Contract), in Neo4j Browser:
+  MATCH p = (:Submission {chain: 'ethereum'})-[:TARGETS]->(:Wallet)-[:TRANSFER|DEPLOYED*1..2]-(:Wallet) RETURN p LIMIT 100
+
 BitDefense — this run's alerts (chain ${defense.chainId} is this run's own), in GraphiQL:
   { alerts(filter: {contract: "${defense.contract}", chainId: ${defense.chainId}}, first: 10) {
       edges { node { id severity invariantId txHash sender contract before after
@@ -251,8 +288,12 @@ and in Neo4j Browser:
   console.log('Serving until Ctrl-C.');
 }
 
-/** Waits until the ingestion queue is drained, then counts what the graph holds. */
-async function waitForIngestion(graph: ReturnType<typeof openGraph>, queue: IngestQueue) {
+/** Waits until the ingestion queue is drained, then counts what the graph holds of `chain`. */
+async function waitForIngestion(
+  graph: ReturnType<typeof openGraph>,
+  queue: IngestQueue,
+  chain: 'bittensor' | 'ethereum' = 'bittensor',
+) {
   for (let i = 0; i < 120; i++) {
     const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
     if (Object.values(c).some((n) => n > 0)) {
@@ -260,11 +301,14 @@ async function waitForIngestion(graph: ReturnType<typeof openGraph>, queue: Inge
       continue;
     }
     const res = await graph.read((tx) =>
-      tx.run(`MATCH (s:Submission {chain: 'bittensor'})-[:TARGETS]->(t:Wallet)
-              WITH collect(t.address)[0] AS sampleTarget, count(s) AS submissions
-              RETURN sampleTarget, submissions,
-                     COUNT { (:Wallet {chain: 'bittensor'}) } AS wallets,
-                     COUNT { (:Wallet {chain: 'bittensor'})-[]->(:Wallet) } AS relationships`),
+      tx.run(
+        `MATCH (s:Submission {chain: $chain})-[:TARGETS]->(t:Wallet)
+         WITH collect(t.address)[0] AS sampleTarget, count(s) AS submissions
+         RETURN sampleTarget, submissions,
+                COUNT { (:Wallet {chain: $chain}) } AS wallets,
+                COUNT { (:Wallet {chain: $chain})-[]->(:Wallet) } AS relationships`,
+        { chain },
+      ),
     );
     const r = res.records[0]!;
     if ((r.get('submissions') as number) > 0) {

@@ -34,6 +34,9 @@ export const SCHEMA_STATEMENTS: string[] = [
   'CREATE CONSTRAINT tag_key IF NOT EXISTS FOR (t:Tag) REQUIRE (t.chain, t.address, t.label, t.source) IS UNIQUE',
   'CREATE INDEX tag_wallet IF NOT EXISTS FOR (t:Tag) ON (t.chain, t.address)',
   'CREATE INDEX tag_label IF NOT EXISTS FOR (t:Tag) ON (t.label)',
+  // Saved investigations (graph/investigate/cases.ts): opened by id, listed newest first.
+  'CREATE CONSTRAINT case_id IF NOT EXISTS FOR (c:Case) REQUIRE c.id IS UNIQUE',
+  'CREATE INDEX case_updated_at IF NOT EXISTS FOR (c:Case) ON (c.updatedAt)',
   // Defense (services/defense/invariantStore.ts, graph/alerts.ts searchAlerts): registry and alert filters.
   'CREATE CONSTRAINT defense_action_id IF NOT EXISTS FOR (d:DefenseAction) REQUIRE d.id IS UNIQUE',
   'CREATE INDEX invariant_chain IF NOT EXISTS FOR (i:Invariant) ON (i.chainId)',

@@ -10,6 +10,7 @@
  *   signing.ts  how miners sign: RFC 8785 canonical JSON, blake2-256, sr25519 (Patrol and defense)
  *   patrol.ts   Patrol Challenge and Answer, its size caps, the answer's signature, score history entries
  *   defense.ts  BitDefense Challenge and Answer, Heartbeat, PublishedWeights, PauseClaim, AlertEvent
+ *   operators.ts  what validators publish for subnet operators (Patrol round, defense epoch)
  *   ingest.ts   the `ingest` queue's SubgraphJob and FindingJob, the nodes-and-edges schema Patrol
  *               answers share, and the checks a subgraph must pass
  *   parse.ts    parsing with rejections that name the field
@@ -20,6 +21,7 @@
 export * as defense from './defense.ts';
 export * from './ids.ts';
 export * as ingest from './ingest.ts';
+export * as operators from './operators.ts';
 export * from './keys.ts';
 export * from './model.ts';
 export * from './parse.ts';

@@ -62,3 +62,12 @@ export const pauseClaimKey = (prefix: string, chainId: number, contract: string,
 
 /** Redis pub/sub: every alert as stored, published by the ingest worker (protocol/defense.ts `AlertEvent`). */
 export const alertChannel = (prefix: string) => `${prefix}:alerts`;
+
+/** Redis string with a TTL: a Patrol validator's last round and weights (protocol/operators.ts `PatrolState`). */
+export const patrolStateKey = (prefix: string, validatorHotkey: string) =>
+  `${prefix}:patrol:state:${validatorHotkey}`;
+/** Redis string with a TTL: a defense validator's epoch and miner scores (protocol/operators.ts `DefenseState`). */
+export const defenseStateKey = (prefix: string, validatorId: string) =>
+  `${prefix}:defense:state:${validatorId}`;
+/** Redis sorted set: validators of a kind that published a state, scored by when (newest read first). */
+export const operatorIndexKey = (prefix: string, kind: 'patrol' | 'defense') => `${prefix}:operators:${kind}`;

@@ -17,11 +17,13 @@ import {
 import { applyMigrations } from '../../graph/migrations.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
+import { publishOperatorState } from '../../queues/operatorState.ts';
 import { createPauseAgent } from '../../services/defense/actions.ts';
 import { createCanaryMaker } from '../../services/defense/canaries.ts';
 import { listInvariants, removeInvariant, upsertInvariant } from '../../services/defense/invariantStore.ts';
 import { createMembership } from '../../services/defense/membership.ts';
 import { createDefenseMiner } from '../../services/defense/miner.ts';
+import { defenseOperatorState } from '../../services/defense/operatorState.ts';
 import {
   type DefenseActionSpec,
   InvalidRegistrationError,
@@ -218,6 +220,13 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
   // end on this timer, so a validator that sees no rounds stops publishing old scores.
   const publish = async () => {
     rewards.rollEpoch();
+    // Operators see the epoch even before any miner scored (the API's defenseValidators).
+    await publishOperatorState(
+      connection,
+      rt.config.queuePrefix,
+      'defense',
+      defenseOperatorState(rewards, { validator: d.validatorId, isMember: (m) => membership.has(m) }),
+    ).catch((err) => rt.log.warn({ err: (err as Error).message }, 'defense operator state not published'));
     const { epoch, scores: all } = rewards.settled();
     // Paid by hotkey, only while registered (the Patrol validator maps hotkeys to uids).
     const scores = all.filter((s) => membership.has(s.miner));
@@ -233,6 +242,7 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
       weights,
     }).catch((err) => rt.log.warn({ err: (err as Error).message }, 'defense weights not published'));
   };
+  void publish();
   const timer = setInterval(() => void publish(), 60_000);
   timer.unref();
   rt.shutdown.add('score timer', () => clearInterval(timer));

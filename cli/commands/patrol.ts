@@ -2,6 +2,9 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { connectSubtensor } from '../../chains/bittensor/client.ts';
 import { setWeights } from '../../chains/bittensor/neurons.ts';
+import { createActivityReader } from '../../chains/ethereum/activity.ts';
+import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
+import { createTokenMetadata } from '../../chains/ethereum/tokens.ts';
 import { ConfigError, ServiceUnavailableError, namingSetting } from '../../common/errors.ts';
 import type { Dependency } from '../../common/health.ts';
 import { applyMigrations } from '../../graph/migrations.ts';
@@ -9,8 +12,11 @@ import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { bestBlock, blockProducerFor, subnetNeurons } from '../../services/patrol/chainAccess.ts';
 import { createChainView } from '../../services/patrol/chainView.ts';
+import { buildEthereumSubgraph } from '../../services/patrol/ethereum/miner.ts';
+import { ethereumTargets, ethereumVerifier } from '../../services/patrol/ethereum/patrol.ts';
 import { runRounds } from '../../services/patrol/loop.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
+import { createPatrolStatePublisher } from '../../services/patrol/operatorState.ts';
 import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
 import { createWeightSetter } from '../../services/patrol/weights.ts';
@@ -24,6 +30,29 @@ const subtensorDependency = (rt: Runtime, api: { isConnected: boolean }): Depend
   variable: 'SUBTENSOR_URL',
   url: rt.config.subtensor.url,
 });
+
+/**
+ * Ethereum Patrol's node when PATROL_ETH_RPC_URL is set (else null): its activity reader, checked
+ * at start by reading the head block with its traces, so a node without trace_block or
+ * debug_traceBlockByNumber is named before any challenge.
+ */
+async function ethereumNode(rt: Runtime) {
+  const url = rt.config.patrol.ethRpcUrl;
+  if (!url) return null;
+  const rpc = createHttpRpc({ url, timeoutMs: 60_000 });
+  rt.shutdown.add('ethereum rpc', async () => rpc.close());
+  const reader = createActivityReader(rpc);
+  await namingSetting(
+    'PATROL_ETH_RPC_URL',
+    reader.head().then((head) => reader.block(head)),
+  );
+  const dependency: Dependency = {
+    check: async () => void (await rpc.call('eth_blockNumber')),
+    variable: 'PATROL_ETH_RPC_URL',
+    url,
+  };
+  return { rpc, reader, dependency };
+}
 
 async function hotkeyFrom(rt: Runtime) {
   if (!rt.config.patrol.hotkeyUri)
@@ -46,6 +75,7 @@ async function hotkeyFrom(rt: Runtime) {
 /** `vigil patrol-miner`: answers Patrol challenges from its queue with chain-evidenced subgraphs. */
 export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
+  const eth = await ethereumNode(rt);
   const api = await namingSetting(
     'SUBTENSOR_URL',
     connectSubtensor(rt.config.subtensor.url, { log: rt.log.child({ component: 'subtensor' }) }),
@@ -55,6 +85,7 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   rt.shutdown.add('redis', () => connection.quit());
   const delay = rt.config.patrol.minerDelayMs;
   const miner = createPatrolMiner({
+    ethereum: eth ? (c) => buildEthereumSubgraph(eth.reader, c) : undefined,
     api,
     hotkey,
     connection,
@@ -72,13 +103,18 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   await serveHealth(rt, {
     redis: redisDependency(rt, connection),
     subtensor: subtensorDependency(rt, api),
+    ...(eth ? { ethereum: eth.dependency } : {}),
   });
-  rt.log.info({ hotkey: hotkey.address }, 'patrol miner waiting for challenges');
+  rt.log.info(
+    { hotkey: hotkey.address, chains: eth ? ['bittensor', 'ethereum'] : ['bittensor'] },
+    'patrol miner waiting for challenges',
+  );
 }
 
 /** `vigil patrol-validator`: runs rounds, verifies and scores answers, ingests them, sets weights. */
 export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
+  const eth = await ethereumNode(rt);
   const p = rt.config.patrol;
   const api = await namingSetting(
     'SUBTENSOR_URL',
@@ -94,6 +130,13 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   rt.shutdown.add('ingest queue', () => ingest.close());
   const neurons = () => subnetNeurons(api, p.netuid, [hotkey.address]);
   const validator = createPatrolValidator({
+    ethereum: eth
+      ? {
+          head: () => eth.reader.head(),
+          targets: ethereumTargets(eth.reader, { probes: 16, recent: p.ethRecentBlocks }),
+          verify: ethereumVerifier(eth.reader, createTokenMetadata(eth.rpc), { scoring: DEFAULT_SCORING }),
+        }
+      : undefined,
     hotkey,
     connection,
     prefix: rt.config.queuePrefix,
@@ -118,6 +161,7 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     redis: redisDependency(rt, connection),
     neo4j: neo4jDependency(rt, graph),
     subtensor: subtensorDependency(rt, api),
+    ...(eth ? { ethereum: eth.dependency } : {}),
   });
 
   const setWeightsAfter = createWeightSetter({
@@ -131,10 +175,23 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     publish: ({ uids, weights }) =>
       setWeights(api, producer, { netuid: p.netuid, signer: hotkey, uids, weights }),
   });
-  // A round, then the weights it moves (each round's outcome is logged per miner by the round).
+  const operatorState = createPatrolStatePublisher({
+    connection,
+    prefix: rt.config.queuePrefix,
+    validator: hotkey.address,
+    log: rt.log,
+  });
+  // A round on each chain, then the weights they move (each round's outcome is logged per miner).
+  // The Bittensor round's scores reach operators (API, console) even when setting weights fails.
   const playRound = async (round: number) => {
-    await validator.runRound(round);
-    await setWeightsAfter(round);
+    const report = await validator.runRound(round);
+    let set: Awaited<ReturnType<typeof setWeightsAfter>> | undefined;
+    try {
+      await validator.runEthereumRound?.(round);
+      set = await setWeightsAfter(round);
+    } finally {
+      await operatorState.publish(report, set);
+    }
   };
   const loop = () =>
     runRounds({

@@ -42,9 +42,13 @@ export async function startApi(
     },
     (err) => rt.log.warn({ err: (err as Error).message }, 'live alert feed not subscribed'),
   );
+  // A connection of its own: the feed's is in subscriber mode and cannot GET.
+  const reader = createRedisConnection(rt.config.redisUrl, 'producer');
+  rt.shutdown.add('operator state connection', () => closeRedis(reader));
   const server = await startApiServer({
     graph,
     pubsub,
+    operators: { redis: reader, prefix: rt.config.queuePrefix },
     log: rt.log,
     version: VERSION,
     keys: rt.config.api.keys,

@@ -28,3 +28,14 @@ export function Facts({ rows }: { rows: Record<string, ComponentChildren> }) {
     </dl>
   );
 }
+
+/** A form field's errors, under it (forms/fieldErrors.ts). */
+export function FieldError({ errors, field }: { errors: Record<string, string[]>; field: string }) {
+  const list = errors[field];
+  if (!list?.length) return null;
+  return (
+    <p class="error field-error" role="alert" data-field={field}>
+      {list.join('; ')}
+    </p>
+  );
+}

@@ -11,6 +11,7 @@ export const WALLET_SUMMARY = `query WalletSummary($chain: Chain!, $address: Str
     parents(first: 25) { wallet { address } netuid proportion blockNumber }
     children(first: 25) { wallet { address } netuid proportion blockNumber }
     tags { label source createdAt }
+    alerts(first: 10) { edges { node { id severity invariantId contract txHash raisedAt } } }
   }
 }`;
 
@@ -46,4 +47,55 @@ export interface WalletSummary {
   parents: StakeLink[];
   children: StakeLink[];
   tags: { label: string; source: string; createdAt: string }[];
+  alerts: {
+    edges: {
+      node: {
+        id: string;
+        severity: string;
+        invariantId: string;
+        contract: string;
+        txHash: string;
+        raisedAt: string;
+      };
+    }[];
+  };
+}
+
+export const NEIGHBORS = `query Neighbors($chain: Chain!, $address: String!, $direction: Direction, $types: [RelationshipType!],
+  $first: Int, $after: String, $minAmount: String, $maxAmount: String, $window: Window) {
+  wallet(chain: $chain, address: $address) {
+    address
+    neighbors(direction: $direction, types: $types, first: $first, after: $after, minAmount: $minAmount,
+      maxAmount: $maxAmount, window: $window) {
+      totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { address isHotkey isContract }
+        relationship { id type direction from to amount alphaAmount blockNumber timestamp netuid txHash
+          provenance { miners validators } } }
+    }
+  }
+}`;
+
+export interface NeighborRow {
+  cursor: string;
+  node: { address: string; isHotkey: boolean; isContract: boolean };
+  relationship: {
+    id: string;
+    type: string;
+    direction: string;
+    from: string;
+    to: string;
+    amount: string | null;
+    alphaAmount: string | null;
+    blockNumber: number;
+    timestamp: string | null;
+    netuid: number | null;
+    txHash: string | null;
+    provenance: { miners: string[]; validators: string[] };
+  };
+}
+
+export interface NeighborPage {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: NeighborRow[];
 }

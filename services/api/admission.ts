@@ -71,8 +71,24 @@ interface AdmissionContext {
   cost?: number;
 }
 
+/** A refusal ready to send: status, headers and JSON body (the shape yoga's errors have). */
+export interface Refusal {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** When the caller may ask again. */
+  msBeforeNext: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: as yoga's Plugin
+export interface Admission<ServerContext extends Record<string, any>> {
+  plugin: Plugin<AdmissionContext, ServerContext>;
+  /** A caller already over its cost budget, as its 429 (door.ts); absent when there is no budget. */
+  spentRefusal?: (caller: string) => Promise<Refusal | null>;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: yoga's Plugin constrains its server context to Record<string, any>
-export function useAdmission<ServerContext extends Record<string, any>>(
+export function createAdmission<ServerContext extends Record<string, any>>(
   settings: AdmissionSettings,
   opts: {
     waitMs: number;
@@ -81,7 +97,7 @@ export function useAdmission<ServerContext extends Record<string, any>>(
     /** Who pays for a request (callerOf), read before it is parsed; undefined for the API's own. */
     callerOfRequest?: (request: Request, serverContext: ServerContext) => string | undefined;
   },
-): Plugin<AdmissionContext, ServerContext> {
+): Admission<ServerContext> {
   const budget =
     settings.costBudget > 0
       ? new RateLimiterMemory({ points: settings.costBudget, duration: settings.costWindowSeconds })
@@ -143,13 +159,15 @@ export function useAdmission<ServerContext extends Record<string, any>>(
   };
 
   /**
-   * A caller already over its budget is answered 429 before its request is parsed, validated or
-   * priced: refused floods kept the API at ~80 % of a core doing that work (bench:abuse, quiet
-   * machine, 29,000 refusals in 20 s), which is what slowed the investigators.
+   * A caller already over its budget, as a 429 to send before its request is read, parsed or
+   * priced (null: within budget). Refused floods kept the API at ~80 % of a core doing that work
+   * (bench:abuse, quiet machine, 29,000 refusals in 20 s), which is what slowed the investigators;
+   * the HTTP server asks this at its door (door.ts), before graphql-yoga, and onRequest below for
+   * requests handed to yoga directly (yoga.fetch).
    */
-  const refuseSpent = async (caller: string, fetchAPI: { Response: typeof Response }) => {
+  const spentRefusal = async (caller: string): Promise<Refusal | null> => {
     const used = budget ? await budget.get(caller) : null;
-    if (!used || used.consumedPoints <= settings.costBudget) return undefined;
+    if (!used || used.consumedPoints <= settings.costBudget) return null;
     const retryAfter = Math.max(1, Math.ceil(used.msBeforeNext / 1000));
     refused.inc({ reason: 'cost_budget' });
     const message = `cost budget spent: this caller (${caller}) may spend ${settings.costBudget} per ${settings.costWindowSeconds} s; retry after ${retryAfter} s`;
@@ -159,19 +177,24 @@ export function useAdmission<ServerContext extends Record<string, any>>(
       windowSeconds: settings.costWindowSeconds,
       retryAfterSeconds: retryAfter,
     };
-    return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions }] }), {
+    return {
       status: 429,
       headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) },
-    });
+      body: JSON.stringify({ errors: [{ message, extensions }] }),
+      msBeforeNext: used.msBeforeNext,
+    };
   };
 
-  return {
+  const plugin: Plugin<AdmissionContext, ServerContext> = {
     async onRequest({ request, serverContext, fetchAPI, endResponse }) {
       if (!budget || !opts.callerOfRequest) return;
       const caller = opts.callerOfRequest(request, serverContext);
       if (caller === undefined) return;
-      const refusal = await refuseSpent(caller, fetchAPI);
-      if (refusal) endResponse(refusal);
+      const refusal = await spentRefusal(caller);
+      if (refusal)
+        endResponse(
+          new fetchAPI.Response(refusal.body, { status: refusal.status, headers: refusal.headers }),
+        );
     },
     async onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
       const { caller, cost = 0 } = args.contextValue;
@@ -225,4 +248,5 @@ export function useAdmission<ServerContext extends Record<string, any>>(
       });
     },
   };
+  return { plugin, spentRefusal: budget ? spentRefusal : undefined };
 }

@@ -23,7 +23,7 @@ export function roleFromRequest(headers: Headers, keys: ApiKey[]): Role {
 }
 
 /** The key a request presents, if any (`x-api-key`, else `Authorization: Bearer`). */
-export function presentedKey(headers: Headers): string | undefined {
+export function presentedKey(headers: Pick<Headers, 'get'>): string | undefined {
   return headers.get('x-api-key') ?? headers.get('authorization')?.replace(/^Bearer\s+/i, '') ?? undefined;
 }
 
@@ -38,4 +38,17 @@ export function requireWrite(role: Role): void {
   const message = 'this operation needs an API key with the write role';
   if (role === 'anonymous') throw userError(message, 'UNAUTHENTICATED', UNAUTHORIZED);
   if (role !== 'write') throw userError(message, 'FORBIDDEN', { http: { status: 403 } });
+}
+
+/** node's request headers as presentedKey reads them (a repeated header: its first value). */
+export function nodeHeaders(req: { headers: Record<string, string | string[] | undefined> }): Pick<
+  Headers,
+  'get'
+> {
+  return {
+    get: (name) => {
+      const v = req.headers[name.toLowerCase()];
+      return (Array.isArray(v) ? v[0] : v) ?? null;
+    },
+  };
 }

@@ -1,9 +1,18 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { NeighborMemory } from '../../graph/wallets/index.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
 import type { Role } from './auth.ts';
 import type { Limits } from './limits.ts';
 import type { RequestReads } from './requestReads.ts';
+
+/** Where the API reads the validators' published state (queues/operatorState.ts). */
+export interface OperatorSource {
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+}
 
 /**
  * Per-request context: the handles resolvers need, nothing global. Features that need more
@@ -22,6 +31,8 @@ export interface ApiContext {
   limits?: Partial<Limits>;
   /** Live alert events for the `alertRaised` subscription; absent when the API runs without Redis. */
   pubsub?: AlertPubSub;
+  /** The validators' published state for `patrolValidators` / `defenseValidators`; absent without Redis. */
+  operators?: OperatorSource;
   /** Who pays for the request (admission.ts callerOf); absent for the API's own warm-up. */
   caller?: string;
   /** The request's priced cost (limits.ts analyzeOperation), set before it runs. */

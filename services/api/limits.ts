@@ -88,6 +88,13 @@ export const FIELD_WEIGHTS: Record<string, number> = {
   'Mutation.removeTag': NEO4J_CALL,
   'Mutation.addInvariant': NEO4J_CALL,
   'Mutation.removeInvariant': NEO4J_CALL,
+  'Query.case': NEO4J_CALL,
+  'Query.cases': NEO4J_CALL,
+  'Mutation.saveCase': NEO4J_CALL,
+  'Mutation.deleteCase': NEO4J_CALL,
+  // Two Redis reads of at most 32 small values each.
+  'Query.patrolValidators': NEO4J_CALL,
+  'Query.defenseValidators': NEO4J_CALL,
   'Wallet.neighbors': 2 * NEO4J_CALL,
   'NeighborConnection.totalCount': 2 * NEO4J_CALL,
   'Wallet.degree': NEO4J_CALL,

@@ -14,16 +14,19 @@ import { type HealthCheck, createServiceHttpHandler, listen } from '../../common
 import type { Graph } from '../../graph/driver.ts';
 import { type NeighborMemory, createNeighborMemory } from '../../graph/wallets/index.ts';
 import type { AlertPubSub } from '../defense/alertFeed.ts';
-import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, useAdmission } from './admission.ts';
-import { presentedKey, requireRead, roleFromRequest } from './auth.ts';
+import { type AdmissionSettings, DEFAULT_ADMISSION, callerOf, createAdmission } from './admission.ts';
+import { nodeHeaders, presentedKey, requireRead, roleFromRequest } from './auth.ts';
 import { useBodyLimit } from './bodyLimit.ts';
 import { createConsoleHandler } from './console.ts';
 import type { ApiContext } from './context.ts';
+import { type DoorDeps, createDoor } from './door.ts';
 import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guards.ts';
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { useRequestReads } from './requestReads.ts';
+import { caseResolvers } from './resolvers/cases.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
+import { type OperatorSource, operatorResolvers } from './resolvers/operators.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
 import { type ReadyReport, warmUntilAnswered } from './warmup.ts';
 
@@ -31,7 +34,7 @@ import { type ReadyReport, warmUntilAnswered } from './warmup.ts';
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
 
 /** One resolver map per feature; add a feature's map here. */
-const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers];
+const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers, operatorResolvers, caseResolvers];
 
 export function createApiSchema() {
   const typeDefs = readdirSync(SCHEMA_DIR)
@@ -52,6 +55,8 @@ export interface ApiDeps {
   limits?: Partial<Limits>;
   /** Live alerts for `alertRaised` (fed from Redis by services/defense/alertFeed.ts startAlertFeed). */
   pubsub?: AlertPubSub;
+  /** Where validators publish their state for subnet operators (Redis); absent: those fields say UNAVAILABLE. */
+  operators?: Omit<OperatorSource, 'log'>;
   /** Compile queries and mutations with graphql-jit (default true); false runs graphql-js. */
   jit?: boolean;
   /** Per-caller cost budget and the expensive-request lane; defaults in services/api/admission.ts. */
@@ -72,6 +77,8 @@ export interface ApiServerDeps extends ApiDeps {
   warmUpBoundMs?: number;
   /** Serve the web console at /console (default true; built on its first request). */
   console?: boolean;
+  /** How the door throttles a spent caller's connection (door.ts; defaults there). */
+  door?: Pick<DoorDeps, 'holdMs' | 'maxHeld'>;
 }
 
 export const WARM_UP_BOUND_MS = 120_000;
@@ -120,10 +127,18 @@ const callerOfRequest = (request: Request, { internal, req }: ServerContext): st
 
 /** The GraphQL handler (GraphiQL on at /graphql); tests call `yoga.fetch` with no port opened. */
 export function createApi(deps: ApiDeps) {
+  return createApiHandler(deps).yoga;
+}
+
+/** The GraphQL handler and its admission (whose budget the HTTP server's door also reads). */
+function createApiHandler(deps: ApiDeps) {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const admission = { ...DEFAULT_ADMISSION, ...deps.admission };
   const neighborMemory = deps.neighborMemory ?? createNeighborMemory();
-  return createYoga<ServerContext, ApiContext>({
+  const admission = createAdmission<ServerContext>(
+    { ...DEFAULT_ADMISSION, ...deps.admission },
+    { waitMs: limits.requestTimeoutMs, log: deps.log, registry: deps.registry, callerOfRequest },
+  );
+  const yoga = createYoga<ServerContext, ApiContext>({
     schema: createApiSchema(),
     context: ({ request, internal, req }) => {
       const own = internal === INTERNAL_READER;
@@ -137,6 +152,7 @@ export function createApi(deps: ApiDeps) {
         role,
         limits: deps.limits,
         pubsub: deps.pubsub,
+        operators: deps.operators && { ...deps.operators, log: deps.log },
         caller,
       };
       // `reads` are added as the operation executes (useRequestReads), on the context it runs with.
@@ -149,12 +165,7 @@ export function createApi(deps: ApiDeps) {
       useRequestBudget(limits),
       useRequestReads(),
       // After the execution plugins: its lane wraps what they built, and only what passed them is charged.
-      useAdmission<ServerContext>(admission, {
-        waitMs: limits.requestTimeoutMs,
-        log: deps.log,
-        registry: deps.registry,
-        callerOfRequest,
-      }),
+      admission.plugin,
       useBodyLimit(),
       useShortErrorMessages(),
     ],
@@ -169,6 +180,7 @@ export function createApi(deps: ApiDeps) {
       error: (...a) => deps.log.error(a.map(String).join(' ')),
     },
   });
+  return { yoga, admission };
 }
 
 /** The GraphQL handler createApi returns. */
@@ -182,7 +194,15 @@ export async function startApiServer(deps: ApiServerDeps): Promise<{
   ready: Promise<ReadyReport | undefined>;
   close(): Promise<void>;
 }> {
-  const yoga = createApi(deps);
+  const { yoga, admission } = createApiHandler(deps);
+  // A caller over its cost budget is refused here, before yoga (door.ts).
+  const door = admission.spentRefusal
+    ? createDoor({
+        callerOf: (req) => callerOf(presentedKey(nodeHeaders(req)), req.socket.remoteAddress),
+        spentRefusal: admission.spentRefusal,
+        ...deps.door,
+      })
+    : undefined;
   const ownHealth = deps.health ? undefined : createHealth({ neo4j: { check: neo4jCheck(deps.graph) } });
   let warmedUp = false;
   const ops = createServiceHttpHandler({
@@ -193,6 +213,8 @@ export async function startApiServer(deps: ApiServerDeps): Promise<{
   const server = http.createServer(async (req, res) => {
     if (await ops(req, res)) return;
     if (webConsole && (await webConsole(req, res))) return;
+    // The console's files spend no budget; GraphQL past here does, so a spent caller stops here.
+    if (door && (await door(req, res))) return;
     yoga(req, res);
   });
   const { url, close } = await listen(server, deps.host, deps.port);

@@ -20,7 +20,8 @@ import { edgesOfEvent } from './edges.ts';
 import { type Subgraph, subgraphAround } from './subgraph.ts';
 
 export interface MinerDeps {
-  api: ApiPromise;
+  /** The subtensor node Bittensor challenges are answered from; without it they are left unanswered. */
+  api?: ApiPromise;
   /** The miner's hotkey: it signs answers and names the miner's challenge and answer streams. */
   hotkey: KeyringPair;
   /** As its own ACL user on the validator's Redis (queues/minerAccess.ts); duplicated to read. */
@@ -100,13 +101,16 @@ export function createPatrolMiner(deps: MinerDeps): { reader: StreamReader; clos
       deps.log.debug({ challenge: c.id }, 'challenge past its deadline: not answered');
       return;
     }
-    if (c.chain === 'ethereum' && !deps.ethereum) {
-      deps.log.warn({ challenge: c.id }, 'Ethereum challenge but no Ethereum node configured: not answered');
+    if (c.chain === 'ethereum' ? !deps.ethereum : !deps.api) {
+      deps.log.warn(
+        { challenge: c.id, chain: c.chain },
+        `no ${c.chain} node configured: challenge not answered`,
+      );
       return;
     }
     const started = performance.now();
     const sub =
-      c.chain === 'ethereum' ? await deps.ethereum!(c) : await buildSubgraph(deps.api, c, deps.read);
+      c.chain === 'ethereum' ? await deps.ethereum!(c) : await buildSubgraph(deps.api!, c, deps.read);
     let answer = signAnswer(deps.hotkey, c.id, sub);
     if (deps.tamper) answer = await deps.tamper(answer, c);
     await appendMessage(deps.connection, replyTo, JSON.stringify(answer), 100);

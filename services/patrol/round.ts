@@ -67,10 +67,11 @@ export interface RoundReport {
 }
 
 /** What a miner operator (and the demo) reads of each miner's round. */
-const logResult = (round: number, r: MinerResult, log: Logger) =>
+const logResult = (round: number, chain: Chain, r: MinerResult, log: Logger) =>
   log.info(
     {
       round,
+      chain,
       miner: r.miner.hotkey,
       uid: r.miner.uid,
       accepted: r.accepted,
@@ -101,13 +102,18 @@ function blocksAround(chain: Chain, t: TargetCandidate, window: number, head: nu
  * score them in order of arrival (the first to bring an edge gets its novelty), record each score
  * (history.ts) and send accepted subgraphs to ingestion.
  */
+const REJECTED_METRIC = 'vigil_patrol_answers_rejected_total';
+
 export function createRound(deps: RoundDeps): (round: number) => Promise<RoundReport> {
-  const rejected = new Counter({
-    name: 'vigil_patrol_answers_rejected_total',
-    help: 'Patrol answers scored 0 at the end of a round, by miner and reason (no_answer, refused, unverified, unstorable, incomplete, error)',
-    labelNames: ['miner', 'reason'],
-    registers: deps.metrics ? [deps.metrics] : [],
-  });
+  // One counter per registry, shared by the rounds of each chain a validator runs.
+  const rejected =
+    (deps.metrics?.getSingleMetric(REJECTED_METRIC) as Counter<'miner' | 'reason'> | undefined) ??
+    new Counter({
+      name: REJECTED_METRIC,
+      help: 'Patrol answers scored 0 at the end of a round, by miner and reason (no_answer, refused, unverified, unstorable, incomplete, error)',
+      labelNames: ['miner', 'reason'],
+      registers: deps.metrics ? [deps.metrics] : [],
+    });
   const me = deps.validator;
 
   /** Every miner's challenge on its target, all with one deadline. */
@@ -200,7 +206,7 @@ export function createRound(deps: RoundDeps): (round: number) => Promise<RoundRe
         score,
         average: await deps.history.record(miner.hotkey, score.total),
       };
-      logResult(round, results[i]!, deps.log);
+      logResult(round, deps.chain, results[i]!, deps.log);
     }
     return { round, results, ingestedJobs };
   };

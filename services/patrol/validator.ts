@@ -42,6 +42,12 @@ export interface ValidatorDeps {
   verify?: PatrolVerifier;
   /** The graph the answers go to (default bittensor). */
   chainName?: Chain;
+  /**
+   * Patrol on Ethereum (services/patrol/ethereum/patrol.ts): its target source, verifier and head.
+   * Its rounds (runEthereumRound) share the answer intake and the score history with Bittensor's:
+   * the same miners, streams and moving average, whichever chain a round asks about.
+   */
+  ethereum?: { targets: TargetSource; verify: PatrolVerifier; head: () => Promise<number> };
   random?: () => number;
   /** Where the Patrol answer metrics are registered (the service's /metrics). */
   metrics?: Registry;
@@ -58,8 +64,7 @@ export function createPatrolValidator(deps: ValidatorDeps) {
   const random = deps.random ?? Math.random;
   const intake = createAnswerIntake({ connection, prefix, validator, log, metrics: deps.metrics });
   const history = createScoreHistory({ connection, prefix, validator, log, scoring: deps.params.scoring });
-  const runRound = createRound({
-    chain: deps.chainName ?? 'bittensor',
+  const shared = {
     validator,
     connection,
     prefix,
@@ -69,6 +74,16 @@ export function createPatrolValidator(deps: ValidatorDeps) {
     intake,
     history,
     miners: deps.miners,
+    params: deps.params,
+    metrics: deps.metrics,
+  };
+  const eth = deps.ethereum;
+  const runEthereumRound = eth
+    ? createRound({ ...shared, chain: 'ethereum', head: eth.head, targets: eth.targets, verify: eth.verify })
+    : undefined;
+  const runRound = createRound({
+    ...shared,
+    chain: deps.chainName ?? 'bittensor',
     head: deps.head,
     targets: deps.pickTargets ?? bittensorTargets(deps.chain, { probes: deps.params.probes, random }),
     verify:
@@ -78,11 +93,11 @@ export function createPatrolValidator(deps: ValidatorDeps) {
         sample: deps.params.completenessSample,
         random,
       }),
-    params: deps.params,
-    metrics: deps.metrics,
   });
   return {
     runRound,
+    /** A round on Ethereum, when `ethereum` is given. */
+    runEthereumRound,
     history,
     /** Normalised weights from the moving averages, per miner hotkey. */
     weights: (miners: PatrolMiner[]) => patrolWeights(history, miners),

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import type { Graph } from '../../graph/driver.ts';
@@ -7,6 +9,19 @@ import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertF
 import { CORRECTNESS_LIMITS } from '../api.ts';
 import { launchBrowser, loopbackOnlyPage } from '../browser.ts';
 import { openTestGraph, redisUrl, silentLogger, uniquePrefix } from '../services.ts';
+
+/**
+ * Console screenshots: .vigil/screenshots/console, or with VIGIL_UPDATE_SCREENSHOTS=1 docs/console
+ * (the ones docs/console.md and the README show, committed).
+ */
+const SHOTS = path.resolve(
+  import.meta.dirname,
+  process.env.VIGIL_UPDATE_SCREENSHOTS === '1' ? '../../docs/console' : '../../.vigil/screenshots/console',
+);
+export async function shot(page: Page, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+}
 
 /** The write key the console tests' API accepts (a read key is refused on mutations). */
 export const WRITE_KEY = `console-write-${crypto.randomUUID()}`;
@@ -23,9 +38,12 @@ export async function startConsoleHarness() {
   const subscriber = createRedisConnection(redisUrl(), 'worker');
   const pubsub = createAlertPubSub();
   const feed = await startAlertFeed({ subscriber, prefix, pubsub });
+  // The validators' published state (operators page) under the same prefix.
+  const reader = createRedisConnection(redisUrl(), 'worker');
   const api = await startApiServer({
     graph,
     pubsub,
+    operators: { redis: reader, prefix },
     log: silentLogger(),
     version: 'test',
     keys: [
@@ -42,6 +60,8 @@ export async function startConsoleHarness() {
   return {
     graph,
     prefix,
+    /** A Redis connection a test may publish with (closed with the harness). */
+    redis: reader,
     api,
     browser,
     /** A fresh tab (own sessionStorage) recording requests off the machine and page errors. */
@@ -59,6 +79,7 @@ export async function startConsoleHarness() {
       await api.close();
       await feed.close();
       await subscriber.quit();
+      await reader.quit();
       await graph.close();
     },
   };

@@ -162,6 +162,17 @@ describe('the Ethereum miner', () => {
   });
 });
 
+describe('Ethereum targets on a quiet node', () => {
+  it('say there is no target this round when the probed blocks hold no activity', async () => {
+    await s.node.mine(5);
+    const head = Number(await s.node.rpc<string>('eth_blockNumber'));
+    const quiet = sampleEthereumTargets(freshReader(), { count: 1, head, recent: 5, probes: 16 });
+    await expect(quiet).rejects.toThrow(
+      `no Ethereum activity in 5 probe blocks between ${head - 4} and ${head}: no target to challenge miners on this round`,
+    );
+  });
+});
+
 describe('the Ethereum validator', () => {
   const honest = async (c: EthereumChallenge) => buildEthereumSubgraph(freshReader(), c);
   const verify = (sub: Subgraph, c: EthereumChallenge) =>

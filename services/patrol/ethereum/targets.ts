@@ -1,4 +1,5 @@
 import type { ActivityReader } from '../../../chains/ethereum/activity.ts';
+import { VigilError } from '../../../common/errors.ts';
 import type { TargetCandidate } from '../targets.ts';
 import { indexBlock } from './edges.ts';
 
@@ -32,7 +33,13 @@ export async function sampleEthereumTargets(
         if (!candidates.has(address)) candidates.set(address, { address, block: b.number });
   const pool = [...candidates.values()];
   if (pool.length === 0)
-    throw new Error(`no Ethereum activity in ${blocks.size} probe blocks between ${fromBlock} and ${head}`);
+    throw new VigilError(
+      `no Ethereum activity in ${blocks.size} probe blocks between ${fromBlock} and ${head}: no target to challenge miners on this round`,
+      {
+        details:
+          'The probed blocks hold no ETH or ERC-20 transfer and no contract creation; the next round probes others.',
+      },
+    );
   const unused = [...pool];
   const out: TargetCandidate[] = [];
   for (let i = 0; i < count; i++) {

@@ -94,12 +94,13 @@ function shapeProblem(answer: Answer, c: EthereumChallenge): string | null {
 
 /** Every block the answer names, read once: as one range when they are dense, else block by block. */
 async function namedBlocks(edges: GraphEdge[], reader: ActivityReader): Promise<Map<number, IndexedBlock>> {
-  const numbers = [...new Set(edges.map((e) => e.evidence.blockNumber))].sort((a, b) => a - b);
+  const named = new Set(edges.map((e) => e.evidence.blockNumber));
+  const numbers = [...named].sort((a, b) => a - b);
   const first = numbers[0]!;
   const last = numbers.at(-1)!;
   const read =
     last - first + 1 <= 2 * numbers.length
-      ? (await reader.range(first, last)).filter((b) => numbers.includes(b.number))
+      ? (await reader.range(first, last)).filter((b) => named.has(b.number))
       : await Promise.all(numbers.map((n) => reader.block(n)));
   return new Map(read.map((b) => [b.number, indexBlock(b)]));
 }

@@ -1,0 +1,142 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSubgraph } from '../../graph/ingest.ts';
+import { newHash, newSs58, sampleSubgraph } from '../fixtures.ts';
+import { type ConsoleHarness, shot, startConsoleHarness } from './harness.ts';
+
+// The wallet page in a real browser: summary, the neighbour graph with expand-on-click, filters,
+// the table with paging, and a wallet with more relationships than one page drawn capped.
+
+let h: ConsoleHarness;
+const job = sampleSubgraph();
+const hotkey = job.edges.find((e) => e.type === 'STAKE_ADD')!.to;
+// A hub: 130 transfers out to 130 wallets, amounts 1..130 TAO.
+const HUB_EDGES = 130;
+const hub = newSs58();
+const hubJob = sampleSubgraph({
+  target: hub,
+  nodes: [{ address: hub, type: 'wallet' }],
+  edges: Array.from({ length: HUB_EDGES }, (_, i) => ({
+    type: 'TRANSFER' as const,
+    from: hub,
+    to: newSs58(),
+    evidence: {
+      blockNumber: 5000 + i,
+      blockHash: newHash(),
+      eventIndex: 1,
+      extrinsicIndex: 1,
+      amount: `${i + 1}000000000`,
+    },
+  })),
+});
+hubJob.nodes.push(...hubJob.edges.map((e) => ({ address: e.to, type: 'wallet' as const })));
+
+beforeAll(async () => {
+  h = await startConsoleHarness();
+  await writeSubgraph(h.graph, job, { batchSize: 1000 });
+  await writeSubgraph(h.graph, hubJob, { batchSize: 1000 });
+}, 180_000);
+afterAll(async () => h?.close());
+
+const graphCounts = async (page: Page) => {
+  const box = page.getByLabel('Graph', { exact: true });
+  return {
+    nodes: Number(await box.getAttribute('data-nodes')),
+    edges: Number(await box.getAttribute('data-edges')),
+  };
+};
+
+/** Clicks a wallet on the canvas where cytoscape drew it, as a person would. */
+async function clickNode(page: Page, address: string) {
+  await page.getByLabel('Graph', { exact: true }).scrollIntoViewIfNeeded();
+  const at = await page.evaluate((id) => {
+    const cy = (window as any).vigilGraph;
+    const p = cy.getElementById(id).renderedPosition();
+    return { x: p.x, y: p.y };
+  }, address);
+  const box = (await page.getByLabel('Graph', { exact: true }).boundingBox())!;
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+}
+
+describe('wallet page', () => {
+  it('draws the neighbours and expands a neighbour on click', async () => {
+    const { page, offHost, errors } = await h.open(`#/wallet?chain=BITTENSOR&address=${job.target}`);
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 3, edges: 2 });
+    // The target's hotkey has an owner, an unstake to c and a child: expanding draws them.
+    await clickNode(page, hotkey);
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 6, edges: 5 });
+    expect(await page.locator('.graph-status').innerText()).toContain(
+      `selected ${hotkey} (4 of 4 relationships drawn)`,
+    );
+    const edges = await page.evaluate(() =>
+      (window as any).vigilGraph
+        .edges()
+        .map((e: any) => e.data('label'))
+        .sort(),
+    );
+    expect(edges).toEqual([
+      'OWNS_HOTKEY',
+      'PARENT_OF',
+      'STAKE_ADD 0.0000007 TAO',
+      'STAKE_REMOVE 0.000000099 TAO',
+      'TRANSFER 1.5 TAO',
+    ]);
+    await shot(page, 'wallet.png');
+    expect(offHost).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('filters by type, direction and amount, in the route', async () => {
+    const { page, errors } = await h.open(`#/wallet?chain=BITTENSOR&address=${job.target}`);
+    const filters = page.getByRole('form', { name: 'Filters' });
+    await filters.waitFor({ timeout: 60_000 });
+    await filters.getByLabel('STAKE_ADD').check();
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 2, edges: 1 });
+    expect(decodeURIComponent(new URL(page.url()).hash)).toContain('types=STAKE_ADD');
+    await page.getByRole('form', { name: 'Filters' }).getByLabel('STAKE_ADD').uncheck();
+    await page.getByRole('form', { name: 'Filters' }).getByLabel('min TAO').fill('1');
+    await page.getByRole('form', { name: 'Filters' }).getByRole('button', { name: 'Apply filters' }).click();
+    // Only the 1.5 TAO transfer is at least 1 TAO.
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 2, edges: 1 });
+    expect(await page.evaluate(() => (window as any).vigilGraph.edges()[0].data('label'))).toBe(
+      'TRANSFER 1.5 TAO',
+    );
+    await page.getByRole('form', { name: 'Filters' }).getByLabel('min TAO').fill('1.2.3');
+    await page.getByRole('form', { name: 'Filters' }).getByRole('button', { name: 'Apply filters' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').innerText(), { timeout: 30_000 })
+      .toContain('"1.2.3" is not an amount');
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('draws a wallet with more relationships than a page capped, and says so; the table pages through all', async () => {
+    const { page, errors } = await h.open(`#/wallet?chain=BITTENSOR&address=${hub}`);
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 101, edges: 100 });
+    expect(await page.locator('.capped').innerText()).toContain(`100 of ${HUB_EDGES} relationships drawn`);
+    await shot(page, 'wallet-capped.png');
+    await page.getByRole('tab', { name: 'table' }).click();
+    const status = page.locator('.page-status');
+    await expect.poll(() => status.innerText(), { timeout: 60_000 }).toBe(`rows 1–25 of ${HUB_EDGES}`);
+    const seen = new Set<string>();
+    for (let i = 0; ; i++) {
+      const rows = await page
+        .getByRole('region', { name: 'Neighbour table' })
+        .locator('tbody tr td:nth-child(3)')
+        .allInnerTexts();
+      rows.forEach((r) => seen.add(r));
+      const next = page.getByRole('button', { name: 'next →' });
+      if (await next.isDisabled()) break;
+      await next.click();
+      await expect
+        .poll(() => status.innerText(), { timeout: 60_000 })
+        .toMatch(new RegExp(`^rows ${(i + 1) * 25 + 1}–`));
+      expect(i).toBeLessThan(10);
+    }
+    expect(seen.size).toBe(HUB_EDGES);
+    expect(await status.innerText()).toBe(`rows 126–130 of ${HUB_EDGES}`);
+    await page.getByRole('button', { name: '← previous' }).click();
+    await expect.poll(() => status.innerText(), { timeout: 60_000 }).toBe(`rows 101–125 of ${HUB_EDGES}`);
+    expect(errors).toEqual([]);
+  }, 180_000);
+});
