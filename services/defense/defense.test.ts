@@ -13,7 +13,7 @@ import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethere
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { signHeartbeat } from '../../protocol/defense.ts';
-import { defenseChallengeStream, defenseHeartbeatKey } from '../../protocol/keys.ts';
+import { defenseChallengeStream, defenseDeferredKey, defenseHeartbeatKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
@@ -528,28 +528,30 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     const ingest = createIngestQueue(producer, prefix);
     const rewards = createRewardBook({ epochMs: 3_600_000 });
     const provider = createMonitorProvider({ url: fx.node.rpcUrl, chainId: CHAIN_ID });
-    const validator = createDefenseValidator({
-      id: `${RUN}-v-${opts.ids[0]}`,
-      chainId: opts.chainId,
-      connection: producer,
-      prefix,
-      provider,
-      rpc,
-      graph,
-      ingest,
-      log,
-      members: membersNamed([...opts.ids, ...(opts.alsoMembers ?? [])]),
-      metrics: opts.metrics,
-      params: {
-        minersPerTx: opts.ids.length,
-        threshold: opts.threshold,
-        deadlineMs: 3000,
-        registryRefreshMs: 60_000,
-        ...opts.params,
-      },
-      rewards,
-      onRound: opts.onRound,
-    });
+    const make = () =>
+      createDefenseValidator({
+        id: `${RUN}-v-${opts.ids[0]}`,
+        chainId: opts.chainId,
+        connection: producer,
+        prefix,
+        provider,
+        rpc,
+        graph,
+        ingest,
+        log,
+        members: membersNamed([...opts.ids, ...(opts.alsoMembers ?? [])]),
+        metrics: opts.metrics,
+        params: {
+          minersPerTx: opts.ids.length,
+          threshold: opts.threshold,
+          deadlineMs: 3000,
+          registryRefreshMs: 60_000,
+          ...opts.params,
+        },
+        rewards,
+        onRound: opts.onRound,
+      });
+    let validator = make();
     await validator.start({ watch: false });
     closers.push(
       () => validator.close(),
@@ -557,6 +559,13 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       async () => rpc.close(),
       () => closeMonitorProvider(provider),
     );
+    /** Stops the validator and starts a new one on the same prefix and id (what a restart does). */
+    const restart = async () => {
+      await validator.close();
+      validator = make();
+      await validator.start({ watch: false });
+      return validator;
+    };
     const startMiners = async () => {
       const miners = opts.ids.map((id) =>
         createDefenseMiner({
@@ -583,7 +592,7 @@ describe('consensus and rewards with dishonest and broken miners', () => {
       );
     };
     if (!opts.deferMiners) await startMiners();
-    return { validator, rewards, startMiners, prefix };
+    return { validator, rewards, startMiners, prefix, restart };
   }
 
   /** Watches the vault's owner on a chain id of the test's own, so its validator sees only this. */
@@ -716,6 +725,39 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     expect(r.consensus[0]).toMatchObject({ id: `${RUN}-late-owner`, outcome: 'violated' });
     // Checked now: delivering it again starts no second round.
     expect(await validator.handleTx(await raw(take.hash))).toBeNull();
+    expect(mine()).toHaveLength(1);
+    await fx.node.rpc('anvil_dropAllTransactions');
+  });
+
+  it('a deferred check survives a restart: the new validator runs it once a miner is live', async () => {
+    const chainId = CHAIN_ID + 6;
+    await watchVaultOwner(chainId, `${RUN}-restart-owner`);
+    const engine = await suiteEngine();
+    const reports: RoundReport[] = [];
+    const { validator, startMiners, restart, prefix } = await harness({
+      ids: [`${RUN}-restart-m`],
+      engineFor: () => engine,
+      threshold: 1,
+      chainId,
+      deferMiners: true,
+      params: { retryMs: 100 },
+      onRound: (r) => reports.push(r),
+    });
+    const a = new Wallet(fx.node.accounts[6]!.privateKey, fx.provider);
+    const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
+      nonce: await nonceOf(a.address),
+    });
+    expect(await validator.handleTx(await raw(take.hash))).toBeNull(); // no miner: deferred
+    // The first validator stops mid-wait; no watcher will deliver the tx again.
+    const second = await restart();
+    expect(
+      await conn().hexists(defenseDeferredKey(prefix, `${RUN}-v-${RUN}-restart-m`), take.hash.toLowerCase()),
+    ).toBe(1);
+    await startMiners();
+    const mine = () => reports.filter((x) => x.txHash === take.hash.toLowerCase());
+    const r = await waitFor('the deferred round after the restart', async () => mine()[0], 20_000);
+    expect(r.consensus[0]).toMatchObject({ id: `${RUN}-restart-owner`, outcome: 'violated' });
+    expect(await second.handleTx(await raw(take.hash))).toBeNull(); // checked: no second round
     expect(mine()).toHaveLength(1);
     await fx.node.rpc('anvil_dropAllTransactions');
   });
