@@ -302,6 +302,24 @@ export const pauseClaimSchema = z.union([
 ]);
 export type PauseClaim = z.infer<typeof pauseClaimSchema>;
 
+/**
+ * A defense validator's check that could not start (no live miner, a Redis or RPC blip), kept in
+ * its defenseDeferredKey hash (field: the tx hash) so that a restarted validator retries it or
+ * gives up with the reason.
+ */
+export const deferredCheckSchema = z
+  .object({
+    tx: rpcTxSchema,
+    /** Retry ticks spent so far. */
+    attempts: z.number().int().nonnegative(),
+    /** Why the last try could not start. */
+    reason: z.string().max(2000),
+    /** Epoch ms of the first deferral (the oldest is given up first beyond the bound). */
+    since: z.number().int().nonnegative(),
+  })
+  .strict();
+export type DeferredCheck = z.infer<typeof deferredCheckSchema>;
+
 /** An alert as stored in Neo4j (graph/alerts.ts ALERT_FIELDS), announced on alertChannel. */
 export const alertEventSchema = z
   .object({

@@ -47,6 +47,9 @@ export const defenseWakeStream = (prefix: string, validatorId: string) =>
 /** Redis string with a TTL, written by one miner only: its last heartbeat (`Heartbeat`). */
 export const defenseHeartbeatKey = (prefix: string, minerId: string) =>
   `${prefix}:defense:heartbeat:${minerId}`;
+/** Redis hash, the validator's own: its deferred tx checks by tx hash (`DeferredCheck`). */
+export const defenseDeferredKey = (prefix: string, validatorId: string) =>
+  `${prefix}:defense:deferred:${validatorId}`;
 /** Redis string with a TTL: a defense validator's published miner weights (`PublishedWeights`). */
 export const defenseWeightsKey = (prefix: string, validatorId: string) =>
   `${prefix}:defense:weights:${validatorId}`;

@@ -185,7 +185,6 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   // The Bittensor round's scores reach operators (API, console) even when setting weights fails.
   const playRound = async (round: number) => {
     const report = await validator.runRound(round);
-    await validator.runEthereumRound?.(round);
     let set: Awaited<ReturnType<typeof setWeightsAfter>> | undefined;
     try {
       await validator.runEthereumRound?.(round);

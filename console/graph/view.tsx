@@ -89,6 +89,9 @@ function sync(cy: cytoscape.Core, graph: TrailGraph, chain: Chain): boolean {
   return added;
 }
 
+/** Wallets above which the graph is laid out in rings instead of by forces. */
+export const COSE_MAX = 60;
+
 /** Lays out the graph; wallets drawn before keep their places, new ones start beside a neighbour. */
 function place(cy: cytoscape.Core) {
   const fresh = cy.nodes().filter((n) => !n.scratch('placed'));
@@ -101,14 +104,18 @@ function place(cy: cytoscape.Core) {
         y: near.position('y') + 80 * (Math.random() - 0.5),
       });
   });
-  cy.layout({
-    name: 'cose',
-    animate: false,
-    randomize: first,
-    nodeDimensionsIncludeLabels: true,
-    fit: true,
-    padding: 30,
-  }).run();
+  // cose (force-directed) costs about n² per iteration on the main thread: a capped supernode's
+  // hundred wallets froze the page for ~1.8 s (bench:console). Past COSE_MAX, rings around the roots.
+  const layout =
+    cy.nodes().length > COSE_MAX
+      ? {
+          name: 'concentric' as const,
+          concentric: (n: cytoscape.NodeSingular) => (n.data('root') ? 2 : n.data('expanded') ? 1 : 0),
+          levelWidth: () => 1,
+          minNodeSpacing: 12,
+        }
+      : { name: 'cose' as const, randomize: first, nodeDimensionsIncludeLabels: true };
+  cy.layout({ ...layout, animate: false, fit: true, padding: 30 }).run();
   cy.nodes().forEach((n) => {
     n.scratch('placed', true);
   });

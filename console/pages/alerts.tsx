@@ -29,6 +29,54 @@ export interface AlertRow {
 }
 
 const RECENT = `query RecentAlerts { alerts(first: 50) { edges { node { ${ALERT_FIELDS} } } } }`;
+const INVARIANT =
+  'query AlertInvariant($id: ID!) { invariant(id: $id) { id actions { kind url chatId contract } } }';
+
+interface Action {
+  kind: string;
+  url: string | null;
+  chatId: string | null;
+  contract: string | null;
+}
+
+/** The defense actions an alert's invariant has configured (read once per invariant). */
+const configured = new Map<string, Promise<Action[] | null>>();
+const actionsOf = (id: string) => {
+  if (!configured.has(id))
+    configured.set(
+      id,
+      gql<{ invariant: { actions: Action[] } | null }>(INVARIANT, { id }).then(
+        (d) => d.invariant?.actions ?? null,
+        () => null,
+      ),
+    );
+  return configured.get(id)!;
+};
+
+const describeAction = (a: Action) =>
+  a.kind === 'WEBHOOK'
+    ? `webhook to ${a.url ? new URL(a.url).host : '?'}`
+    : a.kind === 'TELEGRAM'
+      ? `Telegram chat ${a.chatId}`
+      : `pause ${a.contract ?? 'the contract'}`;
+
+function Actions({ invariantId }: { invariantId: string }) {
+  const [actions, setActions] = useState<Action[] | null>();
+  useEffect(() => {
+    void actionsOf(invariantId).then(setActions);
+  }, [invariantId]);
+  if (actions === undefined) return null;
+  return (
+    <p class="hint actions">
+      {actions === null
+        ? 'actions: the invariant is no longer registered'
+        : actions.length === 0
+          ? 'actions: none configured'
+          : `actions configured: ${actions.map(describeAction).join(', ')}`}{' '}
+      (whether a pause landed first and webhooks were delivered is not recorded by the API yet)
+    </p>
+  );
+}
 const LIVE = `subscription LiveAlerts { alertRaised { ${ALERT_FIELDS} } }`;
 
 /** Alerts as they are raised (alertRaised over SSE), above the 50 most recent stored ones. */
@@ -72,12 +120,15 @@ function AlertCard({ a }: { a: AlertRow }) {
       </header>
       <p>{a.description}</p>
       <p>
-        votes {a.votesViolated}/{a.votesTotal} violated · tx <span class="mono">{short(a.txHash, 10)}</span> ·
-        sender{' '}
-        <a class="mono" href={href('wallet', { chain: a.chain, address: a.sender })}>
-          {a.sender}
-        </a>
+        votes {a.votesViolated}/{a.votesTotal} violated ({a.miners.length} miners agreeing) · tx{' '}
+        <span class="mono">{short(a.txHash, 10)}</span> · before {a.before ?? '—'} → after {a.after ?? '—'}
       </p>
+      <p>
+        attacker <span class="mono">{a.sender}</span>:{' '}
+        <a href={href('wallet', { chain: a.chain, address: a.sender })}>trail</a> ·{' '}
+        <a href={href('flow', { address: a.sender, dir: 'IN' })}>where its funds came from</a>
+      </p>
+      <Actions invariantId={a.invariantId} />
     </article>
   );
 }

@@ -1,13 +1,16 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import type cytoscape from 'cytoscape';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { gql } from '../api.ts';
 import { ErrorBox, Notice } from '../components/common.tsx';
 import { type Chain, chainOf } from '../format.ts';
 import { href, navigate } from '../router.ts';
+import { ExportBar } from '../wallet/exportBar.tsx';
 import { FILTER_KEYS, Filters, filterOf } from '../wallet/filters.tsx';
 import { GraphPanel } from '../wallet/graphPanel.tsx';
 import { WALLET_SUMMARY, type WalletSummary } from '../wallet/queries.ts';
 import { Summary } from '../wallet/summary.tsx';
 import { NeighborTable } from '../wallet/table.tsx';
+import { Tags } from '../wallet/tags.tsx';
 import type { ConsolePage } from './page.ts';
 
 /** Search by ss58 or 0x address; the chain follows from the address's form unless chosen. */
@@ -79,6 +82,7 @@ function WalletView({ params }: { params: URLSearchParams }) {
       {loaded.state === 'done' && loaded.wallet && (
         <>
           <Summary w={loaded.wallet} />
+          <Tags key={address} chain={chain as Chain} address={address} initial={loaded.wallet.tags} />
           <p>
             <a class="save-case" href={href('cases', { new: '1', chain, wallets: address })}>
               Save as case
@@ -104,6 +108,10 @@ function Neighbours({ params, chain, address }: { params: URLSearchParams; chain
   }, [key, chain]);
   const view = params.get('view') === 'table' ? 'table' : 'graph';
   const go = (p: Record<string, string>) => navigate('wallet', { ...Object.fromEntries(params), ...p });
+  const cy = useRef<cytoscape.Core | undefined>(undefined);
+  const onGraph = useCallback((_: unknown, c: cytoscape.Core) => {
+    cy.current = c;
+  }, []);
   return (
     <>
       <Filters key={`${address}|${key}`} params={params} chain={chain} apply={go} />
@@ -122,8 +130,22 @@ function Neighbours({ params, chain, address }: { params: URLSearchParams; chain
         ))}
       </div>
       {'error' in parsed && <ErrorBox error={parsed.error} />}
+      {parsed.filter && (
+        <ExportBar
+          chain={chain}
+          address={address}
+          filter={parsed.filter}
+          cy={() => (view === 'graph' ? cy.current : undefined)}
+        />
+      )}
       {parsed.filter && view === 'graph' && (
-        <GraphPanel key={`${address}|${key}`} chain={chain} address={address} filter={parsed.filter} />
+        <GraphPanel
+          key={`${address}|${key}`}
+          chain={chain}
+          address={address}
+          filter={parsed.filter}
+          onGraph={onGraph}
+        />
       )}
       {parsed.filter && view === 'table' && (
         <NeighborTable key={`${address}|${key}`} chain={chain} address={address} filter={parsed.filter} />

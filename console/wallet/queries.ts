@@ -11,6 +11,7 @@ export const WALLET_SUMMARY = `query WalletSummary($chain: Chain!, $address: Str
     parents(first: 25) { wallet { address } netuid proportion blockNumber }
     children(first: 25) { wallet { address } netuid proportion blockNumber }
     tags { label source createdAt }
+    alerts(first: 10) { edges { node { id severity invariantId contract txHash raisedAt } } }
   }
 }`;
 
@@ -46,6 +47,18 @@ export interface WalletSummary {
   parents: StakeLink[];
   children: StakeLink[];
   tags: { label: string; source: string; createdAt: string }[];
+  alerts: {
+    edges: {
+      node: {
+        id: string;
+        severity: string;
+        invariantId: string;
+        contract: string;
+        txHash: string;
+        raisedAt: string;
+      };
+    }[];
+  };
 }
 
 export const NEIGHBORS = `query Neighbors($chain: Chain!, $address: String!, $direction: Direction, $types: [RelationshipType!],

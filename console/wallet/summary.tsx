@@ -23,6 +23,21 @@ function Links({ links, chain }: { links: StakeLink[]; chain: string }) {
   );
 }
 
+function WalletAlerts({ w }: { w: WalletSummary }) {
+  const alerts = w.alerts.edges.map((e) => e.node);
+  if (alerts.length === 0) return <>none</>;
+  return (
+    <ul class="plain wallet-alerts">
+      {alerts.map((a) => (
+        <li key={a.id}>
+          <span class="badge">{a.severity}</span> {a.invariantId} on <span class="mono">{a.contract}</span>,
+          tx <span class="mono">{a.txHash.slice(0, 18)}…</span> at {when(a.raisedAt)}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** Who the wallet is and what it did: degree, totals, first/last seen, owner, hotkeys, parents, children. */
 export function Summary({ w }: { w: WalletSummary }) {
   const kind = w.isContract
@@ -51,6 +66,7 @@ export function Summary({ w }: { w: WalletSummary }) {
           hotkeys: <Links links={w.hotkeys} chain={w.chain} />,
           parents: <Links links={w.parents} chain={w.chain} />,
           children: <Links links={w.children} chain={w.chain} />,
+          alerts: <WalletAlerts w={w} />,
         }}
       />
       <table class="grid totals">

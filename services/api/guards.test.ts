@@ -6,8 +6,10 @@ import { createTestApi } from '../../test/api.ts';
 import { sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';
 import { FIELD_WEIGHTS, type Limits, NEO4J_CALL } from './limits.ts';
+import { caseResolvers } from './resolvers/cases.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
+import { operatorResolvers } from './resolvers/operators.ts';
 import { walletResolvers } from './resolvers/wallets.ts';
 
 // The abusive shapes of issue 15, each refused with a code before it reaches Neo4j, and the API
@@ -192,11 +194,18 @@ describe('pricing', () => {
     'RegisteredInvariant.severity',
     'RegisteredInvariant.definition',
     'DefenseAction.kind',
+    'Case.chain',
     'Subscription.alertRaised', // events from Redis pub/sub
   ]);
   it('prices every resolver that reaches Neo4j at NEO4J_CALL or more', () => {
     const unpriced: string[] = [];
-    for (const map of [walletResolvers, investigateResolvers, defenseResolvers])
+    for (const map of [
+      walletResolvers,
+      investigateResolvers,
+      defenseResolvers,
+      caseResolvers,
+      operatorResolvers,
+    ])
       for (const [type, fields] of Object.entries(map))
         for (const field of Object.keys(fields as object)) {
           const key = `${type}.${field}`;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
+import { addressOf, hotkeyOf, startDefenseRun } from '../../dev/testkit/defenseRun.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
 import type { Challenge } from '../../protocol/defense.ts';
@@ -46,11 +47,6 @@ const RUN = crypto.randomUUID().slice(0, 8);
 const INV = `${RUN}-owner`;
 const SECRET = 'webhook-secret-for-canary-tests';
 const TG_TOKEN = '123456:canary-token';
-
-/** A test miner's hotkey, derived from its name (`//<name>`): its address is the miner's id. */
-const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-const hotkeyOf = (name: string) => keyring.addFromUri(`//${name}`);
-const addressOf = (name: string) => hotkeyOf(name).address;
 
 let fx: Fixture;
 let graph: Graph;
@@ -159,10 +155,6 @@ async function setup(opts: {
   withActions?: boolean;
 }) {
   const prefix = uniquePrefix();
-  const rpc = createHttpRpc({ url: fx.node.rpcUrl });
-  const provider = createMonitorProvider({ url: fx.node.rpcUrl, chainId: CHAIN_ID });
-  const producer = conn();
-  const ingest = createIngestQueue(producer, prefix);
   const rewards = createRewardBook({ epochMs: opts.epochMs });
   const metrics = new Registry();
   const reports: RoundReport[] = [];
@@ -171,71 +163,58 @@ async function setup(opts: {
   const names = [...opts.honest, ...(opts.cheats ?? [])];
   const ids = names.map(addressOf);
   const members = new Set(ids);
-  const miners = names.map((id) =>
-    createDefenseMiner({
+  const validatorEngine = await engine();
+  const run = await startDefenseRun({
+    node: fx.node,
+    graph,
+    redisUrl: redisUrl(),
+    log,
+    chainId: CHAIN_ID,
+    id: `${RUN}-v-${prefix.slice(-8)}`,
+    prefix,
+    validator: ({ rpc, connection }) => ({
+      metrics,
+      members: { has: (h: string) => members.has(h) },
+      params: {
+        minersPerTx: ids.length,
+        threshold: 2 / 3,
+        deadlineMs: 5000,
+        registryRefreshMs: 60_000,
+        canariesPerEpoch: opts.canariesPerEpoch,
+      },
+      rewards,
+      canaries: createCanaryMaker({ engine: validatorEngine, rpc, chainId: CHAIN_ID, keys: canaryKeys }),
+      ...(opts.withActions
+        ? {
+            pauseAgent: createPauseAgent({
+              rpc,
+              privateKey: fx.guardian.privateKey,
+              chainId: CHAIN_ID,
+              log: silentLogger(),
+              redis: connection,
+              prefix,
+            }),
+            notifiers: { webhookSecret: SECRET, telegram: { baseUrl: receiver.url, token: TG_TOKEN } },
+          }
+        : {}),
+      onRound: (r) => reports.push(r),
+    }),
+  });
+  closers.push(() => run.close());
+  for (const id of names)
+    run.addMiner({
       hotkey: hotkeyOf(id),
-      connection: conn(),
-      prefix,
       engine: opts.honest.includes(id) ? honestEngine : alwaysHolds,
-      log,
-      heartbeatMs: 300,
       // Records what a miner receives (the answer itself is untouched).
       tamper: (a, c) => {
         challenges.push(c);
         return a;
       },
-    }),
-  );
-  const validatorEngine = await engine();
-  const validator = createDefenseValidator({
-    id: `${RUN}-v-${prefix.slice(-8)}`,
-    chainId: CHAIN_ID,
-    connection: producer,
-    prefix,
-    provider,
-    rpc,
-    graph,
-    ingest,
-    log,
-    metrics,
-    members: { has: (h: string) => members.has(h) },
-    params: {
-      minersPerTx: ids.length,
-      threshold: 2 / 3,
-      deadlineMs: 5000,
-      registryRefreshMs: 60_000,
-      canariesPerEpoch: opts.canariesPerEpoch,
-    },
-    rewards,
-    canaries: createCanaryMaker({ engine: validatorEngine, rpc, chainId: CHAIN_ID, keys: canaryKeys }),
-    ...(opts.withActions
-      ? {
-          pauseAgent: createPauseAgent({
-            rpc,
-            privateKey: fx.guardian.privateKey,
-            chainId: CHAIN_ID,
-            log: silentLogger(),
-            redis: producer,
-            prefix,
-          }),
-          notifiers: { webhookSecret: SECRET, telegram: { baseUrl: receiver.url, token: TG_TOKEN } },
-        }
-      : {}),
-    onRound: (r) => reports.push(r),
-  });
-  const worker = startTestIngestWorker(conn(), prefix, graph, { concurrency: 2, batchSize: 100 });
-  closers.push(
-    () => worker.close(),
-    () => ingest.obliterate({ force: true }).then(() => ingest.close()),
-    async () => rpc.close(),
-    () => closeMonitorProvider(provider),
-    () => validator.close(),
-    ...miners.map((m) => () => m.close()),
-  );
-  await waitFor(
-    'live miners',
-    async () => (await validator.liveMiners()).filter((m) => ids.includes(m)).length === ids.length,
-  );
+    });
+  const worker = startTestIngestWorker(run.conn(), prefix, graph, { concurrency: 2, batchSize: 100 });
+  run.onClose(() => worker.close());
+  await run.untilLive(ids);
+  const { validator, ingest } = run;
   await validator.start({ watch: false });
   return { validator, rewards, reports, challenges, ingest, metrics };
 }

@@ -10,10 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
 import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { closeMonitorProvider, createMonitorProvider } from '../../chains/ethereum/watcher.ts';
+import { addressOf, hotkeyOf, membersNamed, startDefenseRun } from '../../dev/testkit/defenseRun.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { signHeartbeat } from '../../protocol/defense.ts';
-import { defenseChallengeStream, defenseHeartbeatKey } from '../../protocol/keys.ts';
+import { defenseChallengeStream, defenseDeferredKey, defenseHeartbeatKey } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
@@ -48,16 +49,6 @@ const TG_TOKEN = '123456:test-token';
 // A chain id of this run's own: the registry is shared by every test in the Neo4j test database.
 const CHAIN_ID = 900_000 + Math.floor(Math.random() * 90_000);
 const RUN = crypto.randomUUID().slice(0, 8);
-
-/** A test miner's hotkey, derived from its name (`//<name>`): its address is the miner's id. */
-const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-const hotkeyOf = (name: string) => keyring.addFromUri(`//${name}`);
-const addressOf = (name: string) => hotkeyOf(name).address;
-/** Membership as the chain would give it (services/defense/membership.ts reads it from subtensor). */
-const membersNamed = (names: string[]) => {
-  const set = new Set(names.map(addressOf));
-  return { has: (h: string) => set.has(h) };
-};
 
 let fx: Fixture;
 let graph: Graph;
@@ -522,68 +513,52 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     /** Registered names besides `ids` (they run no miner here). */
     alsoMembers?: string[];
   }) {
-    const prefix = uniquePrefix();
-    const rpc = createHttpRpc({ url: fx.node.rpcUrl });
-    const producer = conn();
-    const ingest = createIngestQueue(producer, prefix);
     const rewards = createRewardBook({ epochMs: 3_600_000 });
-    const provider = createMonitorProvider({ url: fx.node.rpcUrl, chainId: CHAIN_ID });
-    const validator = createDefenseValidator({
-      id: `${RUN}-v-${opts.ids[0]}`,
-      chainId: opts.chainId,
-      connection: producer,
-      prefix,
-      provider,
-      rpc,
+    const run = await startDefenseRun({
+      node: fx.node,
       graph,
-      ingest,
+      redisUrl: redisUrl(),
       log,
-      members: membersNamed([...opts.ids, ...(opts.alsoMembers ?? [])]),
-      metrics: opts.metrics,
-      params: {
-        minersPerTx: opts.ids.length,
-        threshold: opts.threshold,
-        deadlineMs: 3000,
-        registryRefreshMs: 60_000,
-        ...opts.params,
+      chainId: opts.chainId,
+      id: `${RUN}-v-${opts.ids[0]}`,
+      prefix: uniquePrefix(),
+      validator: {
+        members: membersNamed([...opts.ids, ...(opts.alsoMembers ?? [])]),
+        metrics: opts.metrics,
+        params: {
+          minersPerTx: opts.ids.length,
+          threshold: opts.threshold,
+          deadlineMs: 3000,
+          registryRefreshMs: 60_000,
+          ...opts.params,
+        },
+        rewards,
+        onRound: opts.onRound,
       },
-      rewards,
-      onRound: opts.onRound,
     });
-    await validator.start({ watch: false });
-    closers.push(
-      () => validator.close(),
-      () => ingest.obliterate({ force: true }).then(() => ingest.close()),
-      async () => rpc.close(),
-      () => closeMonitorProvider(provider),
-    );
+    closers.push(() => run.close());
     const startMiners = async () => {
-      const miners = opts.ids.map((id) =>
-        createDefenseMiner({
+      for (const id of opts.ids)
+        run.addMiner({
           hotkey: hotkeyOf(id),
-          connection: conn(),
-          prefix,
           engine: opts.engineFor(id),
-          log,
-          heartbeatMs: 300,
           tamper: opts.tamper?.[id]
             ? (a) => ({
                 ...a,
                 results: a.results.map((r) => ({ ...r, status: opts.tamper![id]!(r.status) })),
               })
             : undefined,
-        }),
-      );
-      closers.unshift(...miners.map((m) => () => m.close()));
-      await waitFor(
-        'live miners',
-        async () =>
-          (await validator.liveMiners()).filter((m) => opts.ids.map(addressOf).includes(m)).length ===
-          opts.ids.length,
-      );
+        });
+      await run.untilLive(opts.ids.map(addressOf));
     };
     if (!opts.deferMiners) await startMiners();
-    return { validator, rewards, startMiners, prefix };
+    return {
+      validator: run.validator,
+      rewards,
+      startMiners,
+      prefix: run.prefix,
+      restart: () => run.restart(),
+    };
   }
 
   /** Watches the vault's owner on a chain id of the test's own, so its validator sees only this. */
@@ -716,6 +691,39 @@ describe('consensus and rewards with dishonest and broken miners', () => {
     expect(r.consensus[0]).toMatchObject({ id: `${RUN}-late-owner`, outcome: 'violated' });
     // Checked now: delivering it again starts no second round.
     expect(await validator.handleTx(await raw(take.hash))).toBeNull();
+    expect(mine()).toHaveLength(1);
+    await fx.node.rpc('anvil_dropAllTransactions');
+  });
+
+  it('a deferred check survives a restart: the new validator runs it once a miner is live', async () => {
+    const chainId = CHAIN_ID + 6;
+    await watchVaultOwner(chainId, `${RUN}-restart-owner`);
+    const engine = await suiteEngine();
+    const reports: RoundReport[] = [];
+    const { validator, startMiners, restart, prefix } = await harness({
+      ids: [`${RUN}-restart-m`],
+      engineFor: () => engine,
+      threshold: 1,
+      chainId,
+      deferMiners: true,
+      params: { retryMs: 100 },
+      onRound: (r) => reports.push(r),
+    });
+    const a = new Wallet(fx.node.accounts[6]!.privateKey, fx.provider);
+    const take = await (fx.vault.connect(a) as Contract).getFunction('setOwner')(a.address, {
+      nonce: await nonceOf(a.address),
+    });
+    expect(await validator.handleTx(await raw(take.hash))).toBeNull(); // no miner: deferred
+    // The first validator stops mid-wait; no watcher will deliver the tx again.
+    const second = await restart();
+    expect(
+      await conn().hexists(defenseDeferredKey(prefix, `${RUN}-v-${RUN}-restart-m`), take.hash.toLowerCase()),
+    ).toBe(1);
+    await startMiners();
+    const mine = () => reports.filter((x) => x.txHash === take.hash.toLowerCase());
+    const r = await waitFor('the deferred round after the restart', async () => mine()[0], 20_000);
+    expect(r.consensus[0]).toMatchObject({ id: `${RUN}-restart-owner`, outcome: 'violated' });
+    expect(await second.handleTx(await raw(take.hash))).toBeNull(); // checked: no second round
     expect(mine()).toHaveLength(1);
     await fx.node.rpc('anvil_dropAllTransactions');
   });

@@ -8,6 +8,7 @@ import type { RpcTransaction } from '../../chains/ethereum/types.ts';
 import { type Watcher, watchHeads, watchPending } from '../../chains/ethereum/watcher.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
+import { defenseDeferredKey } from '../../protocol/keys.ts';
 import type { IngestQueue } from '../../queues/ingestion.ts';
 import type { PauseAgent } from './actions.ts';
 import type { CanaryMaker } from './canaries.ts';
@@ -153,6 +154,8 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     onLive: (ids) => rounds.watchAnswers(ids),
   });
   const deferred = createDeferredChecks({
+    connection: deps.connection,
+    key: defenseDeferredKey(deps.prefix, deps.id),
     retryMs: p.retryMs,
     maxRetries: p.maxRetries,
     checked: (key) => checked.has(key),
@@ -297,6 +300,9 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
       rounds.listen();
       onHead(Number(BigInt(await deps.rpc.call<string>('eth_blockNumber'))));
       await view.refresh();
+      // Checks a previous run of this validator left waiting: retried, or given up with the reason.
+      const resumed = await deferred.resume();
+      if (resumed > 0) deps.log.info({ resumed }, 'deferred tx checks resumed');
       canaries.start();
       if (opts.watch === false) return;
       await watch();

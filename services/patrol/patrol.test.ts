@@ -627,6 +627,40 @@ describe('Patrol as separate processes', () => {
       expect(set).toBeTruthy();
       const [block] = await readBlockEvents(api, { from: set.block, to: set.block });
       expect(block!.events.find((e) => e.kind === 'WeightsSet')).toMatchObject({ netuid, uid: validatorUid });
+      // What operators read through the API is what the process scored and set (issue 17 item 6).
+      const reader = createRedisConnection(redisUrl(), 'worker');
+      try {
+        const res = await createTestApi({ graph, operators: { redis: reader, prefix } }).fetch(
+          'http://vigil.test/graphql',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              query:
+                '{ patrolValidators { hotkey round weights { block uids weights } miners { hotkey accepted responsiveness score } } }',
+            }),
+          },
+        );
+        const { data } = (await res.json()) as { data: { patrolValidators: Record<string, unknown>[] } };
+        const [state] = data.patrolValidators;
+        expect(state).toMatchObject({
+          hotkey: validatorHk!.address,
+          round: 1,
+          weights: { block: set.block },
+        });
+        expect((state!.weights as { uids: number[] }).uids).toEqual(set.uids);
+        for (const hk of [fastHk!, slowHk!]) {
+          const m = (state!.miners as Record<string, unknown>[]).find((x) => x.hotkey === hk.address);
+          const logged = scored.get(hk.address);
+          expect(m).toMatchObject({
+            accepted: true,
+            responsiveness: logged.responsiveness,
+            score: logged.score,
+          });
+        }
+      } finally {
+        await reader.quit();
+      }
     } finally {
       for (const m of miners) m.child.kill('SIGTERM');
     }

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import type { Graph } from '../../graph/driver.ts';
@@ -7,6 +9,19 @@ import { createAlertPubSub, startAlertFeed } from '../../services/defense/alertF
 import { CORRECTNESS_LIMITS } from '../api.ts';
 import { launchBrowser, loopbackOnlyPage } from '../browser.ts';
 import { openTestGraph, redisUrl, silentLogger, uniquePrefix } from '../services.ts';
+
+/**
+ * Console screenshots: .vigil/screenshots/console, or with VIGIL_UPDATE_SCREENSHOTS=1 docs/console
+ * (the ones docs/console.md and the README show, committed).
+ */
+const SHOTS = path.resolve(
+  import.meta.dirname,
+  process.env.VIGIL_UPDATE_SCREENSHOTS === '1' ? '../../docs/console' : '../../.vigil/screenshots/console',
+);
+export async function shot(page: Page, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+}
 
 /** The write key the console tests' API accepts (a read key is refused on mutations). */
 export const WRITE_KEY = `console-write-${crypto.randomUUID()}`;

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSubgraph } from '../../graph/ingest.ts';
-import { screenshot } from '../browser.ts';
 import { newSs58, sampleSubgraph } from '../fixtures.ts';
-import { type ConsoleHarness, startConsoleHarness } from './harness.ts';
+import { type ConsoleHarness, shot, startConsoleHarness } from './harness.ts';
 
 // Paths (to one target and to several) and money flow, in a real browser against the real API.
 
@@ -41,7 +40,7 @@ describe('paths page', () => {
     await expect.poll(async () => box.getAttribute('data-nodes'), { timeout: 30_000 }).toBe('4');
     expect(await box.getAttribute('data-edges')).toBe('3');
     expect(decodeURIComponent(new URL(page.url()).hash)).toContain(`to=${c},${b},${stranger}`);
-    await screenshot(page, 'console-paths.png');
+    await shot(page, 'paths.png');
     expect(offHost).toEqual([]);
     expect(errors).toEqual([]);
     expect(hotkey).toBeTruthy();
@@ -55,7 +54,7 @@ describe('paths page', () => {
     expect(await hop1.locator('h3').innerText()).toBe('hop 1: 1.5 TAO');
     expect(await hop1.innerText()).toContain(b);
     expect(await hops.locator('[data-hop]').count()).toBe(1);
-    await screenshot(page, 'console-flow.png');
+    await shot(page, 'flow.png');
     expect(errors).toEqual([]);
   }, 120_000);
 });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSubgraph } from '../../graph/ingest.ts';
-import { screenshot } from '../browser.ts';
 import { sampleSubgraph } from '../fixtures.ts';
-import { type ConsoleHarness, WRITE_KEY, startConsoleHarness } from './harness.ts';
+import { type ConsoleHarness, WRITE_KEY, shot, startConsoleHarness } from './harness.ts';
 
 // The console as a person opens it: served by the API at /console, every script and style from
 // this machine, pages reached from the nav, data only through /graphql.
@@ -61,7 +60,7 @@ describe('web console skeleton', () => {
     expect(new URL(page.url()).hash).toBe('#/alerts');
     await page.goBack();
     await summary.waitFor();
-    await screenshot(page, 'console-skeleton.png');
+    await shot(page, 'skeleton.png');
     expect(offHost).toEqual([]);
     expect(errors).toEqual([]);
   }, 180_000);

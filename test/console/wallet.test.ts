@@ -1,9 +1,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSubgraph } from '../../graph/ingest.ts';
-import { screenshot } from '../browser.ts';
 import { newHash, newSs58, sampleSubgraph } from '../fixtures.ts';
-import { type ConsoleHarness, startConsoleHarness } from './harness.ts';
+import { type ConsoleHarness, shot, startConsoleHarness } from './harness.ts';
 
 // The wallet page in a real browser: summary, the neighbour graph with expand-on-click, filters,
 // the table with paging, and a wallet with more relationships than one page drawn capped.
@@ -82,7 +81,7 @@ describe('wallet page', () => {
       'STAKE_REMOVE 0.000000099 TAO',
       'TRANSFER 1.5 TAO',
     ]);
-    await screenshot(page, 'console-wallet.png');
+    await shot(page, 'wallet.png');
     expect(offHost).toEqual([]);
     expect(errors).toEqual([]);
   }, 180_000);
@@ -115,7 +114,7 @@ describe('wallet page', () => {
     const { page, errors } = await h.open(`#/wallet?chain=BITTENSOR&address=${hub}`);
     await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 101, edges: 100 });
     expect(await page.locator('.capped').innerText()).toContain(`100 of ${HUB_EDGES} relationships drawn`);
-    await screenshot(page, 'console-wallet-capped.png');
+    await shot(page, 'wallet-capped.png');
     await page.getByRole('tab', { name: 'table' }).click();
     const status = page.locator('.page-status');
     await expect.poll(() => status.innerText(), { timeout: 60_000 }).toBe(`rows 1–25 of ${HUB_EDGES}`);

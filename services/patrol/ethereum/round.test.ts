@@ -9,7 +9,7 @@ import { type JsonRpcClient, createHttpRpc } from '../../../chains/ethereum/rpc.
 import { createTokenMetadata } from '../../../chains/ethereum/tokens.ts';
 import { type PatrolScenario, startPatrolScenario } from '../../../dev/ethereum/patrolScenario.ts';
 import type { Graph } from '../../../graph/driver.ts';
-import { type Answer, type Subgraph, signAnswer } from '../../../protocol/patrol.ts';
+import { type Answer, type Challenge, type Subgraph, signAnswer } from '../../../protocol/patrol.ts';
 import { patrolRig } from '../../../test/patrol.ts';
 import { openTestGraph, silentLogger } from '../../../test/services.ts';
 import type { ChainView } from '../chainView.ts';
@@ -82,6 +82,7 @@ describe('an Ethereum Patrol round', () => {
     const keys = names.map((n) => keyring.addFromUri(`//eth-round-${n}-${rig.prefix}`));
     const validatorKey = keyring.addFromUri(`//eth-round-validator-${rig.prefix}`);
     const miners = keys.map((k, uid) => ({ hotkey: k.address, uid }));
+    const asked: Challenge[] = [];
     const running = keys.map((key, i) => {
       const reader = createActivityReader(rpc());
       const cheat = CHEATS[names[i]!];
@@ -92,7 +93,8 @@ describe('an Ethereum Patrol round', () => {
         log: silentLogger(),
         ethereum: (c) => buildEthereumSubgraph(reader, c),
         // The honest answer arrives last: a cheat that passed would take the novelty first.
-        tamper: async (a) => {
+        tamper: async (a, c) => {
+          asked.push(c);
           if (cheat) return resign(a, key, cheat);
           await new Promise((r) => setTimeout(r, 500));
           return a;
@@ -124,6 +126,10 @@ describe('an Ethereum Patrol round', () => {
     try {
       const report = await validator.runEthereumRound!(1);
       await rig.ingested(report.ingestedJobs);
+      // Each miner was asked in Ethereum's own terms: the window either side of the target's block.
+      expect(
+        asked.map((c) => [c.chain, 'fromBlock' in c && c.fromBlock, 'toBlock' in c && c.toBlock]),
+      ).toEqual(keys.map(() => ['ethereum', 0, s.lastBlock]));
       const by = Object.fromEntries(report.results.map((r) => [names[r.miner.uid]!, r])) as Record<
         string,
         MinerResult
