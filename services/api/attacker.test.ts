@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
@@ -137,6 +138,24 @@ describe('Alert.attacker', () => {
           { relationships: [{ from: b, to: attacker, amount: tokenUnits, token, blockNumber: 101 }] },
         ],
       },
+    ]);
+
+    // docs/cypher-guide.md's "attacker's funding path" query, as written there, finds the same path.
+    const guide = readFileSync(new URL('../../docs/cypher-guide.md', import.meta.url), 'utf8');
+    const cypher = /```cypher\n(\/\/ Ethereum: who funded the sender[\s\S]*?)```/.exec(guide)![1]!;
+    const rows = await graph.read((tx) => tx.run(cypher, { alertId: alertId(finding) }));
+    const found = rows.records
+      .map((r) => [r.get('wallets') as string[], r.get('hops')] as const)
+      .sort((x, y) => x[0].length - y[0].length);
+    expect(found).toEqual([
+      [[b, attacker], [{ amount: tokenUnits, token, tx: tokenTx }]],
+      [
+        [a, b, attacker],
+        [
+          { amount: ethWei, token: 'ETH', tx: ethTx },
+          { amount: tokenUnits, token, tx: tokenTx },
+        ],
+      ],
     ]);
 
     // The token filter: per asset, exact, never across tokens.
