@@ -37,6 +37,10 @@ interface Pending {
 /**
  * Minimal JSON-RPC over HTTP with a keep-alive agent (fetch adds ~0.3 ms per call on loopback, which
  * dominates a cold simulation). Calls issued in the same tick are coalesced into one batch request.
+ * Kept over ethers' JsonRpcProvider (already a dependency) by measurement: `npm run bench:rpc`
+ * (same run, alternating, anvil on loopback, 2026-12-04) put one eth_getStorageAt at 228–415 µs here
+ * against 1,505 µs for ethers with batchStallTime 0 and 11,168–11,470 µs with its defaults, and
+ * 22–34 µs against 112–125 µs per call with 16 in flight.
  */
 export function createHttpRpc(opts: { url: string; timeoutMs?: number; maxSockets?: number }): JsonRpcClient {
   const u = new URL(opts.url);
