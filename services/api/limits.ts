@@ -95,6 +95,8 @@ export const FIELD_WEIGHTS: Record<string, number> = {
   // Two Redis reads of at most 32 small values each.
   'Query.patrolValidators': NEO4J_CALL,
   'Query.defenseValidators': NEO4J_CALL,
+  // The alert's sender read as a Wallet (one lookup per alert).
+  'Alert.attacker': NEO4J_CALL,
   'Wallet.neighbors': 2 * NEO4J_CALL,
   'NeighborConnection.totalCount': 2 * NEO4J_CALL,
   'Wallet.degree': NEO4J_CALL,

@@ -119,14 +119,30 @@ describe('wallet page', () => {
     const status = page.locator('.page-status');
     await expect.poll(() => status.innerText(), { timeout: 60_000 }).toBe(`rows 1–25 of ${HUB_EDGES}`);
     const seen = new Set<string>();
+    const next = page.getByRole('button', { name: 'next →' });
+    const cells = page.getByRole('region', { name: 'Neighbour table' }).locator('tbody tr td:nth-child(3)');
+    let previousFirst = '';
     for (let i = 0; ; i++) {
-      const rows = await page
-        .getByRole('region', { name: 'Neighbour table' })
-        .locator('tbody tr td:nth-child(3)')
-        .allInnerTexts();
+      // The status line changes before the rows do (and shows "loading…" between): wait until
+      // both describe the same new page.
+      let hi = 0;
+      let rows: string[] = [];
+      await expect
+        .poll(
+          async () => {
+            const m = /^rows (\d+)–(\d+) of/.exec(await status.innerText());
+            if (!m) return false;
+            rows = await cells.allInnerTexts();
+            hi = Number(m[2]);
+            return rows.length === hi - Number(m[1]) + 1 && rows[0] !== previousFirst;
+          },
+          { timeout: 60_000 },
+        )
+        .toBe(true);
+      previousFirst = rows[0]!;
       rows.forEach((r) => seen.add(r));
-      const next = page.getByRole('button', { name: 'next →' });
-      if (await next.isDisabled()) break;
+      if (hi >= HUB_EDGES) break;
+      await expect.poll(() => next.isEnabled(), { timeout: 60_000 }).toBe(true);
       await next.click();
       await expect
         .poll(() => status.innerText(), { timeout: 60_000 })
@@ -134,7 +150,8 @@ describe('wallet page', () => {
       expect(i).toBeLessThan(10);
     }
     expect(seen.size).toBe(HUB_EDGES);
-    expect(await status.innerText()).toBe(`rows 126–130 of ${HUB_EDGES}`);
+    await expect.poll(() => status.innerText(), { timeout: 60_000 }).toBe(`rows 126–130 of ${HUB_EDGES}`);
+    await expect.poll(() => next.isDisabled(), { timeout: 60_000 }).toBe(true);
     await page.getByRole('button', { name: '← previous' }).click();
     await expect.poll(() => status.innerText(), { timeout: 60_000 }).toBe(`rows 101–125 of ${HUB_EDGES}`);
     expect(errors).toEqual([]);
