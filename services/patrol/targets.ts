@@ -46,7 +46,11 @@ export async function sampleTargets(
           'The probed blocks hold no transfer, stake or other edge event; the next round probes others.',
       },
     );
-  // Distinct targets while there are enough; past that, repeats from the whole pool.
+  return drawTargets(pool, count, random);
+}
+
+/** `count` targets from the pool: distinct while there are enough; past that, repeats from the whole pool. */
+export function drawTargets(pool: TargetCandidate[], count: number, random: () => number): TargetCandidate[] {
   const unused = [...pool];
   const out: TargetCandidate[] = [];
   for (let i = 0; i < count; i++) {

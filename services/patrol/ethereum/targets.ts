@@ -1,6 +1,6 @@
 import type { ActivityReader } from '../../../chains/ethereum/activity.ts';
 import { VigilError } from '../../../common/errors.ts';
-import type { TargetCandidate } from '../targets.ts';
+import { type TargetCandidate, drawTargets } from '../targets.ts';
 import { indexBlock } from './edges.ts';
 
 /**
@@ -40,12 +40,5 @@ export async function sampleEthereumTargets(
           'The probed blocks hold no ETH or ERC-20 transfer and no contract creation; the next round probes others.',
       },
     );
-  const unused = [...pool];
-  const out: TargetCandidate[] = [];
-  for (let i = 0; i < count; i++) {
-    const from = unused.length > 0 ? unused : pool;
-    const j = Math.floor(random() * from.length);
-    out.push(from === unused ? unused.splice(j, 1)[0]! : pool[j]!);
-  }
-  return out;
+  return drawTargets(pool, count, random);
 }
