@@ -32,13 +32,17 @@ describe('alerts page', () => {
     const { page, offHost, errors } = await h.open('#/alerts');
     await page.getByText('● live').waitFor({ timeout: 60_000 });
     const finding = sampleFinding({ severity: 'critical' });
-    // Other test files raise alerts on the same feed while this runs: count and order relative to
+    // By the cards' ids: a card's text changes as its actions load. Other test files raise alerts on the same feed while this runs: count and order relative to
     // what was on the page before, not absolutely.
-    const before = await page.locator('[data-alert]').allInnerTexts();
+    const before = await page
+      .locator('[data-alert]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-alert') ?? ''));
     await enqueueIngest(queue, finding);
     const card = page.locator('article.alert').filter({ hasText: finding.invariant.id });
     await card.waitFor({ timeout: 60_000 });
-    const after = await page.locator('[data-alert]').allInnerTexts();
+    const after = await page
+      .locator('[data-alert]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-alert') ?? ''));
     expect(after.length).toBeGreaterThanOrEqual(before.length + 1);
     const at = after.findIndex((t) => t.includes(finding.invariant.id));
     if (before.length > 0) expect(at).toBeLessThan(after.indexOf(before[0]!)); // newest on top
