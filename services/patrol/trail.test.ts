@@ -1,14 +1,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { type Contract, ContractFactory, Wallet, parseEther } from 'ethers';
+import { Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivityReader } from '../../chains/ethereum/activity.ts';
-import { createHttpRpc } from '../../chains/ethereum/rpc.ts';
-import { createTokenMetadata } from '../../chains/ethereum/tokens.ts';
-import { type DefenseRun, hotkeyOf, membersNamed, startDefenseRun } from '../../dev/testkit/defenseRun.ts';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
+import { fundedAttacker, pay, startTrailRun } from '../../dev/testkit/trailRun.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { trailStream } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
@@ -22,18 +18,6 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
-import { createPauseAgent } from '../defense/actions.ts';
-import { upsertInvariant } from '../defense/invariantStore.ts';
-import { validateRegistration } from '../defense/registry.ts';
-import { createTrailRequester } from '../defense/trail.ts';
-import { type Engine, createEngine } from '../engine/engine.ts';
-import type { ChainView } from './chainView.ts';
-import { buildEthereumSubgraph } from './ethereum/miner.ts';
-import { ethereumVerifier } from './ethereum/patrol.ts';
-import { createPatrolMiner } from './miner.ts';
-import { DEFAULT_SCORING } from './scoring.ts';
-import { createTrails, followTrailRequests } from './trail.ts';
-import { createPatrolValidator } from './validator.ts';
 
 /**
  * From an alert to the attacker's money trail, on anvil, with every part real: A → B → attacker
@@ -45,11 +29,12 @@ import { createPatrolValidator } from './validator.ts';
 
 const CHAIN_ID = 900_000 + Math.floor(Math.random() * 90_000);
 const RUN = crypto.randomUUID().slice(0, 8);
-const gwei = (n: number) => BigInt(Math.round(n * 1e9));
 
 let fx: Fixture;
 let graph: Graph;
+let conn: ReturnType<typeof createRedisConnection>;
 beforeAll(async () => {
+  conn = createRedisConnection(redisUrl(), 'worker');
   await cryptoWaitReady();
   [fx, graph] = await Promise.all([
     setupFixture({ log: silentLogger(), cacheDir: join(tmpdir(), 'vigil-solc-cache'), chainId: CHAIN_ID }),
@@ -57,6 +42,7 @@ beforeAll(async () => {
   ]);
 }, 180_000);
 afterAll(async () => {
+  conn?.disconnect();
   await fx?.stop();
   await graph?.close();
 });
@@ -64,16 +50,18 @@ afterAll(async () => {
 describe('the attacker trail', () => {
   it('answers the funding path back to A within seconds of the alert, then the cash-out hop', async () => {
     const prefix = uniquePrefix();
-    const conns: ReturnType<typeof createRedisConnection>[] = [];
-    const conn = () => {
-      const c = createRedisConnection(redisUrl(), 'worker');
-      conns.push(c);
-      return c;
-    };
-    const closers: (() => Promise<unknown>)[] = [];
     const trailLog = captureLogger('info');
-    const nonceOf = (a: string) => fx.provider.getTransactionCount(a, 'pending');
     const token = fx.addresses.token.toLowerCase();
+    const worker = startTestIngestWorker(conn, prefix, graph, { concurrency: 2, batchSize: 1000 });
+    const trail = await startTrailRun({
+      fx,
+      graph,
+      redisUrl: redisUrl(),
+      prefix,
+      run: RUN,
+      log: silentLogger(),
+      trailLog: trailLog.log,
+    });
     try {
       const yoga = createTestApi({ graph });
       const gql = async (query: string, variables: Record<string, unknown> = {}) => {
@@ -86,155 +74,13 @@ describe('the attacker trail', () => {
         if (body.errors) throw new Error(JSON.stringify(body.errors));
         return body.data;
       };
-      const worker = startTestIngestWorker(conn(), prefix, graph, { concurrency: 2, batchSize: 1000 });
-      closers.push(() => worker.close());
-
-      // The defense side: a pause on the vault, two miners, and the trail request on each violation.
-      const reg = validateRegistration({
-        chainId: CHAIN_ID,
-        severity: 'critical',
-        definition: { id: `${RUN}-owner`, kind: 'ownerUnchanged', contract: fx.addresses.vault },
-        actions: [{ kind: 'pause' }],
-      });
-      await upsertInvariant(graph, reg.registration, reg.invariant);
-      const defenseId = `${RUN}-defense`;
-      const names = [`${RUN}-d0`, `${RUN}-d1`];
-      const run: DefenseRun = await startDefenseRun(
-        {
-          node: fx.node,
-          graph,
-          redisUrl: redisUrl(),
-          log: silentLogger(),
-          chainId: CHAIN_ID,
-          id: defenseId,
-          prefix,
-          ws: true,
-          validator: ({ rpc, connection }) => ({
-            members: membersNamed(names),
-            params: { minersPerTx: 2, threshold: 2 / 3, deadlineMs: 5000, registryRefreshMs: 60_000 },
-            pauseAgent: createPauseAgent({
-              rpc,
-              privateKey: fx.guardian.privateKey,
-              chainId: CHAIN_ID,
-              log: silentLogger(),
-              redis: connection,
-              prefix,
-            }),
-            onViolation: createTrailRequester({
-              connection,
-              prefix,
-              validatorId: defenseId,
-              chainId: CHAIN_ID,
-              head: async () => Number(BigInt(await rpc.call<string>('eth_blockNumber'))),
-              log: silentLogger(),
-            }),
-          }),
-        },
-        false,
-      );
-      closers.push(() => run.close());
-      const engines: Engine[] = [];
-      for (const n of names) {
-        const engine = await createEngine({
-          rpc: fx.node.rpcUrl,
-          log: silentLogger(),
-          chainId: BigInt(CHAIN_ID),
-        });
-        engines.push(engine);
-        run.addMiner({ hotkey: hotkeyOf(n), engine });
-      }
-      closers.push(async () => engines.forEach((e) => e.close()));
-      await run.validator.start();
-      await run.untilLive(names.map((n) => hotkeyOf(n).address));
-
-      // The Patrol side: one honest Ethereum miner, the validator, and its trail loop.
-      const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-      const minerKey = keyring.addFromUri(`//trail-miner-${RUN}`);
-      const validatorKey = keyring.addFromUri(`//trail-validator-${RUN}`);
-      const rpcs = [createHttpRpc({ url: fx.node.rpcUrl }), createHttpRpc({ url: fx.node.rpcUrl })];
-      closers.push(async () => rpcs.forEach((r) => r.close()));
-      const minerReader = createActivityReader(rpcs[0]!);
-      const miner = createPatrolMiner({
-        hotkey: minerKey,
-        connection: conn(),
-        prefix,
-        log: silentLogger(),
-        ethereum: (c) => buildEthereumSubgraph(minerReader, c),
-      });
-      closers.push(() => miner.close());
-      const reader = createActivityReader(rpcs[1]!);
-      const ingest = run.ingest;
-      const validator = createPatrolValidator({
-        hotkey: validatorKey,
-        connection: conn(),
-        prefix,
-        log: silentLogger(),
-        graph,
-        ingest,
-        chain: undefined as unknown as ChainView, // Ethereum rounds only
-        head: () => reader.head(),
-        miners: async () => [{ hotkey: minerKey.address, uid: 0 }],
-        params: { window: 50, depth: 3, timeoutMs: 20_000, probes: 8, scoring: DEFAULT_SCORING },
-        ethereum: {
-          head: () => reader.head(),
-          targets: async () => {
-            throw new Error('this test plays trail rounds only');
-          },
-          verify: ethereumVerifier(reader, createTokenMetadata(rpcs[1]!), { scoring: DEFAULT_SCORING }),
-        },
-      });
-      closers.push(() => validator.close());
-      const trails = createTrails({
-        runRound: validator.runEthereumRound!,
-        reader,
-        chainId: CHAIN_ID,
-        log: trailLog.log,
-        params: { maxTargets: 4, lookbackBlocks: 1000, openMs: 180_000, pollMs: 300, depth: 3 },
-      });
-      const following = followTrailRequests({
-        connection: conn(),
-        prefix,
-        validator: validatorKey.address,
-        defenseValidatorId: defenseId,
-        trails,
-        log: trailLog.log,
-      });
-      closers.unshift(() => following.close());
-
-      // A → B → attacker, in ETH and in the token, one block per hop.
-      const [a, b, attacker, cashOut] = [0, 1, 2, 3].map(
-        () => new Wallet(Wallet.createRandom().privateKey, fx.provider),
-      );
-      const pay = async (from: Wallet, to: Wallet, eth: bigint, units: bigint) => {
-        await from.sendTransaction({ to: to.address, value: eth, nonce: await nonceOf(from.address) });
-        await (fx.token.connect(from) as Contract).getFunction('transfer')(to.address, units, {
-          nonce: await nonceOf(from.address),
-        });
-        await fx.node.mine();
-      };
-      await pay(fx.deployer, a!, parseEther('5'), parseEther('1000'));
-      await pay(a!, b!, parseEther('2'), parseEther('500'));
-      await pay(b!, attacker!, parseEther('1'), parseEther('200'));
-      const relay = fx.contracts.Relay!;
-      const exploit = await new ContractFactory(relay.abi as never, relay.bytecode, attacker!).deploy({
-        nonce: await nonceOf(attacker!.address),
-      });
-      await fx.node.mine();
-      const exploitAddress = (await exploit.getAddress()).toLowerCase();
-
-      // The attack, pending: flagged, paused, and the trail requested.
+      // A → B → attacker in ETH and in the token, the exploit deployed; then the attack, pending:
+      // flagged, paused, and the trail requested.
+      const { a, b, attacker, exploitAddress, attack: send } = await fundedAttacker(fx);
+      const cashOut = Wallet.createRandom();
       const seen = Date.now();
-      const attack = await (exploit.connect(attacker!) as Contract).getFunction('attack')(
-        fx.addresses.vault,
-        attacker!.address,
-        {
-          nonce: await nonceOf(attacker!.address),
-          maxPriorityFeePerGas: gwei(3),
-          maxFeePerGas: gwei(60),
-          gasLimit: 300_000,
-        },
-      );
-      const [A, B, X, C] = [a!, b!, attacker!, cashOut!].map((w) => w.address.toLowerCase());
+      const attack = await send();
+      const [A, B, X, C] = [a, b, attacker, cashOut].map((w) => w.address.toLowerCase());
       const funding = await waitFor(
         "the alert's attacker and the funding path in GraphQL",
         async () => {
@@ -280,7 +126,7 @@ describe('the attacker trail', () => {
         ]),
       ]);
       // The request named the sender and the exploit contract, never the vault.
-      const entries = await conns[0]!.xrange(trailStream(prefix, defenseId), '-', '+');
+      const entries = await conn.xrange(trailStream(prefix, trail.defenseId), '-', '+');
       expect(entries).toHaveLength(1);
       expect(JSON.parse(entries[0]![1][1]!).targets).toEqual([
         { address: X, role: 'sender' },
@@ -291,7 +137,7 @@ describe('the attacker trail', () => {
       // The pause lands first; the attacker moves what it holds on: the forward trail finds it.
       await fx.node.mine();
       expect(await fx.vault.getFunction('paused')()).toBe(true);
-      await pay(attacker!, cashOut!, parseEther('0.5'), parseEther('100'));
+      await pay(fx, attacker, cashOut.address, parseEther('0.5'), parseEther('100'));
       const cash = await waitFor(
         'the cash-out hop in GraphQL',
         async () => {
@@ -322,8 +168,8 @@ describe('the attacker trail', () => {
       expect(asked.some((l) => l.direction === 'out' && l.target === X && l.accepted === 1)).toBe(true);
       expect(asked.every((l) => l.accepted === 1)).toBe(true);
     } finally {
-      for (const c of closers) await c().catch(() => {});
-      for (const c of conns) c.disconnect();
+      await trail.close();
+      await worker.close();
     }
   }, 240_000);
 });
