@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { Wallet, parseEther } from 'ethers';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import { fundedAttacker, pay, startTrailRun } from '../../dev/testkit/trailRun.ts';
@@ -9,7 +10,7 @@ import type { Graph } from '../../graph/driver.ts';
 import { trailStream } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createTestApi } from '../../test/api.ts';
-import { captureLogger } from '../../test/log.ts';
+import { LEVEL, captureLogger } from '../../test/log.ts';
 import {
   openTestGraph,
   redisUrl,
@@ -18,6 +19,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
+import { createTrails } from './trail.ts';
 
 /**
  * From an alert to the attacker's money trail, on anvil, with every part real: A → B → attacker
@@ -172,4 +174,58 @@ describe('the attacker trail', () => {
       await worker.close();
     }
   }, 240_000);
+});
+
+describe('trail requests the Patrol validator drops', () => {
+  it('drops a malformed request naming the field, and one for another chain or read too late, asking nothing', async () => {
+    const { log, lines } = captureLogger('info');
+    const metrics = new Registry();
+    const asked: unknown[] = [];
+    const trails = createTrails({
+      runRound: async (...args) => {
+        asked.push(args);
+        throw new Error('no round expected');
+      },
+      reader: {
+        head: async () => 0,
+        range: async () => [],
+      },
+      chainId: 31337,
+      log,
+      metrics,
+      params: { maxTargets: 4, lookbackBlocks: 1000, openMs: 60_000, pollMs: 100, depth: 3 },
+    });
+    const good = {
+      alertId: 'ethereum:31337:0xab:inv',
+      chainId: 31337,
+      txHash: `0x${'ab'.repeat(32)}`,
+      contract: `0x${'11'.repeat(20)}`,
+      blockNumber: 7,
+      targets: [{ address: `0x${'22'.repeat(20)}`, role: 'sender' }],
+      validator: 'dv-1',
+      raisedAt: new Date().toISOString(),
+    };
+    trails.take(JSON.stringify({ ...good, targets: [{ address: '0xNOTANADDRESS', role: 'sender' }] }));
+    trails.take('not json');
+    trails.take(JSON.stringify({ ...good, chainId: 1 }));
+    trails.take(JSON.stringify({ ...good, raisedAt: new Date(Date.now() - 120_000).toISOString() }));
+    await trails.close();
+    const dropped = lines
+      .filter((l) => l.level === LEVEL.warn)
+      .map((l) => [l.msg, l.reason ?? l.chainId ?? l.raisedAt]);
+    expect(dropped[0]).toEqual([
+      'trail request malformed: dropped',
+      expect.stringContaining('targets.0.address'),
+    ]);
+    expect(dropped[1]).toEqual(['trail request malformed: dropped', expect.stringContaining('(root)')]);
+    expect(dropped[2]![0]).toMatch(/another chain/);
+    expect(dropped[3]![0]).toMatch(/read after the trail would have closed/);
+    const counts = (await metrics.getSingleMetric('vigil_patrol_trail_requests_total')!.get()).values;
+    expect(Object.fromEntries(counts.map((v) => [v.labels.outcome, v.value]))).toEqual({
+      malformed: 2,
+      other_chain: 1,
+      expired: 1,
+    });
+    expect(asked).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { ActivityReader } from '../../chains/ethereum/activity.ts';
 import type { Logger } from '../../common/logger.ts';
 import { trailOffsetKey, trailStream } from '../../protocol/keys.ts';
-import type { Direction } from '../../protocol/patrol.ts';
+import { type Direction, ETHEREUM_MAX_WINDOW } from '../../protocol/patrol.ts';
 import { type TrailRequest, checkTrailRequest } from '../../protocol/trail.ts';
 import { followStream } from '../../queues/follow.ts';
 import { messageData } from '../../queues/streams.ts';
@@ -128,10 +128,12 @@ export function createTrails(deps: TrailDeps): Trails {
         seen = head;
         await Promise.all(
           targets.map(async (t) => {
-            const size = await walkSize(t, 'out', Math.min(from, head), head);
+            // The newest ETHEREUM_MAX_WINDOW blocks at most: what a challenge may ask.
+            const start = Math.min(head, Math.max(from, head - ETHEREUM_MAX_WINDOW + 1));
+            const size = await walkSize(t, 'out', start, head);
             if (size <= (asked.get(t) ?? 0)) return;
             asked.set(t, size);
-            await ask(log, t, 'out', Math.min(from, head), head);
+            await ask(log, t, 'out', start, head);
           }),
         );
       }
