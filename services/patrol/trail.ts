@@ -130,10 +130,15 @@ export function createTrails(deps: TrailDeps): Trails {
           targets.map(async (t) => {
             // The newest ETHEREUM_MAX_WINDOW blocks at most: what a challenge may ask.
             const start = Math.min(head, Math.max(from, head - ETHEREUM_MAX_WINDOW + 1));
-            const size = await walkSize(t, 'out', start, head);
-            if (size <= (asked.get(t) ?? 0)) return;
-            asked.set(t, size);
-            await ask(log, t, 'out', start, head);
+            try {
+              const size = await walkSize(t, 'out', start, head);
+              if (size <= (asked.get(t) ?? 0)) return;
+              await ask(log, t, 'out', start, head);
+              asked.set(t, size);
+            } catch (e) {
+              // An RPC or Redis blip: asked again at the next head, while the trail is open.
+              log.error({ err: (e as Error).message, target: t, head }, 'trail round failed');
+            }
           }),
         );
       }
