@@ -126,7 +126,9 @@ async function followTrails(
     runRound: RunRound;
   },
 ) {
-  const chainId = Number(BigInt(await deps.eth.rpc.call<string>('eth_chainId')));
+  const chainId = Number(
+    BigInt(await namingSetting('PATROL_ETH_RPC_URL', deps.eth.rpc.call<string>('eth_chainId'))),
+  );
   const log = rt.log.child({ component: 'trail' });
   const trails = createTrails({
     runRound: deps.runRound,
