@@ -68,7 +68,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Masks `scheme://user:password@` wherever it appears in free text. */
-function redactUrlsIn(text: string): string {
+export function redactUrlsIn(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, `$1${MASK}@`);
 }
 

@@ -12,6 +12,8 @@ export const SCHEMA_STATEMENTS: string[] = [
   'CREATE CONSTRAINT wallet_key IF NOT EXISTS FOR (w:Wallet) REQUIRE (w.chain, w.address) IS UNIQUE',
   'CREATE CONSTRAINT submission_id IF NOT EXISTS FOR (s:Submission) REQUIRE s.id IS UNIQUE',
   'CREATE CONSTRAINT alert_id IF NOT EXISTS FOR (a:Alert) REQUIRE a.id IS UNIQUE',
+  // graph/outcomes.ts: one node per (alert, action), MERGEd by id.
+  'CREATE CONSTRAINT action_outcome_id IF NOT EXISTS FOR (o:ActionOutcome) REQUIRE o.id IS UNIQUE',
   'CREATE CONSTRAINT invariant_id IF NOT EXISTS FOR (i:Invariant) REQUIRE i.id IS UNIQUE',
   'CREATE CONSTRAINT transaction_key IF NOT EXISTS FOR (t:Transaction) REQUIRE (t.chain, t.hash) IS UNIQUE',
   'CREATE INDEX alert_raised_at IF NOT EXISTS FOR (a:Alert) ON (a.raisedAt)',

@@ -33,7 +33,11 @@ export function alertId(f: { chainId: number; tx: { hash: string }; invariant: {
 export function ingestJobId(
   job:
     | { kind: 'subgraph'; submissionId: string }
-    | { kind: 'finding'; chainId: number; tx: { hash: string }; invariant: { id: string } },
+    | { kind: 'finding'; chainId: number; tx: { hash: string }; invariant: { id: string } }
+    | { kind: 'outcome'; alertId: string; index: number; status: string },
 ): string {
-  return job.kind === 'subgraph' ? `subgraph:${job.submissionId}` : `finding:${alertId(job)}`;
+  if (job.kind === 'subgraph') return `subgraph:${job.submissionId}`;
+  // A pause has two outcomes (sent, then how it landed): each its own job.
+  if (job.kind === 'outcome') return `outcome:${job.alertId}:${job.index}:${job.status}`;
+  return `finding:${alertId(job)}`;
 }

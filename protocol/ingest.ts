@@ -87,9 +87,39 @@ export const findingJobSchema = z
   })
   .strict();
 
+/** What a defense action can end as (docs/architecture.md "Action outcomes"). */
+export const OUTCOME_STATUSES = {
+  pause: ['sent', 'landed-first', 'landed-after', 'not-mined', 'failed'],
+  webhook: ['delivered', 'failed'],
+  telegram: ['delivered', 'failed'],
+} as const;
+export type OutcomeKind = keyof typeof OUTCOME_STATUSES;
+
+/**
+ * How one defense action of an alert ended, as the validator saw it. One per (alert, action
+ * index); a pause is recorded when sent, then again when its receipt decides how it landed.
+ */
+export const outcomeJobSchema = z
+  .object({
+    kind: z.literal('outcome'),
+    alertId: z.string().min(1).max(300),
+    /** The action's position in the invariant's actions (an invariant may have two webhooks). */
+    index: z.number().int().nonnegative().max(63),
+    action: z.enum(['pause', 'webhook', 'telegram']),
+    status: z.string().min(1),
+    txHash: hashSchema.nullable().default(null),
+    landedFirst: z.boolean().nullable().default(null),
+    /** Human-readable: the HTTP status and attempts, the block, or why it failed. Never a secret. */
+    detail: z.string().max(500).default(''),
+    validator: neuron,
+    at: isoTime,
+  })
+  .strict();
+
 export type SubgraphJob = z.infer<typeof subgraphJobSchema>;
 export type FindingJob = z.infer<typeof findingJobSchema>;
-export type IngestJob = SubgraphJob | FindingJob;
+export type OutcomeJob = z.infer<typeof outcomeJobSchema>;
+export type IngestJob = SubgraphJob | FindingJob | OutcomeJob;
 
 /**
  * ss58 addresses already found valid. Decoding one (base58 and a blake2 checksum) costs ~15 µs,
@@ -149,8 +179,11 @@ export function checkJobSize(data: unknown): void {
 export function parseIngestJob(data: unknown): IngestJob {
   const kind = (data as { kind?: unknown } | null)?.kind;
   if (kind === 'finding') return parseFinding(data);
+  if (kind === 'outcome') return parseOutcome(data);
   if (kind !== 'subgraph') {
-    throw new InvalidPayloadError([`kind: expected "subgraph" or "finding", got ${JSON.stringify(kind)}`]);
+    throw new InvalidPayloadError([
+      `kind: expected "subgraph", "finding" or "outcome", got ${JSON.stringify(kind)}`,
+    ]);
   }
   checkJobSize(data);
   const parsed = subgraphJobSchema.safeParse(data);
@@ -286,4 +319,26 @@ function parseFinding(data: unknown): FindingJob {
       to: f.tx.to?.toLowerCase() ?? null,
     },
   };
+}
+
+function parseOutcome(data: unknown): OutcomeJob {
+  const parsed = outcomeJobSchema.safeParse(data);
+  if (!parsed.success) throw new InvalidPayloadError(formatIssues(parsed.error));
+  const o = parsed.data;
+  const problems: string[] = [];
+  const allowed: readonly string[] = OUTCOME_STATUSES[o.action];
+  if (!allowed.includes(o.status))
+    problems.push(`status: "${o.status}" is not an outcome of a ${o.action} (${allowed.join(', ')})`);
+  if (o.action !== 'pause' && (o.txHash !== null || o.landedFirst !== null))
+    problems.push(`txHash, landedFirst: only a pause has them, not a ${o.action}`);
+  if (o.action === 'pause' && o.status !== 'failed' && o.txHash === null)
+    problems.push(`txHash: required for a pause that was ${o.status}`);
+  else if (
+    o.action === 'pause' &&
+    o.status.startsWith('landed-') &&
+    o.landedFirst !== (o.status === 'landed-first')
+  )
+    problems.push(`landedFirst: must be ${o.status === 'landed-first'} for a pause ${o.status}`);
+  if (problems.length > 0) throw new InvalidPayloadError(problems);
+  return { ...o, txHash: o.txHash?.toLowerCase() ?? null };
 }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import pTimeout from 'p-timeout';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import { ingestJobId } from '../protocol/ids.ts';
-import { type FindingJob, type IngestJob, type SubgraphJob, checkJobSize } from '../protocol/ingest.ts';
+import { type IngestJob, checkJobSize } from '../protocol/ingest.ts';
 import { INGEST_QUEUE } from '../protocol/keys.ts';
 
 /**
@@ -38,7 +38,7 @@ export function createIngestQueue(connection: Redis, prefix: string): IngestQueu
  */
 export async function enqueueIngest(
   queue: IngestQueue,
-  job: SubgraphJob | FindingJob,
+  job: IngestJob,
   { timeoutMs = 5000 } = {},
 ): Promise<string> {
   // Too big to write in one transaction: refused here with the reason, before Redis holds it.

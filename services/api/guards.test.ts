@@ -194,6 +194,7 @@ describe('pricing', () => {
     'RegisteredInvariant.severity',
     'RegisteredInvariant.definition',
     'DefenseAction.kind',
+    'ActionOutcome.kind',
     'Case.chain',
     'Subscription.alertRaised', // events from Redis pub/sub
   ]);

@@ -6,6 +6,7 @@
 export {
   type AlertNotice,
   DefenseActionError,
+  type Delivery,
   HttpStatusError,
   SIGNATURE_HEADER,
   signBody,

@@ -72,6 +72,11 @@ async function startReceiver() {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       got.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      // A receiver that is down: the action's outcome must say it failed, and why.
+      if (req.url === '/fail') {
+        res.writeHead(500).end('receiver down');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: true, result: { message_id: got.length } }));
     });
@@ -265,7 +270,11 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
             chainId: CHAIN_ID,
             severity: 'HIGH',
             definition: JSON.stringify(def),
-            actions: [{ kind: 'PAUSE' }],
+            // The eth invariant also notifies a receiver that answers 500.
+            actions:
+              def.id === `${RUN}-eth`
+                ? [{ kind: 'PAUSE' }, { kind: 'WEBHOOK', url: `${receiver.url}/fail` }]
+                : [{ kind: 'PAUSE' }],
           },
         },
         WRITE_KEY,
@@ -446,6 +455,54 @@ describe('defense end to end: mempool → miners → consensus → pause, alert,
     expect(msg.text).toContain(fx.addresses.vault.toLowerCase());
     expect(msg.text).toContain(`chain ${CHAIN_ID}`);
     expect(msg.text).toContain(`${RUN}-owner (ownerUnchanged)`);
+
+    // What each alert's actions did, in GraphQL once the pause's receipt decided how it landed.
+    const ACTIONS = `query ($f: AlertFilter) { alerts(filter: $f, first: 10) { edges { node {
+      invariantId actions { kind status txHash landedFirst detail at } } } } }`;
+    const outcomes = await waitFor(
+      'the action outcomes',
+      async () => {
+        const res = await gql(ACTIONS, { f: { txHash: attack.hash } });
+        const nodes: any[] = res.data?.alerts.edges.map((e: any) => e.node) ?? [];
+        const of = (id: string) => nodes.find((n) => n.invariantId === `${RUN}-${id}`)?.actions ?? [];
+        const [o, e] = [of('owner'), of('eth')];
+        const settled = (l: any[], n: number) => l.length === n && l[0].status !== 'sent';
+        return settled(o, 3) && settled(e, 2) ? { owner: o, eth: e } : undefined;
+      },
+      30_000,
+    );
+    // Checked against the receipts read above from anvil (same block, pause at the lower index).
+    const pauseOutcome = {
+      kind: 'PAUSE',
+      status: 'landed-first',
+      txHash: sent[0]!.hash!.toLowerCase(),
+      landedFirst: true,
+      detail: `pause block ${pauseRc!.blockNumber} index ${pauseRc!.index}; attack block ${attackRc!.blockNumber} index ${attackRc!.index}`,
+      at: expect.any(String),
+    };
+    const delivered = {
+      txHash: null,
+      landedFirst: null,
+      detail: 'HTTP 200 after 1 attempt',
+      at: expect.any(String),
+    };
+    expect(outcomes.owner).toEqual([
+      pauseOutcome,
+      { kind: 'WEBHOOK', status: 'delivered', ...delivered },
+      { kind: 'TELEGRAM', status: 'delivered', ...delivered },
+    ]);
+    expect(outcomes.eth).toEqual([
+      pauseOutcome,
+      {
+        kind: 'WEBHOOK',
+        status: 'failed',
+        txHash: null,
+        landedFirst: null,
+        detail: `webhook ${receiver.url} answered HTTP 500 receiver down (3 attempts)`,
+        at: expect.any(String),
+      },
+    ]);
+    expect(receiver.got.filter((g) => g.path === '/fail')).toHaveLength(3);
 
     // The owner unpauses for the next scenario.
     await (fx.vault.connect(fx.deployer) as Contract).getFunction('unpause')({

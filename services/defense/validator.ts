@@ -18,6 +18,7 @@ import { createCanaryRunner } from './validator/canaryTick.ts';
 import { type Notifiers, type Violation, createDispatch } from './validator/dispatch.ts';
 import { createDefenseMetrics } from './validator/metrics.ts';
 import { type Members, createMinerPool } from './validator/minerPool.ts';
+import { createOutcomeRecorder } from './validator/outcomes.ts';
 import { createInvariantView, createRelevanceFilter } from './validator/relevance.ts';
 import { createDeferredChecks } from './validator/retries.ts';
 import { type OpenRound, createRounds } from './validator/round.ts';
@@ -117,8 +118,18 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     track,
   });
   const filter = createRelevanceFilter({ rpc: deps.rpc, watched: () => view.watched });
+  const outcomes = createOutcomeRecorder({
+    validatorId: deps.id,
+    ingest: deps.ingest,
+    rpc: deps.rpc,
+    log: deps.log,
+    track,
+    pauseBlocks: p.pauseWatchBlocks,
+    closed: () => closed,
+  });
   const dispatch = createDispatch({
     id: deps.id,
+    outcomes,
     chainId: deps.chainId,
     ingest: deps.ingest,
     log: deps.log,

@@ -4,13 +4,20 @@ import { InvalidPayloadError, ServiceUnavailableError } from '../../common/error
 import { getAlert } from '../../graph/alerts.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
+import { writeOutcome } from '../../graph/outcomes.ts';
 import { alertId } from '../../protocol/ids.ts';
-import { type FindingJob, JOB_LIMITS, type SubgraphJob, parseIngestJob } from '../../protocol/ingest.ts';
+import {
+  type FindingJob,
+  JOB_LIMITS,
+  type OutcomeJob,
+  type SubgraphJob,
+  parseIngestJob,
+} from '../../protocol/ingest.ts';
 import { alertChannel } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
-import { newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
+import { newHash, newSs58, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import {
   openTestGraph,
   redisUrl,
@@ -590,6 +597,111 @@ describe('ingestion queue → Neo4j → GraphQL', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('action outcomes', () => {
+  const outcome = (alert: string, o: Partial<OutcomeJob>): OutcomeJob => ({
+    kind: 'outcome',
+    alertId: alert,
+    index: 0,
+    action: 'pause',
+    status: 'sent',
+    txHash: null,
+    landedFirst: null,
+    detail: '',
+    validator: { hotkey: 'validator-1' },
+    at: new Date().toISOString(),
+    ...o,
+  });
+  const ACTIONS = `query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { id
+    actions { kind status txHash landedFirst detail at } } } } }`;
+
+  it('stores outcomes on their alert (waiting for it), re-announces the alert, and never goes back on replay', async () => {
+    const h = await harness();
+    const sub = createRedisConnection(redisUrl(), 'worker');
+    const announced: string[] = [];
+    sub.on('message', (_ch, m) => announced.push(JSON.parse(m).id));
+    await sub.subscribe(alertChannel(h.prefix));
+    try {
+      const f = sampleFinding();
+      const id = alertId(f);
+      const pauseTx = newHash();
+      const sent = outcome(id, { txHash: pauseTx, detail: 'nonce 4' });
+      // Queued before its finding: it must wait for the alert, not create a bare one.
+      const sentJob = await enqueueIngest(h.queue, sent);
+      await finished(h.queue, h.events, await enqueueIngest(h.queue, f));
+      await finished(h.queue, h.events, sentJob);
+      const landed = outcome(id, {
+        txHash: pauseTx,
+        status: 'landed-first',
+        landedFirst: true,
+        detail: 'block 12 index 0; attack block 12 index 1',
+        at: new Date(Date.now() + 1000).toISOString(),
+      });
+      const hook = outcome(id, {
+        index: 1,
+        action: 'webhook',
+        status: 'delivered',
+        detail: 'HTTP 200 after 1 attempt',
+      });
+      for (const o of [landed, hook]) await finished(h.queue, h.events, await enqueueIngest(h.queue, o));
+      // A replay of the first report (a retried job) does not take the pause back to "sent".
+      await writeOutcome(graph, parseIngestJob(sent) as OutcomeJob);
+      const { data } = await gql(ACTIONS, { tx: f.tx.hash });
+      expect(data.alerts.edges[0].node.actions).toEqual([
+        {
+          kind: 'PAUSE',
+          status: 'landed-first',
+          txHash: pauseTx,
+          landedFirst: true,
+          detail: landed.detail,
+          at: landed.at,
+        },
+        {
+          kind: 'WEBHOOK',
+          status: 'delivered',
+          txHash: null,
+          landedFirst: null,
+          detail: 'HTTP 200 after 1 attempt',
+          at: hook.at,
+        },
+      ]);
+      const n = await graph.read((tx) =>
+        tx.run('MATCH (:Alert {id: $id})-[:TOOK]->(o:ActionOutcome) RETURN count(o) AS n', { id }),
+      );
+      expect(n.records[0]!.get('n')).toBe(2);
+      // The finding, then each of the three outcomes: the alert sent again on the live feed.
+      await waitFor('the announcements', async () => announced.length >= 4);
+      expect(announced).toEqual([id, id, id, id]);
+    } finally {
+      sub.disconnect();
+      await h.close();
+    }
+  });
+
+  it('refuses an outcome that does not fit its action, naming the field', () => {
+    const id = alertId(sampleFinding());
+    const refused = (o: Partial<OutcomeJob>) => {
+      try {
+        parseIngestJob(outcome(id, o));
+      } catch (e) {
+        return (e as InvalidPayloadError).issues;
+      }
+      return [];
+    };
+    expect(refused({ action: 'webhook', status: 'landed-first' })).toEqual([
+      'status: "landed-first" is not an outcome of a webhook (delivered, failed)',
+    ]);
+    expect(refused({ action: 'webhook', status: 'delivered', txHash: newHash() })).toEqual([
+      'txHash, landedFirst: only a pause has them, not a webhook',
+    ]);
+    expect(refused({ status: 'sent' })).toEqual(['txHash: required for a pause that was sent']);
+    expect(refused({ status: 'landed-after', txHash: newHash(), landedFirst: true })).toEqual([
+      'landedFirst: must be false for a pause landed-after',
+    ]);
+    expect(refused({ status: 'failed', detail: 'x'.repeat(501) })[0]).toMatch(/^detail: /);
+    expect(refused({ status: 'failed' })).toEqual([]);
   });
 });
 

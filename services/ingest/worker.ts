@@ -6,6 +6,7 @@ import type { Logger } from '../../common/logger.ts';
 import { oneAtATime } from '../../common/serial.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
+import { writeOutcome } from '../../graph/outcomes.ts';
 import { type IngestJob, parseIngestJob } from '../../protocol/ingest.ts';
 import { INGEST_QUEUE } from '../../protocol/keys.ts';
 import { ingestBackoff } from '../../queues/ingestion.ts';
@@ -107,6 +108,20 @@ export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJob, In
         );
       }
       return { kind: 'finding', nodes: 0, edges: 0, batches: 1, alertId: alert.id };
+    }
+    if (payload.kind === 'outcome') {
+      // Before its alert is stored (the finding still queued) this throws and BullMQ retries.
+      const alert = await writeOutcome(deps.graph, payload);
+      jobs.inc({ kind: 'outcome', outcome: 'ok' });
+      // The alert is sent again on the alertRaised feed: live cards update their actions.
+      if (deps.publishAlerts !== false)
+        await publishAlertEvent(deps.connection, deps.prefix, alert).catch((err) =>
+          deps.log.warn(
+            { alertId: alert.id, err: (err as Error).message },
+            'outcome stored but not published',
+          ),
+        );
+      return { kind: 'outcome', nodes: 0, edges: 0, batches: 1, alertId: alert.id };
     }
     const stats = await writeSerially(() =>
       writeSubgraph(deps.graph, payload, { batchSize: deps.batchSize }),

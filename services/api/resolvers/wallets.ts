@@ -3,6 +3,7 @@ import type { AlertRecord } from '../../../graph/alerts.ts';
 import { getWalletAlerts } from '../../../graph/alerts.ts';
 import { getTags } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
+import { type ActionOutcomeRecord, getAlertOutcomes } from '../../../graph/outcomes.ts';
 import {
   type Direction,
   type RelationshipRecord,
@@ -157,6 +158,11 @@ export const walletResolvers = {
       a.chain === 'ethereum' && a.sender
         ? ctx.reads.wallet({ chain: 'ethereum', address: a.sender.toLowerCase() })
         : null,
+    actions: (a: AlertRecord, _: unknown, ctx: ApiContext) =>
+      read(ctx, 'the alert actions', (timeoutMs) => getAlertOutcomes(ctx.graph, a.id, { timeoutMs })),
+  },
+  ActionOutcome: {
+    kind: (o: ActionOutcomeRecord) => o.action.toUpperCase(),
   },
 };
 

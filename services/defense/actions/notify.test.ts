@@ -57,7 +57,7 @@ describe('postJson', () => {
       [429, 'slow down'],
       [200, 'ok'],
     ]);
-    expect(await postJson(r.url, '{}', {}, opts)).toBe('ok');
+    expect(await postJson(r.url, '{}', {}, opts)).toEqual({ body: 'ok', status: 200, attempts: 3 });
     expect(r.posts.length).toBe(3);
     expect(r.posts[1]!.at - r.posts[0]!.at).toBeGreaterThanOrEqual(190);
     expect(r.posts[2]!.at - r.posts[1]!.at).toBeGreaterThanOrEqual(390);
@@ -78,6 +78,7 @@ describe('postJson', () => {
     const err = await postJson(r.url, '{}', {}, opts).catch((e) => e);
     expect(err).toBeInstanceOf(HttpStatusError);
     expect(err.status).toBe(500);
+    expect(err.attempts).toBe(3);
     expect(r.posts.length).toBe(3);
   });
 
@@ -88,6 +89,7 @@ describe('postJson', () => {
     const err = await postJson(url, '{}', {}, { ...opts, attempts: 2 }).catch((e) => e);
     expect(err).toBeInstanceOf(DefenseActionError);
     expect(err.shortMessage).toBe('test receiver failed');
+    expect(err.attempts).toBe(2);
   });
 });
 

@@ -9,6 +9,14 @@ import { VigilError } from '../../../common/errors.ts';
 
 export class DefenseActionError extends VigilError {
   override name = 'DefenseActionError';
+  /** Requests made before giving up (set by postJson). */
+  attempts?: number;
+}
+
+/** What a delivered notification took: the receiver's status and the requests made. */
+export interface Delivery {
+  status: number;
+  attempts: number;
 }
 
 /** A receiver answered with a non-2xx status. */
@@ -52,10 +60,12 @@ export async function postJson(
   body: string,
   headers: Record<string, string>,
   opts: { timeoutMs: number; attempts: number; what: string },
-): Promise<string> {
+): Promise<Delivery & { body: string }> {
+  let attempts = 0;
   try {
     return await pRetry(
       async () => {
+        attempts++;
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...headers },
@@ -64,7 +74,7 @@ export async function postJson(
         });
         const text = await res.text();
         // Delivered: the body is the caller's to read (a webhook may answer "ok"), never a reason to resend.
-        if (res.ok) return text;
+        if (res.ok) return { body: text, status: res.status, attempts };
         throw new HttpStatusError(opts.what, res.status, text);
       },
       {
@@ -77,7 +87,11 @@ export async function postJson(
       },
     );
   } catch (e) {
-    if (e instanceof DefenseActionError) throw e;
-    throw new DefenseActionError(`${opts.what} failed`, { details: (e as Error)?.message, cause: e });
+    const err =
+      e instanceof DefenseActionError
+        ? e
+        : new DefenseActionError(`${opts.what} failed`, { details: (e as Error)?.message, cause: e });
+    err.attempts = attempts;
+    throw err;
   }
 }

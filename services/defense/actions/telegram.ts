@@ -1,4 +1,4 @@
-import { type AlertNotice, DefenseActionError, postJson } from './notify.ts';
+import { type AlertNotice, DefenseActionError, type Delivery, postJson } from './notify.ts';
 
 export function telegramText(n: AlertNotice): string {
   return [
@@ -20,14 +20,18 @@ export async function sendTelegram(opts: {
   chatId: string;
   notice: AlertNotice;
   timeoutMs?: number;
-}): Promise<void> {
+}): Promise<Delivery> {
   const url = `${opts.baseUrl.replace(/\/$/, '')}/bot${opts.token}/sendMessage`;
   const body = JSON.stringify({
     chat_id: opts.chatId,
     text: telegramText(opts.notice),
     disable_web_page_preview: true,
   });
-  const text = await postJson(
+  const {
+    body: text,
+    status,
+    attempts,
+  } = await postJson(
     url,
     body,
     {},
@@ -39,8 +43,12 @@ export async function sendTelegram(opts: {
   } catch {
     // Not the Bot API's JSON: reported below with the body.
   }
-  if (!res?.ok)
-    throw new DefenseActionError('Telegram refused the message', {
+  if (!res?.ok) {
+    const err = new DefenseActionError('Telegram refused the message', {
       details: res?.description ?? text.slice(0, 200),
     });
+    err.attempts = attempts;
+    throw err;
+  }
+  return { status, attempts };
 }

@@ -1,4 +1,4 @@
-import { type AlertNotice, SIGNATURE_HEADER, postJson, signBody } from './notify.ts';
+import { type AlertNotice, type Delivery, SIGNATURE_HEADER, postJson, signBody } from './notify.ts';
 
 /** POSTs the notice as JSON with its HMAC-SHA256 in `x-vigil-signature`. Retries transient failures. */
 export async function sendWebhook(opts: {
@@ -7,9 +7,9 @@ export async function sendWebhook(opts: {
   notice: AlertNotice;
   timeoutMs?: number;
   attempts?: number;
-}): Promise<void> {
+}): Promise<Delivery> {
   const body = JSON.stringify({ event: 'alert', ...opts.notice });
-  await postJson(
+  const { status, attempts } = await postJson(
     opts.url,
     body,
     { [SIGNATURE_HEADER]: signBody(body, opts.secret), 'x-vigil-event': 'alert' },
@@ -19,4 +19,5 @@ export async function sendWebhook(opts: {
       what: `webhook ${new URL(opts.url).origin}`,
     },
   );
+  return { status, attempts };
 }

@@ -5,6 +5,8 @@ import type { FindingJob } from '../../../protocol/ingest.ts';
 import { type IngestQueue, enqueueIngest } from '../../../queues/ingestion.ts';
 import {
   type AlertNotice,
+  type DefenseActionError,
+  type Delivery,
   type PauseAgent,
   type PauseResult,
   sendTelegram,
@@ -13,6 +15,7 @@ import {
 import type { InvariantConsensus } from '../consensus.ts';
 import type { RegisteredInvariant } from '../registry.ts';
 import type { DefenseMetrics } from './metrics.ts';
+import { type OutcomeRecorder, outcomeReason } from './outcomes.ts';
 import { type RoundReport, lower } from './types.ts';
 
 export interface Notifiers {
@@ -38,6 +41,8 @@ export interface DispatchDeps {
   metrics: DefenseMetrics;
   pauseAgent?: PauseAgent;
   notifiers?: Notifiers;
+  /** Where each action's outcome goes (validator/outcomes.ts); none recorded without it. */
+  outcomes?: OutcomeRecorder;
   /**
    * Called once per decided violation after the pause and the finding (not awaited; a throw is
    * logged). The seam for what else a violation should start (an attacker's trail, ...).
@@ -58,12 +63,18 @@ export type Dispatch = (
 export function createDispatch(deps: DispatchDeps): Dispatch {
   const { actions, toPause } = deps.metrics;
 
+  const alertOf = (inv: RegisteredInvariant, tx: RpcTransaction) =>
+    alertId({ chainId: deps.chainId, tx: { hash: lower(tx.hash)! }, invariant: { id: inv.id } });
+
   async function pause(inv: RegisteredInvariant, tx: RpcTransaction, report: RoundReport) {
-    const action = inv.actions.find((a) => a.kind === 'pause');
+    const index = inv.actions.findIndex((a) => a.kind === 'pause');
+    const action = inv.actions[index];
     if (!action || action.kind !== 'pause') return null;
+    const outcome = { alertId: alertOf(inv, tx), index, action: 'pause' as const };
     if (!deps.pauseAgent) {
       deps.log.warn({ invariant: inv.id }, 'pause action configured but no guardian key: not paused');
       actions.inc({ kind: 'pause', result: 'no-guardian' });
+      deps.outcomes?.record({ ...outcome, status: 'failed', detail: 'no guardian key configured: not sent' });
       return null;
     }
     const contract = action.contract ?? inv.contract;
@@ -80,9 +91,17 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         toPause.observe((performance.now() - report.marks.seen) / 1000);
       actions.inc({ kind: 'pause', result: r.status });
       deps.log.warn({ contract, tx: tx.hash, status: r.status, pauseTx: r.hash }, 'pause');
+      if (r.hash && deps.outcomes) {
+        // deduped/covered: a pause already sent for this incident, watched against this attack.
+        const detail = r.status === 'sent' ? `nonce ${r.nonce}` : `${r.status} (nonce ${r.nonce ?? '?'})`;
+        deps.outcomes.record({ ...outcome, status: 'sent', txHash: r.hash, detail });
+        const w = { ...outcome, pauseHash: r.hash, attackHash: lower(tx.hash)! };
+        deps.track(deps.outcomes.watchPause(w));
+      }
       return r;
     } catch (e) {
       actions.inc({ kind: 'pause', result: 'failed' });
+      deps.outcomes?.record({ ...outcome, status: 'failed', detail: outcomeReason(e, []) });
       deps.log.error({ err: (e as Error).message, contract: inv.contract }, 'pause failed');
       return null;
     }
@@ -113,11 +132,7 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
   function notice(v: Violation): AlertNotice {
     const { invariant: inv, consensus: c, tx } = v;
     return {
-      alertId: alertId({
-        chainId: deps.chainId,
-        tx: { hash: lower(tx.hash)! } as FindingJob['tx'],
-        invariant: { id: inv.id } as FindingJob['invariant'],
-      }),
+      alertId: alertOf(inv, tx),
       chainId: deps.chainId,
       severity: inv.severity,
       contract: inv.contract,
@@ -133,18 +148,26 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
 
   /** Each notification in the background: counted and logged, never awaited by the round. */
   function notify(v: Violation) {
-    const sent = (kind: string, p: Promise<unknown>) =>
+    const id = alertOf(v.invariant, v.tx);
+    const sent = (kind: 'webhook' | 'telegram', index: number, p: Promise<Delivery>, secrets: string[]) =>
       deps.track(
         p.then(
-          () => actions.inc({ kind, result: 'sent' }),
+          (d) => {
+            actions.inc({ kind, result: 'sent' });
+            const detail = `HTTP ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`;
+            deps.outcomes?.record({ alertId: id, index, action: kind, status: 'delivered', detail });
+          },
           (e) => {
             actions.inc({ kind, result: 'failed' });
             deps.log.error({ err: (e as Error).message }, `${kind} failed`);
+            const n = (e as DefenseActionError).attempts;
+            const detail = `${outcomeReason(e, secrets)}${n ? ` (${n} attempt${n === 1 ? '' : 's'})` : ''}`;
+            deps.outcomes?.record({ alertId: id, index, action: kind, status: 'failed', detail });
           },
         ),
       );
     let body: AlertNotice | undefined;
-    for (const a of v.invariant.actions) {
+    for (const [index, a] of v.invariant.actions.entries()) {
       if (a.kind === 'webhook') {
         if (!deps.notifiers?.webhookSecret) {
           deps.log.warn(
@@ -154,7 +177,11 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
           continue;
         }
         body ??= notice(v);
-        sent('webhook', sendWebhook({ url: a.url, secret: deps.notifiers.webhookSecret, notice: body }));
+        const { webhookSecret } = deps.notifiers;
+        sent('webhook', index, sendWebhook({ url: a.url, secret: webhookSecret, notice: body }), [
+          a.url,
+          webhookSecret,
+        ]);
       } else if (a.kind === 'telegram') {
         const t = deps.notifiers?.telegram;
         if (!t?.token) {
@@ -167,7 +194,9 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         body ??= notice(v);
         sent(
           'telegram',
+          index,
           sendTelegram({ baseUrl: t.baseUrl, token: t.token, chatId: a.chatId, notice: body }),
+          [t.token],
         );
       }
     }

@@ -18,6 +18,8 @@ export interface DefenseParams {
   maxRetries: number;
   /** Canaries each live miner is sent per reward epoch (with `canaries` and `rewards` given). */
   canariesPerEpoch: number;
+  /** Blocks after a pause is sent before its outcome is "not mined" (validator/outcomes.ts). */
+  pauseWatchBlocks: number;
 }
 
 export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
@@ -29,6 +31,7 @@ export const DEFAULT_DEFENSE_PARAMS: DefenseParams = {
   retryMs: 250,
   maxRetries: 40,
   canariesPerEpoch: 3,
+  pauseWatchBlocks: 5,
 };
 
 export interface RoundReport {
