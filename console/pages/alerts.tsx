@@ -6,7 +6,18 @@ import { href } from '../router.ts';
 import type { ConsolePage } from './page.ts';
 
 const ALERT_FIELDS = `id chain chainId severity txHash contract sender invariantId invariantKind description
-  before after votesViolated votesTotal miners validator raisedAt`;
+  before after votesViolated votesTotal miners validator raisedAt
+  actions { kind status txHash landedFirst detail at }`;
+
+/** How one of the alert's actions ended, as the validator reported it (Alert.actions). */
+export interface ActionOutcome {
+  kind: string;
+  status: string;
+  txHash: string | null;
+  landedFirst: boolean | null;
+  detail: string;
+  at: string;
+}
 
 export interface AlertRow {
   id: string;
@@ -26,6 +37,7 @@ export interface AlertRow {
   miners: string[];
   validator: string;
   raisedAt: string;
+  actions: ActionOutcome[];
 }
 
 const RECENT = `query RecentAlerts { alerts(first: 50) { edges { node { ${ALERT_FIELDS} } } } }`;
@@ -72,8 +84,7 @@ function Actions({ invariantId }: { invariantId: string }) {
         ? 'actions: the invariant is no longer registered'
         : actions.length === 0
           ? 'actions: none configured'
-          : `actions configured: ${actions.map(describeAction).join(', ')}`}{' '}
-      (whether a pause landed first and webhooks were delivered is not recorded by the API yet)
+          : `actions configured: ${actions.map(describeAction).join(', ')}`}
     </p>
   );
 }
@@ -85,11 +96,14 @@ function useAlerts() {
   const [live, setLive] = useState<'connecting' | 'live' | string>('connecting');
   const [error, setError] = useState<Error>();
   useEffect(() => {
+    // The feed sends an alert again when its action outcomes change: replaced in place.
     const add = (rows: AlertRow[], front: boolean) =>
       setAlerts((old) => {
+        const byId = new Map(rows.map((a) => [a.id, a]));
+        const updated = front ? old.map((a) => byId.get(a.id) ?? a) : old;
         const seen = new Set(old.map((a) => a.id));
         const fresh = rows.filter((a) => !seen.has(a.id));
-        return front ? [...fresh, ...old] : [...old, ...fresh];
+        return front ? [...fresh, ...updated] : [...updated, ...fresh];
       });
     const stop = subscribe<{ alertRaised: AlertRow }>(
       LIVE,
@@ -129,7 +143,34 @@ function AlertCard({ a }: { a: AlertRow }) {
         <a href={href('flow', { address: a.sender, dir: 'IN' })}>where its funds came from</a>
       </p>
       <Actions invariantId={a.invariantId} />
+      <Taken actions={a.actions} />
     </article>
+  );
+}
+
+const OUTCOME_LABEL: Record<string, string> = {
+  sent: 'sent, waiting for its receipt',
+  'landed-first': 'landed first',
+  'landed-after': 'landed after',
+  'not-mined': 'not mined',
+  delivered: 'delivered',
+  failed: 'failed',
+};
+
+/** What the validator did for this alert and how each action ended (live: the feed re-sends the alert). */
+function Taken({ actions }: { actions: ActionOutcome[] }) {
+  if (actions.length === 0) return <p class="hint taken">actions taken: none reported yet</p>;
+  return (
+    <ul class="taken">
+      {actions.map((o) => (
+        <li key={`${o.kind}-${o.at}`} class={`outcome outcome-${o.status}`} data-outcome={o.kind}>
+          <strong>{o.kind === 'PAUSE' ? 'pause' : o.kind === 'WEBHOOK' ? 'webhook' : 'Telegram'}</strong>{' '}
+          {o.txHash && <span class="mono">{short(o.txHash, 10)} </span>}
+          {OUTCOME_LABEL[o.status] ?? o.status}
+          {o.detail && <span class="hint"> · {o.detail}</span>} · {when(o.at)}
+        </li>
+      ))}
+    </ul>
   );
 }
 

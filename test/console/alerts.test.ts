@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertId } from '../../protocol/ids.ts';
+import type { OutcomeJob } from '../../protocol/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import { sampleFinding } from '../fixtures.ts';
+import { newHash, sampleFinding } from '../fixtures.ts';
 import { redisUrl, startTestIngestWorker } from '../services.ts';
 import { type ConsoleHarness, shot, startConsoleHarness } from './harness.ts';
 
@@ -55,6 +57,66 @@ describe('alerts page', () => {
     await expect
       .poll(() => card.locator('.actions').innerText(), { timeout: 30_000 })
       .toContain('actions: the invariant is no longer registered');
+    expect((await card.locator('.taken').innerText()).trim()).toBe('actions taken: none reported yet');
+
+    // The validator reports its actions' outcomes: the open card shows them as they arrive (no reload).
+    const id = alertId(finding);
+    const pauseTx = newHash();
+    const outcome = (o: Partial<OutcomeJob>): OutcomeJob => ({
+      kind: 'outcome',
+      alertId: id,
+      index: 0,
+      action: 'pause',
+      status: 'sent',
+      txHash: pauseTx,
+      landedFirst: null,
+      detail: 'nonce 7',
+      validator: { hotkey: 'validator-1' },
+      at: new Date().toISOString(),
+      ...o,
+    });
+    await enqueueIngest(queue, outcome({}));
+    const pause = card.locator('[data-outcome="PAUSE"]');
+    await expect
+      .poll(() => pause.innerText(), { timeout: 30_000 })
+      .toContain('sent, waiting for its receipt');
+    expect(await pause.innerText()).toContain(`${pauseTx.slice(0, 10)}…${pauseTx.slice(-8)}`);
+    for (const o of [
+      outcome({
+        status: 'landed-first',
+        landedFirst: true,
+        detail: 'pause block 12 index 0; attack block 12 index 1',
+        at: new Date(Date.now() + 1000).toISOString(),
+      }),
+      outcome({
+        index: 1,
+        action: 'webhook',
+        status: 'delivered',
+        txHash: null,
+        detail: 'HTTP 200 after 1 attempt',
+      }),
+      outcome({
+        index: 2,
+        action: 'webhook',
+        status: 'failed',
+        txHash: null,
+        detail: 'webhook http://127.0.0.1:9 failed fetch failed (3 attempts)',
+      }),
+    ])
+      await enqueueIngest(queue, o);
+    await expect
+      .poll(
+        async () =>
+          (await card.locator('.taken li').allInnerTexts()).map((t) => t.replace(/ · \d{4}-.*$/, '')),
+        {
+          timeout: 30_000,
+        },
+      )
+      .toEqual([
+        `pause ${pauseTx.slice(0, 10)}…${pauseTx.slice(-8)} landed first · pause block 12 index 0; attack block 12 index 1`,
+        'webhook delivered · HTTP 200 after 1 attempt',
+        'webhook failed · webhook http://127.0.0.1:9 failed fetch failed (3 attempts)',
+      ]);
     await shot(page, 'alerts.png');
     await card.getByRole('link', { name: 'trail' }).click();
     const summary = page.getByRole('region', { name: 'Summary' });
