@@ -135,6 +135,7 @@ async function main() {
     const consoleUrl = api.url.replace(/\/graphql$/, '/console/');
     await (await fetch(consoleUrl)).text(); // the bundle is built on its first request: not timed
     for (const w of wallets) await measure(browser, consoleUrl, api.url, w);
+    for (const w of wallets) await fields(api.url, w); // after measure's warm-up
     await payload(consoleUrl);
   } finally {
     await browser.close();
@@ -146,6 +147,41 @@ async function main() {
 
 const SUMMARY_AND_PAGE = `query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { address degreeTotal totals { type direction count amount }
   neighbors(first: 100) { totalCount edges { node { address } relationship { id type from to amount } } } } }`;
+
+/** The wallet page's GraphQL fields, one group per request, so each one's cost shows alone. */
+const FIELDS: [string, string][] = [
+  ['identity + degree (degree store)', 'address isHotkey isContract firstSeenBlock lastSeenBlock degreeTotal degree { type direction count }'],
+  ['totals', 'totals { type direction asset netuid count amount alphaAmount }'],
+  ['firstSeenAt + lastSeenAt', 'firstSeenAt lastSeenAt'],
+  ['owner + hotkeys + parents + children', 'owner { address } hotkeys(first: 25) { netuid } parents(first: 25) { netuid } children(first: 25) { netuid }'],
+  ['tags + alerts', 'tags { label } alerts(first: 10) { edges { node { id } } }'],
+  ['first neighbour page (100) + totalCount', 'neighbors(first: 100) { totalCount edges { node { address isHotkey isContract } relationship { id type from to amount blockNumber } } }'],
+]; // biome-ignore format: a table
+
+/** Each field group of the wallet page asked alone, p50 and max over --runs after one untimed. */
+async function fields(graphqlUrl: string, w: { name: string; address: string; degree: number }) {
+  say(`${w.name} (${fmt(w.degree)} relationships): each field group of the wallet page alone`);
+  for (const [name, sel] of FIELDS) {
+    const query = `query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { ${sel} } }`;
+    const ms: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const t0 = performance.now();
+      const res = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { a: w.address } }),
+      });
+      const body = (await res.json()) as { errors?: { message: string }[] };
+      if (body.errors) throw new Error(`the API refused ${name}: ${body.errors[0]!.message}`);
+      if (i > 0) ms.push(performance.now() - t0);
+    }
+    say(
+      `  ${name.padEnd(42)} p50 ${percentile(ms, 50).toFixed(0).padStart(5)} ms  max ${Math.max(...ms)
+        .toFixed(0)
+        .padStart(5)} ms`,
+    );
+  }
+}
 
 async function measure(
   browser: Awaited<ReturnType<typeof launchBrowser>>,
