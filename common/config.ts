@@ -103,6 +103,12 @@ const schema = z.object({
   PATROL_TRAIL_OPEN_MS: whole(1_000).default(600_000),
   /** How often an open trail looks for a new head. */
   PATROL_TRAIL_POLL_MS: whole(100).default(1_000),
+  /**
+   * A trail round's deadline: shorter than PATROL_TIMEOUT_MS because an attack is live and a
+   * round ingests only when every challenged miner answered or the deadline passed (a registered
+   * neuron that runs no miner would hold the trail for the whole round timeout).
+   */
+  PATROL_TRAIL_TIMEOUT_MS: whole(500).default(3_000),
   /** The chain is a chopsticks dev chain in manual mode: build a block after submitting. */
   SUBTENSOR_DEV_BLOCKS: z.enum(['true', 'false']).default('false'),
   /** API keys as `role:key` pairs, comma-separated; roles are `read` and `write` (write implies read). */
@@ -254,7 +260,7 @@ export interface Config {
     /** Ethereum Patrol: '' is off. */
     ethRpcUrl: string;
     ethRecentBlocks: number;
-    trail: { maxTargets: number; lookbackBlocks: number; openMs: number; pollMs: number };
+    trail: { maxTargets: number; lookbackBlocks: number; openMs: number; pollMs: number; timeoutMs: number };
   };
   ethereum: { rpcUrl: string; wsUrl: string; chainId: number; hardfork: Env['ETH_HARDFORK'] };
   defense: {
@@ -349,6 +355,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         lookbackBlocks: e.PATROL_TRAIL_LOOKBACK_BLOCKS,
         openMs: e.PATROL_TRAIL_OPEN_MS,
         pollMs: e.PATROL_TRAIL_POLL_MS,
+        timeoutMs: e.PATROL_TRAIL_TIMEOUT_MS,
       },
     },
     ethereum: {

@@ -42,6 +42,8 @@ export interface TrailRunOptions {
   trailLog?: Logger;
   trail?: Partial<TrailParams>;
   defenseMiners?: number;
+  /** Registered neurons that run no miner (never answer), challenged beside the real one. */
+  silentNeurons?: string[];
   /** Timing hooks (the bench's parts). */
   on?: {
     round?: (r: RoundReport) => void;
@@ -166,7 +168,10 @@ export async function startTrailRun(o: TrailRunOptions): Promise<TrailRun> {
       ingest: defense.ingest,
       chain: undefined as unknown as ChainView, // Ethereum trail rounds only
       head: () => reader.head(),
-      miners: async () => [{ hotkey: minerKey.address, uid: 0 }],
+      miners: async () => [
+        { hotkey: minerKey.address, uid: 0 },
+        ...(o.silentNeurons ?? []).map((hotkey, i) => ({ hotkey, uid: i + 1 })),
+      ],
       params: { window: 50, depth: 3, timeoutMs: 20_000, probes: 8, scoring: DEFAULT_SCORING },
       ethereum: {
         head: () => reader.head(),
@@ -182,7 +187,15 @@ export async function startTrailRun(o: TrailRunOptions): Promise<TrailRun> {
       reader,
       chainId,
       log: o.trailLog ?? log,
-      params: { maxTargets: 4, lookbackBlocks: 1000, openMs: 180_000, pollMs: 300, depth: 3, ...o.trail },
+      params: {
+        maxTargets: 4,
+        lookbackBlocks: 1000,
+        openMs: 180_000,
+        pollMs: 300,
+        timeoutMs: 3_000,
+        depth: 3,
+        ...o.trail,
+      },
     });
     const following = followTrailRequests({
       connection: conn(),

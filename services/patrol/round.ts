@@ -108,10 +108,11 @@ function blocksAround(chain: Chain, t: TargetCandidate, window: number, head: nu
 const REJECTED_METRIC = 'vigil_patrol_answers_rejected_total';
 
 /**
- * Plays round `round`; `given` replaces the round's target source for this round alone (an
- * attacker's trail names its targets: services/patrol/trail.ts), everything else unchanged.
+ * Plays round `round`; `given` replaces the round's target source and `timeoutMs` its deadline for
+ * this round alone (an attacker's trail names its targets and cannot wait: services/patrol/trail.ts),
+ * everything else unchanged.
  */
-export type RunRound = (round: number, given?: TargetSource) => Promise<RoundReport>;
+export type RunRound = (round: number, given?: TargetSource, timeoutMs?: number) => Promise<RoundReport>;
 
 export function createRound(deps: RoundDeps): RunRound {
   // One counter per registry, shared by the rounds of each chain a validator runs.
@@ -126,10 +127,15 @@ export function createRound(deps: RoundDeps): RunRound {
   const me = deps.validator;
 
   /** Every miner's challenge on its target, all with one deadline. */
-  const challengesFor = async (round: number, miners: PatrolMiner[], given?: TargetSource) => {
+  const challengesFor = async (
+    round: number,
+    miners: PatrolMiner[],
+    given?: TargetSource,
+    timeoutMs = deps.params.timeoutMs,
+  ) => {
     const head = await deps.head();
     const targets = await (given ?? deps.targets)(miners, head);
-    const { window, depth, timeoutMs } = deps.params;
+    const { window, depth } = deps.params;
     const deadline = Date.now() + timeoutMs;
     const challenges = miners.map(
       (miner, i): Challenge => ({
@@ -161,9 +167,9 @@ export function createRound(deps: RoundDeps): RunRound {
     return scoreAnswer(measured, deps.params.scoring);
   };
 
-  return async function runRound(round, given) {
+  return async function runRound(round, given, timeoutMs) {
     const miners = await deps.miners();
-    const { challenges, deadline } = await challengesFor(round, miners, given);
+    const { challenges, deadline } = await challengesFor(round, miners, given, timeoutMs);
     const sentAt = Date.now();
     const collecting = deps.intake.collect(challenges, deadline); // open before sending
     await Promise.all(

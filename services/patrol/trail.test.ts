@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { Wallet, parseEther } from 'ethers';
 import { Registry } from 'prom-client';
@@ -7,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import { fundedAttacker, pay, startTrailRun } from '../../dev/testkit/trailRun.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { trailStream } from '../../protocol/keys.ts';
+import { patrolChallengeStream, trailStream } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { createTestApi } from '../../test/api.ts';
 import { LEVEL, captureLogger } from '../../test/log.ts';
@@ -55,7 +56,12 @@ describe('the attacker trail', () => {
     const trailLog = captureLogger('info');
     const token = fx.addresses.token.toLowerCase();
     const worker = startTestIngestWorker(conn, prefix, graph, { concurrency: 2, batchSize: 1000 });
+    // A registered neuron that runs no miner: the trail must not wait the round timeout (20 s) for it.
+    const silent = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(
+      `//trail-silent-${RUN}`,
+    ).address;
     const trail = await startTrailRun({
+      silentNeurons: [silent],
       fx,
       graph,
       redisUrl: redisUrl(),
@@ -135,6 +141,14 @@ describe('the attacker trail', () => {
         { address: exploitAddress, role: 'callee' },
       ]);
       expect(trailLog.lines.filter((l) => l.msg === 'trail opened')).toHaveLength(1);
+      // The silent neuron was challenged with the trail's deadline (3 s), not the round's (20 s):
+      // a stream entry's id is its arrival time in ms, after the deadline was set.
+      const toSilent = await conn.xrange(patrolChallengeStream(prefix, silent), '-', '+');
+      expect(toSilent.length).toBeGreaterThan(0);
+      for (const [id, fields] of toSilent) {
+        const { deadline } = JSON.parse(fields[1]!) as { deadline: number };
+        expect(deadline - Number(id.split('-')[0])).toBeLessThanOrEqual(3_000);
+      }
 
       // The pause lands first; the attacker moves what it holds on: the forward trail finds it.
       await fx.node.mine();
@@ -193,7 +207,14 @@ describe('trail requests the Patrol validator drops', () => {
       chainId: 31337,
       log,
       metrics,
-      params: { maxTargets: 4, lookbackBlocks: 1000, openMs: 60_000, pollMs: 100, depth: 3 },
+      params: {
+        maxTargets: 4,
+        lookbackBlocks: 1000,
+        openMs: 60_000,
+        pollMs: 100,
+        timeoutMs: 3_000,
+        depth: 3,
+      },
     });
     const good = {
       alertId: 'ethereum:31337:0xab:inv',

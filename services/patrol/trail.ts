@@ -31,6 +31,8 @@ export interface TrailParams {
   openMs: number;
   /** How often an open trail looks for a new head. */
   pollMs: number;
+  /** Each trail round's deadline (ms): an attack is live, silent neurons must not hold it. */
+  timeoutMs: number;
   /** Hops of each walk (PATROL_DEPTH). */
   depth: number;
 }
@@ -90,8 +92,10 @@ export function createTrails(deps: TrailDeps): Trails {
     toBlock: number,
   ) => {
     const span = { fromBlock, toBlock };
-    const report = await deps.runRound(++round, async (miners) =>
-      miners.map(() => ({ address: target, block: toBlock, span, direction })),
+    const report = await deps.runRound(
+      ++round,
+      async (miners) => miners.map(() => ({ address: target, block: toBlock, span, direction })),
+      p.timeoutMs,
     );
     const accepted = report.results.filter((r) => r.accepted);
     log.info(
