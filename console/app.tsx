@@ -15,24 +15,26 @@ export function App() {
   return (
     <div class="layout">
       <nav class="sidebar" aria-label="Pages">
-        <a class="brand" href={href(PAGES[0]!.id)}>
-          Vigil
-        </a>
-        {groups.map((g) => (
-          <section key={g}>
-            <h3>{g}</h3>
-            {PAGES.filter((p) => p.group === g).map((p) => (
-              <a key={p.id} href={href(p.id)} class={p === current ? 'active' : ''} data-page={p.id}>
-                {p.title}
-              </a>
-            ))}
-          </section>
-        ))}
-        <footer>
-          <ApiStatus />
-          <KeyStatus />
-          <a href="/graphql">GraphiQL</a>
-        </footer>
+        <div class="sidebar-inner">
+          <a class="brand" href={href(PAGES[0]!.id)}>
+            Vigil
+          </a>
+          {groups.map((g) => (
+            <section key={g}>
+              <h3>{g}</h3>
+              {PAGES.filter((p) => p.group === g).map((p) => (
+                <a key={p.id} href={href(p.id)} class={p === current ? 'active' : ''} data-page={p.id}>
+                  {p.title}
+                </a>
+              ))}
+            </section>
+          ))}
+          <footer>
+            <ApiStatus />
+            <KeyStatus />
+            <a href="/graphql">GraphiQL</a>
+          </footer>
+        </div>
       </nav>
       <main>
         <current.component params={route.params} />

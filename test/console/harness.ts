@@ -20,6 +20,8 @@ const SHOTS = path.resolve(
 );
 export async function shot(page: Page, name: string): Promise<void> {
   await mkdir(SHOTS, { recursive: true });
+  // From the top: a full-page capture keeps the scroll, and the sidebar's sticky content with it.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
 }
 
