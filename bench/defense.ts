@@ -158,9 +158,11 @@ async function main() {
     worker.on('active', (job) => {
       if (job.data.kind === 'finding') pickedAt.set(alertId(job.data), performance.now());
     });
-    alertSub.on('message', (_ch: string, msg: string) =>
-      alertAt.set((JSON.parse(msg) as { id: string }).id, performance.now()),
-    );
+    // The first message is the alert stored; later ones re-send it as its action outcomes arrive.
+    alertSub.on('message', (_ch: string, msg: string) => {
+      const id = (JSON.parse(msg) as { id: string }).id;
+      if (!alertAt.has(id)) alertAt.set(id, performance.now());
+    });
     await alertSub.subscribe(alertChannel(prefix));
 
     const rpc = createHttpRpc({ url: fx.node.rpcUrl });

@@ -263,7 +263,9 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
   const alertAt = new Map<string, number>();
   alertSub.on('message', (_ch: string, msg: string) => {
     try {
-      alertAt.set((JSON.parse(msg) as { id: string }).id, performance.now());
+      // The first message is the alert stored; later ones re-send it as its action outcomes arrive.
+      const id = (JSON.parse(msg) as { id: string }).id;
+      if (!alertAt.has(id)) alertAt.set(id, performance.now());
     } catch {
       // not ours
     }
