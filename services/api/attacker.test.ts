@@ -3,7 +3,7 @@ import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { alertId } from '../../protocol/ids.ts';
-import type { SubgraphJob } from '../../protocol/ingest.ts';
+import { type SubgraphJob, attackerContractsOf } from '../../protocol/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
@@ -199,6 +199,79 @@ describe('Alert.attacker', () => {
     };
     expect(badBody.errors[0]!.extensions.argument).toBe('token');
     expect(badBody.errors[0]!.message).toContain('token');
+  }, 120_000);
+
+  it('lists the contracts the flagged tx calls and those the sender deployed, never the protected one', async () => {
+    const [attacker, exploit, router, victim] = [
+      newEthAddress(),
+      newEthAddress(),
+      newEthAddress(),
+      newEthAddress(),
+    ];
+    // The graph knows the attacker deployed `exploit` (a Patrol subgraph with a DEPLOYED edge).
+    await ingest({
+      kind: 'subgraph',
+      chain: 'ethereum',
+      submissionId: `test:${crypto.randomUUID()}`,
+      target: attacker,
+      window: { from: 90, to: 110 },
+      miner: { hotkey: newSs58(), uid: 1 },
+      validator: { hotkey: newSs58(), uid: 0 },
+      acceptedAt: new Date().toISOString(),
+      nodes: [
+        { address: attacker, type: 'wallet' },
+        { address: exploit, type: 'contract' },
+      ],
+      edges: [
+        {
+          type: 'DEPLOYED',
+          from: attacker,
+          to: exploit,
+          evidence: { txHash: newHash(), blockNumber: 95, blockHash: newHash() },
+        },
+      ],
+    });
+    const base = sampleFinding();
+    const protectedContract = base.invariant.contract;
+    const invariant = { ...base.invariant, contract: protectedContract };
+    const contractsOf = async (finding: object, hash: string) => {
+      await ingest(finding as Parameters<typeof enqueueIngest>[1]);
+      const data = await ask(
+        'query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { attackerContracts { chain address isContract } } } } }',
+        { tx: hash },
+      );
+      expect(data.alerts.edges).toHaveLength(1);
+      return (data.alerts.edges[0].node.attackerContracts as { address: string }[]).map((w) => w.address);
+    };
+    // The tx calls a router that is not the protected contract: the router and the deployed exploit.
+    const viaRouter = { hash: newHash(), from: attacker, to: router, nonce: 1, blockNumber: null };
+    const named = attackerContractsOf(viaRouter, protectedContract);
+    expect(named).toEqual([router]);
+    expect(
+      await contractsOf({ ...base, invariant, tx: viaRouter, attackerContracts: named }, viaRouter.hash),
+    ).toEqual([router, exploit].sort());
+    // The tx calls the protected contract itself: only what the attacker deployed.
+    const direct = { hash: newHash(), from: attacker, to: protectedContract, nonce: 2, blockNumber: null };
+    expect(attackerContractsOf(direct, protectedContract)).toEqual([]);
+    expect(await contractsOf({ ...base, invariant, tx: direct, attackerContracts: [] }, direct.hash)).toEqual(
+      [exploit],
+    );
+    // A finding from before the field (none named), whose sender deployed nothing known: [].
+    const { attackerContracts: _, ...old } = sampleFinding({
+      tx: { hash: newHash(), from: newEthAddress(), to: victim, nonce: 0, blockNumber: null },
+    });
+    expect(await contractsOf(old, old.tx.hash)).toEqual([]);
+    // An alert stored without the property at all (written before this version): [] too, no error.
+    await graph.write((tx) =>
+      tx.run('MATCH (a:Alert {id: $id}) REMOVE a.attackerContracts', {
+        id: alertId({ chainId: base.chainId, tx: viaRouter, invariant }),
+      }),
+    );
+    const again = await ask(
+      'query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { attackerContracts { address } } } } }',
+      { tx: viaRouter.hash },
+    );
+    expect(again.alerts.edges[0].node.attackerContracts).toEqual([{ address: exploit }]);
   }, 120_000);
 
   it('is null when the sender is not in the graph', async () => {
