@@ -274,6 +274,84 @@ describe('Alert.attacker', () => {
     expect(again.alerts.edges[0].node.attackerContracts).toEqual([{ address: exploit }]);
   }, 120_000);
 
+  it('sums per token: ETH and an ERC-20 between the same wallets are never added', async () => {
+    const [a, b, c, token] = [newEthAddress(), newEthAddress(), newEthAddress(), newEthAddress()];
+    const ethWei = '1000000000000000000000';
+    const units = '7';
+    const edge = (
+      from: string,
+      to: string,
+      amount: string,
+      extra: Record<string, unknown>,
+      block: number,
+    ) => ({
+      type: 'TRANSFER' as const,
+      from,
+      to,
+      evidence: { txHash: newHash(), blockNumber: block, blockHash: newHash(), amount, ...extra },
+    });
+    await ingest({
+      kind: 'subgraph',
+      chain: 'ethereum',
+      submissionId: `test:${crypto.randomUUID()}`,
+      target: b,
+      window: { from: 90, to: 110 },
+      miner: { hotkey: newSs58(), uid: 1 },
+      validator: { hotkey: newSs58(), uid: 0 },
+      acceptedAt: new Date().toISOString(),
+      nodes: [a, b, c].map((address) => ({ address, type: 'wallet' as const })),
+      edges: [
+        edge(a, b, ethWei, { callPath: '' }, 100),
+        edge(a, b, units, { token, logIndex: 0, tokenSymbol: 'EVIL', tokenDecimals: 6 }, 100),
+        edge(b, c, units, { token, logIndex: 0, tokenSymbol: 'EVIL', tokenDecimals: 6 }, 101),
+      ],
+    });
+    const eth = { token: 'ETH', amount: ethWei, symbol: 'ETH', decimals: 18 };
+    const evil = { token, amount: units, symbol: 'EVIL', decimals: 6 };
+    const p = await ask(
+      `query ($a: String!, $c: String!) { paths(chain: ETHEREUM, from: $a, to: $c) {
+         paths { hops { count amount amounts { token amount symbol decimals } relationships { token tokenSymbol tokenDecimals } } } } }`,
+      { a, c },
+    );
+    expect(p.paths.paths).toHaveLength(1);
+    const [first, second] = p.paths.paths[0].hops;
+    // The old answer was the digit sum 1000000000000000000007 under `amount`.
+    expect(first).toMatchObject({ count: 2, amount: null, amounts: [eth, evil] });
+    expect(first.relationships).toContainEqual({ token, tokenSymbol: 'EVIL', tokenDecimals: 6 });
+    expect(first.relationships).toContainEqual({ token: null, tokenSymbol: null, tokenDecimals: null });
+    expect(second).toMatchObject({ count: 1, amount: units, amounts: [evil] });
+
+    const flow = async (tokenArg: string | null) =>
+      (
+        await ask(
+          `query ($a: String!, $k: String) { flow(chain: ETHEREUM, from: $a, depth: 2, token: $k) {
+             hops { hop count amount amounts { token amount symbol decimals } wallets { address amount amounts { token amount } } } } }`,
+          { a, k: tokenArg },
+        )
+      ).flow.hops;
+    expect(await flow(null)).toEqual([
+      {
+        hop: 1,
+        count: 2,
+        amount: null,
+        amounts: [eth, evil],
+        wallets: [
+          { address: b, amount: null, amounts: [eth, evil].map(({ token, amount }) => ({ token, amount })) },
+        ],
+      },
+      {
+        hop: 2,
+        count: 1,
+        amount: units,
+        amounts: [evil],
+        wallets: [{ address: c, amount: units, amounts: [{ token, amount: units }] }],
+      },
+    ]);
+    // With a token filter the single-token meaning of `amount` is unchanged.
+    expect((await flow('ETH')).map((h: { amount: string }) => h.amount)).toEqual([ethWei]);
+    expect((await flow(token)).map((h: { amount: string }) => h.amount)).toEqual([units, units]);
+  }, 120_000);
+
   it('is null when the sender is not in the graph', async () => {
     const finding = sampleFinding();
     await ingest(finding);
