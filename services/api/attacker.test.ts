@@ -350,6 +350,38 @@ describe('Alert.attacker', () => {
     // With a token filter the single-token meaning of `amount` is unchanged.
     expect((await flow('ETH')).map((h: { amount: string }) => h.amount)).toEqual([ethWei]);
     expect((await flow(token)).map((h: { amount: string }) => h.amount)).toEqual([units, units]);
+
+    // The export names each row's asset: CSV columns and JSON fields.
+    const exported = async (format: 'CSV' | 'JSON', tokenArg?: string) =>
+      (
+        await ask(
+          'query ($f: ExportFormat!, $p: PathsExport!) { export(format: $f, paths: $p) { rowCount body } }',
+          { f: format, p: { chain: 'ETHEREUM', from: a, to: c, token: tokenArg } },
+        )
+      ).export;
+    const csv = await exported('CSV');
+    const [header, ...rows] = csv.body.trimEnd().split('\r\n');
+    const cols = header.split(',');
+    expect(cols.slice(-3)).toEqual(['token', 'tokenSymbol', 'tokenDecimals']);
+    const pick = (line: string) => {
+      const v = Object.fromEntries(line.split(',').map((x, i) => [cols[i], x]));
+      return [v.hop, v.from, v.to, v.amount, v.token, v.tokenSymbol, v.tokenDecimals].join(' ');
+    };
+    expect(rows.map(pick).sort()).toEqual(
+      [
+        `1 ${a} ${b} ${ethWei} ETH ETH 18`,
+        `1 ${a} ${b} ${units} ${token} EVIL 6`,
+        `2 ${b} ${c} ${units} ${token} EVIL 6`,
+      ].sort(),
+    );
+    const json = JSON.parse((await exported('JSON')).body);
+    expect(
+      json.relationships
+        .map((r: Record<string, unknown>) => [r.amount, r.token, r.tokenSymbol, r.tokenDecimals].join(' '))
+        .sort(),
+    ).toEqual([`${ethWei} ETH ETH 18`, `${units} ${token} EVIL 6`, `${units} ${token} EVIL 6`].sort());
+    // The export's token filter, as on the query fields: only the ERC-20's rows.
+    expect((await exported('CSV', token)).rowCount).toBe(2);
   }, 120_000);
 
   it('is null when the sender is not in the graph', async () => {
