@@ -95,6 +95,20 @@ const schema = z.object({
   PATROL_ETH_RPC_URL: optionalUrl(['http', 'https'], 'http://127.0.0.1:8545'),
   /** Ethereum Patrol draws its targets from activity in the node's last N blocks. */
   PATROL_ETH_RECENT_BLOCKS: whole(1).default(1_000),
+  /** An alert's trail (services/patrol/trail.ts): targets asked per alert at most. */
+  PATROL_TRAIL_MAX_TARGETS: whole(1, 16).default(4),
+  /** Blocks before the head the trail's backward walk (who funded the attacker) covers. */
+  PATROL_TRAIL_LOOKBACK_BLOCKS: whole(1, 4_999).default(1_000),
+  /** How long after the alert the trail's forward walk is re-asked as blocks arrive. */
+  PATROL_TRAIL_OPEN_MS: whole(1_000).default(600_000),
+  /** How often an open trail looks for a new head. */
+  PATROL_TRAIL_POLL_MS: whole(100).default(1_000),
+  /**
+   * A trail round's deadline: shorter than PATROL_TIMEOUT_MS because an attack is live and a
+   * round ingests only when every challenged miner answered or the deadline passed (a registered
+   * neuron that runs no miner would hold the trail for the whole round timeout).
+   */
+  PATROL_TRAIL_TIMEOUT_MS: whole(500).default(3_000),
   /** The chain is a chopsticks dev chain in manual mode: build a block after submitting. */
   SUBTENSOR_DEV_BLOCKS: z.enum(['true', 'false']).default('false'),
   /** API keys as `role:key` pairs, comma-separated; roles are `read` and `write` (write implies read). */
@@ -246,6 +260,7 @@ export interface Config {
     /** Ethereum Patrol: '' is off. */
     ethRpcUrl: string;
     ethRecentBlocks: number;
+    trail: { maxTargets: number; lookbackBlocks: number; openMs: number; pollMs: number; timeoutMs: number };
   };
   ethereum: { rpcUrl: string; wsUrl: string; chainId: number; hardfork: Env['ETH_HARDFORK'] };
   defense: {
@@ -335,6 +350,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minerDelayMs: e.PATROL_MINER_DELAY_MS,
       ethRpcUrl: e.PATROL_ETH_RPC_URL,
       ethRecentBlocks: e.PATROL_ETH_RECENT_BLOCKS,
+      trail: {
+        maxTargets: e.PATROL_TRAIL_MAX_TARGETS,
+        lookbackBlocks: e.PATROL_TRAIL_LOOKBACK_BLOCKS,
+        openMs: e.PATROL_TRAIL_OPEN_MS,
+        pollMs: e.PATROL_TRAIL_POLL_MS,
+        timeoutMs: e.PATROL_TRAIL_TIMEOUT_MS,
+      },
     },
     ethereum: {
       rpcUrl: e.ETH_RPC_URL,

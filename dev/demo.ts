@@ -18,6 +18,7 @@ import { subnetNeurons } from '../services/patrol/chainAccess.ts';
 import { startLocalSubtensor } from './bittensor/localChain.ts';
 import { seedScenario } from './bittensor/seeder.ts';
 import { runDefenseScenario } from './defense/demoScenario.ts';
+import { checkTrail, trailCypher, trailGraphql } from './defense/trailQueries.ts';
 import { localMinerUser } from './minerUsers.ts';
 
 /** The demo's EVM chain id: fresh per run, below 2^31 (GraphQL's Int) until 2038. */
@@ -232,8 +233,16 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
       PATROL_ROUNDS: '1',
       PATROL_ROUND_INTERVAL_MS: '0',
       PATROL_ETH_RPC_URL: defense.rpcUrl,
+      // It follows the demo defense validator's trail requests: the attacker's trail at once.
+      DEFENSE_VALIDATOR_ID: defense.validatorId,
     },
     (l) => {
+      if (l.msg === 'trail opened')
+        say(`trail of alert ${l.alert}: asking about ${(l.targets as string[]).join(' and ')}`);
+      if (l.msg === 'trail asked')
+        say(
+          `trail: ${l.direction === 'in' ? 'who funded' : 'where value went from'} ${l.target} (blocks ${l.fromBlock}–${l.toBlock}): ${l.accepted} of ${l.miners} answers accepted, ${l.edges} edges`,
+        );
       if (l.msg === 'miner scored' && l.chain === 'ethereum' && minerUids.has(l.uid as number))
         say(
           `uid ${l.uid} on Ethereum: ${l.accepted ? `accepted, ${l.edges} edges, score ${Number(l.score).toFixed(3)}` : `rejected: ${l.reason}`}`,
@@ -247,6 +256,12 @@ export async function demoCommand(rt: Runtime, args: string[]): Promise<void> {
     });
   const eth = await waitForIngestion(graph, ingestQueue, 'ethereum');
   say(`${eth.wallets} Ethereum wallets and contracts, ${eth.relationships} relationships in Neo4j`);
+  const trail = await checkTrail(graph, `${api.url}`, defense.attackTx);
+  say(
+    trail.funders.length > 0
+      ? `the attacker's trail: funded by ${trail.funders.map((f) => `${f.address} (${f.amount} ${f.token ?? 'wei'})`).join(', ')}; the Cypher query below returns ${trail.cypherPaths} funding paths`
+      : "the attacker's trail: NOT in the graph (see the trail lines above)",
+  );
 
   step('waiting until the API answers the common questions (query plans warmed up)');
   const warm = (await api.ready) as { warm?: boolean; ms?: number } | undefined;
@@ -280,6 +295,12 @@ BitDefense — this run's alerts (chain ${defense.chainId} is this run's own), i
 
 and in Neo4j Browser:
   MATCH p = (a:Alert {txHash: "${defense.attackTx}"})-[:VIOLATES|RAISED_ON|IN_TX]->() RETURN p
+
+The attacker's trail next to the alert (Patrol asked its miners the moment the alert was raised), in GraphiQL:
+  ${trailGraphql(defense.attackTx).replaceAll('\n', '\n  ')}
+
+and in Neo4j Browser (who funded the attacker, up to 3 hops back):
+  ${trailCypher(defense.attackTx).replaceAll('\n', '\n  ')}
 `);
   if (opt.exit) {
     await rt.shutdown.kill();

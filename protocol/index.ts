@@ -10,6 +10,7 @@
  *   signing.ts  how miners sign: RFC 8785 canonical JSON, blake2-256, sr25519 (Patrol and defense)
  *   patrol.ts   Patrol Challenge and Answer, its size caps, the answer's signature, score history entries
  *   defense.ts  BitDefense Challenge and Answer, Heartbeat, PublishedWeights, PauseClaim, AlertEvent
+ *   trail.ts    TrailRequest: a decided violation's attacker addresses, defense validator to Patrol validator
  *   operators.ts  what validators publish for subnet operators (Patrol round, defense epoch)
  *   ingest.ts   the `ingest` queue's SubgraphJob and FindingJob, the nodes-and-edges schema Patrol
  *               answers share, and the checks a subgraph must pass
@@ -27,3 +28,4 @@ export * from './model.ts';
 export * from './parse.ts';
 export * as patrol from './patrol.ts';
 export * as signing from './signing.ts';
+export * as trail from './trail.ts';

@@ -71,3 +71,14 @@ export const defenseStateKey = (prefix: string, validatorId: string) =>
   `${prefix}:defense:state:${validatorId}`;
 /** Redis sorted set: validators of a kind that published a state, scored by when (newest read first). */
 export const operatorIndexKey = (prefix: string, kind: 'patrol' | 'defense') => `${prefix}:operators:${kind}`;
+
+/**
+ * Redis stream, validator to validator (both the operator's own processes; no miner's ACL grants
+ * it): trail requests a defense validator writes on each decided violation (protocol/trail.ts
+ * `TrailRequest`), read by the Patrol validator of the same operator (same DEFENSE_VALIDATOR_ID).
+ */
+export const trailStream = (prefix: string, defenseValidatorId: string) =>
+  `${prefix}:trail:requests:${defenseValidatorId}`;
+/** Redis string: the id of the last trail request a Patrol validator took from that stream (a restart resumes after it). */
+export const trailOffsetKey = (prefix: string, patrolValidatorHotkey: string, defenseValidatorId: string) =>
+  `${prefix}:trail:offset:${patrolValidatorHotkey}:${defenseValidatorId}`;

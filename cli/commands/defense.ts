@@ -30,6 +30,7 @@ import {
   validateRegistration,
 } from '../../services/defense/registry.ts';
 import { createRewardBook, defenseWeights } from '../../services/defense/rewards.ts';
+import { createTrailRequester } from '../../services/defense/trail.ts';
 import { createDefenseValidator } from '../../services/defense/validator.ts';
 import { createEngine } from '../../services/engine/engine.ts';
 import { subnetNeurons } from '../../services/patrol/chainAccess.ts';
@@ -212,6 +213,15 @@ export async function defenseValidatorCommand(rt: Runtime): Promise<void> {
     notifiers: { webhookSecret: d.webhookSecret, telegram: d.telegram },
     rewards,
     nonces,
+    // Each decided violation asks Patrol for the attacker's trail (services/defense/trail.ts).
+    onViolation: createTrailRequester({
+      connection,
+      prefix: rt.config.queuePrefix,
+      validatorId: d.validatorId,
+      chainId,
+      head: async () => Number(BigInt(await rpc.call<string>('eth_blockNumber'))),
+      log: rt.log,
+    }),
   });
   rt.shutdown.add('defense validator', () => validator.close());
   await validator.start();

@@ -17,7 +17,9 @@ import { ethereumTargets, ethereumVerifier } from '../../services/patrol/ethereu
 import { runRounds } from '../../services/patrol/loop.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
 import { createPatrolStatePublisher } from '../../services/patrol/operatorState.ts';
+import type { RunRound } from '../../services/patrol/round.ts';
 import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
+import { createTrails, followTrailRequests } from '../../services/patrol/trail.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
 import { createWeightSetter } from '../../services/patrol/weights.ts';
 import { type Runtime, neo4jDependency, openGraph, redisDependency, serveHealth } from '../runtime.ts';
@@ -111,6 +113,43 @@ export async function patrolMinerCommand(rt: Runtime): Promise<void> {
   );
 }
 
+/**
+ * The attacker's trail (services/patrol/trail.ts): the defense validator of the same operator
+ * (DEFENSE_VALIDATOR_ID) requests it on each violation; its Ethereum rounds start at once.
+ */
+async function followTrails(
+  rt: Runtime,
+  deps: {
+    eth: NonNullable<Awaited<ReturnType<typeof ethereumNode>>>;
+    connection: ReturnType<typeof createRedisConnection>;
+    validator: string;
+    runRound: RunRound;
+  },
+) {
+  const chainId = Number(
+    BigInt(await namingSetting('PATROL_ETH_RPC_URL', deps.eth.rpc.call<string>('eth_chainId'))),
+  );
+  const log = rt.log.child({ component: 'trail' });
+  const trails = createTrails({
+    runRound: deps.runRound,
+    reader: deps.eth.reader,
+    chainId,
+    log,
+    params: { ...rt.config.patrol.trail, depth: rt.config.patrol.depth },
+    metrics: rt.registry,
+  });
+  const following = followTrailRequests({
+    connection: deps.connection,
+    prefix: rt.config.queuePrefix,
+    validator: deps.validator,
+    defenseValidatorId: rt.config.defense.validatorId,
+    trails,
+    log,
+  });
+  rt.shutdown.add('trails', () => following.close());
+  log.info({ defenseValidator: rt.config.defense.validatorId, chainId }, 'following trail requests');
+}
+
 /** `vigil patrol-validator`: runs rounds, verifies and scores answers, ingests them, sets weights. */
 export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   const hotkey = await hotkeyFrom(rt);
@@ -156,6 +195,13 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     },
   });
   rt.shutdown.add('patrol validator', () => validator.close());
+  if (eth)
+    await followTrails(rt, {
+      eth,
+      connection,
+      validator: hotkey.address,
+      runRound: validator.runEthereumRound!,
+    });
   const producer = blockProducerFor(api, { devBlocks: rt.config.subtensor.devBlocks });
   await serveHealth(rt, {
     redis: redisDependency(rt, connection),

@@ -24,6 +24,7 @@ import { alertChannel } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../queues/ingestion.ts';
 import { SIGNATURE_HEADER, createPauseAgent } from '../../services/defense/actions.ts';
+import { createTrailRequester } from '../../services/defense/trail.ts';
 import { type RoundReport, createDefenseValidator } from '../../services/defense/validator.ts';
 import { setupFixture } from '../testkit/engine.ts';
 import {
@@ -64,6 +65,8 @@ export interface DefenseScenarioDeps {
 
 export interface DefenseScenarioResult {
   chainId: number;
+  /** The defense validator's id: the Patrol validator follows its trail requests (DEFENSE_VALIDATOR_ID). */
+  validatorId: string;
   rpcUrl: string;
   /** The watched Vault (lower-case). */
   contract: string;
@@ -217,8 +220,9 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
   const provider = createMonitorProvider({ url: fx.node.wsUrl, chainId });
   shutdown.add('defense provider', () => closeMonitorProvider(provider));
   const reports = new Map<string, RoundReport>();
+  const validatorId = `defense-demo-${run}-validator`;
   const validator = createDefenseValidator({
-    id: `defense-demo-${run}-validator`,
+    id: validatorId,
     chainId,
     connection: producer,
     prefix: deps.prefix,
@@ -239,6 +243,15 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
     }),
     notifiers: { webhookSecret: secret, telegram: { baseUrl: '', token: '' } },
     onRound: (r) => reports.set(r.txHash, r),
+    // The attacker's trail, for the Patrol validator that follows this id (services/defense/trail.ts).
+    onViolation: createTrailRequester({
+      connection: producer,
+      prefix: deps.prefix,
+      validatorId,
+      chainId,
+      head: () => fx.provider.getBlockNumber(),
+      log: logger.child({ component: 'trail' }),
+    }),
   });
   shutdown.add('defense validator', () => validator.close());
   await validator.start();
@@ -423,6 +436,7 @@ export async function runDefenseScenario(deps: DefenseScenarioDeps): Promise<Def
 
   return {
     chainId,
+    validatorId,
     rpcUrl: fx.node.rpcUrl,
     contract: vault,
     attacker: attacker.address.toLowerCase(),

@@ -86,14 +86,17 @@ const logResult = (round: number, chain: Chain, r: MinerResult, log: Logger) =>
 
 /**
  * Where a challenge looks, as its chain's message says it (protocol/patrol.ts): `window` blocks
- * either side of the target's block, never past `head`; on Ethereum at most ETHEREUM_MAX_WINDOW.
+ * either side of the target's block (or the target's own span), never past `head`; on Ethereum at
+ * most ETHEREUM_MAX_WINDOW, in the target's direction when it names one.
  */
 function blocksAround(chain: Chain, t: TargetCandidate, window: number, head: number) {
   if (chain === 'bittensor')
     return { chain, target: t.address, targetBlock: t.block, window, maxBlock: head } as const;
-  const toBlock = Math.min(t.block + window, head);
-  const fromBlock = Math.max(0, t.block - window, toBlock - ETHEREUM_MAX_WINDOW + 1);
-  return { chain, target: t.address, fromBlock, toBlock } as const;
+  const toBlock = Math.min(t.span?.toBlock ?? t.block + window, head);
+  const from = t.span?.fromBlock ?? t.block - window;
+  const fromBlock = Math.min(toBlock, Math.max(0, from, toBlock - ETHEREUM_MAX_WINDOW + 1));
+  const direction = t.direction ? { direction: t.direction } : {};
+  return { chain, target: t.address, fromBlock, toBlock, ...direction } as const;
 }
 
 /**
@@ -104,7 +107,14 @@ function blocksAround(chain: Chain, t: TargetCandidate, window: number, head: nu
  */
 const REJECTED_METRIC = 'vigil_patrol_answers_rejected_total';
 
-export function createRound(deps: RoundDeps): (round: number) => Promise<RoundReport> {
+/**
+ * Plays round `round`; `given` replaces the round's target source and `timeoutMs` its deadline for
+ * this round alone (an attacker's trail names its targets and cannot wait: services/patrol/trail.ts),
+ * everything else unchanged.
+ */
+export type RunRound = (round: number, given?: TargetSource, timeoutMs?: number) => Promise<RoundReport>;
+
+export function createRound(deps: RoundDeps): RunRound {
   // One counter per registry, shared by the rounds of each chain a validator runs.
   const rejected =
     (deps.metrics?.getSingleMetric(REJECTED_METRIC) as Counter<'miner' | 'reason'> | undefined) ??
@@ -117,10 +127,15 @@ export function createRound(deps: RoundDeps): (round: number) => Promise<RoundRe
   const me = deps.validator;
 
   /** Every miner's challenge on its target, all with one deadline. */
-  const challengesFor = async (round: number, miners: PatrolMiner[]) => {
+  const challengesFor = async (
+    round: number,
+    miners: PatrolMiner[],
+    given?: TargetSource,
+    timeoutMs = deps.params.timeoutMs,
+  ) => {
     const head = await deps.head();
-    const targets = await deps.targets(miners, head);
-    const { window, depth, timeoutMs } = deps.params;
+    const targets = await (given ?? deps.targets)(miners, head);
+    const { window, depth } = deps.params;
     const deadline = Date.now() + timeoutMs;
     const challenges = miners.map(
       (miner, i): Challenge => ({
@@ -152,9 +167,9 @@ export function createRound(deps: RoundDeps): (round: number) => Promise<RoundRe
     return scoreAnswer(measured, deps.params.scoring);
   };
 
-  return async function runRound(round) {
+  return async function runRound(round, given, timeoutMs) {
     const miners = await deps.miners();
-    const { challenges, deadline } = await challengesFor(round, miners);
+    const { challenges, deadline } = await challengesFor(round, miners, given, timeoutMs);
     const sentAt = Date.now();
     const collecting = deps.intake.collect(challenges, deadline); // open before sending
     await Promise.all(

@@ -1,5 +1,5 @@
 import type { GraphEdge } from '../../graph/model.ts';
-import type { Answer, Challenge } from '../../protocol/patrol.ts';
+import type { Answer, Challenge, Direction } from '../../protocol/patrol.ts';
 
 /**
  * What a Patrol round needs from one chain, passed in by whoever wires the validator: the round
@@ -17,6 +17,13 @@ export interface PatrolMiner {
 export interface TargetCandidate {
   address: string;
   block: number;
+  /**
+   * Ethereum: the blocks to ask about (both included, never past the head), instead of the
+   * round's window either side of `block` (an attacker's trail asks so: services/patrol/trail.ts).
+   */
+  span?: { fromBlock: number; toBlock: number };
+  /** Ethereum: which way the walk goes from the target (absent: both). */
+  direction?: Direction;
 }
 
 /**
