@@ -96,15 +96,17 @@ export const findingJobSchema = z
   .strict();
 
 /**
- * The contracts a flagged tx calls that are not the protected one: its `to` unless that is the
- * protected contract or the sender itself (a creation has no `to`). Lower-case.
+ * The contracts a flagged tx calls that are not protected: its `to` unless that is one of the
+ * protected contracts (the invariant's, and those its pause actions pause) or the sender itself
+ * (a creation has no `to`). Lower-case. The same rule as services/defense/trail.ts trailTargets.
  */
 export function attackerContractsOf(
   tx: { from: string; to?: string | null },
-  protectedContract: string,
+  protectedContracts: readonly string[],
 ): string[] {
   const to = tx.to?.toLowerCase();
-  if (!to || to === protectedContract.toLowerCase() || to === tx.from.toLowerCase()) return [];
+  const guarded = new Set(protectedContracts.map((c) => c.toLowerCase()));
+  if (!to || guarded.has(to) || to === tx.from.toLowerCase()) return [];
   return [to];
 }
 

@@ -245,14 +245,18 @@ describe('Alert.attacker', () => {
     };
     // The tx calls a router that is not the protected contract: the router and the deployed exploit.
     const viaRouter = { hash: newHash(), from: attacker, to: router, nonce: 1, blockNumber: null };
-    const named = attackerContractsOf(viaRouter, protectedContract);
+    const named = attackerContractsOf(viaRouter, [protectedContract]);
     expect(named).toEqual([router]);
     expect(
       await contractsOf({ ...base, invariant, tx: viaRouter, attackerContracts: named }, viaRouter.hash),
     ).toEqual([router, exploit].sort());
     // The tx calls the protected contract itself: only what the attacker deployed.
     const direct = { hash: newHash(), from: attacker, to: protectedContract, nonce: 2, blockNumber: null };
-    expect(attackerContractsOf(direct, protectedContract)).toEqual([]);
+    expect(attackerContractsOf(direct, [protectedContract])).toEqual([]);
+    // A contract the invariant's pause action guards is protected too.
+    expect(
+      attackerContractsOf(viaRouter, [protectedContract, router.toUpperCase().replace('0X', '0x')]),
+    ).toEqual([]);
     expect(await contractsOf({ ...base, invariant, tx: direct, attackerContracts: [] }, direct.hash)).toEqual(
       [exploit],
     );

@@ -103,7 +103,10 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         blockNumber: null,
       },
       observed: { before: c.before, after: c.after },
-      attackerContracts: attackerContractsOf(tx, inv.contract),
+      attackerContracts: attackerContractsOf(tx, [
+        inv.contract,
+        ...inv.actions.flatMap((a) => (a.kind === 'pause' && a.contract ? [a.contract] : [])),
+      ]),
       consensus: { violated: c.votes.violated, total: c.asked, miners: c.agreeing },
       validator: { hotkey: deps.id },
       raisedAt,
