@@ -250,6 +250,14 @@ describe('Alert.attacker', () => {
     expect(
       await contractsOf({ ...base, invariant, tx: viaRouter, attackerContracts: named }, viaRouter.hash),
     ).toEqual([router, exploit].sort());
+    // docs/cypher-guide.md's attacker-contracts Cypher, read from the guide, answers the same.
+    const guide = readFileSync(new URL('../../docs/cypher-guide.md', import.meta.url), 'utf8');
+    const cypher = /```cypher\n(\/\/ Ethereum: the contracts an alert's transaction called[\s\S]*?)```/.exec(
+      guide,
+    )![1]!;
+    const viaRouterId = alertId({ chainId: base.chainId, tx: viaRouter, invariant });
+    const rows = await graph.read((tx) => tx.run(cypher, { alertId: viaRouterId }));
+    expect(rows.records.map((r) => r.get('contract'))).toEqual([router, exploit].sort());
     // The tx calls the protected contract itself: only what the attacker deployed.
     const direct = { hash: newHash(), from: attacker, to: protectedContract, nonce: 2, blockNumber: null };
     expect(attackerContractsOf(direct, [protectedContract])).toEqual([]);
@@ -268,7 +276,7 @@ describe('Alert.attacker', () => {
     // An alert stored without the property at all (written before this version): [] too, no error.
     await graph.write((tx) =>
       tx.run('MATCH (a:Alert {id: $id}) REMOVE a.attackerContracts', {
-        id: alertId({ chainId: base.chainId, tx: viaRouter, invariant }),
+        id: viaRouterId,
       }),
     );
     const again = await ask(
