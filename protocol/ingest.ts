@@ -124,6 +124,9 @@ const VALID_SS58_CAP = 500_000;
 export function isValidAddress(chain: Chain, address: string): boolean {
   if (chain === 'ethereum') return isAddress(address);
   if (validSs58.has(address)) return true;
+  // decodeAddress takes any hex as raw bytes: only a 32-byte public key is a Bittensor account
+  // (a pasted 20-byte Ethereum address would otherwise pass, and match nothing).
+  if (address.startsWith('0x') && address.length !== 66) return false;
   try {
     decodeAddress(address);
   } catch {

@@ -7,6 +7,7 @@ import { sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';
 import { FIELD_WEIGHTS, type Limits, NEO4J_CALL } from './limits.ts';
 import { caseResolvers } from './resolvers/cases.ts';
+import { crossChainResolvers } from './resolvers/crossChain.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { operatorResolvers } from './resolvers/operators.ts';
@@ -186,6 +187,11 @@ describe('pricing', () => {
   // Resolvers that compute from their parent in memory. A new resolver fails this test until it is
   // priced in FIELD_WEIGHTS (it reaches Neo4j) or listed here (it does not).
   const IN_MEMORY = new Set([
+    'CrossChainPath.length',
+    'HolderLink.fromChain',
+    'HolderLink.fromAddress',
+    'HolderLink.toChain',
+    'HolderLink.toAddress',
     'Wallet.chain',
     'Alert.chain',
     'Alert.severity',
@@ -202,6 +208,7 @@ describe('pricing', () => {
     for (const map of [
       walletResolvers,
       investigateResolvers,
+      crossChainResolvers,
       defenseResolvers,
       caseResolvers,
       operatorResolvers,

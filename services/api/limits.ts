@@ -80,6 +80,8 @@ export const FIELD_WEIGHTS: Record<string, number> = {
   'Query.wallet': NEO4J_CALL,
   'Query.paths': 200,
   'Query.flow': 200,
+  // Two path searches per holder link tried (× `links`, below).
+  'Query.crossChainPaths': 400,
   'Query.export': 500,
   'Query.alerts': NEO4J_CALL,
   'Query.invariants': NEO4J_CALL,
@@ -211,6 +213,7 @@ export function analyzeOperation(
         for (const a of MULTIPLIER_ARGS)
           if (typeof args[a] === 'number') times = Math.max(1, Math.min(args[a], MAX_MULTIPLIER));
         if (key === 'Query.paths' && typeof args.maxDepth === 'number') weight *= args.maxDepth;
+        if (key === 'Query.crossChainPaths') weight *= typeof args.links === 'number' ? args.links : 4;
         depth = Math.max(depth, 1 + child.depth);
         cost += weight + times * child.cost;
         introspection += child.introspection;

@@ -24,6 +24,7 @@ import { useRequestBudget, useShapeGuards, useShortErrorMessages } from './guard
 import { DEFAULT_LIMITS, type Limits, useQueryLimits } from './limits.ts';
 import { useRequestReads } from './requestReads.ts';
 import { caseResolvers } from './resolvers/cases.ts';
+import { crossChainResolvers } from './resolvers/crossChain.ts';
 import { defenseResolvers } from './resolvers/defense.ts';
 import { investigateResolvers } from './resolvers/investigate.ts';
 import { type OperatorSource, operatorResolvers } from './resolvers/operators.ts';
@@ -34,7 +35,14 @@ import { type ReadyReport, warmUntilAnswered } from './warmup.ts';
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schema');
 
 /** One resolver map per feature; add a feature's map here. */
-const RESOLVERS = [walletResolvers, investigateResolvers, defenseResolvers, operatorResolvers, caseResolvers];
+const RESOLVERS = [
+  walletResolvers,
+  investigateResolvers,
+  crossChainResolvers,
+  defenseResolvers,
+  operatorResolvers,
+  caseResolvers,
+];
 
 export function createApiSchema() {
   const typeDefs = readdirSync(SCHEMA_DIR)

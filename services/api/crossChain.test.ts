@@ -1,0 +1,159 @@
+import { QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Graph } from '../../graph/driver.ts';
+import { addTag } from '../../graph/investigate/tags.ts';
+import type { SubgraphJob } from '../../protocol/ingest.ts';
+import { createRedisConnection } from '../../queues/connection.ts';
+import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
+import { createTestApi } from '../../test/api.ts';
+import { newEthAddress, newHash, newSs58, sampleSubgraph } from '../../test/fixtures.ts';
+import { openTestGraph, redisUrl, startTestIngestWorker, uniquePrefix } from '../../test/services.ts';
+import type { ApiHandler } from './server.ts';
+
+// One holder, two chains: a Bittensor subgraph and an Ethereum one go through the real ingest queue
+// and worker; investigators tag a wallet on each chain with the same label; crossChainPaths walks
+// from a Bittensor wallet to an Ethereum one through that link.
+
+const prefix = uniquePrefix();
+const producer = createRedisConnection(redisUrl(), 'worker');
+const workerConn = createRedisConnection(redisUrl(), 'worker');
+const eventsConn = createRedisConnection(redisUrl(), 'worker');
+let graph: Graph;
+let yoga: ApiHandler;
+let queue: IngestQueue;
+let events: QueueEvents;
+let worker: ReturnType<typeof startTestIngestWorker>;
+
+beforeAll(async () => {
+  graph = await openTestGraph();
+  queue = createIngestQueue(producer, prefix);
+  events = new QueueEvents('ingest', { connection: eventsConn, prefix });
+  await events.waitUntilReady();
+  worker = startTestIngestWorker(workerConn, prefix, graph, { concurrency: 1, batchSize: 10 });
+  yoga = createTestApi({ graph });
+}, 60_000);
+afterAll(async () => {
+  await worker?.close();
+  await events?.close();
+  await queue?.close();
+  await Promise.all([producer.quit(), workerConn.quit(), eventsConn.quit()]);
+  await graph?.close();
+});
+
+async function ask(query: string, variables: Record<string, unknown> = {}) {
+  const res = await yoga.fetch('http://vigil.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as {
+    data?: Record<string, any>;
+    errors?: { message: string; extensions?: any }[];
+  };
+}
+
+async function ingest(job: SubgraphJob) {
+  const j = await queue.getJob(await enqueueIngest(queue, job));
+  await j!.waitUntilFinished(events, 60_000);
+}
+
+/** x → y → z in ETH on Ethereum. */
+function ethereumChain(x: string, y: string, z: string): SubgraphJob {
+  const transfer = (from: string, to: string, block: number, amount: string) => ({
+    type: 'TRANSFER' as const,
+    from,
+    to,
+    evidence: { txHash: newHash(), blockNumber: block, blockHash: newHash(), amount, callPath: '' },
+  });
+  return {
+    kind: 'subgraph',
+    chain: 'ethereum',
+    submissionId: `test:${crypto.randomUUID()}`,
+    target: y,
+    window: { from: 90, to: 110 },
+    miner: { hotkey: newSs58(), uid: 1 },
+    validator: { hotkey: newSs58(), uid: 0 },
+    acceptedAt: new Date().toISOString(),
+    nodes: [x, y, z].map((address) => ({ address, type: 'wallet' as const })),
+    edges: [transfer(x, y, 100, '3000'), transfer(y, z, 101, '2000')],
+  };
+}
+
+const QUERY = `query ($from: String!, $to: String!, $label: String, $maxDepth: Int, $links: Int) {
+  crossChainPaths(fromChain: BITTENSOR, from: $from, toChain: ETHEREUM, to: $to, label: $label,
+                  maxDepth: $maxDepth, links: $links) {
+    truncated
+    links { label fromChain fromAddress toChain toAddress sources }
+    paths { length first { wallets } link { label } second { wallets hops { relationships { amount } } } }
+  } }`;
+
+describe('crossChainPaths', () => {
+  it('walks from a Bittensor wallet to an Ethereum one through wallets tagged with the same label', async () => {
+    const bt = sampleSubgraph(); // its target sends TAO to the wallet b
+    const [target, b] = [bt.target, bt.edges[0]!.to];
+    const [x, y, z] = [newEthAddress(), newEthAddress(), newEthAddress()];
+    await ingest(bt);
+    await ingest(ethereumChain(x, y, z));
+    // '!' sorts first: other tests' labels cannot take this test's links.
+    const [alice, bob] = [`!alice-${crypto.randomUUID()}`, `!bob-${crypto.randomUUID()}`];
+    for (const [chain, address, label, source] of [
+      ['bittensor', b, alice, 'case-1'],
+      ['ethereum', x, alice, 'exchange-kyc'],
+      ['bittensor', target, bob, 'case-2'],
+      ['ethereum', y, bob, 'case-2'],
+    ] as const)
+      expect((await addTag(graph, { chain, address, label, source })).kind).toBe('added');
+
+    const both = await ask(QUERY, { from: target, to: z, links: 10 });
+    expect(both.errors).toBeUndefined();
+    const r = both.data!.crossChainPaths;
+    expect(r.truncated).toBe(false);
+    // bob's link: target is tagged itself (no Bittensor hop), then y → z: 1 hop. alice's: target → b, x → y → z: 3.
+    expect(r.paths).toEqual([
+      {
+        length: 1,
+        first: { wallets: [target] },
+        link: { label: bob },
+        second: { wallets: [y, z], hops: [{ relationships: [{ amount: '2000' }] }] },
+      },
+      {
+        length: 3,
+        first: { wallets: [target, b] },
+        link: { label: alice },
+        second: {
+          wallets: [x, y, z],
+          hops: [{ relationships: [{ amount: '3000' }] }, { relationships: [{ amount: '2000' }] }],
+        },
+      },
+    ]);
+    expect(r.links.filter((l: any) => l.label === alice)).toEqual([
+      {
+        label: alice,
+        fromChain: 'BITTENSOR',
+        fromAddress: b,
+        toChain: 'ETHEREUM',
+        toAddress: x,
+        sources: ['case-1', 'exchange-kyc'],
+      },
+    ]);
+
+    // The label narrows the links; maxDepth counts the hops on both chains together.
+    const onlyAlice = await ask(QUERY, { from: target, to: z, label: alice });
+    expect(onlyAlice.data!.crossChainPaths.paths.map((p: any) => p.length)).toEqual([3]);
+    const short = await ask(QUERY, { from: target, to: z, label: alice, maxDepth: 2 });
+    expect(short.data!.crossChainPaths.paths).toEqual([]);
+    // One link tried of two: said so.
+    const one = await ask(QUERY, { from: target, to: z, links: 1 });
+    expect(one.data!.crossChainPaths.links).toHaveLength(1);
+    expect(one.data!.crossChainPaths.truncated).toBe(true);
+  });
+
+  it('refuses one chain on both ends and a foreign address, naming the argument', async () => {
+    const same = await ask(
+      `{ crossChainPaths(fromChain: ETHEREUM, from: "${newEthAddress()}", toChain: ETHEREUM, to: "${newEthAddress()}") { truncated } }`,
+    );
+    expect(same.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'toChain' });
+    const foreign = await ask(QUERY, { from: newEthAddress(), to: newEthAddress() });
+    expect(foreign.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'from' });
+  });
+});
