@@ -1,5 +1,5 @@
 import { Facts } from '../components/common.tsx';
-import { amount, when } from '../format.ts';
+import { amount, short, when } from '../format.ts';
 import { href } from '../router.ts';
 import type { StakeLink, WalletSummary } from './queries.ts';
 
@@ -81,12 +81,16 @@ export function Summary({ w }: { w: WalletSummary }) {
         </thead>
         <tbody>
           {w.totals.map((t) => (
-            <tr key={`${t.type}-${t.direction}-${t.netuid}`}>
+            <tr key={`${t.type}-${t.direction}-${t.netuid}-${t.asset}`}>
               <td>{t.type}</td>
               <td>{t.direction}</td>
               <td>{t.netuid ?? ''}</td>
               <td class="num">{t.count.toLocaleString('en')}</td>
-              <td class="num">{amount(t.amount, w.chain)}</td>
+              <td class="num">
+                {t.asset.startsWith('0x')
+                  ? `${t.amount ?? '—'} units of ${short(t.asset)}`
+                  : amount(t.amount, w.chain)}
+              </td>
             </tr>
           ))}
         </tbody>

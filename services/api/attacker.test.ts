@@ -363,6 +363,17 @@ describe('Alert.attacker', () => {
     expect((await flow('ETH')).map((h: { amount: string }) => h.amount)).toEqual([ethWei]);
     expect((await flow(token)).map((h: { amount: string }) => h.amount)).toEqual([units, units]);
 
+    // The wallet's totals: one row per token (they were one ETH row holding the digit sum).
+    const totals = await ask(
+      'query ($b: String!) { wallet(chain: ETHEREUM, address: $b) { totals { type direction asset count amount } } }',
+      { b },
+    );
+    expect(totals.wallet.totals).toEqual([
+      { type: 'TRANSFER', direction: 'IN', asset: 'ETH', count: 1, amount: ethWei },
+      { type: 'TRANSFER', direction: 'IN', asset: token, count: 1, amount: units },
+      { type: 'TRANSFER', direction: 'OUT', asset: token, count: 1, amount: units },
+    ]);
+
     // The export names each row's asset: CSV columns and JSON fields.
     const exported = async (format: 'CSV' | 'JSON', tokenArg?: string) =>
       (

@@ -108,7 +108,8 @@ export const walletResolvers = {
     totals: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
       (await ctx.reads.activity(keyOf(w))).totals.map((t: WalletTotal) => ({
         ...t,
-        asset: w.chain === 'bittensor' ? 'TAO' : 'ETH',
+        // Per token: an ERC-20's total is its own row, named by its contract.
+        asset: t.token ?? (w.chain === 'bittensor' ? 'TAO' : 'ETH'),
       })),
     degree: (w: WalletRecord, _: unknown, ctx: ApiContext) => ctx.reads.degrees(keyOf(w)),
     degreeTotal: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
