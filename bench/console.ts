@@ -9,8 +9,9 @@
  * Prints, per wallet (an ordinary one and the supernode), the time from opening the wallet's link
  * to its first graph drawn, p50 and max over --runs fresh tabs, with the page's longest main-thread
  * task meanwhile (a frozen page shows as a long task); the same run's baseline is the API
- * answering the page's two questions (summary, first neighbour page) to a plain HTTP client. Then
- * the console's payload: its JS and CSS, raw and gzip.
+ * answering the first view's two questions (summary, first neighbour page) to a plain HTTP client.
+ * Then each field group of the wallet page asked alone (where a supernode's time goes), and the
+ * console's payload: its JS and CSS, raw and gzip.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -135,6 +136,7 @@ async function main() {
     const consoleUrl = api.url.replace(/\/graphql$/, '/console/');
     await (await fetch(consoleUrl)).text(); // the bundle is built on its first request: not timed
     for (const w of wallets) await measure(browser, consoleUrl, api.url, w);
+    for (const w of wallets) await fields(api.url, w); // after measure's warm-up
     await payload(consoleUrl);
   } finally {
     await browser.close();
@@ -144,8 +146,53 @@ async function main() {
   }
 }
 
-const SUMMARY_AND_PAGE = `query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { address degreeTotal totals { type direction count amount }
-  neighbors(first: 100) { totalCount edges { node { address } relationship { id type from to amount } } } } }`;
+/** The wallet page's GraphQL fields, one group per request, so each one's cost shows alone. */
+const FIELDS: [string, string][] = [
+  ['identity + degree (degree store)', 'address isHotkey isContract firstSeenBlock lastSeenBlock degreeTotal degree { type direction count }'],
+  ['totals', 'totals { type direction asset netuid count amount alphaAmount }'],
+  ['firstSeenAt + lastSeenAt', 'firstSeenAt lastSeenAt'],
+  ['owner + hotkeys + parents + children', 'owner { address } hotkeys(first: 25) { netuid } parents(first: 25) { netuid } children(first: 25) { netuid }'],
+  ['tags + alerts', 'tags { label } alerts(first: 10) { edges { node { id } } }'],
+  ['first neighbour page (100) + totalCount', 'neighbors(first: 100) { totalCount edges { node { address isHotkey isContract } relationship { id type from to amount blockNumber } } }'],
+]; // biome-ignore format: a table
+
+/** Each field group of the wallet page asked alone, p50 and max over --runs after one untimed. */
+async function fields(graphqlUrl: string, w: { name: string; address: string; degree: number }) {
+  say(`${w.name} (${fmt(w.degree)} relationships): each field group of the wallet page alone`);
+  for (const [name, sel] of FIELDS) {
+    const query = `query ($a: String!) { wallet(chain: BITTENSOR, address: $a) { ${sel} } }`;
+    const ms: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const t0 = performance.now();
+      const res = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { a: w.address } }),
+      });
+      const body = (await res.json()) as { errors?: { message: string }[] };
+      if (body.errors) throw new Error(`the API refused ${name}: ${body.errors[0]!.message}`);
+      if (i > 0) ms.push(performance.now() - t0);
+    }
+    say(
+      `  ${name.padEnd(42)} p50 ${percentile(ms, 50).toFixed(0).padStart(5)} ms  max ${Math.max(...ms)
+        .toFixed(0)
+        .padStart(5)} ms`,
+    );
+  }
+}
+
+// The first view's questions as console/wallet/queries.ts asks them (browser code: not imported).
+const WALLET_SUMMARY = `query ($chain: Chain!, $address: String!) { wallet(chain: $chain, address: $address) {
+  chain address isHotkey isContract firstSeenBlock lastSeenBlock degreeTotal degree { type direction count }
+  owner { address } hotkeys(first: 25) { wallet { address } netuid blockNumber }
+  parents(first: 25) { wallet { address } netuid proportion blockNumber }
+  children(first: 25) { wallet { address } netuid proportion blockNumber }
+  tags { label source createdAt } alerts(first: 10) { edges { node { id severity invariantId contract txHash raisedAt } } } } }`;
+const NEIGHBORS = `query ($chain: Chain!, $address: String!, $first: Int) { wallet(chain: $chain, address: $address) {
+  address neighbors(first: $first) { totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { address isHotkey isContract } relationship { id type direction from to amount alphaAmount
+      blockNumber timestamp netuid txHash provenance { miners validators } } } } } }`;
+const ROOT_PAGE = 100; // console/wallet/graphPanel.tsx
 
 async function measure(
   browser: Awaited<ReturnType<typeof launchBrowser>>,
@@ -156,15 +203,23 @@ async function measure(
   const first: number[] = [];
   const longest: number[] = [];
   const api: number[] = [];
+  // The page's own first-view questions, one after the other as it asks them: the summary, then
+  // the first neighbour page (the activity is asked alongside and draws nothing).
   const ask = async () => {
     const t0 = performance.now();
-    const res = await fetch(graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: SUMMARY_AND_PAGE, variables: { a: w.address } }),
-    });
-    const body = (await res.json()) as { errors?: { message: string }[] };
-    return { ms: performance.now() - t0, errors: body.errors };
+    const errors: { message: string }[] = [];
+    for (const [query, extra] of [
+      [WALLET_SUMMARY, {}],
+      [NEIGHBORS, { first: ROOT_PAGE }],
+    ] as const) {
+      const res = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { chain: 'BITTENSOR', address: w.address, ...extra } }),
+      });
+      errors.push(...(((await res.json()) as { errors?: { message: string }[] }).errors ?? []));
+    }
+    return { ms: performance.now() - t0, errors: errors.length ? errors : undefined };
   };
   // Neo4j plans each question shape once, slowly on a fresh JVM: ask until it answers (as the
   // API's own warm-up does), then time.
@@ -219,7 +274,9 @@ async function measure(
   say(
     `${w.name.padEnd(9)} (${fmt(w.degree)} relationships): first graph ${p(first)}; longest main-thread task ${p(longest)}`,
   );
-  say(`${''.padEnd(9)} baseline, the same questions to the API alone: ${p(api)}`);
+  say(
+    `${''.padEnd(9)} baseline, the first view's questions (summary, then first page) to the API alone: ${p(api)}`,
+  );
 }
 
 async function payload(consoleUrl: string) {

@@ -7,8 +7,13 @@ import { href, navigate } from '../router.ts';
 import { ExportBar } from '../wallet/exportBar.tsx';
 import { FILTER_KEYS, Filters, filterOf } from '../wallet/filters.tsx';
 import { GraphPanel } from '../wallet/graphPanel.tsx';
-import { WALLET_SUMMARY, type WalletSummary } from '../wallet/queries.ts';
-import { Summary } from '../wallet/summary.tsx';
+import {
+  WALLET_ACTIVITY,
+  WALLET_SUMMARY,
+  type WalletActivity,
+  type WalletSummary,
+} from '../wallet/queries.ts';
+import { type ActivityState, Summary } from '../wallet/summary.tsx';
 import { NeighborTable } from '../wallet/table.tsx';
 import { Tags } from '../wallet/tags.tsx';
 import type { ConsolePage } from './page.ts';
@@ -56,13 +61,20 @@ function WalletView({ params }: { params: URLSearchParams }) {
   const address = params.get('address') ?? '';
   const chain = (params.get('chain') || (address ? chainOf(address) : '')) as Chain | '';
   const [loaded, setLoaded] = useState<Loaded>({ state: 'idle' });
+  const [activity, setActivity] = useState<ActivityState>();
   useEffect(() => {
     if (!address || !chain) return setLoaded({ state: 'idle' });
     let live = true;
     setLoaded({ state: 'loading' });
+    setActivity(undefined);
     gql<{ wallet: WalletSummary | null }>(WALLET_SUMMARY, { chain, address }).then(
       (d) => live && setLoaded({ state: 'done', wallet: d.wallet }),
       (error: Error) => live && setLoaded({ state: 'error', error }),
+    );
+    // Asked alongside, not before: the slow part of a supernode's summary must not hold its graph.
+    gql<{ wallet: WalletActivity | null }>(WALLET_ACTIVITY, { chain, address }).then(
+      (d) => live && d.wallet && setActivity(d.wallet),
+      (error: Error) => live && setActivity(error),
     );
     return () => {
       live = false;
@@ -81,7 +93,7 @@ function WalletView({ params }: { params: URLSearchParams }) {
       )}
       {loaded.state === 'done' && loaded.wallet && (
         <>
-          <Summary w={loaded.wallet} />
+          <Summary w={loaded.wallet} activity={activity} />
           <Tags key={address} chain={chain as Chain} address={address} initial={loaded.wallet.tags} />
           <p>
             <a class="save-case" href={href('cases', { new: '1', chain, wallets: address })}>

@@ -1,11 +1,16 @@
 import type { Chain } from '../format.ts';
 
-/** The wallet page's questions to the API (schema/vigil.graphql, schema/investigate.graphql). */
+/**
+ * The wallet page's questions to the API (schema/vigil.graphql, schema/investigate.graphql).
+ * The summary holds what is read in constant time per wallet (degrees from Neo4j's degree store,
+ * first/last block on the node, capped lists), so the page and its graph show at once; the
+ * activity (totals, first/last seen time) reads every relationship of the wallet (2–3 s on a
+ * 150,000-relationship supernode) and is asked alongside, filled in when it lands.
+ */
 export const WALLET_SUMMARY = `query WalletSummary($chain: Chain!, $address: String!) {
   wallet(chain: $chain, address: $address) {
-    chain address isHotkey isContract firstSeenBlock lastSeenBlock firstSeenAt lastSeenAt
+    chain address isHotkey isContract firstSeenBlock lastSeenBlock
     degreeTotal degree { type direction count }
-    totals { type direction asset netuid count amount alphaAmount }
     owner { address }
     hotkeys(first: 25) { wallet { address } netuid blockNumber }
     parents(first: 25) { wallet { address } netuid proportion blockNumber }
@@ -14,6 +19,27 @@ export const WALLET_SUMMARY = `query WalletSummary($chain: Chain!, $address: Str
     alerts(first: 10) { edges { node { id severity invariantId contract txHash raisedAt } } }
   }
 }`;
+
+export const WALLET_ACTIVITY = `query WalletActivity($chain: Chain!, $address: String!) {
+  wallet(chain: $chain, address: $address) {
+    firstSeenAt lastSeenAt
+    totals { type direction asset netuid count amount alphaAmount }
+  }
+}`;
+
+export interface WalletActivity {
+  firstSeenAt: string | null;
+  lastSeenAt: string | null;
+  totals: {
+    type: string;
+    direction: string;
+    asset: string;
+    netuid: number | null;
+    count: number;
+    amount: string | null;
+    alphaAmount: string | null;
+  }[];
+}
 
 export interface StakeLink {
   wallet: { address: string };
@@ -29,19 +55,8 @@ export interface WalletSummary {
   isContract: boolean;
   firstSeenBlock: number | null;
   lastSeenBlock: number | null;
-  firstSeenAt: string | null;
-  lastSeenAt: string | null;
   degreeTotal: number;
   degree: { type: string; direction: string; count: number }[];
-  totals: {
-    type: string;
-    direction: string;
-    asset: string;
-    netuid: number | null;
-    count: number;
-    amount: string | null;
-    alphaAmount: string | null;
-  }[];
   owner: { address: string } | null;
   hotkeys: StakeLink[];
   parents: StakeLink[];

@@ -1,7 +1,7 @@
-import { Facts } from '../components/common.tsx';
+import { ErrorBox, Facts } from '../components/common.tsx';
 import { amount, short, when } from '../format.ts';
 import { href } from '../router.ts';
-import type { StakeLink, WalletSummary } from './queries.ts';
+import type { StakeLink, WalletActivity, WalletSummary } from './queries.ts';
 
 const WalletLink = ({ address, chain }: { address: string; chain: string }) => (
   <a class="mono" href={href('wallet', { chain, address })}>
@@ -38,8 +38,51 @@ function WalletAlerts({ w }: { w: WalletSummary }) {
   );
 }
 
-/** Who the wallet is and what it did: degree, totals, first/last seen, owner, hotkeys, parents, children. */
-export function Summary({ w }: { w: WalletSummary }) {
+/** The activity as it stands: read, still being read, or failed (the rest of the page stays). */
+export type ActivityState = WalletActivity | Error | undefined;
+
+const seen = (a: ActivityState, at: 'firstSeenAt' | 'lastSeenAt', block: number | null) =>
+  `${a === undefined ? 'reading…' : a instanceof Error ? 'unavailable' : when(a[at])} (block ${block ?? '—'})`;
+
+function Totals({ a, chain }: { a: ActivityState; chain: WalletSummary['chain'] }) {
+  if (a === undefined) return <p class="hint totals-status">Reading the totals…</p>;
+  if (a instanceof Error) return <ErrorBox error={a} />;
+  return (
+    <table class="grid totals">
+      <thead>
+        <tr>
+          <th>type</th>
+          <th>direction</th>
+          <th>subnet</th>
+          <th class="num">count</th>
+          <th class="num">amount</th>
+        </tr>
+      </thead>
+      <tbody>
+        {a.totals.map((t) => (
+          <tr key={`${t.type}-${t.direction}-${t.netuid}-${t.asset}`}>
+            <td>{t.type}</td>
+            <td>{t.direction}</td>
+            <td>{t.netuid ?? ''}</td>
+            <td class="num">{t.count.toLocaleString('en')}</td>
+            <td class="num">
+              {/* An ERC-20 row is in its own units, named by its contract; never shown as ETH. */}
+              {t.asset.startsWith('0x')
+                ? `${t.amount ?? '—'} units of ${short(t.asset)}`
+                : amount(t.amount, chain)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/**
+ * Who the wallet is and what it did: degree, totals, first/last seen, owner, hotkeys, parents,
+ * children. The activity (totals, first/last seen time) arrives after the rest: see queries.ts.
+ */
+export function Summary({ w, activity }: { w: WalletSummary; activity: ActivityState }) {
   const kind = w.isContract
     ? 'contract'
     : w.isHotkey
@@ -60,8 +103,8 @@ export function Summary({ w }: { w: WalletSummary }) {
           chain: w.chain,
           kind,
           relationships: w.degreeTotal.toLocaleString('en'),
-          'first seen': `${when(w.firstSeenAt)} (block ${w.firstSeenBlock ?? '—'})`,
-          'last seen': `${when(w.lastSeenAt)} (block ${w.lastSeenBlock ?? '—'})`,
+          'first seen': seen(activity, 'firstSeenAt', w.firstSeenBlock),
+          'last seen': seen(activity, 'lastSeenAt', w.lastSeenBlock),
           owner: w.owner ? <WalletLink address={w.owner.address} chain={w.chain} /> : '—',
           hotkeys: <Links links={w.hotkeys} chain={w.chain} />,
           parents: <Links links={w.parents} chain={w.chain} />,
@@ -69,32 +112,7 @@ export function Summary({ w }: { w: WalletSummary }) {
           alerts: <WalletAlerts w={w} />,
         }}
       />
-      <table class="grid totals">
-        <thead>
-          <tr>
-            <th>type</th>
-            <th>direction</th>
-            <th>subnet</th>
-            <th class="num">count</th>
-            <th class="num">amount</th>
-          </tr>
-        </thead>
-        <tbody>
-          {w.totals.map((t) => (
-            <tr key={`${t.type}-${t.direction}-${t.netuid}-${t.asset}`}>
-              <td>{t.type}</td>
-              <td>{t.direction}</td>
-              <td>{t.netuid ?? ''}</td>
-              <td class="num">{t.count.toLocaleString('en')}</td>
-              <td class="num">
-                {t.asset.startsWith('0x')
-                  ? `${t.amount ?? '—'} units of ${short(t.asset)}`
-                  : amount(t.amount, w.chain)}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Totals a={activity} chain={w.chain} />
     </section>
   );
 }

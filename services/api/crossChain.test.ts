@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
@@ -142,6 +143,18 @@ describe('crossChainPaths', () => {
     expect(onlyAlice.data!.crossChainPaths.paths.map((p: any) => p.length)).toEqual([3]);
     const short = await ask(QUERY, { from: target, to: z, label: alice, maxDepth: 2 });
     expect(short.data!.crossChainPaths.paths).toEqual([]);
+    // docs/cypher-guide.md's cross-chain query, as written there, finds the same two routes.
+    const guide = readFileSync(new URL('../../docs/cypher-guide.md', import.meta.url), 'utf8');
+    const cypher = /(\/\/ From a Bittensor wallet, through a holder link[\s\S]*?LIMIT 10;)/.exec(guide)![1]!;
+    const rows = await graph.read((tx) => tx.run(cypher, { from: target, to: z }));
+    expect(
+      rows.records.map((r) => [r.get('a.label'), r.get('bittensorLeg'), r.get('ethereumLeg')]).sort(),
+    ).toEqual(
+      [
+        [alice, [target, b], [x, y, z]],
+        [bob, [target], [y, z]],
+      ].sort(),
+    );
     // One link tried of two: said so.
     const one = await ask(QUERY, { from: target, to: z, links: 1 });
     expect(one.data!.crossChainPaths.links).toHaveLength(1);

@@ -50,7 +50,9 @@ describe('web console skeleton', () => {
     const summary = page.getByRole('region', { name: 'Summary' });
     await summary.waitFor({ timeout: 60_000 });
     expect(await summary.locator('h2').innerText()).toBe(job.target);
-    // The sample: the target sent one 1.5 TAO transfer and staked 700 rao on a hotkey.
+    // The sample: the target sent one 1.5 TAO transfer and staked 700 rao on a hotkey. The totals
+    // are a second question that lands after the summary: wait for their table.
+    await summary.locator('table.totals').waitFor({ timeout: 60_000 });
     const text = await summary.innerText();
     expect(text).toMatch(/relationships\s+2/);
     expect(text).toMatch(/TRANSFER\s+OUT\s+1\s+1\.5 TAO/);

@@ -110,6 +110,40 @@ describe('wallet page', () => {
     expect(errors).toEqual([]);
   }, 180_000);
 
+  it("draws the graph without waiting for the totals, then shows them (a supernode's slow part)", async () => {
+    const { page, errors } = await h.open('#/');
+    // The activity question (totals, first/last seen time: every relationship read) is held
+    // until the graph is drawn; a page that waited for it would never draw.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let heldActivity = 0;
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postData()?.includes('query WalletActivity')) {
+        heldActivity++;
+        await held;
+      }
+      await route.fallback();
+    });
+    await page.evaluate((a) => {
+      location.hash = `#/wallet?chain=BITTENSOR&address=${a}`;
+    }, hub);
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 101, edges: 100 });
+    const summary = page.getByRole('region', { name: 'Summary' });
+    expect(await summary.innerText()).toContain('Reading the totals…');
+    expect(await summary.innerText()).toContain(`relationships\n${HUB_EDGES}`);
+    expect(heldActivity).toBe(1);
+    release();
+    // 130 transfers out of 1..130 TAO: 8,515 TAO.
+    await expect
+      .poll(() => summary.locator('table.totals tbody tr').allInnerTexts(), { timeout: 60_000 })
+      .toEqual([`TRANSFER\tOUT\t\t${HUB_EDGES}\t8,515 TAO`]);
+    expect(await summary.innerText()).toContain('(block 5000)');
+    expect(await summary.innerText()).not.toContain('reading…');
+    expect(errors).toEqual([]);
+  }, 180_000);
+
   it('draws a wallet with more relationships than a page capped, and says so; the table pages through all', async () => {
     const { page, errors } = await h.open(`#/wallet?chain=BITTENSOR&address=${hub}`);
     await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 101, edges: 100 });
