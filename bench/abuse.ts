@@ -1,7 +1,7 @@
 /**
  * npm run bench:abuse -- [--wallets 3000] [--rels 20000] [--hub-degree 2000] [--clients 8]
  *                        [--rate 10] [--attackers 4] [--seconds 20] [--per-kind] [--no-admission]
- *                        [--api-cpu-prof DIR]
+ *                        [--no-rest] [--api-cpu-prof DIR]
  *
  * Does an attacker within the API's limits slow investigators down? In one run, against a real API
  * process (bench/apiProcess.ts, production limits and admission) on a Neo4j of the bench's own
@@ -14,7 +14,8 @@
  * the slowest /health (goal < 1 s), what the attackers got (answers, 429, 503), and per phase the
  * CPU of the API and Neo4j and the API's event-loop delay (where the time goes).
  * `--per-kind` adds a phase per kind of attack; `--no-admission` runs the API without the cost
- * budget and the expensive lane (the baseline to alternate with); `--api-cpu-prof DIR` writes the
+ * budget and the expensive lane (the baseline to alternate with); `--no-rest` keeps admission but
+ * turns the expensive lane's duty cycle off (expensiveRest 0, lane.ts); `--api-cpu-prof DIR` writes the
  * API process's CPU profile there (node --cpu-prof).
  */
 import { randomBytes } from 'node:crypto';
@@ -54,6 +55,8 @@ const { values: opt } = parseArgs({
     'per-kind': { type: 'boolean', default: false },
     /** The baseline: the API without admission (no cost budget, no expensive lane). */
     'no-admission': { type: 'boolean', default: false },
+    /** Admission without the expensive lane's rest between heavy requests (its A/B). */
+    'no-rest': { type: 'boolean', default: false },
     /** Profile the API process (node --cpu-prof) into this folder: where its CPU goes under attack. */
     'api-cpu-prof': { type: 'string' },
   },
@@ -66,6 +69,7 @@ const ATTACKERS = Number(opt.attackers);
 const SECONDS = Number(opt.seconds);
 const RATE = Number(opt.rate);
 const BASELINE = opt['no-admission'] ?? false;
+const NO_REST = opt['no-rest'] ?? false;
 for (const [name, v] of Object.entries({ WALLETS, RELS, HUB_DEGREE, CLIENTS, RATE, ATTACKERS, SECONDS }))
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name.toLowerCase()}: expected a positive integer`);
 
@@ -211,7 +215,7 @@ async function main() {
     const checkKey = benchKey('check');
     const attackPhases = 2 + (opt['per-kind'] ? attacks.length : 0);
     const attackerKeys = Array.from({ length: attackPhases * ATTACKERS }, (_, i) => benchKey(`attacker${i}`));
-    const admission = BASELINE ? { costBudget: 0, expensiveCost: 0 } : {};
+    const admission = BASELINE ? { costBudget: 0, expensiveCost: 0 } : NO_REST ? { expensiveRest: 0 } : {};
     api = await startApiProcess(server.boltUri, {
       keys: [...investigators, checkKey, ...attackerKeys].map((key) => ({ role: 'read' as const, key })),
       admission,
@@ -220,7 +224,7 @@ async function main() {
     say(
       BASELINE
         ? 'API with admission OFF (the baseline: no cost budget, no expensive lane)'
-        : `API with the production admission defaults: ${JSON.stringify(DEFAULT_ADMISSION)}`,
+        : `API with the production admission defaults: ${JSON.stringify({ ...DEFAULT_ADMISSION, ...admission })}${NO_REST ? ' (--no-rest)' : ''}`,
     );
     const apiUrl = api.url;
     const base = new URL(apiUrl);

@@ -138,6 +138,11 @@ const schema = z.object({
   VIGIL_API_EXPENSIVE_QUEUE: whole(0, 10_000).default(32),
   /** Neo4j statements one expensive request may have in flight. */
   VIGIL_API_EXPENSIVE_NEO4J_CALLS: whole(1, 64).default(2),
+  /**
+   * The expensive lane's duty cycle: after a request ran t ms its slot rests this·t ms (0 = no
+   * rest; 2 = heavy work at most a third of the time). services/api/lane.ts says why.
+   */
+  VIGIL_API_EXPENSIVE_REST: z.coerce.number().min(0).max(100).default(2),
   /** Neo4j statements any other API request may have in flight. */
   VIGIL_API_NEO4J_CALLS_PER_REQUEST: whole(1, 256).default(8),
   /** Defense (services/defense): the EVM chain id watched; 0 = ask the node (eth_chainId). */
@@ -240,6 +245,8 @@ export interface Config {
       expensiveQueue: number;
       /** Neo4j statements one expensive request may have in flight. */
       expensiveNeo4jCalls: number;
+      /** After an expensive request ran t ms, its slot rests this·t ms (services/api/lane.ts). */
+      expensiveRest: number;
       /** Neo4j statements any other request may have in flight. */
       neo4jCallsPerRequest: number;
     };
@@ -328,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         expensiveSlots: e.VIGIL_API_EXPENSIVE_SLOTS,
         expensiveQueue: e.VIGIL_API_EXPENSIVE_QUEUE,
         expensiveNeo4jCalls: e.VIGIL_API_EXPENSIVE_NEO4J_CALLS,
+        expensiveRest: e.VIGIL_API_EXPENSIVE_REST,
         neo4jCallsPerRequest: e.VIGIL_API_NEO4J_CALLS_PER_REQUEST,
       },
     },

@@ -18,6 +18,38 @@ export function amount(value: string | null | undefined, chain: Chain, unit = tr
   return `${neg ? '-' : ''}${whole}${frac ? `.${frac}` : ''}${unit ? ` ${UNIT[chain]}` : ''}`;
 }
 
+/** An exact amount of one token as the API sends it (schema TokenAmount). */
+export interface TokenAmount {
+  token: string;
+  amount: string;
+  symbol: string | null;
+  decimals: number | null;
+}
+
+/** Base units shown with `decimals` places, exactly. */
+function scaled(value: string, decimals: number): string {
+  const digits = value.padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const frac = decimals ? digits.slice(-decimals).replace(/0+$/, '') : '';
+  return `${whole}${frac ? `.${frac}` : ''}`;
+}
+
+/**
+ * Per-token sums, each in its own unit ("1,000 ETH + 7 units of 0xabc…"), never added together; an
+ * ERC-20 whose decimals are unknown is shown in raw units with its contract.
+ */
+export function tokenAmounts(amounts: readonly TokenAmount[] | null | undefined): string {
+  if (!amounts?.length) return '—';
+  return amounts
+    .map((t) => {
+      const unit = t.symbol ?? `units of ${t.token.slice(0, 8)}…`;
+      return t.decimals == null
+        ? `${scaled(t.amount, 0)} ${unit}`
+        : `${scaled(t.amount, t.decimals)} ${unit}`;
+    })
+    .join(' + ');
+}
+
 /** A decimal TAO/ETH amount typed by a person as base units (for minAmount filters). */
 export function toBaseUnits(typed: string, chain: Chain): string | undefined {
   const t = typed.trim().replace(/,/g, '');

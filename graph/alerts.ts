@@ -2,6 +2,8 @@ import neo4j from 'neo4j-driver';
 import type { AlertEvent } from '../protocol/defense.ts';
 import type { Graph } from './driver.ts';
 import type { Chain } from './model.ts';
+import { WALLET_FIELDS } from './wallets/fragments.ts';
+import type { WalletRecord } from './wallets/records.ts';
 
 /** An alert as stored: the shape the alert channel carries (protocol/defense.ts AlertEvent). */
 export type AlertRecord = AlertEvent;
@@ -131,4 +133,32 @@ export async function searchAlerts(
     alerts: rows.slice(0, opts.first).map((alert) => ({ cursor: `${alert.raisedAt}|${alert.id}`, alert })),
     hasNextPage: rows.length > opts.first,
   };
+}
+
+/**
+ * An alert's attacker contracts as wallets of the graph: those the finding named (the flagged tx's
+ * `to` when not the protected contract) and those the sender deployed (DEPLOYED edges the graph
+ * holds), never the protected contract; by address, at most `limit`.
+ */
+export async function getAttackerContracts(
+  graph: Graph,
+  opts: { sender: string; protectedContract: string; named: string[]; limit: number; timeoutMs?: number },
+): Promise<WalletRecord[]> {
+  const res = await graph.query(
+    `CALL {
+       MATCH (n:Wallet {chain: 'ethereum'}) WHERE n.address IN $named RETURN n
+       UNION
+       MATCH (:Wallet {chain: 'ethereum', address: $sender})-[:DEPLOYED]->(n:Wallet) RETURN n
+     }
+     WITH n WHERE n.address <> $protectedContract
+     RETURN ${WALLET_FIELDS} AS w ORDER BY n.address LIMIT $limit`,
+    {
+      sender: opts.sender,
+      protectedContract: opts.protectedContract,
+      named: opts.named,
+      limit: neo4j.int(opts.limit),
+    },
+    { timeoutMs: opts.timeoutMs },
+  );
+  return res.records.map((r) => r.get('w') as WalletRecord);
 }

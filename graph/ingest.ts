@@ -243,11 +243,14 @@ ON CREATE SET a.chain = 'ethereum', a.chainId = $chainId, a.severity = $severity
               a.contract = $contract, a.invariantId = $invariant.id, a.invariantKind = $invariant.kind,
               a.description = $invariant.description, a.before = $observed.before, a.after = $observed.after,
               a.votesViolated = $consensus.violated, a.votesTotal = $consensus.total, a.miners = $consensus.miners,
-              a.validator = $validator, a.raisedAt = datetime($raisedAt), a.sender = $tx.from
+              a.validator = $validator, a.raisedAt = datetime($raisedAt), a.sender = $tx.from,
+              a.attackerContracts = $attackerContracts
 MERGE (a)-[:VIOLATES]->(i)
 MERGE (a)-[:IN_TX]->(t)
 MERGE (a)-[:INVOLVES]->(sender)
 MERGE (a)-[:RAISED_ON]->(c)
+// The contracts it calls become wallets of the graph, so Alert.attackerContracts can follow them.
+FOREACH (x IN $attackerContracts | MERGE (:Wallet {chain: 'ethereum', address: x}))
 RETURN ${ALERT_FIELDS}, created`;
 
 /**
@@ -268,6 +271,7 @@ export async function writeFinding(
       alertId: id,
       severity: f.severity,
       observed: f.observed,
+      attackerContracts: f.attackerContracts ?? [],
       consensus: {
         ...f.consensus,
         violated: neo4j.int(f.consensus.violated),

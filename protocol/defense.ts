@@ -331,6 +331,8 @@ export const alertEventSchema = z
     txHash: z.string().min(1),
     contract: z.string().min(1),
     sender: z.string().min(1),
+    /** Contracts the flagged tx calls besides the protected one (protocol/ingest.ts); absent on older alerts. */
+    attackerContracts: z.array(z.string()).optional(),
     invariantId: z.string().min(1),
     invariantKind: z.string().min(1),
     description: z.string(),

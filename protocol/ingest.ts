@@ -75,6 +75,14 @@ export const findingJobSchema = z
       })
       .strict(),
     observed: z.object({ before: z.string().nullable(), after: z.string().nullable() }).strict(),
+    /**
+     * Contracts the flagged tx calls that are not the protected one (lower-case 0x addresses; see
+     * attackerContractsOf). Findings from before this field carry none.
+     */
+    attackerContracts: z
+      .array(z.string().regex(/^0x[0-9a-f]{40}$/, 'expected a lower-case 0x-prefixed 20-byte hex address'))
+      .max(16)
+      .default([]),
     consensus: z
       .object({
         violated: z.number().int().nonnegative(),
@@ -86,6 +94,21 @@ export const findingJobSchema = z
     raisedAt: isoTime,
   })
   .strict();
+
+/**
+ * The contracts a flagged tx calls that are not protected: its `to` unless that is one of the
+ * protected contracts (the invariant's, and those its pause actions pause) or the sender itself
+ * (a creation has no `to`). Lower-case. The same rule as services/defense/trail.ts trailTargets.
+ */
+export function attackerContractsOf(
+  tx: { from: string; to?: string | null },
+  protectedContracts: readonly string[],
+): string[] {
+  const to = tx.to?.toLowerCase();
+  const guarded = new Set(protectedContracts.map((c) => c.toLowerCase()));
+  if (!to || guarded.has(to) || to === tx.from.toLowerCase()) return [];
+  return [to];
+}
 
 /** What a defense action can end as (docs/architecture.md "Action outcomes"). */
 export const OUTCOME_STATUSES = {

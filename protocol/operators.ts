@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHAINS } from './model.ts';
 
 /**
  * What subnet operators read of the validators (the console's operators page, through the API):
@@ -63,14 +64,33 @@ export const chainWeightsStateSchema = z
   .strict()
   .refine((w) => w.uids.length === w.weights.length, { message: 'uids and weights differ in length' });
 
+/** A Patrol round on another chain than the main one (Ethereum), with its own miners' results. */
+export const patrolChainRoundSchema = z
+  .object({
+    chain: z.enum(CHAINS),
+    /** Epoch ms when this chain's round was published. */
+    at: epochMs,
+    round: count,
+    miners: z.array(patrolMinerStateSchema).max(OPERATOR_LIMITS.miners),
+  })
+  .strict();
+export type PatrolChainRound = z.infer<typeof patrolChainRoundSchema>;
+
 export const patrolStateSchema = z
   .object({
     validator: id,
     /** Epoch ms of publication. */
     at: epochMs,
+    /** The chain of the main round (`round`, `miners`); states from before it are Bittensor's. */
+    chain: z.enum(CHAINS).default('bittensor'),
     /** The last round played. */
     round: count,
     miners: z.array(patrolMinerStateSchema).max(OPERATOR_LIMITS.miners),
+    /**
+     * The last round on each other chain (Ethereum), kept until that chain plays again: its
+     * scores and rejections are its own (a miner's Ethereum rejection never shows as a Bittensor one).
+     */
+    otherChains: z.array(patrolChainRoundSchema).max(CHAINS.length).default([]),
     /** Null until weights were set on chain once by this process. */
     weights: chainWeightsStateSchema.nullable(),
   })

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import { defenseStateKey, operatorIndexKey, patrolStateKey } from '../protocol/keys.ts';
 import {
   type DefenseState,
@@ -16,6 +17,8 @@ import { formatIssues } from '../protocol/parse.ts';
  */
 
 type StateOf<K extends OperatorKind> = K extends 'patrol' ? PatrolState : DefenseState;
+/** What a publisher may give: fields with a default (a Patrol state's chain, otherChains) may be left out. */
+type StateInputOf<K extends OperatorKind> = z.input<(typeof OPERATOR_SCHEMAS)[K]>;
 
 const stateKey = (kind: OperatorKind, prefix: string, validator: string) =>
   kind === 'patrol' ? patrolStateKey(prefix, validator) : defenseStateKey(prefix, validator);
@@ -25,7 +28,7 @@ export async function publishOperatorState<K extends OperatorKind>(
   redis: Redis,
   prefix: string,
   kind: K,
-  state: StateOf<K>,
+  state: StateInputOf<K>,
 ): Promise<void> {
   const checked = OPERATOR_SCHEMAS[kind].safeParse(state);
   if (!checked.success)

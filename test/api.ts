@@ -14,14 +14,15 @@ export const CORRECTNESS_LIMITS: Partial<Limits> = {
 
 /**
  * The API handler as tests ask it: silent, version "test", CORRECTNESS_LIMITS under `limits`, and
- * no cost budget (a test file asks one handler many questions; admission.test.ts sets its own).
+ * no cost budget (a test file asks one handler many questions; admission.test.ts sets its own)
+ * and no rest between expensive requests (it would only add 2× each one's time to the file's).
  */
 export function createTestApi(deps: Omit<ApiDeps, 'log' | 'version'> & Partial<Pick<ApiDeps, 'log'>>) {
   return createApi({
     log: silentLogger(),
     version: 'test',
     ...deps,
-    admission: { costBudget: 0, ...deps.admission },
+    admission: { costBudget: 0, expensiveRest: 0, ...deps.admission },
     limits: { ...CORRECTNESS_LIMITS, ...deps.limits },
   });
 }

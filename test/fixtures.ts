@@ -114,6 +114,7 @@ export function sampleFinding(overrides: Partial<FindingJob> = {}): FindingJob {
     },
     tx: { hash: newHash(), from: newEthAddress(), to: newEthAddress(), nonce: 0, blockNumber: null },
     observed: { before: '0x01', after: '0x02' },
+    attackerContracts: [],
     consensus: { violated: 3, total: 3, miners: ['m1', 'm2', 'm3'] },
     validator: { hotkey: 'validator-1' },
     raisedAt: new Date().toISOString(),

@@ -17,7 +17,7 @@ import { ethereumTargets, ethereumVerifier } from '../../services/patrol/ethereu
 import { runRounds } from '../../services/patrol/loop.ts';
 import { createPatrolMiner } from '../../services/patrol/miner.ts';
 import { createPatrolStatePublisher } from '../../services/patrol/operatorState.ts';
-import type { RunRound } from '../../services/patrol/round.ts';
+import type { RoundReport, RunRound } from '../../services/patrol/round.ts';
 import { DEFAULT_SCORING } from '../../services/patrol/scoring.ts';
 import { createTrails, followTrailRequests } from '../../services/patrol/trail.ts';
 import { createPatrolValidator } from '../../services/patrol/validator.ts';
@@ -232,11 +232,13 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
   const playRound = async (round: number) => {
     const report = await validator.runRound(round);
     let set: Awaited<ReturnType<typeof setWeightsAfter>> | undefined;
+    const others: { chain: 'ethereum'; report: RoundReport }[] = [];
     try {
-      await validator.runEthereumRound?.(round);
+      const eth = await validator.runEthereumRound?.(round);
+      if (eth) others.push({ chain: 'ethereum', report: eth });
       set = await setWeightsAfter(round);
     } finally {
-      await operatorState.publish(report, set);
+      await operatorState.publish(report, set, others);
     }
   };
   const loop = () =>

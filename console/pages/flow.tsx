@@ -2,16 +2,17 @@ import { useEffect, useState } from 'preact/hooks';
 import { gql } from '../api.ts';
 import { ErrorBox, Notice } from '../components/common.tsx';
 import { amountAndWindow } from '../components/window.ts';
-import { type Chain, amount, chainOf } from '../format.ts';
+import { type Chain, type TokenAmount, chainOf, tokenAmounts } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import type { ConsolePage } from './page.ts';
 
 const FLOW = `query Flow($chain: Chain!, $from: String!, $direction: FlowDirection, $depth: Int, $minAmount: String, $window: Window) {
   flow(chain: $chain, from: $from, direction: $direction, depth: $depth, minAmount: $minAmount, window: $window, walletsPerHop: 10) {
     source direction truncated
-    hops { hop count walletCount amount wallets { address amount count firstBlock lastBlock } }
+    hops { hop count walletCount amount amounts { ...Amt } wallets { address amount amounts { ...Amt } count firstBlock lastBlock } }
   }
-}`;
+}
+fragment Amt on TokenAmount { token amount symbol decimals }`;
 
 interface Flow {
   source: string;
@@ -21,8 +22,16 @@ interface Flow {
     hop: number;
     count: number;
     walletCount: number;
-    amount: string;
-    wallets: { address: string; amount: string; count: number; firstBlock: number; lastBlock: number }[];
+    amount: string | null;
+    amounts: TokenAmount[];
+    wallets: {
+      address: string;
+      amount: string | null;
+      amounts: TokenAmount[];
+      count: number;
+      firstBlock: number;
+      lastBlock: number;
+    }[];
   }[];
 }
 
@@ -142,7 +151,7 @@ function FlowView({ params }: { params: URLSearchParams }) {
           {flow.hops.map((h) => (
             <section class="hop card" key={h.hop} data-hop={h.hop}>
               <h3>
-                hop {h.hop}: {amount(h.amount, chain)}
+                hop {h.hop}: {tokenAmounts(h.amounts)}
               </h3>
               <p class="hint">
                 {h.count} relationships, {h.walletCount} wallets
@@ -154,7 +163,7 @@ function FlowView({ params }: { params: URLSearchParams }) {
                       {w.address}
                     </a>
                     <div class="hint">
-                      {amount(w.amount, chain)} · {w.count}× · blocks {w.firstBlock}–{w.lastBlock}
+                      {tokenAmounts(w.amounts)} · {w.count}× · blocks {w.firstBlock}–{w.lastBlock}
                     </div>
                   </li>
                 ))}

@@ -5,8 +5,8 @@ import { short, when } from '../format.ts';
 import type { ConsolePage } from './page.ts';
 
 /**
- * Subnet operators: each Patrol validator's last round per miner (score terms, last rejections,
- * weight set on chain) and each defense validator's epoch (measured recall, p99, reward share).
+ * Subnet operators: each Patrol validator's last round per chain (Bittensor, Ethereum) per miner
+ * (score terms, that chain's last rejections, weight set on chain) and each defense validator's epoch (measured recall, p99, reward share).
  * Refreshed every 15 s.
  */
 interface PatrolMiner {
@@ -27,13 +27,19 @@ interface Recall {
   seen: number;
   rate: number | null;
 }
+interface PatrolChainRound {
+  chain: 'BITTENSOR' | 'ETHEREUM';
+  round: number;
+  updatedAt: string;
+  miners: PatrolMiner[];
+}
 interface Operators {
   patrolValidators: {
     hotkey: string;
-    round: number;
     updatedAt: string;
     weights: { block: number; setAt: string; defenseShare: number } | null;
-    miners: PatrolMiner[];
+    /** The main chain's round first, then Ethereum's: each with its own miners' scores and rejections. */
+    chains: PatrolChainRound[];
   }[];
   defenseValidators: {
     id: string;
@@ -55,8 +61,9 @@ interface Operators {
 }
 
 const QUERY = `{
-  patrolValidators { hotkey round updatedAt weights { block setAt defenseShare }
-    miners { hotkey uid accepted volume responsiveness novelty completeness score average weight rejections { round reason } } }
+  patrolValidators { hotkey updatedAt weights { block setAt defenseShare }
+    chains { chain round updatedAt
+      miners { hotkey uid accepted volume responsiveness novelty completeness score average weight rejections { round reason } } } }
   defenseValidators { id epoch epochStartedAt epochSeconds scoredEpoch updatedAt
     miners { hotkey txs accuracy latencyP99Ms rewardShare violatedRecall { agreed seen rate } holdsRecall { agreed seen rate } } }
 }`;
@@ -65,18 +72,33 @@ const f3 = (x: number | null) => (x == null ? '—' : x.toFixed(3));
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ratio = (r: Recall) => `${r.agreed}/${r.seen}`;
 
+const CHAIN_NAMES = { BITTENSOR: 'Bittensor', ETHEREUM: 'Ethereum' } as const;
+
 function PatrolTable({ v }: { v: Operators['patrolValidators'][number] }) {
   return (
     <section class="card" data-validator={v.hotkey}>
       <h3>
-        Patrol validator <span class="mono">{short(v.hotkey, 8)}</span> · round {v.round} ·{' '}
-        {when(v.updatedAt)}
+        Patrol validator <span class="mono">{short(v.hotkey, 8)}</span> · {when(v.updatedAt)}
       </h3>
       <p>
         {v.weights
           ? `weights set on chain at block ${v.weights.block} (${when(v.weights.setAt)}), ${pct(v.weights.defenseShare)} from BitDefense`
           : 'no weights set on chain yet by this process'}
       </p>
+      {v.chains.map((c) => (
+        <ChainRound key={c.chain} c={c} />
+      ))}
+    </section>
+  );
+}
+
+/** One chain's last round: each miner's score terms and that chain's own rejections. */
+function ChainRound({ c }: { c: PatrolChainRound }) {
+  return (
+    <div data-chain={c.chain.toLowerCase()}>
+      <h4>
+        {CHAIN_NAMES[c.chain]} · round {c.round} · {when(c.updatedAt)}
+      </h4>
       <table class="grid patrol-miners">
         <thead>
           <tr>
@@ -98,7 +120,7 @@ function PatrolTable({ v }: { v: Operators['patrolValidators'][number] }) {
           </tr>
         </thead>
         <tbody>
-          {v.miners.map((m) => (
+          {c.miners.map((m) => (
             <tr key={m.hotkey} data-miner={m.hotkey}>
               <td class="num">{m.uid}</td>
               <td class="mono" title={m.hotkey}>
@@ -117,7 +139,7 @@ function PatrolTable({ v }: { v: Operators['patrolValidators'][number] }) {
           ))}
         </tbody>
       </table>
-    </section>
+    </div>
   );
 }
 

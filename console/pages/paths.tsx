@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { gql } from '../api.ts';
 import { ErrorBox, Notice } from '../components/common.tsx';
 import { amountAndWindow } from '../components/window.ts';
-import { type Chain, amount, chainOf, short } from '../format.ts';
+import { type Chain, type TokenAmount, chainOf, short, tokenAmounts } from '../format.ts';
 import { TrailGraph } from '../graph/model.ts';
 import { GraphView } from '../graph/view.tsx';
 import { href, navigate } from '../router.ts';
@@ -13,7 +13,7 @@ const PATHS = `query Paths($chain: Chain!, $from: String!, $to: String!, $maxDep
   paths(chain: $chain, from: $from, to: $to, maxDepth: $maxDepth, limit: 3, directed: $directed,
     minAmount: $minAmount, window: $window) {
     shortestLength truncated explored { wallets relationships }
-    paths { length wallets hops { from to count amount relationships { type } } }
+    paths { length wallets hops { from to count amount amounts { token amount symbol decimals } relationships { type } } }
   }
 }`;
 
@@ -29,6 +29,7 @@ interface PathSearch {
       to: string;
       count: number;
       amount: string | null;
+      amounts: TokenAmount[];
       relationships: { type: string }[];
     }[];
   }[];
@@ -213,7 +214,7 @@ function PathResult({ r, chain }: { r: Result; chain: Chain }) {
           {p.hops.map((h) => (
             <li key={h.from + h.to}>
               <span class="mono">{short(h.from)}</span> → <span class="mono">{short(h.to)}</span>: {h.count}×{' '}
-              {[...new Set(h.relationships.map((x) => x.type))].join('/')}, {amount(h.amount, chain)}
+              {[...new Set(h.relationships.map((x) => x.type))].join('/')}, {tokenAmounts(h.amounts)}
             </li>
           ))}
         </ol>

@@ -1,5 +1,5 @@
 import { ErrorBox, Facts } from '../components/common.tsx';
-import { amount, when } from '../format.ts';
+import { amount, short, when } from '../format.ts';
 import { href } from '../router.ts';
 import type { StakeLink, WalletActivity, WalletSummary } from './queries.ts';
 
@@ -60,12 +60,17 @@ function Totals({ a, chain }: { a: ActivityState; chain: WalletSummary['chain'] 
       </thead>
       <tbody>
         {a.totals.map((t) => (
-          <tr key={`${t.type}-${t.direction}-${t.netuid}`}>
+          <tr key={`${t.type}-${t.direction}-${t.netuid}-${t.asset}`}>
             <td>{t.type}</td>
             <td>{t.direction}</td>
             <td>{t.netuid ?? ''}</td>
             <td class="num">{t.count.toLocaleString('en')}</td>
-            <td class="num">{amount(t.amount, chain)}</td>
+            <td class="num">
+              {/* An ERC-20 row is in its own units, named by its contract; never shown as ETH. */}
+              {t.asset.startsWith('0x')
+                ? `${t.amount ?? '—'} units of ${short(t.asset)}`
+                : amount(t.amount, chain)}
+            </td>
           </tr>
         ))}
       </tbody>

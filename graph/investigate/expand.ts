@@ -22,6 +22,9 @@ export interface EdgeRecord {
   netuid: number | null;
   /** Ethereum ERC-20: the token contract (lower-case 0x); null for native ETH and on Bittensor. */
   token: string | null;
+  /** What the ERC-20 contract answered (validator-read); null when unknown, for ETH and on Bittensor. */
+  tokenSymbol: string | null;
+  tokenDecimals: number | null;
 }
 
 export interface FrontierItem {
@@ -158,7 +161,8 @@ export async function expandFrontier(
      }
      RETURN f.address AS origin, y.address AS other, startNode(r) = x AS out,
             ${opts.degrees === false ? 'null' : degree('y')} AS degree,
-            [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid, r.token] AS e`;
+            [r.id, type(r), r.amount, r.alphaAmount, r.blockNumber, r.timestamp, r.netuid, r.token,
+             r.tokenSymbol, r.tokenDecimals] AS e`;
   const slices = sliceFrontier(frontier, opts.fanOut, opts.slices?.min, opts.slices?.max);
   const results = await Promise.all(
     slices.map((slice) =>
@@ -188,16 +192,19 @@ export async function expandFrontier(
       continue;
     }
     // A list, not a map: no key strings per row; the ends are the two addresses already returned.
-    const [id, type, amount, alphaAmount, blockNumber, timestamp, netuid, token] = rec.get('e') as [
-      string,
-      RelationshipType,
-      string | null,
-      string | null,
-      number,
-      number | null,
-      number | null,
-      string | null,
-    ];
+    const [id, type, amount, alphaAmount, blockNumber, timestamp, netuid, token, tokenSymbol, tokenDecimals] =
+      rec.get('e') as [
+        string,
+        RelationshipType,
+        string | null,
+        string | null,
+        number,
+        number | null,
+        number | null,
+        string | null,
+        string | null,
+        number | null,
+      ];
     const other = rec.get('other') as string;
     const out = rec.get('out') as boolean;
     edges.push({
@@ -215,6 +222,8 @@ export async function expandFrontier(
         timestamp,
         netuid,
         token,
+        tokenSymbol,
+        tokenDecimals,
       },
     });
   }

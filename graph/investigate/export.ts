@@ -1,5 +1,6 @@
 import type { Chain } from '../model.ts';
 import type { EdgeRecord } from './expand.ts';
+import { tokenOf } from './tokens.ts';
 
 /**
  * Investigation results as documents other tools load: CSV (one relationship per row, with the
@@ -24,7 +25,19 @@ export interface ExportDocument {
 
 export const CSV_COLUMNS = [
   'chain', 'path', 'hop', 'id', 'type', 'from', 'to', 'amount', 'alphaAmount', 'blockNumber', 'timestamp', 'netuid',
+  'token', 'tokenSymbol', 'tokenDecimals',
 ] as const; // biome-ignore format: a list of names
+
+/**
+ * The asset of a row that moves value, named in every row so that no reader adds different tokens:
+ * "ETH"/"TAO" (native, with its symbol and decimals) or the ERC-20 contract (symbol and decimals
+ * where the contract answered). Rows that move no value (ownership, deployments) have none.
+ */
+function withToken(chain: Chain, r: ExportRow): ExportRow {
+  if (r.amount == null) return { ...r, token: null, tokenSymbol: null, tokenDecimals: null };
+  const t = tokenOf(chain, r);
+  return { ...r, token: t.token, tokenSymbol: t.symbol, tokenDecimals: t.decimals };
+}
 
 /** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
 function csvField(v: unknown): string {
@@ -40,8 +53,9 @@ export function exportRows(
     format: ExportFormat;
     query: Record<string, unknown>;
   },
-  rows: ExportRow[],
+  given: ExportRow[],
 ): ExportDocument {
+  const rows = given.map((r) => withToken(p.chain, r));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const filename = `vigil-${p.kind}-${stamp}.${p.format}`;
   if (p.format === 'csv') {

@@ -2,6 +2,7 @@ import type { Graph } from '../driver.ts';
 import type { Chain } from '../model.ts';
 import { type EdgeRecord, type FrontierItem, expandFrontier, withDeadline } from './expand.ts';
 import type { EdgeFilter } from './filters.ts';
+import { type TokenAmount, TokenSums } from './tokens.ts';
 
 export interface TraceFlowParameters {
   chain: Chain;
@@ -24,8 +25,10 @@ export interface TraceFlowParameters {
 
 export interface FlowWallet {
   address: string;
-  /** Exact sum of the amounts reaching (OUT) or leaving (IN) this wallet at this hop. */
-  amount: string;
+  /** Exact sum of the amounts reaching (OUT) or leaving (IN) this wallet at this hop; null across tokens. */
+  amount: string | null;
+  /** The same, per token (native first). */
+  amounts: TokenAmount[];
   count: number;
   firstBlock: number;
   lastBlock: number;
@@ -36,7 +39,9 @@ export interface FlowHop {
   /** Relationships followed at this hop, wallets they reached, and the exact sum of their amounts. */
   count: number;
   walletCount: number;
-  amount: string;
+  /** Null when the hop moves more than one token (see `amounts`). */
+  amount: string | null;
+  amounts: TokenAmount[];
   /** The wallets with the largest amounts, up to `walletsPerHop`. */
   wallets: FlowWallet[];
 }
@@ -55,9 +60,24 @@ export interface TraceFlowReturnType {
  * Time-respecting money flow: each hop happens no earlier (OUT) or no later (IN) than the hop that
  * reached its wallet. A wallet is expanded once, at the first hop that reaches it, from the most
  * permissive block of that hop (the earliest arrival going forward, the latest departure going back).
- * Amounts are aggregated per hop and per wallet exactly (BigInt over decimal strings). Each wallet
+ * Amounts are aggregated per hop and per wallet exactly (BigInt over decimal strings), per token. Each wallet
  * contributes its `fanOut` largest matching relationships (a dense wallet: its first, see expand.ts).
  */
+/**
+ * Largest amount first when the hop moves one token; across tokens units do not compare, so the
+ * most relationships first. Ties by address.
+ */
+function rankWallets<W extends { sums: TokenSums; count: number }>(
+  reached: Map<string, W>,
+  oneToken: boolean,
+): [string, W][] {
+  const key = (w: W) => (oneToken ? w.sums.total() : BigInt(w.count));
+  return [...reached.entries()].sort((x, y) => {
+    const [a, b] = [key(x[1]), key(y[1])];
+    return b > a ? 1 : b < a ? -1 : x[0] < y[0] ? -1 : 1;
+  });
+}
+
 export function traceFlow(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowReturnType> {
   return withDeadline(graph, p.timeoutMs, (g) => trace(g, p));
 }
@@ -87,35 +107,41 @@ async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowRet
     if (exp.edges.length === 0) break;
     const reached = new Map<
       string,
-      { amount: bigint; count: number; firstBlock: number; lastBlock: number }
+      { sums: TokenSums; count: number; firstBlock: number; lastBlock: number }
     >();
     const degrees = new Map<string, number | null>();
-    let total = 0n;
+    const total = new TokenSums(p.chain);
     for (const { other, otherDegree, edge } of exp.edges) {
       degrees.set(other, otherDegree);
       edges.push({ ...edge, hop });
-      const amount = edge.amount ? BigInt(edge.amount) : 0n;
-      total += amount;
+      total.add(edge);
       const w = reached.get(other);
       if (w) {
-        w.amount += amount;
         w.count++;
         w.firstBlock = Math.min(w.firstBlock, edge.blockNumber);
         w.lastBlock = Math.max(w.lastBlock, edge.blockNumber);
       } else
-        reached.set(other, { amount, count: 1, firstBlock: edge.blockNumber, lastBlock: edge.blockNumber });
+        reached.set(other, {
+          sums: new TokenSums(p.chain),
+          count: 1,
+          firstBlock: edge.blockNumber,
+          lastBlock: edge.blockNumber,
+        });
+      reached.get(other)!.sums.add(edge);
     }
-    const ranked = [...reached.entries()].sort((x, y) =>
-      y[1].amount > x[1].amount ? 1 : y[1].amount < x[1].amount ? -1 : x[0] < y[0] ? -1 : 1,
-    );
+    const ranked = rankWallets(reached, total.single() !== null);
     hops.push({
       hop,
       count: exp.edges.length,
       walletCount: reached.size,
-      amount: total.toString(),
-      wallets: ranked
-        .slice(0, walletsPerHop)
-        .map(([address, w]) => ({ address, ...w, amount: w.amount.toString() })),
+      amount: total.single(),
+      amounts: total.list(),
+      wallets: ranked.slice(0, walletsPerHop).map(([address, { sums, ...w }]) => ({
+        address,
+        ...w,
+        amount: sums.single(),
+        amounts: sums.list(),
+      })),
     });
     const nextFrontier: FrontierItem[] = [];
     for (const [address, w] of ranked) {

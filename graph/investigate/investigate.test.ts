@@ -517,7 +517,14 @@ describe('export', () => {
     });
     expect(csv.filename).toMatch(/^vigil-neighbors-.*\.csv$/);
     const lines = csv.body.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('chain,path,hop,id,type,from,to,amount,alphaAmount,blockNumber,timestamp,netuid');
+    expect(lines[0]).toBe(
+      'chain,path,hop,id,type,from,to,amount,alphaAmount,blockNumber,timestamp,netuid,token,tokenSymbol,tokenDecimals',
+    );
+    // Bittensor amounts are rao: every value-moving row names TAO with 9 decimals.
+    expect(lines.slice(1).map((l: string) => l.split(',').slice(12).join(','))).toEqual([
+      'TAO,TAO,9',
+      'TAO,TAO,9',
+    ]);
     expect(
       lines
         .slice(1)

@@ -9,7 +9,8 @@ import {
   expandFrontier,
   withDeadline,
 } from './expand.ts';
-import { type EdgeFilter, filterClause, sumAmounts, typePattern } from './filters.ts';
+import { type EdgeFilter, filterClause, typePattern } from './filters.ts';
+import { type TokenAmount, TokenSums } from './tokens.ts';
 
 export interface FindPathsParameters {
   chain: Chain;
@@ -37,7 +38,10 @@ export interface PathHop {
   to: string;
   /** Every relationship between the two wallets that passes the filters (in the path's direction). */
   count: number;
+  /** The exact sum when they move one token; null when none has an amount or they move several. */
   amount: string | null;
+  /** The exact sum per token (native first), whatever the filter. */
+  amounts: TokenAmount[];
   /** The largest of them, `hopRelationships` at most. */
   relationships: EdgeRecord[];
 }
@@ -266,21 +270,28 @@ async function describePaths(
          CALL (x, y) {
            MATCH (x)${rel}(y) WHERE ${where}
            WITH r ORDER BY coalesce(r.amountValue, -1.0) DESC, r.id
-           RETURN count(r) AS n, collect(r.amount) AS amounts,
+           RETURN count(r) AS n, collect([r.amount, r.token, r.tokenSymbol, r.tokenDecimals]) AS amounts,
                   collect({id: r.id, type: type(r), from: startNode(r).address, to: endNode(r).address, amount: r.amount,
-                           alphaAmount: r.alphaAmount, blockNumber: r.blockNumber, timestamp: r.timestamp, netuid: r.netuid, token: r.token})[..$sample] AS rels
+                           alphaAmount: r.alphaAmount, blockNumber: r.blockNumber, timestamp: r.timestamp, netuid: r.netuid, token: r.token,
+                           tokenSymbol: r.tokenSymbol, tokenDecimals: r.tokenDecimals})[..$sample] AS rels
          }
          RETURN p.from AS from, p.to AS to, n, amounts, rels`,
     { ...params, chain, pairs: [...pairs.values()], sample: neo4j.int(o.sample) },
   );
   const hops = new Map<string, PathHop>();
   for (const rec of res.records) {
-    const amounts = (rec.get('amounts') as (string | null)[]).filter((x): x is string => x != null);
+    // Per token: ETH and an ERC-20 (or two ERC-20s) between the same wallets are never added.
+    const sums = new TokenSums(chain);
+    const rows = rec.get('amounts') as [string | null, string | null, string | null, number | null][];
+    for (const [amount, token, tokenSymbol, tokenDecimals] of rows)
+      if (amount != null) sums.add({ amount, token, tokenSymbol, tokenDecimals });
+    const amounts = sums.list();
     hops.set(`${rec.get('from')}>${rec.get('to')}`, {
       from: rec.get('from') as string,
       to: rec.get('to') as string,
       count: rec.get('n') as number,
-      amount: amounts.length ? sumAmounts(amounts) : null,
+      amount: amounts.length ? sums.single() : null,
+      amounts,
       relationships: (rec.get('rels') as EdgeRecord[]).map(normalizeEdge),
     });
   }
@@ -298,5 +309,7 @@ export function normalizeEdge(e: EdgeRecord): EdgeRecord {
     timestamp: e.timestamp ?? null,
     netuid: e.netuid ?? null,
     token: e.token ?? null,
+    tokenSymbol: e.tokenSymbol ?? null,
+    tokenDecimals: e.tokenDecimals ?? null,
   };
 }

@@ -10,7 +10,9 @@ export interface WalletTotal {
   direction: 'OUT' | 'IN';
   netuid: number | null;
   count: number;
-  /** Exact sum of `amount` (rao or wei); null when no relationship of the group carries one. */
+  /** Ethereum ERC-20: the token contract; null for the native asset. Groups are per token: never summed across. */
+  token: string | null;
+  /** Exact sum of `amount` (rao, wei or token units); null when no relationship of the group carries one. */
   amount: string | null;
   /** Exact sum of `alphaAmount` (alpha on `netuid`). */
   alphaAmount: string | null;
@@ -53,11 +55,11 @@ const ACTIVITY = `MATCH (w:Wallet {chain: $chain, address: $address})
            UNION ALL
            MATCH (w)<-[r${TYPES}]-() RETURN r, 'IN' AS direction
          }
-         WITH type(r) AS type, direction, r.netuid AS netuid, r.timestamp AS ts,
+         WITH type(r) AS type, direction, r.netuid AS netuid, r.token AS token, r.timestamp AS ts,
               right($zeros + r.amount, ${WIDTH}) AS a, right($zeros + r.alphaAmount, ${WIDTH}) AS al
-         RETURN type, direction, netuid, count(*) AS n, count(a) AS na, count(al) AS nal, min(ts) AS t0, max(ts) AS t1,
+         RETURN type, direction, netuid, token, count(*) AS n, count(a) AS na, count(al) AS nal, min(ts) AS t0, max(ts) AS t1,
                 ${limbSums('a', 'a')}, ${limbSums('al', 'al')}
-         ORDER BY type, direction, netuid`;
+         ORDER BY type, direction, netuid, token IS NOT NULL, token`;
 
 /** Totals in and out by relationship type and subnet, and the time span of the wallet's activity. */
 export async function getActivity(
@@ -76,6 +78,7 @@ export async function getActivity(
       type: rec.get('type') as RelationshipType,
       direction: rec.get('direction') as 'OUT' | 'IN',
       netuid: (rec.get('netuid') as number | null) ?? null,
+      token: (rec.get('token') as string | null) ?? null,
       count: rec.get('n') as number,
       amount: joinLimbs(rec, 'a', rec.get('na') as number),
       alphaAmount: joinLimbs(rec, 'al', rec.get('nal') as number),

@@ -33,6 +33,8 @@ function gatedGraph() {
   let open!: () => void;
   let gate: Promise<void> | undefined;
   const events: string[] = [];
+  /** When each event happened (performance.now()), by index. */
+  const at: number[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const addressOf = (params: Record<string, unknown>) =>
@@ -42,6 +44,7 @@ function gatedGraph() {
     query: async (cypher, params, o) => {
       const who = addressOf(params);
       events.push(`start ${who}`);
+      at.push(performance.now());
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
@@ -50,12 +53,14 @@ function gatedGraph() {
       } finally {
         inFlight--;
         events.push(`end ${who}`);
+        at.push(performance.now());
       }
     },
   };
   return {
     graph,
     events,
+    at,
     maxInFlight: () => maxInFlight,
     close: () => {
       gate = new Promise<void>((r) => (open = r));
@@ -162,7 +167,12 @@ describe('the expensive-request lane', () => {
   it('runs expensive requests one at a time, refuses one more than the queue holds, and lets cheap ones pass', async () => {
     const g = gatedGraph();
     // Two wallets with their degrees cost 2 × (10 + 10) = 40: expensive here; health (10) is cheap.
-    const { ask, lane, refused } = api(g.graph, { expensiveCost: 40, expensiveSlots: 1, expensiveQueue: 1 });
+    const { ask, lane, refused } = api(g.graph, {
+      expensiveCost: 40,
+      expensiveSlots: 1,
+      expensiveQueue: 1,
+      expensiveRest: 0,
+    });
     const [a, b, c, d] = job.nodes.map((n) => n.address);
     g.close();
     const first = ask(`{ x: ${wallet(a!)} y: ${wallet(b!)} }`, KEY_A);
@@ -211,7 +221,7 @@ describe('the expensive-request lane', () => {
     const g = gatedGraph();
     const { ask, lane, refused } = api(
       g.graph,
-      { expensiveCost: 40, expensiveSlots: 1, expensiveQueue: 8 },
+      { expensiveCost: 40, expensiveSlots: 1, expensiveQueue: 8, expensiveRest: 0 },
       { requestTimeoutMs: 4000 },
     );
     const [a, b, c, d, e, f] = job.nodes.map((n) => n.address);
@@ -234,6 +244,33 @@ describe('the expensive-request lane', () => {
     expect(await refused('lane_timeout')).toBe(1);
     expect(await lane('running')).toBe(0);
     g.open();
+  }, 120_000);
+
+  it('rests the lane expensiveRest × the last expensive request’s run time before the next starts; a cheap one passes meanwhile', async () => {
+    const g = gatedGraph();
+    const { ask, lane } = api(g.graph, { expensiveCost: 40, expensiveSlots: 1, expensiveRest: 3 });
+    const [a, b, c, d] = job.nodes.map((n) => n.address);
+    g.close();
+    const first = ask(`{ x: ${wallet(a!)} y: ${wallet(b!)} }`, KEY_A);
+    await waitFor('the first expensive request to reach Neo4j', async () => g.events.length > 0, 30_000);
+    const second = ask(`{ x: ${wallet(c!)} y: ${wallet(d!)} }`, KEY_B);
+    await waitFor('the second to wait in the lane', async () => (await lane('waiting')) === 1, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    g.open();
+    const r1 = await first;
+    expect(r1.body.errors).toBeUndefined();
+    // The first ran ≥ 1 s (held at the gate): the lane rests ≥ 3 s, and a cheap question is
+    // answered meanwhile while the second still waits.
+    expect((await ask(HEALTH, KEY_B)).body).toEqual({ data: { health: { ok: true } } });
+    expect(g.events.some((e) => e.includes(c!) || e.includes(d!))).toBe(false);
+    expect((await second).body.errors).toBeUndefined();
+    const lastOfFirst = g.events.findLastIndex(
+      (e) => e.startsWith('end ') && (e.includes(a!) || e.includes(b!)),
+    );
+    const firstOfSecond = g.events.findIndex((e) => e.includes(c!) || e.includes(d!));
+    expect(firstOfSecond).toBeGreaterThan(lastOfFirst);
+    // The lane's t spans the gate's 1 s hold; its rest runs from after the first's last statement.
+    expect(g.at[firstOfSecond]! - g.at[lastOfFirst]!).toBeGreaterThanOrEqual(3 * 1000 - 2);
   }, 120_000);
 
   it('caps the Neo4j statements a request has in flight: an expensive one at expensiveNeo4jCalls, any other at neo4jCallsPerRequest', async () => {

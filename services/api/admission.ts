@@ -7,6 +7,7 @@ import type { Config } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Graph } from '../../graph/driver.ts';
 import { userError } from './errors.ts';
+import { createLane } from './lane.ts';
 
 /**
  * Who may run what, once a request has passed the per-request limits (limits.ts, guards.ts):
@@ -18,10 +19,11 @@ import { userError } from './errors.ts';
  *   `expensiveSlots` (p-queue), so however many callers send the heaviest requests allowed, at most
  *   that many run at once and cheap questions never queue behind them. A request that cannot start
  *   within its time budget, or finds `expensiveQueue` others waiting, is refused with HTTP 503;
- - while it runs, an expensive request has at most `expensiveNeo4jCalls` Neo4j statements in
-   flight, any other `neo4jCallsPerRequest`: resolvers run side by side (4 aliased hub pages read
-   400 degrees), and without a cap they take Neo4j's threads and the driver's connections from
-   every other request.
+ *   after a request ran t ms its slot rests `expensiveRest`·t ms (lane.ts: a duty cycle);
+ * - while it runs, an expensive request has at most `expensiveNeo4jCalls` Neo4j statements in
+ *   flight, any other `neo4jCallsPerRequest`: resolvers run side by side (4 aliased hub pages read
+ *   400 degrees), and without a cap they take Neo4j's threads and the driver's connections from
+ *   every other request.
  * Why: each request was bounded, but two loops of the heaviest allowed requests slowed every
  * investigator's p99 six-fold (docs/benchmarks.md, bench:abuse); the cost of a request is paid
  * mostly on the shared Neo4j and the API's single event loop.
@@ -36,6 +38,7 @@ export const DEFAULT_ADMISSION: AdmissionSettings = {
   expensiveSlots: 1,
   expensiveQueue: 32,
   expensiveNeo4jCalls: 2,
+  expensiveRest: 2,
   neo4jCallsPerRequest: 8,
 };
 
@@ -102,7 +105,7 @@ export function createAdmission<ServerContext extends Record<string, any>>(
     settings.costBudget > 0
       ? new RateLimiterMemory({ points: settings.costBudget, duration: settings.costWindowSeconds })
       : undefined;
-  const lane = new PQueue({ concurrency: settings.expensiveSlots });
+  const lane = createLane({ slots: settings.expensiveSlots, restFactor: settings.expensiveRest });
   const refused = new Counter({
     name: 'vigil_api_requests_refused_total',
     help: 'GraphQL requests refused by admission: a caller over its cost budget, or the expensive lane full or too slow',
@@ -111,12 +114,12 @@ export function createAdmission<ServerContext extends Record<string, any>>(
   });
   new Gauge({
     name: 'vigil_api_expensive_lane',
-    help: 'Expensive GraphQL requests running (state=running) and waiting for their lane (state=waiting)',
+    help: 'Expensive lane: slots running a request or resting after one (state=running), requests waiting for their lane (state=waiting)',
     labelNames: ['state'],
     registers: opts.registry ? [opts.registry] : [],
     collect() {
-      this.set({ state: 'running' }, lane.pending);
-      this.set({ state: 'waiting' }, lane.size);
+      this.set({ state: 'running' }, lane.busy);
+      this.set({ state: 'waiting' }, lane.waiting);
     },
   });
 
@@ -208,11 +211,11 @@ export function createAdmission<ServerContext extends Record<string, any>>(
         args.contextValue.graph = throttledGraph(args.contextValue.graph, settings.neo4jCallsPerRequest);
         return;
       }
-      if (lane.size >= settings.expensiveQueue)
+      if (lane.waiting >= settings.expensiveQueue)
         return setResultAndStopExecution({
           errors: [
             busy(
-              `too many expensive requests waiting (${lane.size}; cost ${cost} ≥ ${settings.expensiveCost}): retry after 1 s, or ask a cheaper question`,
+              `too many expensive requests waiting (${lane.waiting}; cost ${cost} ≥ ${settings.expensiveCost}): retry after 1 s, or ask a cheaper question`,
               'lane_full',
             ),
           ],
@@ -232,7 +235,7 @@ export function createAdmission<ServerContext extends Record<string, any>>(
             await new Promise((r) => setImmediate(r));
             return executeFn(a);
           };
-          return (await lane.add(run, { signal: waiting.signal })) as Awaited<ReturnType<typeof executeFn>>;
+          return (await lane.run(run, waiting.signal)) as Awaited<ReturnType<typeof executeFn>>;
         } catch (err) {
           clearTimeout(timer);
           if (!waiting.signal.aborted || err !== waiting.signal.reason) throw err;

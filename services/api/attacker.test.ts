@@ -3,7 +3,7 @@ import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { alertId } from '../../protocol/ids.ts';
-import type { SubgraphJob } from '../../protocol/ingest.ts';
+import { type SubgraphJob, attackerContractsOf } from '../../protocol/ingest.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
 import { createTestApi } from '../../test/api.ts';
@@ -199,6 +199,212 @@ describe('Alert.attacker', () => {
     };
     expect(badBody.errors[0]!.extensions.argument).toBe('token');
     expect(badBody.errors[0]!.message).toContain('token');
+  }, 120_000);
+
+  it('lists the contracts the flagged tx calls and those the sender deployed, never the protected one', async () => {
+    const [attacker, exploit, router, victim] = [
+      newEthAddress(),
+      newEthAddress(),
+      newEthAddress(),
+      newEthAddress(),
+    ];
+    // The graph knows the attacker deployed `exploit` (a Patrol subgraph with a DEPLOYED edge).
+    await ingest({
+      kind: 'subgraph',
+      chain: 'ethereum',
+      submissionId: `test:${crypto.randomUUID()}`,
+      target: attacker,
+      window: { from: 90, to: 110 },
+      miner: { hotkey: newSs58(), uid: 1 },
+      validator: { hotkey: newSs58(), uid: 0 },
+      acceptedAt: new Date().toISOString(),
+      nodes: [
+        { address: attacker, type: 'wallet' },
+        { address: exploit, type: 'contract' },
+      ],
+      edges: [
+        {
+          type: 'DEPLOYED',
+          from: attacker,
+          to: exploit,
+          evidence: { txHash: newHash(), blockNumber: 95, blockHash: newHash() },
+        },
+      ],
+    });
+    const base = sampleFinding();
+    const protectedContract = base.invariant.contract;
+    const invariant = { ...base.invariant, contract: protectedContract };
+    const contractsOf = async (finding: object, hash: string) => {
+      await ingest(finding as Parameters<typeof enqueueIngest>[1]);
+      const data = await ask(
+        'query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { attackerContracts { chain address isContract } } } } }',
+        { tx: hash },
+      );
+      expect(data.alerts.edges).toHaveLength(1);
+      return (data.alerts.edges[0].node.attackerContracts as { address: string }[]).map((w) => w.address);
+    };
+    // The tx calls a router that is not the protected contract: the router and the deployed exploit.
+    const viaRouter = { hash: newHash(), from: attacker, to: router, nonce: 1, blockNumber: null };
+    const named = attackerContractsOf(viaRouter, [protectedContract]);
+    expect(named).toEqual([router]);
+    expect(
+      await contractsOf({ ...base, invariant, tx: viaRouter, attackerContracts: named }, viaRouter.hash),
+    ).toEqual([router, exploit].sort());
+    // docs/cypher-guide.md's attacker-contracts Cypher, read from the guide, answers the same.
+    const guide = readFileSync(new URL('../../docs/cypher-guide.md', import.meta.url), 'utf8');
+    const cypher = /```cypher\n(\/\/ Ethereum: the contracts an alert's transaction called[\s\S]*?)```/.exec(
+      guide,
+    )![1]!;
+    const viaRouterId = alertId({ chainId: base.chainId, tx: viaRouter, invariant });
+    const rows = await graph.read((tx) => tx.run(cypher, { alertId: viaRouterId }));
+    expect(rows.records.map((r) => r.get('contract'))).toEqual([router, exploit].sort());
+    // The tx calls the protected contract itself: only what the attacker deployed.
+    const direct = { hash: newHash(), from: attacker, to: protectedContract, nonce: 2, blockNumber: null };
+    expect(attackerContractsOf(direct, [protectedContract])).toEqual([]);
+    // A contract the invariant's pause action guards is protected too.
+    expect(
+      attackerContractsOf(viaRouter, [protectedContract, router.toUpperCase().replace('0X', '0x')]),
+    ).toEqual([]);
+    expect(await contractsOf({ ...base, invariant, tx: direct, attackerContracts: [] }, direct.hash)).toEqual(
+      [exploit],
+    );
+    // A finding from before the field (none named), whose sender deployed nothing known: [].
+    const { attackerContracts: _, ...old } = sampleFinding({
+      tx: { hash: newHash(), from: newEthAddress(), to: victim, nonce: 0, blockNumber: null },
+    });
+    expect(await contractsOf(old, old.tx.hash)).toEqual([]);
+    // An alert stored without the property at all (written before this version): [] too, no error.
+    await graph.write((tx) =>
+      tx.run('MATCH (a:Alert {id: $id}) REMOVE a.attackerContracts', {
+        id: viaRouterId,
+      }),
+    );
+    const again = await ask(
+      'query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { attackerContracts { address } } } } }',
+      { tx: viaRouter.hash },
+    );
+    expect(again.alerts.edges[0].node.attackerContracts).toEqual([{ address: exploit }]);
+  }, 120_000);
+
+  it('sums per token: ETH and an ERC-20 between the same wallets are never added', async () => {
+    const [a, b, c, token] = [newEthAddress(), newEthAddress(), newEthAddress(), newEthAddress()];
+    const ethWei = '1000000000000000000000';
+    const units = '7';
+    const edge = (
+      from: string,
+      to: string,
+      amount: string,
+      extra: Record<string, unknown>,
+      block: number,
+    ) => ({
+      type: 'TRANSFER' as const,
+      from,
+      to,
+      evidence: { txHash: newHash(), blockNumber: block, blockHash: newHash(), amount, ...extra },
+    });
+    await ingest({
+      kind: 'subgraph',
+      chain: 'ethereum',
+      submissionId: `test:${crypto.randomUUID()}`,
+      target: b,
+      window: { from: 90, to: 110 },
+      miner: { hotkey: newSs58(), uid: 1 },
+      validator: { hotkey: newSs58(), uid: 0 },
+      acceptedAt: new Date().toISOString(),
+      nodes: [a, b, c].map((address) => ({ address, type: 'wallet' as const })),
+      edges: [
+        edge(a, b, ethWei, { callPath: '' }, 100),
+        edge(a, b, units, { token, logIndex: 0, tokenSymbol: 'EVIL', tokenDecimals: 6 }, 100),
+        edge(b, c, units, { token, logIndex: 0, tokenSymbol: 'EVIL', tokenDecimals: 6 }, 101),
+      ],
+    });
+    const eth = { token: 'ETH', amount: ethWei, symbol: 'ETH', decimals: 18 };
+    const evil = { token, amount: units, symbol: 'EVIL', decimals: 6 };
+    const p = await ask(
+      `query ($a: String!, $c: String!) { paths(chain: ETHEREUM, from: $a, to: $c) {
+         paths { hops { count amount amounts { token amount symbol decimals } relationships { token tokenSymbol tokenDecimals } } } } }`,
+      { a, c },
+    );
+    expect(p.paths.paths).toHaveLength(1);
+    const [first, second] = p.paths.paths[0].hops;
+    // The old answer was the digit sum 1000000000000000000007 under `amount`.
+    expect(first).toMatchObject({ count: 2, amount: null, amounts: [eth, evil] });
+    expect(first.relationships).toContainEqual({ token, tokenSymbol: 'EVIL', tokenDecimals: 6 });
+    expect(first.relationships).toContainEqual({ token: null, tokenSymbol: null, tokenDecimals: null });
+    expect(second).toMatchObject({ count: 1, amount: units, amounts: [evil] });
+
+    const flow = async (tokenArg: string | null) =>
+      (
+        await ask(
+          `query ($a: String!, $k: String) { flow(chain: ETHEREUM, from: $a, depth: 2, token: $k) {
+             hops { hop count amount amounts { token amount symbol decimals } wallets { address amount amounts { token amount } } } } }`,
+          { a, k: tokenArg },
+        )
+      ).flow.hops;
+    expect(await flow(null)).toEqual([
+      {
+        hop: 1,
+        count: 2,
+        amount: null,
+        amounts: [eth, evil],
+        wallets: [
+          { address: b, amount: null, amounts: [eth, evil].map(({ token, amount }) => ({ token, amount })) },
+        ],
+      },
+      {
+        hop: 2,
+        count: 1,
+        amount: units,
+        amounts: [evil],
+        wallets: [{ address: c, amount: units, amounts: [{ token, amount: units }] }],
+      },
+    ]);
+    // With a token filter the single-token meaning of `amount` is unchanged.
+    expect((await flow('ETH')).map((h: { amount: string }) => h.amount)).toEqual([ethWei]);
+    expect((await flow(token)).map((h: { amount: string }) => h.amount)).toEqual([units, units]);
+
+    // The wallet's totals: one row per token (they were one ETH row holding the digit sum).
+    const totals = await ask(
+      'query ($b: String!) { wallet(chain: ETHEREUM, address: $b) { totals { type direction asset count amount } } }',
+      { b },
+    );
+    expect(totals.wallet.totals).toEqual([
+      { type: 'TRANSFER', direction: 'IN', asset: 'ETH', count: 1, amount: ethWei },
+      { type: 'TRANSFER', direction: 'IN', asset: token, count: 1, amount: units },
+      { type: 'TRANSFER', direction: 'OUT', asset: token, count: 1, amount: units },
+    ]);
+
+    // The export names each row's asset: CSV columns and JSON fields.
+    const exported = async (format: 'CSV' | 'JSON', tokenArg?: string) =>
+      (
+        await ask(
+          'query ($f: ExportFormat!, $p: PathsExport!) { export(format: $f, paths: $p) { rowCount body } }',
+          { f: format, p: { chain: 'ETHEREUM', from: a, to: c, token: tokenArg } },
+        )
+      ).export;
+    const csv = await exported('CSV');
+    const [header, ...rows] = csv.body.trimEnd().split('\r\n');
+    const cols = header.split(',');
+    expect(cols.slice(-3)).toEqual(['token', 'tokenSymbol', 'tokenDecimals']);
+    const pick = (line: string) => {
+      const v = Object.fromEntries(line.split(',').map((x, i) => [cols[i], x]));
+      return [v.hop, v.from, v.to, v.amount, v.token, v.tokenSymbol, v.tokenDecimals].join(' ');
+    };
+    expect(rows.map(pick).sort()).toEqual(
+      [
+        `1 ${a} ${b} ${ethWei} ETH ETH 18`,
+        `1 ${a} ${b} ${units} ${token} EVIL 6`,
+        `2 ${b} ${c} ${units} ${token} EVIL 6`,
+      ].sort(),
+    );
+    const json = JSON.parse((await exported('JSON')).body);
+    expect(
+      json.relationships
+        .map((r: Record<string, unknown>) => [r.amount, r.token, r.tokenSymbol, r.tokenDecimals].join(' '))
+        .sort(),
+    ).toEqual([`${ethWei} ETH ETH 18`, `${units} ${token} EVIL 6`, `${units} ${token} EVIL 6`].sort());
+    // The export's token filter, as on the query fields: only the ERC-20's rows.
+    expect((await exported('CSV', token)).rowCount).toBe(2);
   }, 120_000);
 
   it('is null when the sender is not in the graph', async () => {

@@ -99,6 +99,8 @@ export const FIELD_WEIGHTS: Record<string, number> = {
   'Query.defenseValidators': NEO4J_CALL,
   // The alert's sender read as a Wallet (one lookup per alert).
   'Alert.attacker': NEO4J_CALL,
+  // One read: the named contracts and the sender's DEPLOYED edges.
+  'Alert.attackerContracts': NEO4J_CALL,
   // One read of the alert's ActionOutcome nodes (a handful per alert).
   'Alert.actions': NEO4J_CALL,
   'Wallet.neighbors': 2 * NEO4J_CALL,

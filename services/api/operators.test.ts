@@ -131,6 +131,58 @@ describe('patrolValidators', () => {
     });
   });
 
+  it('shows the Ethereum round per chain, its rejections apart from Bittensor’s, kept while Ethereum does not play', async () => {
+    const prefix = uniquePrefix();
+    const validator = newSs58();
+    const [m1, m2] = [newSs58(), newSs58()];
+    const pub = createPatrolStatePublisher({ connection: redis, prefix, validator, log: silentLogger() });
+    const paid = scoreAnswer({ volume: 1000, seconds: 2, novelEdges: 50, completeness: 1 }, DEFAULT_SCORING);
+    const ok = (hotkey: string, uid: number) =>
+      result(hotkey, uid, { accepted: true, edges: 5, volume: 1000, seconds: 2, score: paid, average: 0.5 });
+    // Round 7: both chains; m2 is rejected on Ethereum only (a forged log index), paid on Bittensor.
+    await pub.publish({ round: 7, ingestedJobs: [], results: [ok(m1, 1), ok(m2, 2)] }, undefined, [
+      {
+        chain: 'ethereum',
+        report: {
+          round: 7,
+          ingestedJobs: [],
+          results: [ok(m1, 1), result(m2, 2, { reason: 'edge 3: log 4 of tx 0xab is not a Transfer' })],
+        },
+      },
+    ]);
+    // Round 8: Bittensor only (the Ethereum round failed): Ethereum's round 7 stays shown.
+    await pub.publish({ round: 8, ingestedJobs: [], results: [ok(m1, 1), ok(m2, 2)] });
+    const a = await ask(
+      prefix,
+      `{ patrolValidators { hotkey chain round chains { chain round updatedAt
+           miners { hotkey uid accepted score edges rejections { round reason } } } } }`,
+    );
+    expect(a.errors).toBeUndefined();
+    const [v] = a.data!.patrolValidators as any[];
+    expect(v).toMatchObject({ hotkey: validator, chain: 'BITTENSOR', round: 8 });
+    expect(v.chains.map((c: any) => [c.chain, c.round])).toEqual([
+      ['BITTENSOR', 8],
+      ['ETHEREUM', 7],
+    ]);
+    const [btc, eth] = v.chains;
+    expect(btc.miners.map((m: any) => [m.hotkey, m.accepted, m.rejections])).toEqual([
+      [m1, true, []],
+      [m2, true, []],
+    ]);
+    expect(eth.miners).toMatchObject([
+      { hotkey: m1, uid: 1, accepted: true, edges: 5, rejections: [] },
+      {
+        hotkey: m2,
+        uid: 2,
+        accepted: false,
+        score: 0,
+        rejections: [{ round: 7, reason: 'edge 3: log 4 of tx 0xab is not a Transfer' }],
+      },
+    ]);
+    expect(eth.miners[0].score).toBeCloseTo(btc.miners[0].score, 12);
+    expect(Date.parse(eth.updatedAt)).toBeLessThanOrEqual(Date.parse(v.chains[0].updatedAt));
+  });
+
   it('leaves out a state that is not one (logged), still listing the good ones', async () => {
     const prefix = uniquePrefix();
     const good = newSs58();

@@ -101,15 +101,35 @@ describe('console: protocol team, subnet operators, cases', () => {
         ],
       },
       { uids: [1, 2], weights: [65535, 0], defenseShare: 0.25, block: 42 },
+      // The same round on Ethereum: the honest Bittensor miner's Ethereum answer is rejected.
+      [
+        {
+          chain: 'ethereum',
+          report: {
+            round: 7,
+            ingestedJobs: [],
+            results: [
+              {
+                ...base,
+                miner: { hotkey: honest, uid: 1 },
+                accepted: false,
+                reason: 'edge 0: amount 5 differs from the node (4)',
+                score: { total: 0 },
+              },
+            ],
+          },
+        },
+      ],
     );
     const { page, offHost, errors } = await h.open('#/operators');
-    const table = page.locator(`[data-validator="${validator}"]`);
-    await table.waitFor({ timeout: 60_000 });
-    expect(await table.locator('h3').innerText()).toMatch(/round 7/);
-    expect(await table.innerText()).toMatch(/weights set on chain at block 42 .*25\.0 % from BitDefense/);
+    const card = page.locator(`[data-validator="${validator}"]`);
+    await card.waitFor({ timeout: 60_000 });
+    expect(await card.innerText()).toMatch(/weights set on chain at block 42 .*25\.0 % from BitDefense/);
+    const table = card.locator('[data-chain="bittensor"]');
+    expect(await table.locator('h4').innerText()).toMatch(/^Bittensor · round 7/);
     // uid, hotkey, paid, volume, responsiveness, novelty, completeness, score, average, weight, rejections
-    const cells = async (m: string) =>
-      (await table.locator(`tr[data-miner="${m}"] td`).allInnerTexts()).map((t) => t.trim());
+    const cells = async (m: string, chain = table) =>
+      (await chain.locator(`tr[data-miner="${m}"] td`).allInnerTexts()).map((t) => t.trim());
     expect((await cells(honest)).filter((_, i) => i !== 1)).toEqual([
       '1',
       'yes',
@@ -134,6 +154,22 @@ describe('console: protocol team, subnet operators, cases', () => {
       '0',
       'round 7: no answer before the deadline',
     ]);
+    // Ethereum's round, in its own table: its rejection, not Bittensor's; flaky played only Bittensor.
+    const eth = card.locator('[data-chain="ethereum"]');
+    expect(await eth.locator('h4').innerText()).toMatch(/^Ethereum · round 7/);
+    expect((await cells(honest, eth)).filter((_, i) => i !== 1)).toEqual([
+      '1',
+      'no',
+      '0.000',
+      '0.000',
+      '0.000',
+      '—',
+      '0.000',
+      '0.000',
+      '65535',
+      'round 7: edge 0: amount 5 differs from the node (4)',
+    ]);
+    expect(await eth.locator(`tr[data-miner="${flaky}"]`).count()).toBe(0);
     await screenshot(page, 'console-operators.png');
     expect(offHost).toEqual([]);
     expect(errors).toEqual([]);

@@ -212,6 +212,8 @@ async function neighborRows(
         timestamp: (p.timestamp as number | undefined) ?? null,
         netuid: (p.netuid as number | undefined) ?? null,
         token: (p.token as string | undefined) ?? null,
+        tokenSymbol: (p.tokenSymbol as string | undefined) ?? null,
+        tokenDecimals: (p.tokenDecimals as number | undefined) ?? null,
         hop: null,
         path: null,
       });

@@ -1,4 +1,9 @@
-import type { DefenseState, OperatorKind, PatrolState } from '../../../protocol/operators.ts';
+import type {
+  DefenseState,
+  OperatorKind,
+  PatrolMinerState,
+  PatrolState,
+} from '../../../protocol/operators.ts';
 import { readOperatorStates } from '../../../queues/operatorState.ts';
 import type { ApiContext } from '../context.ts';
 
@@ -36,12 +41,28 @@ async function states(ctx: ApiContext, kind: OperatorKind) {
 
 function patrolValidator(s: PatrolState) {
   const weightOf = new Map(s.weights?.uids.map((uid, i) => [uid, s.weights!.weights[i]!]));
-  return {
-    hotkey: s.validator,
+  const miners = (list: PatrolMinerState[]) =>
+    list.map((m) => ({ ...m, score: m.total, weight: weightOf.get(m.uid) ?? null }));
+  const main = {
+    chain: s.chain.toUpperCase(),
     round: s.round,
     updatedAt: iso(s.at),
+    miners: miners(s.miners),
+  };
+  return {
+    hotkey: s.validator,
+    ...main,
+    // The main round first, then each other chain's last round (Ethereum), each with its own miners.
+    chains: [
+      main,
+      ...s.otherChains.map((c) => ({
+        chain: c.chain.toUpperCase(),
+        round: c.round,
+        updatedAt: iso(c.at),
+        miners: miners(c.miners),
+      })),
+    ],
     weights: s.weights && { ...s.weights, setAt: iso(s.weights.at) },
-    miners: s.miners.map((m) => ({ ...m, score: m.total, weight: weightOf.get(m.uid) ?? null })),
   };
 }
 

@@ -1,6 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import type { AlertRecord } from '../../../graph/alerts.ts';
-import { getWalletAlerts } from '../../../graph/alerts.ts';
+import { type AlertRecord, getAttackerContracts, getWalletAlerts } from '../../../graph/alerts.ts';
 import { getTags } from '../../../graph/investigate/tags.ts';
 import type { Chain, RelationshipType } from '../../../graph/model.ts';
 import { type ActionOutcomeRecord, getAlertOutcomes } from '../../../graph/outcomes.ts';
@@ -19,6 +18,8 @@ import { type GqlChain, type WindowInput, edgeFilter, isoTime, toChain } from '.
 import { subfieldArguments } from './lookahead.ts';
 
 const fromChain = (c: Chain) => c.toUpperCase();
+/** Beyond this many, an alert's attacker contracts are cut (an attacker deploying hundreds is a lead in itself). */
+const MAX_ATTACKER_CONTRACTS = 100;
 
 /** The wallet a field's parent is, as a read's key (not the whole record: one key per wallet). */
 const keyOf = (w: WalletRecord): WalletKey => ({ chain: w.chain, address: w.address });
@@ -108,7 +109,8 @@ export const walletResolvers = {
     totals: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
       (await ctx.reads.activity(keyOf(w))).totals.map((t: WalletTotal) => ({
         ...t,
-        asset: w.chain === 'bittensor' ? 'TAO' : 'ETH',
+        // Per token: an ERC-20's total is its own row, named by its contract.
+        asset: t.token ?? (w.chain === 'bittensor' ? 'TAO' : 'ETH'),
       })),
     degree: (w: WalletRecord, _: unknown, ctx: ApiContext) => ctx.reads.degrees(keyOf(w)),
     degreeTotal: async (w: WalletRecord, _: unknown, ctx: ApiContext) =>
@@ -158,6 +160,21 @@ export const walletResolvers = {
       a.chain === 'ethereum' && a.sender
         ? ctx.reads.wallet({ chain: 'ethereum', address: a.sender.toLowerCase() })
         : null,
+    // The contracts the flagged tx calls besides the protected one (stored with the finding) and
+    // those the sender deployed as far as the graph knows; [] for older findings with neither.
+    attackerContracts: (a: AlertRecord, _: unknown, ctx: ApiContext) => {
+      const named = Array.isArray(a.attackerContracts) ? (a.attackerContracts as string[]) : [];
+      if (a.chain !== 'ethereum' || !a.sender) return [];
+      return read(ctx, 'the attacker contracts', (timeoutMs) =>
+        getAttackerContracts(ctx.graph, {
+          sender: a.sender.toLowerCase(),
+          protectedContract: a.contract.toLowerCase(),
+          named,
+          limit: MAX_ATTACKER_CONTRACTS,
+          timeoutMs,
+        }),
+      );
+    },
     actions: (a: AlertRecord, _: unknown, ctx: ApiContext) =>
       read(ctx, 'the alert actions', (timeoutMs) => getAlertOutcomes(ctx.graph, a.id, { timeoutMs })),
   },

@@ -116,6 +116,8 @@ describe('action dispatch', () => {
       chainId: inv.chainId,
       invariant: { id: inv.id },
       tx: { hash: tx.hash!.toLowerCase(), nonce: 3 },
+      // The tx calls the protected contract itself: no other contract to follow.
+      attackerContracts: [],
       consensus: { violated: 2, total: 3, miners: ['m1', 'm2'] },
       validator: { hotkey: 'v1' },
     });

@@ -1,7 +1,7 @@
 import type { RpcTransaction } from '../../../chains/ethereum/types.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { alertId } from '../../../protocol/ids.ts';
-import type { FindingJob } from '../../../protocol/ingest.ts';
+import { type FindingJob, attackerContractsOf } from '../../../protocol/ingest.ts';
 import { type IngestQueue, enqueueIngest } from '../../../queues/ingestion.ts';
 import {
   type AlertNotice,
@@ -122,6 +122,10 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         blockNumber: null,
       },
       observed: { before: c.before, after: c.after },
+      attackerContracts: attackerContractsOf(tx, [
+        inv.contract,
+        ...inv.actions.flatMap((a) => (a.kind === 'pause' && a.contract ? [a.contract] : [])),
+      ]),
       consensus: { violated: c.votes.violated, total: c.asked, miners: c.agreeing },
       validator: { hotkey: deps.id },
       raisedAt,
