@@ -180,6 +180,13 @@ describe('Alert.attacker', () => {
     expect(await into(token)).toEqual([
       { hop: 1, amount: tokenUnits, wallets: [{ address: b, amount: tokenUnits }] },
     ]);
+    // The same flow asked from the alert: alert { attacker { flow(direction: IN) } }.
+    const fromAlert = await ask(
+      `query ($tx: String!, $k: String) { alerts(filter: { txHash: $tx }, first: 1) { edges { node { attacker {
+         flow(direction: IN, depth: 2, token: $k) { hops { hop amount wallets { address amount } } } } } } } }`,
+      { tx: finding.tx.hash, k: token },
+    );
+    expect(fromAlert.alerts.edges[0].node.attacker.flow.hops).toEqual(await into(token));
     // Exact at 23 digits: the amount itself passes, one unit more does not (a float could not tell).
     expect((await into(token, tokenUnits)).map((h: { amount: string }) => h.amount)).toEqual([tokenUnits]);
     expect(await into(token, (BigInt(tokenUnits) + 1n).toString())).toEqual([]);

@@ -80,6 +80,7 @@ export const FIELD_WEIGHTS: Record<string, number> = {
   'Query.wallet': NEO4J_CALL,
   'Query.paths': 200,
   'Query.flow': 200,
+  'Wallet.flow': 200,
   // Two path searches per holder link tried (× `links`, below).
   'Query.crossChainPaths': 400,
   'Query.export': 500,

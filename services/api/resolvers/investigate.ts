@@ -302,6 +302,10 @@ export const investigateResolvers = {
   Path: {
     length: (p: { wallets: string[] }) => p.wallets.length - 1,
   },
+  Wallet: {
+    flow: (w: { chain: Chain; address: string }, a: Omit<FlowArgs, 'chain' | 'from'>, ctx: ApiContext) =>
+      runFlow(ctx, { ...a, chain: w.chain === 'bittensor' ? 'BITTENSOR' : 'ETHEREUM', from: w.address }),
+  },
 };
 
 function checkTag(a: { chain: GqlChain; address: string; label: string; source: string }) {
