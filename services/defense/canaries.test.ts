@@ -336,7 +336,12 @@ describe('canaries', () => {
     expect(attack!.canary).toBeUndefined();
     expect(attack!.pauses.map((p) => p.status)).toEqual(['sent']);
     expect(attack!.findings).toHaveLength(1);
-    await waitFor('the finding job', async () => (await jobs()) === 1, 10_000);
+    // The attack's one finding (the actions' outcome jobs follow it on the same queue).
+    const findings = async () =>
+      (await ingest.getJobs(['completed', 'waiting', 'active', 'failed', 'delayed'])).filter(
+        (j) => j.data.kind === 'finding',
+      ).length;
+    await waitFor('the finding job', async () => (await findings()) === 1, 10_000);
     await waitFor('the notifications', async () => receiver.got.length === 2, 10_000);
     expect(reports.filter((r) => r.canary)).toHaveLength(2);
     await fx.node.mine();
