@@ -79,8 +79,8 @@ describe('parseIngestJob', () => {
     expect(issuesOf({ ...sampleSubgraph(), extra: 1 })).toEqual([
       "(root): Unrecognized key(s) in object: 'extra'",
     ]);
-    expect(issuesOf({ kind: 'gossip' })).toEqual(['kind: expected "subgraph" or "finding", got "gossip"']);
-    expect(issuesOf(null)).toEqual(['kind: expected "subgraph" or "finding", got undefined']);
+    expect(issuesOf({ kind: 'gossip' })).toEqual(['kind: expected "subgraph", "finding" or "outcome", got "gossip"']);
+    expect(issuesOf(null)).toEqual(['kind: expected "subgraph", "finding" or "outcome", got undefined']);
   });
 
   it('rejects a finding whose votes do not add up or whose addresses are bad', () => {
