@@ -163,6 +163,13 @@ describe('query plan warm-up', () => {
     expect(report).toMatchObject({ questions: asked.length, failed: 0 });
   });
 
+  it('answers every question when the sampled wallets are Ethereum ones', async () => {
+    const { fetch, asked } = recordedApi();
+    const sample = { chain: 'ethereum', ordinary: [`0x${'ab'.repeat(20)}`], dense: null };
+    const report = await warmUp({ graph, fetch, log: silentLogger(), sample });
+    expect(report).toMatchObject({ questions: asked.length, failed: 0 });
+  });
+
   it('samples wallets that exist, a dense one only if its degree is dense', async () => {
     const s = await sampleWallets(graph);
     expect(s.ordinary.length).toBeGreaterThan(0);

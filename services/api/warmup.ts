@@ -139,7 +139,9 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   await ask(PATHS, { chain, a, b });
   for (const dir of ['OUT', 'IN']) await ask(FLOW, { chain, a: dense ?? a, dir });
   await ask(ALERTS, {});
-  await ask(exampleQuery(a), {}); // the README's example: its relationship-type filter is a shape of its own
+  // The README's example (its relationship-type filter is a shape of its own) is a Bittensor
+  // question: on a graph sampled on Ethereum it asks an absent Bittensor wallet, never a 0x one.
+  await ask(exampleQuery(sample.chain === 'bittensor' ? a : ABSENT.bittensor!), {});
   return { questions, failed, ms: Math.round(performance.now() - t0) };
 }
 
