@@ -79,7 +79,9 @@ describe('parseIngestJob', () => {
     expect(issuesOf({ ...sampleSubgraph(), extra: 1 })).toEqual([
       "(root): Unrecognized key(s) in object: 'extra'",
     ]);
-    expect(issuesOf({ kind: 'gossip' })).toEqual(['kind: expected "subgraph", "finding" or "outcome", got "gossip"']);
+    expect(issuesOf({ kind: 'gossip' })).toEqual([
+      'kind: expected "subgraph", "finding" or "outcome", got "gossip"',
+    ]);
     expect(issuesOf(null)).toEqual(['kind: expected "subgraph", "finding" or "outcome", got undefined']);
   });
 
