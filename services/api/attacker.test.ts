@@ -1,45 +1,26 @@
 import { readFileSync } from 'node:fs';
-import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { alertId } from '../../protocol/ids.ts';
 import { type SubgraphJob, attackerContractsOf } from '../../protocol/ingest.ts';
-import { createRedisConnection } from '../../queues/connection.ts';
-import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import { createTestApi } from '../../test/api.ts';
 import { newEthAddress, newHash, newSs58, sampleFinding } from '../../test/fixtures.ts';
-import { openTestGraph, redisUrl, startTestIngestWorker, uniquePrefix } from '../../test/services.ts';
+import { type IngestApi, startIngestApi } from '../../test/ingestApi.ts';
 import type { ApiHandler } from './server.ts';
 
 // From an alert to the attacker's money: an Ethereum subgraph (A → B → attacker, in ETH and in an
 // ERC-20) and a finding go through the real ingest queue and worker; the API answers
 // `alert { attacker { … } }` and `paths` from A with the exact amounts and the token.
 
-const prefix = uniquePrefix();
-const producer = createRedisConnection(redisUrl(), 'worker');
-const workerConn = createRedisConnection(redisUrl(), 'worker');
-const eventsConn = createRedisConnection(redisUrl(), 'worker');
+let env: IngestApi;
 let graph: Graph;
 let yoga: ApiHandler;
-let queue: IngestQueue;
-let events: QueueEvents;
-let worker: ReturnType<typeof startTestIngestWorker>;
 
 beforeAll(async () => {
-  graph = await openTestGraph();
-  queue = createIngestQueue(producer, prefix);
-  events = new QueueEvents('ingest', { connection: eventsConn, prefix });
-  await events.waitUntilReady();
-  worker = startTestIngestWorker(workerConn, prefix, graph, { concurrency: 1, batchSize: 10 });
-  yoga = createTestApi({ graph });
+  env = await startIngestApi();
+  ({ graph, yoga } = env);
 }, 60_000);
-afterAll(async () => {
-  await worker?.close();
-  await events?.close();
-  await queue?.close();
-  await Promise.all([producer.quit(), workerConn.quit(), eventsConn.quit()]);
-  await graph?.close();
-});
+afterAll(() => env?.close());
+const ingest = (job: Parameters<IngestApi['ingest']>[0]) => env.ingest(job);
 
 async function ask(query: string, variables: Record<string, unknown> = {}) {
   const res = await yoga.fetch('http://vigil.test/graphql', {
@@ -50,12 +31,6 @@ async function ask(query: string, variables: Record<string, unknown> = {}) {
   const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
   expect(body.errors).toBeUndefined();
   return body.data!;
-}
-
-async function ingest(job: Parameters<typeof enqueueIngest>[1]) {
-  const id = await enqueueIngest(queue, job);
-  const j = await queue.getJob(id);
-  await j!.waitUntilFinished(events, 60_000);
 }
 
 describe('Alert.attacker', () => {
@@ -242,7 +217,7 @@ describe('Alert.attacker', () => {
     const protectedContract = base.invariant.contract;
     const invariant = { ...base.invariant, contract: protectedContract };
     const contractsOf = async (finding: object, hash: string) => {
-      await ingest(finding as Parameters<typeof enqueueIngest>[1]);
+      await ingest(finding as Parameters<IngestApi['ingest']>[0]);
       const data = await ask(
         'query ($tx: String!) { alerts(filter: { txHash: $tx }) { edges { node { attackerContracts { chain address isContract } } } } }',
         { tx: hash },

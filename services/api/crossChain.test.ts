@@ -1,45 +1,26 @@
 import { readFileSync } from 'node:fs';
-import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { addTag } from '../../graph/investigate/tags.ts';
 import type { SubgraphJob } from '../../protocol/ingest.ts';
-import { createRedisConnection } from '../../queues/connection.ts';
-import { type IngestQueue, createIngestQueue, enqueueIngest } from '../../queues/ingestion.ts';
-import { createTestApi } from '../../test/api.ts';
 import { newEthAddress, newHash, newSs58, sampleSubgraph } from '../../test/fixtures.ts';
-import { openTestGraph, redisUrl, startTestIngestWorker, uniquePrefix } from '../../test/services.ts';
+import { type IngestApi, startIngestApi } from '../../test/ingestApi.ts';
 import type { ApiHandler } from './server.ts';
 
 // One holder, two chains: a Bittensor subgraph and an Ethereum one go through the real ingest queue
 // and worker; investigators tag a wallet on each chain with the same label; crossChainPaths walks
 // from a Bittensor wallet to an Ethereum one through that link.
 
-const prefix = uniquePrefix();
-const producer = createRedisConnection(redisUrl(), 'worker');
-const workerConn = createRedisConnection(redisUrl(), 'worker');
-const eventsConn = createRedisConnection(redisUrl(), 'worker');
+let env: IngestApi;
 let graph: Graph;
 let yoga: ApiHandler;
-let queue: IngestQueue;
-let events: QueueEvents;
-let worker: ReturnType<typeof startTestIngestWorker>;
 
 beforeAll(async () => {
-  graph = await openTestGraph();
-  queue = createIngestQueue(producer, prefix);
-  events = new QueueEvents('ingest', { connection: eventsConn, prefix });
-  await events.waitUntilReady();
-  worker = startTestIngestWorker(workerConn, prefix, graph, { concurrency: 1, batchSize: 10 });
-  yoga = createTestApi({ graph });
+  env = await startIngestApi();
+  ({ graph, yoga } = env);
 }, 60_000);
-afterAll(async () => {
-  await worker?.close();
-  await events?.close();
-  await queue?.close();
-  await Promise.all([producer.quit(), workerConn.quit(), eventsConn.quit()]);
-  await graph?.close();
-});
+afterAll(() => env?.close());
+const ingest = (job: Parameters<IngestApi['ingest']>[0]) => env.ingest(job);
 
 async function ask(query: string, variables: Record<string, unknown> = {}) {
   const res = await yoga.fetch('http://vigil.test/graphql', {
@@ -51,11 +32,6 @@ async function ask(query: string, variables: Record<string, unknown> = {}) {
     data?: Record<string, any>;
     errors?: { message: string; extensions?: any }[];
   };
-}
-
-async function ingest(job: SubgraphJob) {
-  const j = await queue.getJob(await enqueueIngest(queue, job));
-  await j!.waitUntilFinished(events, 60_000);
 }
 
 /** x → y → z in ETH on Ethereum. */
