@@ -487,6 +487,8 @@ describe('canaries', () => {
     // own timer mixes canaries in. Three whole epochs.
     const epochs: MinerScore[][] = [];
     const u = fx.user;
+    // Whole epochs from here: the set-up may have used up most of the first (a loaded machine).
+    rewards.closeEpoch();
     const started = rewards.epoch;
     while (rewards.epoch < started + 3) {
       const before = rewards.epoch;

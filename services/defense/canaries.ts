@@ -216,17 +216,30 @@ export function canaryRounds(live: number, perMiner: number, k: number): number 
 export interface CanaryPlan {
   /**
    * How many canaries are due now. At a new epoch it draws the epoch's canary times at random over
-   * its first 90 %; when more miners are live than planned for, it adds times over what is left.
+   * its window (see canaryWindow); when more miners are live than planned for, it adds times over
+   * what is left of it.
    */
   due(now: number, epoch: { number: number; startedAt: number }, live: number): number;
   /** The k miners for the next canary: those sent fewest canaries this epoch, ties at random. */
   pick(live: string[]): string[];
 }
 
+/**
+ * The share of an epoch canaries are sent in: its first 90 %, and at least two rounds' time
+ * (`closeMs`, the round deadline) before its end, but never less than its first half. Why: a
+ * round is scored when it closes; a canary sent near the end would close in the next epoch and
+ * leave this one short of the violated cases every miner needs to be paid (rewards.ts).
+ */
+export function canaryWindow(epochMs: number, closeMs = 0): number {
+  return Math.min(0.9, Math.max(0.5, 1 - (2 * closeMs) / epochMs));
+}
+
 export function createCanaryPlan(opts: {
   perMiner: number;
   k: number;
   epochMs: number;
+  /** How long a canary round can take to close (the round deadline). */
+  closeMs?: number;
   random?: () => number;
 }): CanaryPlan {
   const random = opts.random ?? Math.random;
@@ -240,7 +253,7 @@ export function createCanaryPlan(opts: {
   };
   return {
     due(now, e, live) {
-      const end = e.startedAt + 0.9 * opts.epochMs;
+      const end = e.startedAt + canaryWindow(opts.epochMs, opts.closeMs) * opts.epochMs;
       if (e.number !== epoch) {
         epoch = e.number;
         times = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Vote } from '../../protocol/defense.ts';
-import { canaryRounds, createCanaryPlan } from './canaries.ts';
+import { canaryRounds, canaryWindow, createCanaryPlan } from './canaries.ts';
 import { InvalidRegistrationError, validateRegistration } from './registry.ts';
 import { type RoundRecord, createRewardBook } from './rewards.ts';
 
@@ -148,6 +148,17 @@ describe('canary plan', () => {
     for (let t = 1500; t <= 2000; t += 100) fired += plan.due(t, epoch1, 4);
     expect(fired).toBe(4);
     expect(plan.pick(['a', 'b'])).toHaveLength(2);
+  });
+
+  it('sends an epoch’s canaries early enough to close in it: two deadlines before its end, never past 90 % or before half', () => {
+    expect(canaryWindow(1000)).toBe(0.9);
+    expect(canaryWindow(1000, 200)).toBe(0.6);
+    expect(canaryWindow(1000, 400)).toBe(0.5);
+    expect(canaryWindow(3_600_000, 5000)).toBe(0.9);
+    // All 4 times of the epoch are due by 600 ms of a 1000 ms epoch with a 200 ms deadline.
+    const plan = createCanaryPlan({ perMiner: 2, k: 2, epochMs: 1000, closeMs: 200 });
+    const epoch = { number: 0, startedAt: 0 };
+    expect(plan.due(0, epoch, 4) + plan.due(600, epoch, 4)).toBe(4);
   });
 });
 

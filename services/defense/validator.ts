@@ -195,6 +195,7 @@ export function createDefenseValidator(deps: DefenseValidatorDeps): DefenseValid
     rewards: deps.rewards,
     perEpoch: p.canariesPerEpoch,
     k: p.minersPerTx,
+    deadlineMs: p.deadlineMs,
     current,
     pool,
     rounds,

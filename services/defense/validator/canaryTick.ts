@@ -20,6 +20,8 @@ export interface CanaryRunnerDeps {
   rewards?: RewardBook;
   perEpoch: number;
   k: number;
+  /** The round deadline: canaries are sent early enough in an epoch to close in it. */
+  deadlineMs?: number;
   /** The registered invariants and the head, read now (the head is moved on by the caller). */
   current(): Promise<{ list: RegisteredInvariant[]; head: number }>;
   pool: MinerPool;
@@ -37,7 +39,12 @@ export interface CanaryRunnerDeps {
 export function createCanaryRunner(deps: CanaryRunnerDeps): CanaryRunner {
   const plan =
     deps.canaries && deps.rewards && deps.perEpoch > 0
-      ? createCanaryPlan({ perMiner: deps.perEpoch, k: deps.k, epochMs: deps.rewards.epochMs })
+      ? createCanaryPlan({
+          perMiner: deps.perEpoch,
+          k: deps.k,
+          epochMs: deps.rewards.epochMs,
+          closeMs: deps.deadlineMs,
+        })
       : undefined;
   let timer: NodeJS.Timeout | undefined;
 
