@@ -121,3 +121,61 @@ export function sampleFinding(overrides: Partial<FindingJob> = {}): FindingJob {
     ...overrides,
   };
 }
+
+type SubgraphEdge = SubgraphJob['edges'][number];
+type EdgeEvidence = SubgraphEdge['evidence'];
+
+/**
+ * An Ethereum TRANSFER at `block`: native ETH (wei, `callPath` '') unless `erc20` names the token,
+ * then an ERC-20 log (index 0 unless given) in the token's units.
+ */
+export function ethTransfer(
+  from: string,
+  to: string,
+  amount: string,
+  block: number,
+  erc20?: { token: string; logIndex?: number; tokenSymbol?: string; tokenDecimals?: number },
+): SubgraphEdge {
+  const evidence: EdgeEvidence = { txHash: newHash(), blockNumber: block, blockHash: newHash(), amount };
+  return {
+    type: 'TRANSFER',
+    from,
+    to,
+    evidence: erc20 ? { ...evidence, logIndex: 0, ...erc20 } : { ...evidence, callPath: '' },
+  };
+}
+
+/** An Ethereum DEPLOYED edge: `from` created the contract `to` at `block`. */
+export const ethDeployed = (from: string, to: string, block: number): SubgraphEdge => ({
+  type: 'DEPLOYED',
+  from,
+  to,
+  evidence: { txHash: newHash(), blockNumber: block, blockHash: newHash() },
+});
+
+/**
+ * An accepted Ethereum Patrol subgraph around `target` holding `edges`; every address in them is a
+ * wallet node, except those in `contracts`. Window 90–110 unless overridden.
+ */
+export function sampleEthereumSubgraph(
+  target: string,
+  edges: SubgraphEdge[],
+  opts: { contracts?: string[]; window?: SubgraphJob['window'] } = {},
+): SubgraphJob {
+  const addresses = new Set([target, ...edges.flatMap((e) => [e.from, e.to])]);
+  return {
+    kind: 'subgraph',
+    chain: 'ethereum',
+    submissionId: `test:${crypto.randomUUID()}`,
+    target,
+    window: opts.window ?? { from: 90, to: 110 },
+    miner: { hotkey: newSs58(), uid: 1 },
+    validator: { hotkey: newSs58(), uid: 0 },
+    acceptedAt: new Date().toISOString(),
+    nodes: [...addresses].map((address) => ({
+      address,
+      type: opts.contracts?.includes(address) ? ('contract' as const) : ('wallet' as const),
+    })),
+    edges,
+  };
+}

@@ -2,8 +2,15 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { alertId } from '../../protocol/ids.ts';
-import { type SubgraphJob, attackerContractsOf } from '../../protocol/ingest.ts';
-import { newEthAddress, newHash, newSs58, sampleFinding } from '../../test/fixtures.ts';
+import { attackerContractsOf } from '../../protocol/ingest.ts';
+import {
+  ethDeployed,
+  ethTransfer,
+  newEthAddress,
+  newHash,
+  sampleEthereumSubgraph,
+  sampleFinding,
+} from '../../test/fixtures.ts';
 import { type IngestApi, startIngestApi } from '../../test/ingestApi.ts';
 import type { ApiHandler } from './server.ts';
 
@@ -36,46 +43,12 @@ async function ask(query: string, variables: Record<string, unknown> = {}) {
 describe('Alert.attacker', () => {
   it('leads from an alert to the attacker’s funding path with exact amounts and the token', async () => {
     const [a, b, attacker, token] = [newEthAddress(), newEthAddress(), newEthAddress(), newEthAddress()];
-    const [ethTx, tokenTx] = [newHash(), newHash()];
     // More than 2^53 wei and token units: any float on the way would change the digits.
     const ethWei = '1234567890123456789012';
     const tokenUnits = '98765432109876543210987';
-    const subgraph: SubgraphJob = {
-      kind: 'subgraph',
-      chain: 'ethereum',
-      submissionId: `test:${crypto.randomUUID()}`,
-      target: attacker,
-      window: { from: 90, to: 110 },
-      miner: { hotkey: newSs58(), uid: 1 },
-      validator: { hotkey: newSs58(), uid: 0 },
-      acceptedAt: new Date().toISOString(),
-      nodes: [
-        { address: a, type: 'wallet' },
-        { address: b, type: 'wallet' },
-        { address: attacker, type: 'wallet' },
-      ],
-      edges: [
-        {
-          type: 'TRANSFER',
-          from: a,
-          to: b,
-          evidence: { txHash: ethTx, blockNumber: 100, blockHash: newHash(), amount: ethWei, callPath: '' },
-        },
-        {
-          type: 'TRANSFER',
-          from: b,
-          to: attacker,
-          evidence: {
-            txHash: tokenTx,
-            blockNumber: 101,
-            blockHash: newHash(),
-            amount: tokenUnits,
-            token,
-            logIndex: 0,
-          },
-        },
-      ],
-    };
+    const edges = [ethTransfer(a, b, ethWei, 100), ethTransfer(b, attacker, tokenUnits, 101, { token })];
+    const [ethTx, tokenTx] = edges.map((e) => e.evidence.txHash!);
+    const subgraph = sampleEthereumSubgraph(attacker, edges);
     await ingest(subgraph);
     const finding = sampleFinding({
       tx: { hash: newHash(), from: attacker, to: newEthAddress(), nonce: 0, blockNumber: null },
@@ -191,28 +164,9 @@ describe('Alert.attacker', () => {
       newEthAddress(),
     ];
     // The graph knows the attacker deployed `exploit` (a Patrol subgraph with a DEPLOYED edge).
-    await ingest({
-      kind: 'subgraph',
-      chain: 'ethereum',
-      submissionId: `test:${crypto.randomUUID()}`,
-      target: attacker,
-      window: { from: 90, to: 110 },
-      miner: { hotkey: newSs58(), uid: 1 },
-      validator: { hotkey: newSs58(), uid: 0 },
-      acceptedAt: new Date().toISOString(),
-      nodes: [
-        { address: attacker, type: 'wallet' },
-        { address: exploit, type: 'contract' },
-      ],
-      edges: [
-        {
-          type: 'DEPLOYED',
-          from: attacker,
-          to: exploit,
-          evidence: { txHash: newHash(), blockNumber: 95, blockHash: newHash() },
-        },
-      ],
-    });
+    await ingest(
+      sampleEthereumSubgraph(attacker, [ethDeployed(attacker, exploit, 95)], { contracts: [exploit] }),
+    );
     const base = sampleFinding();
     const protectedContract = base.invariant.contract;
     const invariant = { ...base.invariant, contract: protectedContract };
@@ -272,34 +226,14 @@ describe('Alert.attacker', () => {
     const [a, b, c, token] = [newEthAddress(), newEthAddress(), newEthAddress(), newEthAddress()];
     const ethWei = '1000000000000000000000';
     const units = '7';
-    const edge = (
-      from: string,
-      to: string,
-      amount: string,
-      extra: Record<string, unknown>,
-      block: number,
-    ) => ({
-      type: 'TRANSFER' as const,
-      from,
-      to,
-      evidence: { txHash: newHash(), blockNumber: block, blockHash: newHash(), amount, ...extra },
-    });
-    await ingest({
-      kind: 'subgraph',
-      chain: 'ethereum',
-      submissionId: `test:${crypto.randomUUID()}`,
-      target: b,
-      window: { from: 90, to: 110 },
-      miner: { hotkey: newSs58(), uid: 1 },
-      validator: { hotkey: newSs58(), uid: 0 },
-      acceptedAt: new Date().toISOString(),
-      nodes: [a, b, c].map((address) => ({ address, type: 'wallet' as const })),
-      edges: [
-        edge(a, b, ethWei, { callPath: '' }, 100),
-        edge(a, b, units, { token, logIndex: 0, tokenSymbol: 'EVIL', tokenDecimals: 6 }, 100),
-        edge(b, c, units, { token, logIndex: 0, tokenSymbol: 'EVIL', tokenDecimals: 6 }, 101),
-      ],
-    });
+    const evilToken = { token, tokenSymbol: 'EVIL', tokenDecimals: 6 };
+    await ingest(
+      sampleEthereumSubgraph(b, [
+        ethTransfer(a, b, ethWei, 100),
+        ethTransfer(a, b, units, 100, evilToken),
+        ethTransfer(b, c, units, 101, evilToken),
+      ]),
+    );
     const eth = { token: 'ETH', amount: ethWei, symbol: 'ETH', decimals: 18 };
     const evil = { token, amount: units, symbol: 'EVIL', decimals: 6 };
     const p = await ask(

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
 import { addTag } from '../../graph/investigate/tags.ts';
-import type { SubgraphJob } from '../../protocol/ingest.ts';
-import { newEthAddress, newHash, newSs58, sampleSubgraph } from '../../test/fixtures.ts';
+import { ethTransfer, newEthAddress, sampleEthereumSubgraph, sampleSubgraph } from '../../test/fixtures.ts';
 import { type IngestApi, startIngestApi } from '../../test/ingestApi.ts';
 import type { ApiHandler } from './server.ts';
 
@@ -35,26 +34,8 @@ async function ask(query: string, variables: Record<string, unknown> = {}) {
 }
 
 /** x → y → z in ETH on Ethereum. */
-function ethereumChain(x: string, y: string, z: string): SubgraphJob {
-  const transfer = (from: string, to: string, block: number, amount: string) => ({
-    type: 'TRANSFER' as const,
-    from,
-    to,
-    evidence: { txHash: newHash(), blockNumber: block, blockHash: newHash(), amount, callPath: '' },
-  });
-  return {
-    kind: 'subgraph',
-    chain: 'ethereum',
-    submissionId: `test:${crypto.randomUUID()}`,
-    target: y,
-    window: { from: 90, to: 110 },
-    miner: { hotkey: newSs58(), uid: 1 },
-    validator: { hotkey: newSs58(), uid: 0 },
-    acceptedAt: new Date().toISOString(),
-    nodes: [x, y, z].map((address) => ({ address, type: 'wallet' as const })),
-    edges: [transfer(x, y, 100, '3000'), transfer(y, z, 101, '2000')],
-  };
-}
+const ethereumChain = (x: string, y: string, z: string) =>
+  sampleEthereumSubgraph(y, [ethTransfer(x, y, '3000', 100), ethTransfer(y, z, '2000', 101)]);
 
 const QUERY = `query ($from: String!, $to: String!, $label: String, $maxDepth: Int, $links: Int) {
   crossChainPaths(fromChain: BITTENSOR, from: $from, toChain: ETHEREUM, to: $to, label: $label,
