@@ -26,6 +26,22 @@ export interface TokenAmount {
   decimals: number | null;
 }
 
+/** One relationship's amount as a TokenAmount: its ERC-20 token, else the chain's native asset. */
+export function relationshipAmount(
+  r: {
+    amount?: string | null;
+    token?: string | null;
+    tokenSymbol?: string | null;
+    tokenDecimals?: number | null;
+  },
+  chain: Chain,
+): TokenAmount | null {
+  if (r.amount == null || r.amount === '') return null;
+  return r.token
+    ? { token: r.token, amount: r.amount, symbol: r.tokenSymbol ?? null, decimals: r.tokenDecimals ?? null }
+    : { token: UNIT[chain], amount: r.amount, symbol: UNIT[chain], decimals: DECIMALS[chain] };
+}
+
 /** Base units shown with `decimals` places, exactly. */
 function scaled(value: string, decimals: number): string {
   const digits = value.padStart(decimals + 1, '0');
@@ -40,14 +56,14 @@ function scaled(value: string, decimals: number): string {
  */
 export function tokenAmounts(amounts: readonly TokenAmount[] | null | undefined): string {
   if (!amounts?.length) return '—';
-  return amounts
-    .map((t) => {
-      const unit = t.symbol ?? `units of ${t.token.slice(0, 8)}…`;
-      return t.decimals == null
-        ? `${scaled(t.amount, 0)} ${unit}`
-        : `${scaled(t.amount, t.decimals)} ${unit}`;
-    })
-    .join(' + ');
+  return amounts.map(tokenAmount).join(' + ');
+}
+
+/** One token's amount in its unit; '—' for none. */
+export function tokenAmount(t: TokenAmount | null): string {
+  if (!t) return '—';
+  const unit = t.symbol ?? `units of ${t.token.slice(0, 8)}…`;
+  return `${scaled(t.amount, t.decimals ?? 0)} ${unit}`;
 }
 
 /** A decimal TAO/ETH amount typed by a person as base units (for minAmount filters). */

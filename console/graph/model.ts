@@ -1,6 +1,9 @@
+import { type Chain, type TokenAmount, relationshipAmount } from '../format.ts';
+
 /**
  * What the graph on a page holds: wallets and relationships grouped per (from, to, type), with
- * exact counts and amount sums (BigInt: amounts are base units, beyond a double's precision).
+ * exact counts and amount sums per token (BigInt: amounts are base units, beyond a double's
+ * precision; ETH and an ERC-20, or two ERC-20s, are never added).
  */
 export interface Rel {
   id: string;
@@ -8,6 +11,9 @@ export interface Rel {
   from: string;
   to: string;
   amount?: string | null;
+  token?: string | null;
+  tokenSymbol?: string | null;
+  tokenDecimals?: number | null;
 }
 
 export interface TrailNode {
@@ -25,9 +31,23 @@ export interface TrailEdge {
   to: string;
   type: string;
   count: number;
-  amount: bigint | null;
+  /** Sums per token (the API's TokenAmount.token: "ETH"/"TAO" or the ERC-20 contract). */
+  amounts: Map<string, TokenAmount>;
   ids: Set<string>;
 }
+
+/** Adds `t` to the edge's sum of its token. */
+function addAmount(e: TrailEdge, t: TokenAmount): void {
+  const had = e.amounts.get(t.token);
+  e.amounts.set(t.token, had ? { ...had, amount: (BigInt(had.amount) + BigInt(t.amount)).toString() } : t);
+}
+
+/** An edge's sums, native asset first (as the API orders TokenAmounts), then by token contract. */
+export const edgeAmounts = (e: TrailEdge): TokenAmount[] =>
+  [...e.amounts.values()].sort(
+    (a, b) =>
+      Number(a.token.startsWith('0x')) - Number(b.token.startsWith('0x')) || (a.token < b.token ? -1 : 1),
+  );
 
 export class TrailGraph {
   readonly nodes = new Map<string, TrailNode>();
@@ -41,8 +61,8 @@ export class TrailGraph {
     return n;
   }
 
-  /** Adds relationships once each (by id), grouped per (from, to, type). */
-  addRels(rels: Rel[]): void {
+  /** Adds relationships once each (by id), grouped per (from, to, type); native amounts are `chain`'s. */
+  addRels(rels: Rel[], chain: Chain): void {
     for (const r of rels) {
       this.addNode(r.from);
       this.addNode(r.to);
@@ -53,19 +73,20 @@ export class TrailGraph {
         to: r.to,
         type: r.type,
         count: 0,
-        amount: null,
+        amounts: new Map(),
         ids: new Set<string>(),
       };
       if (e.ids.has(r.id)) continue;
       e.ids.add(r.id);
       e.count++;
-      if (r.amount) e.amount = (e.amount ?? 0n) + BigInt(r.amount);
+      const t = relationshipAmount(r, chain);
+      if (t) addAmount(e, t);
       this.edges.set(key, e);
     }
   }
 
-  /** One already-summed connection (a path's hop): `count` relationships of `type`, `amount` in all. */
-  addSummed(from: string, to: string, type: string, count: number, amount: string | null): void {
+  /** One already-summed connection (a path's hop): `count` relationships of `type`, `amounts` per token. */
+  addSummed(from: string, to: string, type: string, count: number, amounts: readonly TokenAmount[]): void {
     this.addNode(from);
     this.addNode(to);
     const key = `${from}|${to}|${type}`;
@@ -77,7 +98,7 @@ export class TrailGraph {
       to,
       type,
       count,
-      amount: amount ? BigInt(amount) : null,
+      amounts: new Map(amounts.map((t) => [t.token, t])),
       ids: new Set([id]),
     });
   }
@@ -85,16 +106,5 @@ export class TrailGraph {
   clear(): void {
     this.nodes.clear();
     this.edges.clear();
-  }
-
-  /** Rows for CSV/JSON export of what is drawn: one per grouped relationship. */
-  rows(): { from: string; to: string; type: string; count: number; amount: string }[] {
-    return [...this.edges.values()].map((e) => ({
-      from: e.from,
-      to: e.to,
-      type: e.type,
-      count: e.count,
-      amount: e.amount?.toString() ?? '',
-    }));
   }
 }

@@ -1,7 +1,7 @@
 import cytoscape from 'cytoscape';
 import { useEffect, useRef } from 'preact/hooks';
-import { type Chain, amount, short } from '../format.ts';
-import type { TrailGraph } from './model.ts';
+import { short, tokenAmounts } from '../format.ts';
+import { type TrailGraph, edgeAmounts } from './model.ts';
 
 /**
  * The graph on a page, drawn by cytoscape.js from a TrailGraph. `version` changes when the graph
@@ -11,7 +11,6 @@ import type { TrailGraph } from './model.ts';
 export interface GraphViewProps {
   graph: TrailGraph;
   version: number;
-  chain: Chain;
   onTap?: (address: string) => void;
   onReady?: (cy: cytoscape.Core) => void;
 }
@@ -60,7 +59,7 @@ const STYLE: cytoscape.StylesheetJson = [
   { selector: ':selected', style: { 'overlay-opacity': 0.15, 'overlay-color': '#2457c5' } },
 ];
 
-function sync(cy: cytoscape.Core, graph: TrailGraph, chain: Chain): boolean {
+function sync(cy: cytoscape.Core, graph: TrailGraph): boolean {
   let added = false;
   for (const n of graph.nodes.values()) {
     const data = { id: n.id, label: short(n.id), kind: n.kind, expanded: n.expanded, root: n.root };
@@ -71,7 +70,8 @@ function sync(cy: cytoscape.Core, graph: TrailGraph, chain: Chain): boolean {
     } else el.data(data);
   }
   for (const e of graph.edges.values()) {
-    const label = `${e.type}${e.count > 1 ? ` ×${e.count}` : ''}${e.amount != null ? ` ${amount(e.amount.toString(), chain)}` : ''}`;
+    const sums = edgeAmounts(e);
+    const label = `${e.type}${e.count > 1 ? ` ×${e.count}` : ''}${sums.length ? ` ${tokenAmounts(sums)}` : ''}`;
     const data = {
       id: e.id,
       source: e.from,
@@ -121,7 +121,7 @@ function place(cy: cytoscape.Core) {
   });
 }
 
-export function GraphView({ graph, version, chain, onTap, onReady }: GraphViewProps) {
+export function GraphView({ graph, version, onTap, onReady }: GraphViewProps) {
   const box = useRef<HTMLDivElement>(null);
   const cyRef = useRef<cytoscape.Core | undefined>(undefined);
   const tap = useRef(onTap);
@@ -143,9 +143,9 @@ export function GraphView({ graph, version, chain, onTap, onReady }: GraphViewPr
   useEffect(() => {
     const cy = cyRef.current!;
     if (version === 0) cy.elements().remove();
-    if (sync(cy, graph, chain)) place(cy);
+    if (sync(cy, graph)) place(cy);
     box.current!.dataset.nodes = String(cy.nodes().length);
     box.current!.dataset.edges = String(cy.edges().length);
-  }, [graph, version, chain]);
+  }, [graph, version]);
   return <div ref={box} class="graph" aria-label="Graph" data-nodes="0" data-edges="0" />;
 }

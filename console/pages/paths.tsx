@@ -166,7 +166,7 @@ function PathsView({ params }: { params: URLSearchParams }) {
             h.to,
             [...new Set(h.relationships.map((x) => x.type))].join('/'),
             h.count,
-            h.amount,
+            h.amounts,
           );
     g.addNode(from, 'wallet', true);
     for (const t of targets) if (g.nodes.has(t)) g.addNode(t, 'wallet', true);
@@ -180,9 +180,7 @@ function PathsView({ params }: { params: URLSearchParams }) {
       {results.map((r) => (
         <PathResult key={r.to} r={r} chain={chain} />
       ))}
-      {results.some((r) => r.search?.paths.length) && (
-        <GraphView graph={graph} version={results.length} chain={chain} />
-      )}
+      {results.some((r) => r.search?.paths.length) && <GraphView graph={graph} version={results.length} />}
     </>
   );
 }

@@ -18,9 +18,12 @@ interface Counts {
   total: number;
 }
 
-const addRows = (graph: TrailGraph, rows: NeighborRow[]) => {
+const addRows = (graph: TrailGraph, rows: NeighborRow[], chain: Chain) => {
   for (const r of rows) graph.addNode(r.node.address, kindOf(r.node));
-  graph.addRels(rows.map((r) => r.relationship));
+  graph.addRels(
+    rows.map((r) => r.relationship),
+    chain,
+  );
 };
 
 /**
@@ -51,7 +54,7 @@ export function GraphPanel(props: {
       try {
         const page = await neighborPage(chain, at, filter, first);
         graph.addNode(at, node?.kind, at === address).expanded = true;
-        if (page) addRows(graph, page.edges);
+        if (page) addRows(graph, page.edges, chain);
         setCounts((c) => ({ ...c, [at]: { read: page?.edges.length ?? 0, total: page?.totalCount ?? 0 } }));
         setVersion((v) => v + 1);
       } catch (err) {
@@ -81,7 +84,6 @@ export function GraphPanel(props: {
       <GraphView
         graph={graph}
         version={version}
-        chain={chain}
         onTap={(a) => void expand(a, EXPAND_PAGE)}
         onReady={onReady}
       />

@@ -84,8 +84,8 @@ export const NEIGHBORS = `query Neighbors($chain: Chain!, $address: String!, $di
       maxAmount: $maxAmount, window: $window) {
       totalCount pageInfo { hasNextPage endCursor }
       edges { cursor node { address isHotkey isContract }
-        relationship { id type direction from to amount alphaAmount blockNumber timestamp netuid txHash
-          provenance { miners validators } } }
+        relationship { id type direction from to amount alphaAmount token tokenSymbol tokenDecimals
+          blockNumber timestamp netuid txHash provenance { miners validators } } }
     }
   }
 }`;
@@ -101,6 +101,10 @@ export interface NeighborRow {
     to: string;
     amount: string | null;
     alphaAmount: string | null;
+    /** Ethereum ERC-20: the token contract, its symbol and decimals (null: native ETH or unknown). */
+    token: string | null;
+    tokenSymbol: string | null;
+    tokenDecimals: number | null;
     blockNumber: number;
     timestamp: string | null;
     netuid: number | null;

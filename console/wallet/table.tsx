@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBox } from '../components/common.tsx';
-import { type Chain, amount, short, when } from '../format.ts';
+import { type Chain, relationshipAmount, short, tokenAmount, when } from '../format.ts';
 import { href } from '../router.ts';
 import type { NeighborFilter } from './filters.tsx';
 import { neighborPage } from './neighbors.ts';
@@ -72,7 +72,7 @@ export function NeighborTable({
                   {e.node.address}
                 </a>
               </td>
-              <td class="num">{amount(e.relationship.amount, chain)}</td>
+              <td class="num">{tokenAmount(relationshipAmount(e.relationship, chain))}</td>
               <td class="num">{e.relationship.blockNumber}</td>
               <td>{when(e.relationship.timestamp)}</td>
               <td class="mono">{e.relationship.provenance.miners.map((m) => short(m)).join(', ')}</td>

@@ -1,7 +1,14 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSubgraph } from '../../graph/ingest.ts';
-import { newHash, newSs58, sampleSubgraph } from '../fixtures.ts';
+import {
+  ethTransfer,
+  newEthAddress,
+  newHash,
+  newSs58,
+  sampleEthereumSubgraph,
+  sampleSubgraph,
+} from '../fixtures.ts';
 import { type ConsoleHarness, shot, startConsoleHarness } from './harness.ts';
 
 // The wallet page in a real browser: summary, the neighbour graph with expand-on-click, filters,
@@ -30,11 +37,20 @@ const hubJob = sampleSubgraph({
   })),
 });
 hubJob.nodes.push(...hubJob.edges.map((e) => ({ address: e.to, type: 'wallet' as const })));
+// An Ethereum wallet paying one counterparty in ETH, in USDC (6 decimals) and in a token that
+// did not answer its symbol: three relationships of one type between the same two wallets.
+const [payer, payee, usdc, unnamed] = [newEthAddress(), newEthAddress(), newEthAddress(), newEthAddress()];
+const ethJob = sampleEthereumSubgraph(payer, [
+  ethTransfer(payer, payee, '1500000000000000000', 100),
+  ethTransfer(payer, payee, '2500000', 101, { token: usdc, tokenSymbol: 'USDC', tokenDecimals: 6 }),
+  ethTransfer(payer, payee, '7', 102, { token: unnamed }),
+]);
 
 beforeAll(async () => {
   h = await startConsoleHarness();
   await writeSubgraph(h.graph, job, { batchSize: 1000 });
   await writeSubgraph(h.graph, hubJob, { batchSize: 1000 });
+  await writeSubgraph(h.graph, ethJob, { batchSize: 1000 });
 }, 180_000);
 afterAll(async () => h?.close());
 
@@ -107,6 +123,27 @@ describe('wallet page', () => {
     await expect
       .poll(() => page.getByRole('alert').innerText(), { timeout: 30_000 })
       .toContain('"1.2.3" is not an amount');
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('never adds amounts of different tokens: the edge label and the table show each in its unit', async () => {
+    const { page, errors } = await h.open(`#/wallet?chain=ETHEREUM&address=${payer}`);
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 2, edges: 1 });
+    const label = await page.evaluate(() => (window as any).vigilGraph.edges()[0].data('label'));
+    // Native first, then the ERC-20s by contract address.
+    const erc20 = [
+      [usdc, '2.5 USDC'],
+      [unnamed, `7 units of ${unnamed.slice(0, 8)}…`],
+    ]
+      .sort(([a], [b]) => (a! < b! ? -1 : 1))
+      .map(([, text]) => text);
+    expect(label).toBe(`TRANSFER ×3 1.5 ETH + ${erc20.join(' + ')}`);
+    await page.getByRole('tab', { name: 'table' }).click();
+    const amounts = page.getByRole('region', { name: 'Neighbour table' }).locator('tbody tr td:nth-child(4)');
+    await expect.poll(() => amounts.allInnerTexts(), { timeout: 60_000 }).toHaveLength(3);
+    expect((await amounts.allInnerTexts()).sort()).toEqual(
+      ['1.5 ETH', '2.5 USDC', `7 units of ${unnamed.slice(0, 8)}…`].sort(),
+    );
     expect(errors).toEqual([]);
   }, 180_000);
 
