@@ -15,8 +15,6 @@
  * REDIS_URL from the environment as usual). Warm-up rounds are not counted: the first rounds
  * measure the JIT of a fresh Neo4j and Node, which a running deployment has long passed.
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { type Contract, Wallet, parseEther } from 'ethers';
 import { Registry } from 'prom-client';
@@ -32,9 +30,7 @@ import {
   startDefenseSubnet,
   waitForMiners,
 } from '../dev/defense/localRun.ts';
-import { setupFixture } from '../dev/testkit/engine.ts';
-import { createGraph } from '../graph/driver.ts';
-import { applyMigrations } from '../graph/migrations.ts';
+import { type Cleanup, runCleanup, startEthereumBench } from '../dev/testkit/ethereumBench.ts';
 import { checkDefenseAnswer, signDefenseAnswer } from '../protocol/defense.ts';
 import { alertId } from '../protocol/ids.ts';
 import { alertChannel } from '../protocol/keys.ts';
@@ -95,19 +91,9 @@ async function main() {
   const chainId = 700_000 + Math.floor(Math.random() * 90_000);
   const prefix = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const run = prefix;
-  const cleanup: (() => Promise<unknown> | unknown)[] = [];
+  const cleanup: Cleanup = [];
   try {
-    say(`bench: anvil (chain ${chainId}) + contracts`);
-    const fx = await setupFixture({
-      log: silentLogger,
-      cacheDir: join(tmpdir(), 'vigil-solc-cache'),
-      chainId,
-    });
-    cleanup.push(() => fx.stop());
-    const graph = createGraph({ ...config.neo4j, maxTransactionRetryTimeMs: 5000 });
-    cleanup.push(() => graph.close());
-    await graph.verify();
-    await applyMigrations(graph);
+    const { fx, graph } = await startEthereumBench({ neo4j: config.neo4j, chainId, cleanup, say });
 
     // Registry: three invariants on the vault, each with a pause.
     const { vault } = fx.addresses;
@@ -333,10 +319,7 @@ async function main() {
     console.log(lines.join('\n'));
     process.exitCode = rows.every((r) => r.first && r.reverted) ? 0 : 1;
   } finally {
-    for (const c of cleanup.reverse())
-      await Promise.resolve()
-        .then(c)
-        .catch(() => {});
+    await runCleanup(cleanup);
   }
 }
 

@@ -17,18 +17,14 @@
  * the environment as usual). Goal: p99 ≤ 5 s on the 2-core machine.
  */
 import os from 'node:os';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import type { Contract } from 'ethers';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../common/config.ts';
 import { silentLogger } from '../common/logger.ts';
 import { percentile } from '../common/stats.ts';
-import { setupFixture } from '../dev/testkit/engine.ts';
+import { type Cleanup, runCleanup, startEthereumBench } from '../dev/testkit/ethereumBench.ts';
 import { fundedAttacker, startTrailRun } from '../dev/testkit/trailRun.ts';
-import { createGraph } from '../graph/driver.ts';
-import { applyMigrations } from '../graph/migrations.ts';
 import { createRedisConnection } from '../queues/connection.ts';
 import { createApi } from '../services/api/server.ts';
 import type { RoundReport } from '../services/defense/validator.ts';
@@ -54,20 +50,10 @@ async function main() {
   const run = crypto.randomUUID().slice(0, 8);
   const prefix = `vigilbench-trail-${run}`;
   const chainId = 800_000 + Math.floor(Math.random() * 90_000);
-  const cleanup: (() => unknown)[] = [];
+  const cleanup: Cleanup = [];
   const load0 = os.loadavg();
   try {
-    say(`bench: anvil (chain ${chainId}) + contracts`);
-    const fx = await setupFixture({
-      log: silentLogger,
-      cacheDir: join(tmpdir(), 'vigil-solc-cache'),
-      chainId,
-    });
-    cleanup.push(() => fx.stop());
-    const graph = createGraph({ ...config.neo4j, maxTransactionRetryTimeMs: 5000 });
-    cleanup.push(() => graph.close());
-    await graph.verify();
-    await applyMigrations(graph);
+    const { fx, graph } = await startEthereumBench({ neo4j: config.neo4j, chainId, cleanup, say });
     const workerConn = createRedisConnection(config.redisUrl, 'worker');
     cleanup.push(() => workerConn.disconnect());
     const worker = createIngestWorker({
@@ -191,10 +177,7 @@ async function main() {
       ].join('\n'),
     );
   } finally {
-    for (const c of cleanup.reverse())
-      await Promise.resolve()
-        .then(c)
-        .catch(() => {});
+    await runCleanup(cleanup);
   }
 }
 
