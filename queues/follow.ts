@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../common/logger.ts';
-import { MESSAGE_FIELD } from './streams.ts';
+import { entryMessage } from './streams.ts';
 
 /**
  * One reader following one stream with a blocking XREAD, its offset kept in Redis: each entry is
@@ -46,9 +46,8 @@ export function followStream(opts: FollowerOptions): Follower {
     lastError = '';
     let last = after;
     for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-      const i = fields.indexOf(MESSAGE_FIELD);
       try {
-        await opts.onMessage(id, i >= 0 && i % 2 === 0 ? (fields[i + 1] ?? null) : null);
+        await opts.onMessage(id, entryMessage(fields));
       } catch (e) {
         opts.log.error(
           { err: (e as Error).message, stream: opts.stream, entry: id },

@@ -11,6 +11,12 @@ import type { Logger } from '../common/logger.ts';
 /** The one field of a stream entry. */
 export const MESSAGE_FIELD = 'm';
 
+/** An entry's message: the value of its MESSAGE_FIELD (null when it has none). */
+export function entryMessage(fields: string[]): string | null {
+  const i = fields.indexOf(MESSAGE_FIELD);
+  return i >= 0 && i % 2 === 0 ? (fields[i + 1] ?? null) : null;
+}
+
 /** Appends one message to a stream, keeping about `maxLen` entries (its writer's memory bound). */
 export function appendMessage(
   conn: Redis,
@@ -126,8 +132,7 @@ export function createStreamReader(opts: StreamReaderOptions): StreamReader {
       last.set(key, entries.at(-1)![0]);
       if (key === opts.wakeKey) continue;
       for (const [, fields] of entries) {
-        const i = fields.indexOf(MESSAGE_FIELD);
-        handle(key, i >= 0 && i % 2 === 0 ? (fields[i + 1] ?? null) : null, at);
+        handle(key, entryMessage(fields), at);
       }
       // Pipelined before the next read on the same connection: no extra wait.
       if (opts.consume) conn.xdel(key, ...entries.map(([id]) => id)).catch(() => {});

@@ -197,7 +197,7 @@ export async function startTrailRun(o: TrailRunOptions): Promise<TrailRun> {
         ...o.trail,
       },
     });
-    const following = followTrailRequests({
+    const following = await followTrailRequests({
       connection: conn(),
       prefix,
       validator: validatorKey.address,

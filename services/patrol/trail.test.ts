@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, setupFixture } from '../../dev/testkit/engine.ts';
 import { fundedAttacker, pay, startTrailRun } from '../../dev/testkit/trailRun.ts';
 import type { Graph } from '../../graph/driver.ts';
-import { patrolChallengeStream, trailStream } from '../../protocol/keys.ts';
+import { patrolChallengeStream, trailOffsetKey, trailStream } from '../../protocol/keys.ts';
 import { createRedisConnection } from '../../queues/connection.ts';
+import { appendMessage } from '../../queues/streams.ts';
 import { createTestApi } from '../../test/api.ts';
 import { LEVEL, captureLogger } from '../../test/log.ts';
 import {
@@ -20,7 +21,7 @@ import {
   uniquePrefix,
   waitFor,
 } from '../../test/services.ts';
-import { createTrails } from './trail.ts';
+import { type Trails, createTrails, followTrailRequests } from './trail.ts';
 
 /**
  * From an alert to the attacker's money trail, on anvil, with every part real: A → B → attacker
@@ -248,5 +249,50 @@ describe('trail requests the Patrol validator drops', () => {
       expired: 1,
     });
     expect(asked).toEqual([]);
+  });
+});
+
+describe('a Patrol validator restarted while trails are open', () => {
+  it('reopens the requests it had taken that are still open, once, then follows new ones', async () => {
+    const prefix = uniquePrefix();
+    const stream = trailStream(prefix, 'dv-1');
+    const request = (name: string) => JSON.stringify({ name });
+    // Taken before the restart: one written 2 minutes ago (its trail closed), one just now.
+    const oldId = await conn.xadd(stream, `${Date.now() - 120_000}-0`, 'm', request('closed'));
+    const openId = await appendMessage(conn, stream, request('open'));
+    await conn.set(trailOffsetKey(prefix, 'pv-1', 'dv-1'), openId!);
+    // Written while it was down.
+    await appendMessage(conn, stream, request('new'));
+    expect(oldId).toBeTruthy();
+
+    const start = async () => {
+      const taken: string[] = [];
+      const trails: Trails = {
+        take: (raw) => taken.push(JSON.parse(raw!).name),
+        run: async () => {},
+        close: async () => {},
+        openMs: 60_000,
+      };
+      const following = await followTrailRequests({
+        connection: conn,
+        prefix,
+        validator: 'pv-1',
+        defenseValidatorId: 'dv-1',
+        trails,
+        log: silentLogger(),
+      });
+      return { taken, following };
+    };
+    const first = await start();
+    await waitFor('both requests taken', async () => first.taken.length >= 2, 10_000);
+    await new Promise((r) => setTimeout(r, 300)); // nothing else comes
+    await first.following.close();
+    expect(first.taken).toEqual(['open', 'new']);
+    // Restarted again: both open trails reopened, the closed one still not.
+    const second = await start();
+    await waitFor('both trails reopened', async () => second.taken.length >= 2, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await second.following.close();
+    expect(second.taken).toEqual(['open', 'new']);
   });
 });

@@ -6,7 +6,7 @@ import { trailOffsetKey, trailStream } from '../../protocol/keys.ts';
 import { type Direction, ETHEREUM_MAX_WINDOW } from '../../protocol/patrol.ts';
 import { type TrailRequest, checkTrailRequest } from '../../protocol/trail.ts';
 import { followStream } from '../../queues/follow.ts';
-import { messageData } from '../../queues/streams.ts';
+import { entryMessage, messageData } from '../../queues/streams.ts';
 import { indexBlock } from './ethereum/edges.ts';
 import { walkFrom } from './ethereum/subgraph.ts';
 import type { RunRound } from './round.ts';
@@ -57,6 +57,8 @@ export interface Trails {
   run(request: TrailRequest): Promise<void>;
   /** Ends every open trail (after its round in flight) and waits for them. */
   close(): Promise<void>;
+  /** How long a trail stays open after its alert (TrailParams.openMs). */
+  readonly openMs: number;
 }
 
 const REQUESTS_METRIC = 'vigil_patrol_trail_requests_total';
@@ -209,6 +211,7 @@ export function createTrails(deps: TrailDeps): Trails {
       t.finally(() => open.delete(t));
     },
     run,
+    openMs: p.openMs,
     async close() {
       stopped = true;
       for (const done of [...sleepers]) done();
@@ -220,8 +223,11 @@ export function createTrails(deps: TrailDeps): Trails {
 /**
  * The Patrol validator's trail loop: follows the defense validator's trail stream (blocking XREAD,
  * its offset in Redis per Patrol validator, so a restart resumes) and opens a trail per request.
+ * A restart also reopens the trails that were open when it stopped: the requests already taken
+ * whose trail would still be open (written less than `openMs` ago). Their rounds are asked again;
+ * what they find is stored once (ingestion merges by evidence).
  */
-export function followTrailRequests(deps: {
+export async function followTrailRequests(deps: {
   connection: Redis;
   prefix: string;
   /** The Patrol validator's hotkey (names its offset). */
@@ -230,11 +236,15 @@ export function followTrailRequests(deps: {
   defenseValidatorId: string;
   trails: Trails;
   log: Logger;
-}): { close(): Promise<void> } {
+  now?: () => number;
+}): Promise<{ close(): Promise<void> }> {
+  const stream = trailStream(deps.prefix, deps.defenseValidatorId);
+  const offsetKey = trailOffsetKey(deps.prefix, deps.validator, deps.defenseValidatorId);
+  await reopenTrails(deps, stream, offsetKey);
   const follower = followStream({
     connection: deps.connection,
-    stream: trailStream(deps.prefix, deps.defenseValidatorId),
-    offsetKey: trailOffsetKey(deps.prefix, deps.validator, deps.defenseValidatorId),
+    stream,
+    offsetKey,
     onMessage: (_id, raw) => deps.trails.take(raw),
     log: deps.log,
   });
@@ -244,4 +254,23 @@ export function followTrailRequests(deps: {
       await deps.trails.close();
     },
   };
+}
+
+/** Takes again the requests up to the stored offset that were written less than `openMs` ago. */
+async function reopenTrails(
+  deps: { connection: Redis; trails: Trails; log: Logger; now?: () => number },
+  stream: string,
+  offsetKey: string,
+): Promise<void> {
+  const offset = await deps.connection.get(offsetKey);
+  if (!offset) return;
+  const since = (deps.now ?? Date.now)() - deps.trails.openMs;
+  // XRANGE bounds are inclusive: entries from `since` to the last one taken.
+  const entries = await deps.connection.xrange(stream, `${Math.max(0, since)}-0`, offset);
+  if (entries.length === 0) return;
+  deps.log.info(
+    { trails: entries.length, after: offset },
+    'reopening the trails still open before the restart',
+  );
+  for (const [, fields] of entries) deps.trails.take(entryMessage(fields));
 }
