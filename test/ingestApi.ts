@@ -11,7 +11,14 @@ export interface IngestApi {
   graph: Graph;
   yoga: ApiHandler;
   ingest(job: Parameters<typeof enqueueIngest>[1]): Promise<void>;
+  /** POSTs a GraphQL request to the API; the answer's body as sent. */
+  ask(query: string, variables?: Record<string, unknown>): Promise<GraphqlBody>;
   close(): Promise<void>;
+}
+
+export interface GraphqlBody {
+  data?: Record<string, any>;
+  errors?: { message: string; extensions?: any }[];
 }
 
 export async function startIngestApi(): Promise<IngestApi> {
@@ -22,9 +29,18 @@ export async function startIngestApi(): Promise<IngestApi> {
   const events = new QueueEvents('ingest', { connection: eventsConn!, prefix });
   await events.waitUntilReady();
   const worker = startTestIngestWorker(workerConn!, prefix, graph, { concurrency: 1, batchSize: 10 });
+  const yoga = createTestApi({ graph });
   return {
     graph,
-    yoga: createTestApi({ graph }),
+    yoga,
+    ask: async (query, variables = {}) => {
+      const res = await yoga.fetch('http://vigil.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as GraphqlBody;
+    },
     ingest: async (job) => {
       const j = await queue.getJob(await enqueueIngest(queue, job));
       await j!.waitUntilFinished(events, 60_000);

@@ -29,13 +29,9 @@ beforeAll(async () => {
 afterAll(() => env?.close());
 const ingest = (job: Parameters<IngestApi['ingest']>[0]) => env.ingest(job);
 
+/** The API's answer to `query`, which must have no errors. */
 async function ask(query: string, variables: Record<string, unknown> = {}) {
-  const res = await yoga.fetch('http://vigil.test/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  const body = await env.ask(query, variables);
   expect(body.errors).toBeUndefined();
   return body.data!;
 }

@@ -4,7 +4,6 @@ import type { Graph } from '../../graph/driver.ts';
 import { addTag } from '../../graph/investigate/tags.ts';
 import { ethTransfer, newEthAddress, sampleEthereumSubgraph, sampleSubgraph } from '../../test/fixtures.ts';
 import { type IngestApi, startIngestApi } from '../../test/ingestApi.ts';
-import type { ApiHandler } from './server.ts';
 
 // One holder, two chains: a Bittensor subgraph and an Ethereum one go through the real ingest queue
 // and worker; investigators tag a wallet on each chain with the same label; crossChainPaths walks
@@ -12,26 +11,15 @@ import type { ApiHandler } from './server.ts';
 
 let env: IngestApi;
 let graph: Graph;
-let yoga: ApiHandler;
 
 beforeAll(async () => {
   env = await startIngestApi();
-  ({ graph, yoga } = env);
+  ({ graph } = env);
 }, 60_000);
 afterAll(() => env?.close());
 const ingest = (job: Parameters<IngestApi['ingest']>[0]) => env.ingest(job);
 
-async function ask(query: string, variables: Record<string, unknown> = {}) {
-  const res = await yoga.fetch('http://vigil.test/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as {
-    data?: Record<string, any>;
-    errors?: { message: string; extensions?: any }[];
-  };
-}
+const ask = (query: string, variables: Record<string, unknown> = {}) => env.ask(query, variables);
 
 /** x → y → z in ETH on Ethereum. */
 const ethereumChain = (x: string, y: string, z: string) =>
