@@ -46,6 +46,7 @@ const RANK: Record<string, number> = {
   'not-mined': 1,
   'landed-after': 2,
   'landed-first': 2,
+  reverted: 2,
 };
 
 /**

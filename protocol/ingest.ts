@@ -112,7 +112,7 @@ export function attackerContractsOf(
 
 /** What a defense action can end as (docs/architecture.md "Action outcomes"). */
 export const OUTCOME_STATUSES = {
-  pause: ['sent', 'landed-first', 'landed-after', 'not-mined', 'failed'],
+  pause: ['sent', 'landed-first', 'landed-after', 'reverted', 'not-mined', 'failed'],
   webhook: ['delivered', 'failed'],
   telegram: ['delivered', 'failed'],
 } as const;
@@ -359,12 +359,11 @@ function parseOutcome(data: unknown): OutcomeJob {
     problems.push(`txHash, landedFirst: only a pause has them, not a ${o.action}`);
   if (o.action === 'pause' && o.status !== 'failed' && o.txHash === null)
     problems.push(`txHash: required for a pause that was ${o.status}`);
-  else if (
-    o.action === 'pause' &&
-    o.status.startsWith('landed-') &&
-    o.landedFirst !== (o.status === 'landed-first')
-  )
-    problems.push(`landedFirst: must be ${o.status === 'landed-first'} for a pause ${o.status}`);
+  else if (o.action === 'pause' && o.status !== 'sent' && o.status !== 'failed') {
+    // Mined or not: only a pause that landed first, and did not revert, protected anything.
+    const first = o.status === 'landed-first';
+    if (o.landedFirst !== first) problems.push(`landedFirst: must be ${first} for a pause ${o.status}`);
+  }
   if (problems.length > 0) throw new InvalidPayloadError(problems);
   return { ...o, txHash: o.txHash?.toLowerCase() ?? null };
 }

@@ -152,6 +152,7 @@ const OUTCOME_LABEL: Record<string, string> = {
   sent: 'sent, waiting for its receipt',
   'landed-first': 'landed first',
   'landed-after': 'landed after',
+  reverted: 'reverted: paused nothing',
   'not-mined': 'not mined',
   delivered: 'delivered',
   failed: 'failed',

@@ -700,6 +700,11 @@ describe('action outcomes', () => {
     expect(refused({ status: 'landed-after', txHash: newHash(), landedFirst: true })).toEqual([
       'landedFirst: must be false for a pause landed-after',
     ]);
+    // A reverted pause protected nothing, wherever it was mined.
+    expect(refused({ status: 'reverted', txHash: newHash(), landedFirst: true })).toEqual([
+      'landedFirst: must be false for a pause reverted',
+    ]);
+    expect(refused({ status: 'reverted', txHash: newHash(), landedFirst: false })).toEqual([]);
     expect(refused({ status: 'failed', detail: 'x'.repeat(501) })[0]).toMatch(/^detail: /);
     expect(refused({ status: 'failed' })).toEqual([]);
   });

@@ -57,6 +57,17 @@ describe('pause watch on anvil', () => {
         maxFeePerGas: gwei(100),
       },
     ]);
+  /** A contract creation whose code reverts (PUSH1 0 PUSH1 0 REVERT): mined with status 0x0. */
+  const sendReverting = (from: number, tipGwei: number) =>
+    node.rpc<string>('eth_sendTransaction', [
+      {
+        from: node.accounts[from]!.address,
+        data: '0x60006000fd',
+        gas: '0x30000',
+        maxPriorityFeePerGas: gwei(tipGwei),
+        maxFeePerGas: gwei(100),
+      },
+    ]);
   const receipt = (h: string) =>
     node.rpc<{ blockNumber: string; transactionIndex: string }>('eth_getTransactionReceipt', [h]);
   const recorded = async (alertId: string) => {
@@ -107,6 +118,22 @@ describe('pause watch on anvil', () => {
     expect(await recorded(w.alertId)).toMatchObject([
       { status: 'landed-after', landedFirst: false, txHash: pause },
     ]);
+  });
+
+  it('reverted: a pause mined before the attack but reverted never counts as landed first', async () => {
+    const pause = await sendReverting(6, 5);
+    const attack = await send(7, 2);
+    const w = watch(pause, attack);
+    await node.mine();
+    await w.done;
+    const [p, a] = [await receipt(pause), await receipt(attack)];
+    expect((p as { status?: string }).status).toBe('0x0');
+    expect(Number(p.transactionIndex)).toBeLessThan(Number(a.transactionIndex));
+    const [o] = await recorded(w.alertId);
+    expect(o).toMatchObject({ status: 'reverted', landedFirst: false, txHash: pause });
+    expect(o!.detail).toBe(
+      `pause block ${Number(p.blockNumber)} index ${Number(p.transactionIndex)} reverted; attack block ${Number(a.blockNumber)} index ${Number(a.transactionIndex)}`,
+    );
   });
 
   it('not mined: no receipt within the blocks allowed', async () => {

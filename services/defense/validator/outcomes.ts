@@ -74,27 +74,28 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps): OutcomeRecorde
   const blockNumber = async () => Number(BigInt(await deps.rpc.call<string>('eth_blockNumber')));
   const at = (r: Receipt) => [Number(BigInt(r.blockNumber)), Number(BigInt(r.transactionIndex))] as const;
 
-  /** The pause's verdict from the two receipts: first = mined in an earlier block, or the same block at a lower index. */
+  /**
+   * The pause's verdict from the two receipts: first = mined in an earlier block, or the same block
+   * at a lower index. A pause that reverted paused nothing, wherever it landed: `reverted`.
+   */
   const verdict = (
     pause: Receipt,
     attack: Receipt | null,
   ): Pick<OutcomeReport, 'status' | 'landedFirst' | 'detail'> => {
     const [pb, pi] = at(pause);
-    const where = `pause block ${pb} index ${pi}`;
-    const reverted = pause.status === '0x0' ? ' (reverted)' : '';
-    if (!attack)
-      return {
-        status: 'landed-first',
-        landedFirst: true,
-        detail: `${where}${reverted}; attack not mined yet`,
-      };
+    const reverted = pause.status === '0x0';
+    const where = `pause block ${pb} index ${pi}${reverted ? ' reverted' : ''}`;
+    if (!attack) {
+      const detail = `${where}; attack not mined yet`;
+      return reverted
+        ? { status: 'reverted', landedFirst: false, detail }
+        : { status: 'landed-first', landedFirst: true, detail };
+    }
     const [ab, ai] = at(attack);
     const first = pb < ab || (pb === ab && pi < ai);
-    return {
-      status: first ? 'landed-first' : 'landed-after',
-      landedFirst: first,
-      detail: `${where}${reverted}; attack block ${ab} index ${ai}`,
-    };
+    const detail = `${where}; attack block ${ab} index ${ai}`;
+    if (reverted) return { status: 'reverted', landedFirst: false, detail };
+    return { status: first ? 'landed-first' : 'landed-after', landedFirst: first, detail };
   };
 
   const watchPause: OutcomeRecorder['watchPause'] = async (w) => {
