@@ -70,6 +70,8 @@ export const patrolChainRoundSchema = z
     chain: z.enum(CHAINS),
     /** Epoch ms when this chain's round was published. */
     at: epochMs,
+    /** A round of an alert's trail (services/patrol/trail.ts), numbered by the trail loop. */
+    trail: z.boolean().default(false),
     round: count,
     miners: z.array(patrolMinerStateSchema).max(OPERATOR_LIMITS.miners),
   })

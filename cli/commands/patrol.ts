@@ -195,13 +195,26 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     },
   });
   rt.shutdown.add('patrol validator', () => validator.close());
-  if (eth)
+  const operatorState = createPatrolStatePublisher({
+    connection,
+    prefix: rt.config.queuePrefix,
+    validator: hotkey.address,
+    log: rt.log,
+  });
+  if (eth) {
+    const runEthereumRound = validator.runEthereumRound!;
     await followTrails(rt, {
       eth,
       connection,
       validator: hotkey.address,
-      runRound: validator.runEthereumRound!,
+      // Each trail round reaches operators as it ends (their scores move the weights too).
+      runRound: async (...args) => {
+        const report = await runEthereumRound(...args);
+        await operatorState.trailRound('ethereum', report);
+        return report;
+      },
     });
+  }
   const producer = blockProducerFor(api, { devBlocks: rt.config.subtensor.devBlocks });
   await serveHealth(rt, {
     redis: redisDependency(rt, connection),
@@ -220,12 +233,6 @@ export async function patrolValidatorCommand(rt: Runtime): Promise<void> {
     defenseShare: rt.config.defense.weightShare,
     publish: ({ uids, weights }) =>
       setWeights(api, producer, { netuid: p.netuid, signer: hotkey, uids, weights }),
-  });
-  const operatorState = createPatrolStatePublisher({
-    connection,
-    prefix: rt.config.queuePrefix,
-    validator: hotkey.address,
-    log: rt.log,
   });
   // A round on each chain, then the weights they move (each round's outcome is logged per miner).
   // The Bittensor round's scores reach operators (API, console) even when setting weights fails.

@@ -29,6 +29,8 @@ interface Recall {
 }
 interface PatrolChainRound {
   chain: 'BITTENSOR' | 'ETHEREUM';
+  /** A round of an alert's trail, numbered apart from the regular rounds. */
+  trail: boolean;
   round: number;
   updatedAt: string;
   miners: PatrolMiner[];
@@ -62,7 +64,7 @@ interface Operators {
 
 const QUERY = `{
   patrolValidators { hotkey updatedAt weights { block setAt defenseShare }
-    chains { chain round updatedAt
+    chains { chain trail round updatedAt
       miners { hotkey uid accepted volume responsiveness novelty completeness score average weight rejections { round reason } } } }
   defenseValidators { id epoch epochStartedAt epochSeconds scoredEpoch updatedAt
     miners { hotkey txs accuracy latencyP99Ms rewardShare violatedRecall { agreed seen rate } holdsRecall { agreed seen rate } } }
@@ -95,9 +97,10 @@ function PatrolTable({ v }: { v: Operators['patrolValidators'][number] }) {
 /** One chain's last round: each miner's score terms and that chain's own rejections. */
 function ChainRound({ c }: { c: PatrolChainRound }) {
   return (
-    <div data-chain={c.chain.toLowerCase()}>
+    <div data-chain={c.chain.toLowerCase()} data-trail={c.trail}>
       <h4>
-        {CHAIN_NAMES[c.chain]} · round {c.round} · {when(c.updatedAt)}
+        {CHAIN_NAMES[c.chain]} · {c.trail ? "attacker's trail, round" : 'round'} {c.round} ·{' '}
+        {when(c.updatedAt)}
       </h4>
       <table class="grid patrol-miners">
         <thead>

@@ -183,6 +183,60 @@ describe('patrolValidators', () => {
     expect(Date.parse(eth.updatedAt)).toBeLessThanOrEqual(Date.parse(v.chains[0].updatedAt));
   });
 
+  it('shows the last trail round next to the regular Ethereum round, its rejections apart', async () => {
+    const prefix = uniquePrefix();
+    const validator = newSs58();
+    const [m1, m2] = [newSs58(), newSs58()];
+    const pub = createPatrolStatePublisher({ connection: redis, prefix, validator, log: silentLogger() });
+    const paid = scoreAnswer({ volume: 1000, seconds: 2, novelEdges: 50, completeness: 1 }, DEFAULT_SCORING);
+    const ok = (hotkey: string, uid: number) =>
+      result(hotkey, uid, { accepted: true, edges: 5, volume: 1000, seconds: 2, score: paid, average: 0.5 });
+    const chains = async () => {
+      const a = await ask(
+        prefix,
+        '{ patrolValidators { round chains { chain trail round miners { hotkey accepted rejections { round reason } } } } }',
+      );
+      expect(a.errors).toBeUndefined();
+      return (a.data!.patrolValidators as any[])[0];
+    };
+    // A trail round before any regular round: published at once, the main round still 0.
+    await pub.trailRound('ethereum', {
+      round: 1,
+      ingestedJobs: [],
+      results: [ok(m1, 1), result(m2, 2, { reason: 'no answer before the deadline' })],
+    });
+    let v = await chains();
+    expect(v.round).toBe(0);
+    expect(v.chains.map((c: any) => [c.chain, c.trail, c.round])).toEqual([
+      ['BITTENSOR', false, 0],
+      ['ETHEREUM', true, 1],
+    ]);
+    // Regular round 5 on both chains: the trail round stays, each Ethereum row with its own rejections.
+    await pub.publish({ round: 5, ingestedJobs: [], results: [ok(m1, 1)] }, undefined, [
+      {
+        chain: 'ethereum',
+        report: { round: 5, ingestedJobs: [], results: [ok(m1, 1), ok(m2, 2)] },
+      },
+    ]);
+    v = await chains();
+    expect(v.chains.map((c: any) => [c.chain, c.trail, c.round])).toEqual([
+      ['BITTENSOR', false, 5],
+      ['ETHEREUM', true, 1],
+      ['ETHEREUM', false, 5],
+    ]);
+    const [, trail, regular] = v.chains;
+    expect(trail.miners.find((m: any) => m.hotkey === m2)).toEqual({
+      hotkey: m2,
+      accepted: false,
+      rejections: [{ round: 1, reason: 'no answer before the deadline' }],
+    });
+    expect(regular.miners.find((m: any) => m.hotkey === m2)).toEqual({
+      hotkey: m2,
+      accepted: true,
+      rejections: [],
+    });
+  });
+
   it('leaves out a state that is not one (logged), still listing the good ones', async () => {
     const prefix = uniquePrefix();
     const good = newSs58();

@@ -29,18 +29,19 @@ export function createPatrolStatePublisher(deps: {
   const mainChain = deps.chain ?? 'bittensor';
   // Per chain and miner: an Ethereum rejection is not a Bittensor one.
   const rejections = new Map<string, PatrolMinerState['rejections']>();
-  // The last round of each other chain, kept until that chain plays again.
-  const otherChains = new Map<Chain, PatrolChainRound>();
+  // The last round of each other chain (and of a trail on it), kept until it plays again.
+  const otherChains = new Map<string, PatrolChainRound>();
   let weights: PatrolState['weights'] = null;
   const clamp = (x: number) => Math.min(1, Math.max(0, x));
 
-  const minerState = (chain: Chain, round: number, r: MinerResult): PatrolMinerState => {
-    const key = `${chain}:${r.miner.hotkey}`;
-    let past = rejections.get(key) ?? [];
+  /** Rejections are kept per chain and per kind of round: a trail's round numbers are its own. */
+  const minerState = (key: string, round: number, r: MinerResult): PatrolMinerState => {
+    const at = `${key}:${r.miner.hotkey}`;
+    let past = rejections.get(at) ?? [];
     if (!r.accepted) {
       const reason = (r.reason ?? 'rejected').slice(0, OPERATOR_LIMITS.reasonChars);
       past = [{ round, reason }, ...past].slice(0, OPERATOR_LIMITS.rejections);
-      rejections.set(key, past);
+      rejections.set(at, past);
     }
     const s = r.score;
     const parts = 'volume' in s ? s : undefined;
@@ -59,6 +60,24 @@ export function createPatrolStatePublisher(deps: {
       rejections: past,
     };
   };
+  const miners = (key: string, r: RoundReport) =>
+    r.results.slice(0, OPERATOR_LIMITS.miners).map((m) => minerState(key, r.round, m));
+  /** The last round of another chain, or of an alert's trail on it. */
+  const keepChainRound = (chain: Chain, report: RoundReport, trail: boolean) => {
+    const key = trail ? `${chain}:trail` : chain;
+    otherChains.set(key, { chain, trail, at: now(), round: report.round, miners: miners(key, report) });
+  };
+  let main: Pick<PatrolState, 'at' | 'round' | 'miners'> = { at: now(), round: 0, miners: [] };
+  const send = () =>
+    publishOperatorState(deps.connection, deps.prefix, 'patrol', {
+      validator: deps.validator,
+      chain: mainChain,
+      ...main,
+      otherChains: [...otherChains.values()],
+      weights,
+    } satisfies PatrolState).catch((err) =>
+      deps.log.warn({ err: (err as Error).message }, 'Patrol operator state not published'),
+    );
 
   return {
     /**
@@ -70,16 +89,7 @@ export function createPatrolStatePublisher(deps: {
       set?: WeightsOutcome,
       others: { chain: Chain; report: RoundReport }[] = [],
     ): Promise<void> {
-      const miners = (chain: Chain, r: RoundReport) =>
-        r.results.slice(0, OPERATOR_LIMITS.miners).map((m) => minerState(chain, r.round, m));
-      for (const o of others)
-        if (o.chain !== mainChain)
-          otherChains.set(o.chain, {
-            chain: o.chain,
-            at: now(),
-            round: o.report.round,
-            miners: miners(o.chain, o.report),
-          });
+      for (const o of others) if (o.chain !== mainChain) keepChainRound(o.chain, o.report, false);
       if (set?.block !== undefined)
         weights = {
           at: now(),
@@ -88,18 +98,16 @@ export function createPatrolStatePublisher(deps: {
           weights: set.weights,
           defenseShare: set.defenseShare,
         };
-      const state: PatrolState = {
-        validator: deps.validator,
-        at: now(),
-        chain: mainChain,
-        round: report.round,
-        miners: miners(mainChain, report),
-        otherChains: [...otherChains.values()],
-        weights,
-      };
-      await publishOperatorState(deps.connection, deps.prefix, 'patrol', state).catch((err) =>
-        deps.log.warn({ err: (err as Error).message }, 'Patrol operator state not published'),
-      );
+      main = { at: now(), round: report.round, miners: miners(mainChain, report) };
+      await send();
+    },
+    /**
+     * Publishes a round of an alert's trail (services/patrol/trail.ts) as it ends: between the
+     * main rounds, numbered by the trail loop, shown next to that chain's regular round.
+     */
+    async trailRound(chain: Chain, report: RoundReport): Promise<void> {
+      keepChainRound(chain, report, true);
+      await send();
     },
   };
 }

@@ -121,6 +121,14 @@ describe('console: protocol team, subnet operators, cases', () => {
         },
       ],
     );
+    // And a round of an alert's trail, numbered by the trail loop: its own table.
+    await pub.trailRound('ethereum', {
+      round: 3,
+      ingestedJobs: [],
+      results: [
+        { ...base, miner: { hotkey: honest, uid: 1 }, accepted: true, edges: 4, score: paid, average: 0.5 },
+      ],
+    });
     const { page, offHost, errors } = await h.open('#/operators');
     const card = page.locator(`[data-validator="${validator}"]`);
     await card.waitFor({ timeout: 60_000 });
@@ -155,7 +163,7 @@ describe('console: protocol team, subnet operators, cases', () => {
       'round 7: no answer before the deadline',
     ]);
     // Ethereum's round, in its own table: its rejection, not Bittensor's; flaky played only Bittensor.
-    const eth = card.locator('[data-chain="ethereum"]');
+    const eth = card.locator('[data-chain="ethereum"][data-trail="false"]');
     expect(await eth.locator('h4').innerText()).toMatch(/^Ethereum · round 7/);
     expect((await cells(honest, eth)).filter((_, i) => i !== 1)).toEqual([
       '1',
@@ -170,6 +178,9 @@ describe('console: protocol team, subnet operators, cases', () => {
       'round 7: edge 0: amount 5 differs from the node (4)',
     ]);
     expect(await eth.locator(`tr[data-miner="${flaky}"]`).count()).toBe(0);
+    const trail = card.locator('[data-chain="ethereum"][data-trail="true"]');
+    expect(await trail.locator('h4').innerText()).toMatch(/^Ethereum · attacker's trail, round 3/);
+    expect(await trail.locator(`tr[data-miner="${honest}"] td:nth-child(3)`).innerText()).toBe('yes');
     await screenshot(page, 'console-operators.png');
     expect(offHost).toEqual([]);
     expect(errors).toEqual([]);

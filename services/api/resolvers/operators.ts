@@ -45,6 +45,7 @@ function patrolValidator(s: PatrolState) {
     list.map((m) => ({ ...m, score: m.total, weight: weightOf.get(m.uid) ?? null }));
   const main = {
     chain: s.chain.toUpperCase(),
+    trail: false,
     round: s.round,
     updatedAt: iso(s.at),
     miners: miners(s.miners),
@@ -57,6 +58,7 @@ function patrolValidator(s: PatrolState) {
       main,
       ...s.otherChains.map((c) => ({
         chain: c.chain.toUpperCase(),
+        trail: c.trail,
         round: c.round,
         updatedAt: iso(c.at),
         miners: miners(c.miners),
