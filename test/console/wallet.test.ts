@@ -62,16 +62,30 @@ const graphCounts = async (page: Page) => {
   };
 };
 
-/** Clicks a wallet on the canvas where cytoscape drew it, as a person would. */
+/**
+ * Clicks a wallet on the canvas where cytoscape drew it, as a person would, until the page says it
+ * read that wallet's relationships: the page may move between reading where the wallet is and the
+ * click (the summary grows when its totals arrive), and a person would click again too.
+ */
 async function clickNode(page: Page, address: string) {
-  await page.getByLabel('Graph', { exact: true }).scrollIntoViewIfNeeded();
-  const at = await page.evaluate((id) => {
-    const cy = (window as any).vigilGraph;
-    const p = cy.getElementById(id).renderedPosition();
-    return { x: p.x, y: p.y };
-  }, address);
-  const box = (await page.getByLabel('Graph', { exact: true }).boundingBox())!;
-  await page.mouse.click(box.x + at.x, box.y + at.y);
+  const graph = page.getByLabel('Graph', { exact: true });
+  for (let attempt = 1; ; attempt++) {
+    await graph.scrollIntoViewIfNeeded();
+    const at = await page.evaluate((id) => {
+      const cy = (window as any).vigilGraph;
+      const p = cy.getElementById(id).renderedPosition();
+      return { x: p.x, y: p.y };
+    }, address);
+    const box = (await graph.boundingBox())!;
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    const selected = await expect
+      .poll(() => page.locator('.graph-status').innerText(), { timeout: 5_000 })
+      .toContain(`selected ${address} (`)
+      .then(() => true)
+      .catch(() => false);
+    if (selected) return;
+    if (attempt === 5) throw new Error(`clicking ${address} on the graph did not expand it, 5 times`);
+  }
 }
 
 describe('wallet page', () => {
