@@ -1,5 +1,5 @@
 import type cytoscape from 'cytoscape';
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ErrorBox, Notice } from '../components/common.tsx';
 import type { Chain } from '../format.ts';
 import { TrailGraph } from '../graph/model.ts';
@@ -45,11 +45,19 @@ export function GraphPanel(props: {
   const [error, setError] = useState<Error>();
   const [selected, setSelected] = useState<string>();
 
+  // One read at a time; a wallet clicked meanwhile is read next (the last one clicked wins).
+  const reading = useRef<string | undefined>(undefined);
+  const next = useRef<string | undefined>(undefined);
   const expand = useCallback(
-    async (at: string, first: number) => {
+    async (at: string, first: number): Promise<void> => {
       setSelected(at);
       const node = graph.nodes.get(at);
-      if (node?.expanded || busy) return;
+      if (node?.expanded) return;
+      if (reading.current) {
+        if (reading.current !== at) next.current = at;
+        return;
+      }
+      reading.current = at;
       setBusy(at);
       try {
         const page = await neighborPage(chain, at, filter, first);
@@ -60,10 +68,14 @@ export function GraphPanel(props: {
       } catch (err) {
         setError(err as Error);
       } finally {
+        reading.current = undefined;
         setBusy(undefined);
       }
+      const queued = next.current;
+      next.current = undefined;
+      if (queued) await expand(queued, EXPAND_PAGE);
     },
-    [graph, chain, filter, address, busy],
+    [graph, chain, filter, address],
   );
   // biome-ignore lint/correctness/useExhaustiveDependencies: once per mount (the parent remounts per wallet and filter)
   useEffect(() => void expand(address, ROOT_PAGE), []);

@@ -62,31 +62,39 @@ const graphCounts = async (page: Page) => {
   };
 };
 
-/**
- * Clicks a wallet on the canvas where cytoscape drew it, as a person would, until the page says it
- * read that wallet's relationships: the page may move between reading where the wallet is and the
- * click (the summary grows when its totals arrive), and a person would click again too.
- */
-async function clickNode(page: Page, address: string) {
+/** Clicks where cytoscape drew the wallet, as a person would. */
+async function clickAt(page: Page, address: string) {
   const graph = page.getByLabel('Graph', { exact: true });
+  await graph.scrollIntoViewIfNeeded();
+  const at = await page.evaluate((id) => {
+    const cy = (window as any).vigilGraph;
+    const p = cy.getElementById(id).renderedPosition();
+    return { x: p.x, y: p.y };
+  }, address);
+  const box = (await graph.boundingBox())!;
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+}
+
+/**
+ * Clicks a wallet until the graph's status line shows `expect` for it: the page may move between
+ * reading where the wallet is and the click (the summary grows when its totals arrive), and a
+ * person would click again too.
+ */
+async function clickUntil(page: Page, address: string, shows: string) {
   for (let attempt = 1; ; attempt++) {
-    await graph.scrollIntoViewIfNeeded();
-    const at = await page.evaluate((id) => {
-      const cy = (window as any).vigilGraph;
-      const p = cy.getElementById(id).renderedPosition();
-      return { x: p.x, y: p.y };
-    }, address);
-    const box = (await graph.boundingBox())!;
-    await page.mouse.click(box.x + at.x, box.y + at.y);
-    const selected = await expect
+    await clickAt(page, address);
+    const seen = await expect
       .poll(() => page.locator('.graph-status').innerText(), { timeout: 5_000 })
-      .toContain(`selected ${address} (`)
+      .toContain(shows)
       .then(() => true)
       .catch(() => false);
-    if (selected) return;
-    if (attempt === 5) throw new Error(`clicking ${address} on the graph did not expand it, 5 times`);
+    if (seen) return;
+    if (attempt === 5) throw new Error(`clicking ${address} on the graph did not show "${shows}", 5 times`);
   }
 }
+
+/** Clicks a wallet until the page says it read that wallet's relationships. */
+const clickNode = (page: Page, address: string) => clickUntil(page, address, `selected ${address} (`);
 
 describe('wallet page', () => {
   it('draws the neighbours and expands a neighbour on click', async () => {
@@ -113,6 +121,39 @@ describe('wallet page', () => {
     ]);
     await shot(page, 'wallet.png');
     expect(offHost).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('reads a wallet clicked while another is being read once that read ends', async () => {
+    const { page, errors } = await h.open(`#/wallet?chain=BITTENSOR&address=${job.target}`);
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 3, edges: 2 });
+    // The hotkey's neighbours are held back until the second wallet is clicked.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let holding = false;
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postData() ?? '';
+      if (body.includes('query Neighbors') && body.includes(hotkey)) {
+        holding = true;
+        await held;
+      }
+      await route.fallback();
+    });
+    await clickUntil(page, hotkey, `reading ${hotkey}`);
+    expect(holding).toBe(true);
+    const b = job.edges.find((e) => e.type === 'TRANSFER')!.to;
+    await clickUntil(page, b, `selected ${b}`);
+    release();
+    const expanded = (id: string) =>
+      page.evaluate((x) => (window as any).vigilGraph.getElementById(x).data('expanded'), id);
+    await expect.poll(() => expanded(b), { timeout: 60_000 }).toBe(true);
+    expect(await expanded(hotkey)).toBe(true);
+    await expect.poll(() => graphCounts(page), { timeout: 60_000 }).toEqual({ nodes: 6, edges: 5 });
+    expect(await page.locator('.graph-status').innerText()).toContain(
+      `selected ${b} (1 of 1 relationships drawn)`,
+    );
     expect(errors).toEqual([]);
   }, 180_000);
 
