@@ -20,6 +20,12 @@ export interface FollowerOptions {
   onMessage: (id: string, payload: string | null) => void | Promise<void>;
   log: Logger;
   blockMs?: number;
+  /**
+   * At start, first hand over again the entries up to the stored offset written in the last
+   * `replayMs` (work a stopped reader had taken and may not have finished), then resume after it.
+   */
+  replayMs?: number;
+  now?: () => number;
 }
 
 export interface Follower {
@@ -32,6 +38,18 @@ export function followStream(opts: FollowerOptions): Follower {
   conn.on('error', () => {});
   let closed = false;
   let lastError = '';
+
+  /** Hands one entry to the handler; a handler that throws is logged, the entry counts as taken. */
+  const handOver = async (id: string, fields: string[]) => {
+    try {
+      await opts.onMessage(id, entryMessage(fields));
+    } catch (e) {
+      opts.log.error(
+        { err: (e as Error).message, stream: opts.stream, entry: id },
+        'stream entry handler failed',
+      );
+    }
+  };
 
   const readOnce = async (after: string) => {
     const reply = (await conn.xread(
@@ -46,25 +64,37 @@ export function followStream(opts: FollowerOptions): Follower {
     lastError = '';
     let last = after;
     for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-      try {
-        await opts.onMessage(id, entryMessage(fields));
-      } catch (e) {
-        opts.log.error(
-          { err: (e as Error).message, stream: opts.stream, entry: id },
-          'stream entry handler failed',
-        );
-      }
+      await handOver(id, fields);
       last = id;
       await conn.set(opts.offsetKey, id);
     }
     return last;
   };
 
+  /** The entries up to `offset` written in the last `replayMs`, handed over again (once per start). */
+  const replay = async (offset: string) => {
+    const since = Math.max(0, (opts.now ?? Date.now)() - (opts.replayMs ?? 0));
+    // XRANGE bounds are inclusive: from `since` to the last entry taken.
+    const entries = await conn.xrange(opts.stream, `${since}-0`, offset);
+    if (entries.length > 0)
+      opts.log.info(
+        { stream: opts.stream, entries: entries.length, upTo: offset },
+        'handing over recent entries again after a restart',
+      );
+    for (const [id, fields] of entries) await handOver(id, fields);
+  };
+
   const loop = (async () => {
     let after = '';
+    let replayed = !opts.replayMs;
     while (!closed) {
       try {
-        after ||= (await conn.get(opts.offsetKey)) ?? '0-0';
+        if (!after) {
+          const stored = await conn.get(opts.offsetKey);
+          if (stored && !replayed) await replay(stored);
+          replayed = true;
+          after = stored ?? '0-0';
+        }
         after = await readOnce(after);
       } catch (e) {
         if (closed) break;

@@ -138,7 +138,7 @@ async function followTrails(
     params: { ...rt.config.patrol.trail, depth: rt.config.patrol.depth },
     metrics: rt.registry,
   });
-  const following = await followTrailRequests({
+  const following = followTrailRequests({
     connection: deps.connection,
     prefix: rt.config.queuePrefix,
     validator: deps.validator,

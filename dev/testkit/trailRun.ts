@@ -197,7 +197,7 @@ export async function startTrailRun(o: TrailRunOptions): Promise<TrailRun> {
         ...o.trail,
       },
     });
-    const following = await followTrailRequests({
+    const following = followTrailRequests({
       connection: conn(),
       prefix,
       validator: validatorKey.address,

@@ -273,7 +273,7 @@ describe('a Patrol validator restarted while trails are open', () => {
         close: async () => {},
         openMs: 60_000,
       };
-      const following = await followTrailRequests({
+      const following = followTrailRequests({
         connection: conn,
         prefix,
         validator: 'pv-1',

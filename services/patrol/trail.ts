@@ -6,7 +6,7 @@ import { trailOffsetKey, trailStream } from '../../protocol/keys.ts';
 import { type Direction, ETHEREUM_MAX_WINDOW } from '../../protocol/patrol.ts';
 import { type TrailRequest, checkTrailRequest } from '../../protocol/trail.ts';
 import { followStream } from '../../queues/follow.ts';
-import { entryMessage, messageData } from '../../queues/streams.ts';
+import { messageData } from '../../queues/streams.ts';
 import { indexBlock } from './ethereum/edges.ts';
 import { walkFrom } from './ethereum/subgraph.ts';
 import type { RunRound } from './round.ts';
@@ -227,7 +227,7 @@ export function createTrails(deps: TrailDeps): Trails {
  * whose trail would still be open (written less than `openMs` ago). Their rounds are asked again;
  * what they find is stored once (ingestion merges by evidence).
  */
-export async function followTrailRequests(deps: {
+export function followTrailRequests(deps: {
   connection: Redis;
   prefix: string;
   /** The Patrol validator's hotkey (names its offset). */
@@ -236,16 +236,14 @@ export async function followTrailRequests(deps: {
   defenseValidatorId: string;
   trails: Trails;
   log: Logger;
-  now?: () => number;
-}): Promise<{ close(): Promise<void> }> {
-  const stream = trailStream(deps.prefix, deps.defenseValidatorId);
-  const offsetKey = trailOffsetKey(deps.prefix, deps.validator, deps.defenseValidatorId);
-  await reopenTrails(deps, stream, offsetKey);
+}): { close(): Promise<void> } {
   const follower = followStream({
     connection: deps.connection,
-    stream,
-    offsetKey,
+    stream: trailStream(deps.prefix, deps.defenseValidatorId),
+    offsetKey: trailOffsetKey(deps.prefix, deps.validator, deps.defenseValidatorId),
     onMessage: (_id, raw) => deps.trails.take(raw),
+    // The trails open when it stopped: taken again (a request older than openMs is closed).
+    replayMs: deps.trails.openMs,
     log: deps.log,
   });
   return {
@@ -254,23 +252,4 @@ export async function followTrailRequests(deps: {
       await deps.trails.close();
     },
   };
-}
-
-/** Takes again the requests up to the stored offset that were written less than `openMs` ago. */
-async function reopenTrails(
-  deps: { connection: Redis; trails: Trails; log: Logger; now?: () => number },
-  stream: string,
-  offsetKey: string,
-): Promise<void> {
-  const offset = await deps.connection.get(offsetKey);
-  if (!offset) return;
-  const since = (deps.now ?? Date.now)() - deps.trails.openMs;
-  // XRANGE bounds are inclusive: entries from `since` to the last one taken.
-  const entries = await deps.connection.xrange(stream, `${Math.max(0, since)}-0`, offset);
-  if (entries.length === 0) return;
-  deps.log.info(
-    { trails: entries.length, after: offset },
-    'reopening the trails still open before the restart',
-  );
-  for (const [, fields] of entries) deps.trails.take(entryMessage(fields));
 }
