@@ -5,6 +5,7 @@ import type { OutcomeJob } from '../../../protocol/ingest.ts';
 import { createRedisConnection } from '../../../queues/connection.ts';
 import { type IngestQueue, createIngestQueue } from '../../../queues/ingestion.ts';
 import { newHash } from '../../../test/fixtures.ts';
+import { captureLogger } from '../../../test/log.ts';
 import { redisUrl, silentLogger, uniquePrefix } from '../../../test/services.ts';
 import { DefenseActionError } from '../actions.ts';
 import { createOutcomeRecorder, outcomeReason } from './outcomes.ts';
@@ -74,14 +75,19 @@ describe('pause watch on anvil', () => {
     const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
     return jobs.map((j) => j.data as OutcomeJob).filter((j) => j.alertId === alertId);
   };
-  const watch = (pauseHash: string, attackHash: string) => {
+  const watch = (
+    pauseHash: string,
+    attackHash: string,
+    opts: { rpc?: JsonRpcClient; log?: typeof log; maxFailures?: number } = {},
+  ) => {
     const alertId = `ethereum:31337:${attackHash}:inv-${crypto.randomUUID()}`;
     const track: Promise<unknown>[] = [];
     const r = createOutcomeRecorder({
       validatorId: 'v-test',
       ingest: queue,
-      rpc,
-      log,
+      rpc: opts.rpc ?? rpc,
+      log: opts.log ?? log,
+      maxFailures: opts.maxFailures,
       track: (p) => void track.push(p),
       pauseBlocks: 2,
       pollMs: 50,
@@ -134,6 +140,46 @@ describe('pause watch on anvil', () => {
     expect(o!.detail).toBe(
       `pause block ${Number(p.blockNumber)} index ${Number(p.transactionIndex)} reverted; attack block ${Number(a.blockNumber)} index ${Number(a.transactionIndex)}`,
     );
+  });
+
+  /** The real client, with its first `n` receipt reads failing as a node blip would (or all). */
+  const blipping = (n: number): JsonRpcClient => {
+    let left = n;
+    return {
+      ...rpc,
+      call: <T>(method: string, params?: unknown[]) => {
+        if (method === 'eth_getTransactionReceipt' && left-- > 0)
+          return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8545'));
+        return rpc.call<T>(method, params);
+      },
+    };
+  };
+
+  it('looks past a node blip: two failed receipt reads, then the verdict from the receipts', async () => {
+    const pause = await send(6, 5);
+    const attack = await send(7, 2);
+    const w = watch(pause, attack, { rpc: blipping(2) });
+    await node.mine();
+    await w.done;
+    expect(await recorded(w.alertId)).toMatchObject([
+      { status: 'landed-first', landedFirst: true, txHash: pause },
+    ]);
+  });
+
+  it('gives up after maxFailures failed reads in a row, logged, recording nothing more', async () => {
+    const { log: captured, lines } = captureLogger('warn');
+    const attack = await send(5, 2);
+    const w = watch(newHash(), attack, {
+      rpc: blipping(Number.POSITIVE_INFINITY),
+      log: captured,
+      maxFailures: 3,
+    });
+    await w.done;
+    expect(await recorded(w.alertId)).toEqual([]);
+    expect(lines.map((l) => [l.msg, l.failures, l.err])).toEqual([
+      ['pause receipt watch gave up: its outcome stays "sent"', 3, 'connect ECONNREFUSED 127.0.0.1:8545'],
+    ]);
+    await node.mine();
   });
 
   it('not mined: no receipt within the blocks allowed', async () => {

@@ -31,6 +31,8 @@ export interface OutcomeRecorderDeps {
   pauseBlocks?: number;
   /** How often receipts are asked for. @defaultValue 500 */
   pollMs?: number;
+  /** RPC errors in a row before a pause's watch gives up. @defaultValue 20 */
+  maxFailures?: number;
   /** Stops watching (the validator closes). */
   closed?: () => boolean;
 }
@@ -52,6 +54,7 @@ export function outcomeReason(err: unknown, secrets: string[]): string {
 export function createOutcomeRecorder(deps: OutcomeRecorderDeps): OutcomeRecorder {
   const pauseBlocks = deps.pauseBlocks ?? 5;
   const pollMs = deps.pollMs ?? 500;
+  const maxFailures = deps.maxFailures ?? 20;
 
   const record = (o: OutcomeReport) => {
     const job: OutcomeJob = {
@@ -76,7 +79,8 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps): OutcomeRecorde
 
   /**
    * The pause's verdict from the two receipts: first = mined in an earlier block, or the same block
-   * at a lower index. A pause that reverted paused nothing, wherever it landed: `reverted`.
+   * at a lower index (or the attack not mined yet). A pause that reverted paused nothing, wherever
+   * it landed: `reverted`.
    */
   const verdict = (
     pause: Receipt,
@@ -84,45 +88,56 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps): OutcomeRecorde
   ): Pick<OutcomeReport, 'status' | 'landedFirst' | 'detail'> => {
     const [pb, pi] = at(pause);
     const reverted = pause.status === '0x0';
-    const where = `pause block ${pb} index ${pi}${reverted ? ' reverted' : ''}`;
-    if (!attack) {
-      const detail = `${where}; attack not mined yet`;
-      return reverted
-        ? { status: 'reverted', landedFirst: false, detail }
-        : { status: 'landed-first', landedFirst: true, detail };
-    }
-    const [ab, ai] = at(attack);
-    const first = pb < ab || (pb === ab && pi < ai);
-    const detail = `${where}; attack block ${ab} index ${ai}`;
+    const [ab, ai] = attack ? at(attack) : [Number.POSITIVE_INFINITY, 0];
+    const detail = `pause block ${pb} index ${pi}${reverted ? ' reverted' : ''}; ${
+      attack ? `attack block ${ab} index ${ai}` : 'attack not mined yet'
+    }`;
     if (reverted) return { status: 'reverted', landedFirst: false, detail };
+    const first = pb < ab || (pb === ab && pi < ai);
     return { status: first ? 'landed-first' : 'landed-after', landedFirst: first, detail };
   };
 
+  /** One look at the receipts: the outcome to record once decided, else undefined (look again). */
+  const look = async (
+    w: Parameters<OutcomeRecorder['watchPause']>[0],
+    start: number,
+  ): Promise<Pick<OutcomeReport, 'status' | 'landedFirst' | 'detail'> | undefined> => {
+    const mine = await receipt(w.pauseHash);
+    // Read after the pause's: an attack mined in the same block is seen with it.
+    if (mine) return verdict(mine, await receipt(w.attackHash));
+    const head = await blockNumber();
+    if (head < start + pauseBlocks) return undefined;
+    const attack = await receipt(w.attackHash);
+    const detail = `not mined in ${head - start} blocks after ${start}${
+      attack ? `; attack mined in block ${Number(BigInt(attack.blockNumber))}` : ''
+    }`;
+    return { status: 'not-mined', landedFirst: false, detail };
+  };
+
+  /**
+   * Looks every `pollMs` until the pause is decided. An RPC error is looked past (the node
+   * blipped); after `maxFailures` in a row the watch gives up, logged, the outcome left at `sent`.
+   */
   const watchPause: OutcomeRecorder['watchPause'] = async (w) => {
     const base = { alertId: w.alertId, index: w.index, action: 'pause' as const, txHash: w.pauseHash };
-    try {
-      const start = await blockNumber();
-      for (;;) {
-        if (deps.closed?.()) return;
-        const mine = await receipt(w.pauseHash);
-        if (mine) {
-          // Read after the pause's: an attack mined in the same block is seen with it.
-          record({ ...base, ...verdict(mine, await receipt(w.attackHash)) });
+    let start: number | undefined;
+    let failures = 0;
+    while (!deps.closed?.()) {
+      try {
+        start ??= await blockNumber();
+        const decided = await look(w, start);
+        failures = 0;
+        if (decided) return record({ ...base, ...decided });
+      } catch (e) {
+        if (++failures >= maxFailures) {
+          deps.log.warn(
+            { err: (e as Error).message, pause: w.pauseHash, failures },
+            'pause receipt watch gave up: its outcome stays "sent"',
+          );
           return;
         }
-        const head = await blockNumber();
-        if (head >= start + pauseBlocks) {
-          const attack = await receipt(w.attackHash);
-          const detail = `not mined in ${head - start} blocks after ${start}${
-            attack ? `; attack mined in block ${Number(BigInt(attack.blockNumber))}` : ''
-          }`;
-          record({ ...base, status: 'not-mined', landedFirst: false, detail });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, pollMs));
       }
-    } catch (e) {
-      deps.log.warn({ err: (e as Error).message, pause: w.pauseHash }, 'pause receipt watch failed');
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   };
 
