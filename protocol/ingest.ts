@@ -98,7 +98,7 @@ export const findingJobSchema = z
 /**
  * The contracts a flagged tx calls that are not protected: its `to` unless that is one of the
  * protected contracts (the invariant's, and those its pause actions pause) or the sender itself
- * (a creation has no `to`). Lower-case. The same rule as services/defense/trail.ts trailTargets.
+ * (a creation has no `to`). Lower-case. Also the trail's callee (services/defense/trail.ts).
  */
 export function attackerContractsOf(
   tx: { from: string; to?: string | null },

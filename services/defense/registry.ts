@@ -78,6 +78,12 @@ export interface RegisteredInvariant extends InvariantRegistration {
   createdAt: string;
 }
 
+/** The contracts an invariant guards: its own, and those its pause actions pause. */
+export const protectedContracts = (inv: Pick<RegisteredInvariant, 'contract' | 'actions'>): string[] => [
+  inv.contract,
+  ...inv.actions.flatMap((a) => (a.kind === 'pause' && a.contract ? [a.contract] : [])),
+];
+
 export class InvalidRegistrationError extends VigilError {
   override name = 'InvalidRegistrationError';
   readonly issues: string[];

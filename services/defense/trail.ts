@@ -2,9 +2,11 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../common/logger.ts';
 import { alertId } from '../../protocol/ids.ts';
+import { attackerContractsOf } from '../../protocol/ingest.ts';
 import { trailStream } from '../../protocol/keys.ts';
 import { type TrailRequest, checkTrailRequest } from '../../protocol/trail.ts';
 import { appendMessage } from '../../queues/streams.ts';
+import { protectedContracts } from './registry.ts';
 import type { Violation } from './validator/dispatch.ts';
 import { lower } from './validator/types.ts';
 
@@ -28,15 +30,13 @@ export interface TrailRequesterDeps {
 
 /** What to trace for a violation: the sender, then the called contract unless it is the protected one. */
 export function trailTargets(v: Pick<Violation, 'tx' | 'invariant'>): TrailRequest['targets'] {
-  const sender = lower(v.tx.from)!;
-  const callee = lower(v.tx.to);
-  const protectedOnes = new Set([lower(v.invariant.contract)]);
-  for (const a of v.invariant.actions)
-    if (a.kind === 'pause' && a.contract) protectedOnes.add(lower(a.contract));
-  const targets: TrailRequest['targets'] = [{ address: sender, role: 'sender' }];
-  if (callee && callee !== sender && !protectedOnes.has(callee))
-    targets.push({ address: callee, role: 'callee' });
-  return targets;
+  return [
+    { address: lower(v.tx.from)!, role: 'sender' },
+    ...attackerContractsOf(v.tx, protectedContracts(v.invariant)).map((address) => ({
+      address,
+      role: 'callee' as const,
+    })),
+  ];
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   sendWebhook,
 } from '../actions.ts';
 import type { InvariantConsensus } from '../consensus.ts';
-import type { RegisteredInvariant } from '../registry.ts';
+import { type RegisteredInvariant, protectedContracts } from '../registry.ts';
 import type { DefenseMetrics } from './metrics.ts';
 import { type OutcomeRecorder, outcomeReason } from './outcomes.ts';
 import { type RoundReport, lower } from './types.ts';
@@ -122,10 +122,7 @@ export function createDispatch(deps: DispatchDeps): Dispatch {
         blockNumber: null,
       },
       observed: { before: c.before, after: c.after },
-      attackerContracts: attackerContractsOf(tx, [
-        inv.contract,
-        ...inv.actions.flatMap((a) => (a.kind === 'pause' && a.contract ? [a.contract] : [])),
-      ]),
+      attackerContracts: attackerContractsOf(tx, protectedContracts(inv)),
       consensus: { violated: c.votes.violated, total: c.asked, miners: c.agreeing },
       validator: { hotkey: deps.id },
       raisedAt,
