@@ -80,7 +80,8 @@ async function leg(graph: Graph, p: FindPathsParameters) {
   return { paths: r.paths, truncated: r.truncated };
 }
 
-const hopsOf = (c: CrossChainPath) => c.first.hops.length + c.second.hops.length;
+/** Hops of a cross-chain path: both legs (the holder link is not a hop). */
+export const hopsOf = (c: CrossChainPath) => c.first.hops.length + c.second.hops.length;
 
 export async function findCrossChainPaths(
   graph: Graph,

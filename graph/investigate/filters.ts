@@ -83,10 +83,3 @@ export function filterClause(f: EdgeFilter, r = 'r'): { where: string; params: R
   }
   return { where: parts.length ? parts.join(' AND ') : 'true', params };
 }
-
-/** Exact sum of decimal strings. */
-export function sumAmounts(amounts: Iterable<string | null | undefined>): string {
-  let total = 0n;
-  for (const a of amounts) if (a) total += BigInt(a);
-  return total.toString();
-}

@@ -57,13 +57,6 @@ export interface TraceFlowReturnType {
 }
 
 /**
- * Time-respecting money flow: each hop happens no earlier (OUT) or no later (IN) than the hop that
- * reached its wallet. A wallet is expanded once, at the first hop that reaches it, from the most
- * permissive block of that hop (the earliest arrival going forward, the latest departure going back).
- * Amounts are aggregated per hop and per wallet exactly (BigInt over decimal strings), per token. Each wallet
- * contributes its `fanOut` largest matching relationships (a dense wallet: its first, see expand.ts).
- */
-/**
  * Largest amount first when the hop moves one token; across tokens units do not compare, so the
  * most relationships first. Ties by address.
  */
@@ -78,6 +71,13 @@ function rankWallets<W extends { sums: TokenSums; count: number }>(
   });
 }
 
+/**
+ * Time-respecting money flow: each hop happens no earlier (OUT) or no later (IN) than the hop that
+ * reached its wallet. A wallet is expanded once, at the first hop that reaches it, from the most
+ * permissive block of that hop (the earliest arrival going forward, the latest departure going back).
+ * Amounts are aggregated per hop and per wallet exactly (BigInt over decimal strings), per token. Each wallet
+ * contributes its `fanOut` largest matching relationships (a dense wallet: its first, see expand.ts).
+ */
 export function traceFlow(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowReturnType> {
   return withDeadline(graph, p.timeoutMs, (g) => trace(g, p));
 }
@@ -115,19 +115,20 @@ async function trace(graph: Graph, p: TraceFlowParameters): Promise<TraceFlowRet
       degrees.set(other, otherDegree);
       edges.push({ ...edge, hop });
       total.add(edge);
-      const w = reached.get(other);
-      if (w) {
-        w.count++;
-        w.firstBlock = Math.min(w.firstBlock, edge.blockNumber);
-        w.lastBlock = Math.max(w.lastBlock, edge.blockNumber);
-      } else
-        reached.set(other, {
+      let w = reached.get(other);
+      if (!w) {
+        w = {
           sums: new TokenSums(p.chain),
-          count: 1,
+          count: 0,
           firstBlock: edge.blockNumber,
           lastBlock: edge.blockNumber,
-        });
-      reached.get(other)!.sums.add(edge);
+        };
+        reached.set(other, w);
+      }
+      w.count++;
+      w.firstBlock = Math.min(w.firstBlock, edge.blockNumber);
+      w.lastBlock = Math.max(w.lastBlock, edge.blockNumber);
+      w.sums.add(edge);
     }
     const ranked = rankWallets(reached, total.single() !== null);
     hops.push({

@@ -2,6 +2,7 @@ import {
   type CrossChainPath,
   type HolderLink,
   findCrossChainPaths,
+  hopsOf,
 } from '../../../graph/investigate/crossChain.ts';
 import type { Chain } from '../../../graph/model.ts';
 import type { ApiContext } from '../context.ts';
@@ -59,7 +60,7 @@ export const crossChainResolvers = {
     crossChainPaths: (_: unknown, a: CrossChainPathsArgs, ctx: ApiContext) => runCrossChainPaths(ctx, a),
   },
   CrossChainPath: {
-    length: (c: CrossChainPath) => c.first.hops.length + c.second.hops.length,
+    length: hopsOf,
   },
   HolderLink: {
     fromChain: (l: HolderLink) => toGqlChain(l.from.chain),
