@@ -74,30 +74,37 @@ export async function writeOutcome(graph: Graph, o: OutcomeJob): Promise<AlertRe
   return alert;
 }
 
-/** An alert's action outcomes in the order of its invariant's actions. */
+/**
+ * The action outcomes of several alerts in one query (a page of alerts asks them together), each
+ * alert's in the order of its invariant's actions; an alert without any maps to [].
+ */
 export async function getAlertOutcomes(
   graph: Graph,
-  alertId: string,
+  alertIds: readonly string[],
   opts?: { timeoutMs?: number },
-): Promise<ActionOutcomeRecord[]> {
-  const res = await graph.read(
-    (tx) =>
-      tx.run(
-        `MATCH (:Alert {id: $alertId})-[:TOOK]->(o:ActionOutcome)
-         RETURN o.action AS action, toInteger(o.index) AS index, o.status AS status, o.txHash AS txHash,
-                o.landedFirst AS landedFirst, o.detail AS detail, toString(o.at) AS at
-         ORDER BY index`,
-        { alertId },
-      ),
-    opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : undefined,
+): Promise<Map<string, ActionOutcomeRecord[]>> {
+  const res = await graph.query(
+    `UNWIND $alertIds AS alertId
+     MATCH (:Alert {id: alertId})-[:TOOK]->(o:ActionOutcome)
+     WITH alertId, o ORDER BY o.index
+     RETURN alertId, collect({action: o.action, index: toInteger(o.index), status: o.status, txHash: o.txHash,
+                              landedFirst: o.landedFirst, detail: o.detail, at: toString(o.at)}) AS outcomes`,
+    { alertIds: [...alertIds] },
+    { timeoutMs: opts?.timeoutMs },
   );
-  return res.records.map((r) => ({
-    action: r.get('action'),
-    index: Number(r.get('index')),
-    status: r.get('status'),
-    txHash: r.get('txHash') ?? null,
-    landedFirst: r.get('landedFirst') ?? null,
-    detail: r.get('detail') ?? '',
-    at: new Date(r.get('at') as string).toISOString(),
-  }));
+  const byAlert = new Map<string, ActionOutcomeRecord[]>(alertIds.map((id) => [id, []]));
+  for (const r of res.records)
+    byAlert.set(
+      r.get('alertId') as string,
+      (r.get('outcomes') as Record<string, unknown>[]).map((o) => ({
+        action: o.action as string,
+        index: Number(o.index),
+        status: o.status as string,
+        txHash: (o.txHash as string | null) ?? null,
+        landedFirst: (o.landedFirst as boolean | null) ?? null,
+        detail: (o.detail as string | null) ?? '',
+        at: new Date(o.at as string).toISOString(),
+      })),
+    );
+  return byAlert;
 }

@@ -22,7 +22,10 @@ export interface ApiContext {
   graph: Graph;
   /** The API's memory of dense wallets' pages (graph/wallets), built once in createApi. */
   neighborMemory: NeighborMemory;
-  /** This request's reads, each once (services/api/requestReads.ts); set as the operation executes. */
+  /**
+   * This request's reads, each once (services/api/requestReads.ts); set as a query or mutation
+   * executes. A subscription's events run without them.
+   */
   reads: RequestReads;
   version: string;
   /** The caller's role from its API key (services/api/auth.ts); mutations call requireWrite(ctx.role). */

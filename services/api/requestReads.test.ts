@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../graph/driver.ts';
-import { writeSubgraph } from '../../graph/ingest.ts';
+import { writeFinding, writeSubgraph } from '../../graph/ingest.ts';
+import { writeOutcome } from '../../graph/outcomes.ts';
+import { alertId } from '../../protocol/ids.ts';
+import type { OutcomeJob } from '../../protocol/ingest.ts';
 import { createTestApi } from '../../test/api.ts';
-import { sampleSubgraph } from '../../test/fixtures.ts';
+import { newEthAddress, newHash, sampleFinding, sampleSubgraph } from '../../test/fixtures.ts';
 import { openTestGraph } from '../../test/services.ts';
 
 // The request's reads (requestReads.ts): what fields and aliases repeat is read once per request.
@@ -89,5 +92,44 @@ describe('per-request reads', () => {
     expect(a.neighbors.edges.length).toBeGreaterThan(0);
     // The page's query (which reads the wallet too), and `b`'s wallet read (no neighbors asked).
     expect(calls).toHaveLength(2);
+  });
+
+  it("reads a page of alerts' actions in one query, each alert with its own", async () => {
+    const contract = newEthAddress();
+    const findings = [0, 1, 2].map(() =>
+      sampleFinding({ invariant: { ...sampleFinding().invariant, contract } }),
+    );
+    for (const f of findings) await writeFinding(base, { ...f, attackerContracts: [] });
+    const ids = findings.map((f) => alertId(f));
+    // Alert 0: a pause sent; alert 1: a webhook delivered; alert 2: none reported.
+    const outcome = (id: string, o: Partial<OutcomeJob>): OutcomeJob => ({
+      kind: 'outcome',
+      alertId: id,
+      index: 0,
+      action: 'pause',
+      status: 'sent',
+      txHash: newHash(),
+      landedFirst: null,
+      detail: '',
+      validator: { hotkey: 'v-1' },
+      at: new Date().toISOString(),
+      ...o,
+    });
+    await writeOutcome(base, outcome(ids[0]!, {}));
+    await writeOutcome(base, outcome(ids[1]!, { action: 'webhook', status: 'delivered', txHash: null }));
+    const { ask, calls } = recording();
+    const body = await ask(
+      `{ alerts(filter: { contract: "${contract}" }, first: 10) { edges { node { id actions { kind status } } } } }`,
+    );
+    expect(body.errors).toBeUndefined();
+    const got = Object.fromEntries(
+      (body.data as any).alerts.edges.map((e: any) => [e.node.id, e.node.actions]),
+    );
+    expect(got).toEqual({
+      [ids[0]!]: [{ kind: 'PAUSE', status: 'sent' }],
+      [ids[1]!]: [{ kind: 'WEBHOOK', status: 'delivered' }],
+      [ids[2]!]: [],
+    });
+    expect(calls.filter((c) => c.includes(':TOOK]'))).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Plugin } from 'graphql-yoga';
 import type { Graph } from '../../graph/driver.ts';
+import { type ActionOutcomeRecord, getAlertOutcomes } from '../../graph/outcomes.ts';
 import {
   type DegreeCount,
   type GetNeighborsParameters,
@@ -37,6 +38,8 @@ export interface RequestReads {
   neighbors(q: NeighborQuestion): Promise<NeighborPage>;
   /** Whether Neo4j answers (`health`, however often it is aliased). */
   neo4jUp(): Promise<boolean>;
+  /** An alert's action outcomes: the alerts of one page are read together, in one query. */
+  alertOutcomes(alertId: string): Promise<ActionOutcomeRecord[]>;
 }
 
 /** A neighbors question, parsed (its time-out is the request's). */
@@ -69,27 +72,27 @@ type Outcome<V> = { ok: true; value: V } | { ok: false; error: unknown };
 
 /**
  * A loader that reads each key once and keeps its outcome, failures included (DataLoader would
- * clear a failed key and read it again). `batch: false`: every read here is one key's query, so
- * there is nothing to batch; each starts on the next tick.
+ * clear a failed key and read it again). `readMany` answers its keys in order; with `batch` the
+ * keys asked in one tick come together, else one at a time.
  */
-function once<K, V>(read: (key: K) => Promise<V>, cacheKeyFn: (key: K) => string): (key: K) => Promise<V> {
+function kept<K, V>(
+  readMany: (keys: readonly K[]) => Promise<V[]>,
+  options: { batch: boolean; cacheKeyFn: (key: K) => string },
+): (key: K) => Promise<V> {
   let loader: DataLoader<K, Outcome<V>, string> | undefined;
   // Made on first use: most requests use one or two of a request's loaders.
   const make = () =>
     new DataLoader<K, Outcome<V>, string>(
-      (keys) =>
-        Promise.all(
-          // async: a read that throws at once (past the deadline) is that key's outcome, not a
-          // failed dispatch (which DataLoader words as its own TypeError).
-          keys.map(async (k): Promise<Outcome<V>> => {
-            try {
-              return { ok: true, value: await read(k) };
-            } catch (error) {
-              return { ok: false, error };
-            }
-          }),
-        ),
-      { batch: false, cacheKeyFn },
+      async (keys) => {
+        // In here: a read that throws at once (past the deadline) is the keys' outcome, not a
+        // failed dispatch (which DataLoader words as its own TypeError).
+        try {
+          return (await readMany(keys)).map((value): Outcome<V> => ({ ok: true, value }));
+        } catch (error) {
+          return keys.map((): Outcome<V> => ({ ok: false, error }));
+        }
+      },
+      { ...options, maxBatchSize: 100 },
     );
   return async (key) => {
     loader ??= make();
@@ -98,6 +101,10 @@ function once<K, V>(read: (key: K) => Promise<V>, cacheKeyFn: (key: K) => string
     throw r.error;
   };
 }
+
+/** Every read here but alertOutcomes is one key's query: nothing to batch, each on the next tick. */
+const once = <K, V>(read: (key: K) => Promise<V>, cacheKeyFn: (key: K) => string) =>
+  kept<K, V>(async ([key]) => [await read(key!)], { batch: false, cacheKeyFn });
 
 export function createRequestReads(ctx: ReadContext): RequestReads {
   // ctx.graph is read at each read, not now: admission swaps in a throttled one for an expensive
@@ -135,6 +142,15 @@ export function createRequestReads(ctx: ReadContext): RequestReads {
       (q) => JSON.stringify(q),
     ),
     neo4jUp: () => up('neo4j'),
+    alertOutcomes: kept(
+      async (ids: readonly string[]) => {
+        const byAlert = await boundedRead(ctx, 'the alert actions', (timeoutMs) =>
+          getAlertOutcomes(ctx.graph, ids, { timeoutMs }),
+        );
+        return ids.map((id) => byAlert.get(id) ?? []);
+      },
+      { batch: true, cacheKeyFn: (id) => id },
+    ),
   };
 }
 

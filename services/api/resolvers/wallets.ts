@@ -13,7 +13,7 @@ import {
 } from '../../../graph/wallets/index.ts';
 import type { ApiContext } from '../context.ts';
 import { addressArg, alertsAfter, neighborsAfter, pageSize } from '../errors.ts';
-import { type NeighborQuestion, boundedRead as read } from '../requestReads.ts';
+import { type NeighborQuestion, type RequestReads, boundedRead as read } from '../requestReads.ts';
 import { type GqlChain, type WindowInput, edgeFilter, isoTime, toChain } from './investigate.ts';
 import { subfieldArguments } from './lookahead.ts';
 
@@ -175,8 +175,7 @@ export const walletResolvers = {
         }),
       );
     },
-    actions: (a: AlertRecord, _: unknown, ctx: ApiContext) =>
-      read(ctx, 'the alert actions', (timeoutMs) => getAlertOutcomes(ctx.graph, a.id, { timeoutMs })),
+    actions: (a: AlertRecord, _: unknown, ctx: ApiContext) => alertActions(ctx, a.id),
   },
   ActionOutcome: {
     kind: (o: ActionOutcomeRecord) => o.action.toUpperCase(),
@@ -193,4 +192,18 @@ function stakeLinks(
   return read(ctx, `the ${kind}`, (timeoutMs) =>
     getStakeLinks(ctx.graph, { ...keyOf(w), kind, limit, timeoutMs }),
   );
+}
+
+/**
+ * An alert's action outcomes. A page of alerts reads them in one query (request reads); an
+ * `alertRaised` event has no request reads (they are made per executed query, and a re-sent alert
+ * must not be served its first event's outcomes): one read for its one alert.
+ */
+async function alertActions(ctx: ApiContext, alertId: string): Promise<ActionOutcomeRecord[]> {
+  const reads = ctx.reads as RequestReads | undefined;
+  if (reads) return reads.alertOutcomes(alertId);
+  const byAlert = await read(ctx, 'the alert actions', (timeoutMs) =>
+    getAlertOutcomes(ctx.graph, [alertId], { timeoutMs }),
+  );
+  return byAlert.get(alertId) ?? [];
 }
