@@ -57,6 +57,19 @@ const result = (hotkey: string, uid: number, r: Partial<MinerResult>): MinerResu
   ...r,
 });
 
+/** A paid answer's score (volume at the sigmoid's midpoint, 2 s, 50 novel edges, complete). */
+const PAID = scoreAnswer({ volume: 1000, seconds: 2, novelEdges: 50, completeness: 1 }, DEFAULT_SCORING);
+/** A paid result of 5 edges. */
+const paidResult = (hotkey: string, uid: number) =>
+  result(hotkey, uid, { accepted: true, edges: 5, volume: 1000, seconds: 2, score: PAID, average: 0.5 });
+/** A Patrol validator's publisher under a prefix of its own, and two miners. */
+const publisher = () => {
+  const prefix = uniquePrefix();
+  const validator = newSs58();
+  const pub = createPatrolStatePublisher({ connection: redis, prefix, validator, log: silentLogger() });
+  return { prefix, validator, pub, miners: [newSs58(), newSs58()] as const };
+};
+
 describe('patrolValidators', () => {
   it("lists each miner's score terms, its last rejections across rounds and the weights set on chain", async () => {
     const prefix = uniquePrefix();
@@ -132,13 +145,9 @@ describe('patrolValidators', () => {
   });
 
   it('shows the Ethereum round per chain, its rejections apart from Bittensor’s, kept while Ethereum does not play', async () => {
-    const prefix = uniquePrefix();
-    const validator = newSs58();
-    const [m1, m2] = [newSs58(), newSs58()];
-    const pub = createPatrolStatePublisher({ connection: redis, prefix, validator, log: silentLogger() });
-    const paid = scoreAnswer({ volume: 1000, seconds: 2, novelEdges: 50, completeness: 1 }, DEFAULT_SCORING);
-    const ok = (hotkey: string, uid: number) =>
-      result(hotkey, uid, { accepted: true, edges: 5, volume: 1000, seconds: 2, score: paid, average: 0.5 });
+    const { prefix, validator, pub, miners } = publisher();
+    const [m1, m2] = miners;
+    const ok = paidResult;
     // Round 7: both chains; m2 is rejected on Ethereum only (a forged log index), paid on Bittensor.
     await pub.publish({ round: 7, ingestedJobs: [], results: [ok(m1, 1), ok(m2, 2)] }, undefined, [
       {
@@ -184,13 +193,9 @@ describe('patrolValidators', () => {
   });
 
   it('shows the last trail round next to the regular Ethereum round, its rejections apart', async () => {
-    const prefix = uniquePrefix();
-    const validator = newSs58();
-    const [m1, m2] = [newSs58(), newSs58()];
-    const pub = createPatrolStatePublisher({ connection: redis, prefix, validator, log: silentLogger() });
-    const paid = scoreAnswer({ volume: 1000, seconds: 2, novelEdges: 50, completeness: 1 }, DEFAULT_SCORING);
-    const ok = (hotkey: string, uid: number) =>
-      result(hotkey, uid, { accepted: true, edges: 5, volume: 1000, seconds: 2, score: paid, average: 0.5 });
+    const { prefix, pub, miners } = publisher();
+    const [m1, m2] = miners;
+    const ok = paidResult;
     const chains = async () => {
       const a = await ask(
         prefix,
