@@ -8,16 +8,6 @@ export const chainOf = (address: string): Chain =>
 const DECIMALS: Record<Chain, number> = { BITTENSOR: 9, ETHEREUM: 18 };
 const UNIT: Record<Chain, string> = { BITTENSOR: 'TAO', ETHEREUM: 'ETH' };
 
-/** An exact decimal string of base units (rao, wei) as TAO/ETH, without floating point. */
-export function amount(value: string | null | undefined, chain: Chain, unit = true): string {
-  if (value == null || value === '') return '—';
-  const neg = value.startsWith('-');
-  const digits = (neg ? value.slice(1) : value).padStart(DECIMALS[chain] + 1, '0');
-  const whole = digits.slice(0, -DECIMALS[chain]).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const frac = digits.slice(-DECIMALS[chain]).replace(/0+$/, ''); // exact: investigators compare amounts
-  return `${neg ? '-' : ''}${whole}${frac ? `.${frac}` : ''}${unit ? ` ${UNIT[chain]}` : ''}`;
-}
-
 /** An exact amount of one token as the API sends it (schema TokenAmount). */
 export interface TokenAmount {
   token: string;

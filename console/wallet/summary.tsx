@@ -1,5 +1,5 @@
 import { ErrorBox, Facts } from '../components/common.tsx';
-import { amount, short, when } from '../format.ts';
+import { relationshipAmount, tokenAmount, when } from '../format.ts';
 import { href } from '../router.ts';
 import type { StakeLink, WalletActivity, WalletSummary } from './queries.ts';
 
@@ -67,9 +67,12 @@ function Totals({ a, chain }: { a: ActivityState; chain: WalletSummary['chain'] 
             <td class="num">{t.count.toLocaleString('en')}</td>
             <td class="num">
               {/* An ERC-20 row is in its own units, named by its contract; never shown as ETH. */}
-              {t.asset.startsWith('0x')
-                ? `${t.amount ?? '—'} units of ${short(t.asset)}`
-                : amount(t.amount, chain)}
+              {tokenAmount(
+                relationshipAmount(
+                  { amount: t.amount, token: t.asset.startsWith('0x') ? t.asset : null },
+                  chain,
+                ),
+              )}
             </td>
           </tr>
         ))}

@@ -193,6 +193,12 @@ describe('wallet page', () => {
       .sort(([a], [b]) => (a! < b! ? -1 : 1))
       .map(([, text]) => text);
     expect(label).toBe(`TRANSFER ×3 1.5 ETH + ${erc20.join(' + ')}`);
+    // The summary's totals: one row per token (totals carry no symbol: ERC-20s in raw units).
+    const totals = page.getByRole('region', { name: 'Summary' }).locator('table.totals tbody tr');
+    await expect.poll(() => totals.allInnerTexts(), { timeout: 60_000 }).toHaveLength(3);
+    expect((await totals.allInnerTexts()).map((r) => r.split('\t').at(-1)).sort()).toEqual(
+      ['1.5 ETH', `2,500,000 units of ${usdc.slice(0, 8)}…`, `7 units of ${unnamed.slice(0, 8)}…`].sort(),
+    );
     await page.getByRole('tab', { name: 'table' }).click();
     const amounts = page.getByRole('region', { name: 'Neighbour table' }).locator('tbody tr td:nth-child(4)');
     await expect.poll(() => amounts.allInnerTexts(), { timeout: 60_000 }).toHaveLength(3);
