@@ -3,23 +3,26 @@ import type { Graph } from '../../graph/driver.ts';
 /**
  * The attacker's trail next to the alert, as the demo prints it under "Where to look": one
  * GraphQL question and one Cypher query, both starting from the alert's tx, and `checkTrail`, which
- * asks both against the running demo so what is printed is known to answer.
+ * asks both (the tx as a parameter) against the running demo so what is printed is known to answer.
  */
 
-export function trailGraphql(txHash: string): string {
-  return `{ alerts(filter: {txHash: "${txHash}"}, first: 1) { edges { node { id severity
+/** The questions with the tx as a parameter (`$tx`): what checkTrail runs. */
+const TRAIL_GRAPHQL = `query ($tx: String!) { alerts(filter: {txHash: $tx}, first: 1) { edges { node { id severity
     attacker { address
       neighbors(direction: IN, types: [TRANSFER, DEPLOYED]) { edges {
         node { address isContract }
         relationship { type amount token tokenSymbol blockNumber txHash } } } } } } } }`;
-}
-
-export function trailCypher(txHash: string): string {
-  return `MATCH (:Alert {txHash: "${txHash}"})-[:INVOLVES]->(attacker:Wallet {chain: 'ethereum'})
+const TRAIL_CYPHER = `MATCH (:Alert {txHash: $tx})-[:INVOLVES]->(attacker:Wallet {chain: 'ethereum'})
   WITH DISTINCT attacker
   MATCH p = (funder:Wallet)-[:TRANSFER]->{1,3}(attacker)
   RETURN p LIMIT 25`;
-}
+
+/** The GraphQL question as printed, with the tx written in, to paste into GraphiQL. */
+export const trailGraphql = (txHash: string): string =>
+  TRAIL_GRAPHQL.replace('query ($tx: String!) ', '').replace('$tx', JSON.stringify(txHash));
+
+/** The Cypher query as printed, with the tx written in, to paste into Neo4j Browser. */
+export const trailCypher = (txHash: string): string => TRAIL_CYPHER.replace('$tx', JSON.stringify(txHash));
 
 export interface TrailCheck {
   /** Wallets that sent the attacker value, from GraphQL, with the amount (wei or token units). */
@@ -33,7 +36,7 @@ export async function checkTrail(graph: Graph, apiUrl: string, txHash: string): 
   const res = await fetch(apiUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: trailGraphql(txHash) }),
+    body: JSON.stringify({ query: TRAIL_GRAPHQL, variables: { tx: txHash } }),
   });
   type Neighbor = {
     node: { address: string };
@@ -48,6 +51,6 @@ export async function checkTrail(graph: Graph, apiUrl: string, txHash: string): 
   const funders = edges
     .filter((e) => e.relationship.type === 'TRANSFER')
     .map((e) => ({ address: e.node.address, amount: e.relationship.amount, token: e.relationship.token }));
-  const rows = await graph.read((tx) => tx.run(trailCypher(txHash)));
+  const rows = await graph.read((t) => t.run(TRAIL_CYPHER, { tx: txHash }));
   return { funders, cypherPaths: rows.records.length };
 }
