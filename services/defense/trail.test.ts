@@ -82,4 +82,30 @@ describe('trail requests', () => {
     expect(lines.filter((l) => l.msg === 'trail requested')).toHaveLength(1);
     await conn.del(trailStream(prefix, 'dv-1'));
   });
+
+  it('a request not written (the node did not answer its head) is written at the tx’s next violation', async () => {
+    const prefix = uniquePrefix();
+    let headFails = true;
+    const request = createTrailRequester({
+      connection: conn,
+      prefix,
+      validatorId: 'dv-1',
+      chainId: 31337,
+      head: async () => {
+        if (headFails) throw new Error('eth_blockNumber: connect ECONNREFUSED');
+        return 7;
+      },
+      log: captureLogger().log,
+    });
+    const [attacker, exploit, hash] = [newEthAddress(), newEthAddress(), newHash()];
+    await expect(request(violation({ from: attacker, to: exploit, hash, id: 'inv-a' }))).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
+    expect(await conn.xlen(trailStream(prefix, 'dv-1'))).toBe(0);
+    headFails = false;
+    await request(violation({ from: attacker, to: exploit, hash, id: 'inv-b' }));
+    const entries = await conn.xrange(trailStream(prefix, 'dv-1'), '-', '+');
+    expect(entries.map(([, f]) => JSON.parse(f[1]!).blockNumber)).toEqual([7]);
+    await conn.del(trailStream(prefix, 'dv-1'));
+  });
 });

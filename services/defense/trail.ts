@@ -50,6 +50,16 @@ export function createTrailRequester(deps: TrailRequesterDeps): (v: Violation) =
     const txHash = lower(v.tx.hash)!;
     if (sent.has(txHash)) return;
     sent.set(txHash, true);
+    try {
+      await send(v, txHash);
+    } catch (err) {
+      // Not written (the node did not give its head): the tx's next violation asks again.
+      sent.delete(txHash);
+      throw err;
+    }
+  };
+
+  async function send(v: Violation, txHash: string) {
     const request = {
       alertId: alertId({ chainId: deps.chainId, tx: { hash: txHash }, invariant: { id: v.invariant.id } }),
       chainId: deps.chainId,
@@ -73,5 +83,5 @@ export function createTrailRequester(deps: TrailRequesterDeps): (v: Violation) =
       { tx: txHash, alert: request.alertId, targets: request.targets, entry: id },
       'trail requested',
     );
-  };
+  }
 }
